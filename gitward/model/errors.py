@@ -1,0 +1,24 @@
+"""The root of gitward's exception tree.
+
+Every error gitward raises on purpose derives from :class:`GitwardError`, so a
+caller (the CLI, the controller) can tell a reported failure — bad input, an
+unreachable repository, a refused apply — from a bug. Each layer adds its own
+subclasses next to its code; this module holds only the shared roots.
+
+Messages are written for the person running gitward: they name the file, field,
+resource or command at fault, and never contain credentials.
+"""
+
+from __future__ import annotations
+
+
+class GitwardError(Exception):
+    """A failure gitward reports to its user rather than a programming error."""
+
+
+class ConfigError(GitwardError):
+    """Input that gitward cannot accept: a malformed spec, flag or file."""
+
+
+class ToolError(GitwardError):
+    """An external tool (go, git, kustomize, helm, a control-plane binary) failed or is missing."""
