@@ -1,0 +1,208 @@
+"""An asyncio client that moves Kubernetes objects as plain dicts.
+
+Kubeconfig handling (client certificates, bearer tokens, exec plugins) is
+delegated to ``kubernetes_asyncio``'s loader; requests go straight through one
+``aiohttp`` session so list, watch and apply never build per-object model
+classes (DESIGN.md: plain dicts on hot paths).
+
+Server-side apply is the write path: ``apply`` sends the whole intended object
+as an ``application/apply-patch+yaml`` PATCH under a field manager (``gitward``
+by default), optionally as ``dryRun=All`` so the server's own defaulting and
+merge decide what the result would be.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio.client import Configuration
+from kubernetes_asyncio.config.kube_config import load_kube_config
+
+from gitward.cluster.discovery import Discovery, ResourceInfo
+from gitward.cluster.errors import ClusterUnreachable, api_error
+
+FIELD_MANAGER = "gitward"
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+
+Obj = dict[str, Any]
+
+
+def describe(obj: Obj) -> str:
+    """``Kind namespace/name`` of an object, for messages."""
+    meta = obj.get("metadata", {})
+    ns = meta.get("namespace")
+    name = meta.get("name", "?")
+    return f"{obj.get('kind', '?')} {ns + '/' if ns else ''}{name}"
+
+
+class KubeClient:
+    """One connection pool to one API server."""
+
+    def __init__(self, configuration: Configuration, timeout: float = 30.0) -> None:
+        self._cfg = configuration
+        self.server = str(configuration.host).rstrip("/")
+        ctx = ssl.create_default_context(cafile=configuration.ssl_ca_cert or None)
+        if configuration.cert_file:
+            ctx.load_cert_chain(configuration.cert_file, configuration.key_file)
+        if not configuration.verify_ssl:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        self._ssl = ctx
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self.discovery = Discovery(self.get_path)
+
+    @classmethod
+    async def from_kubeconfig(
+        cls, path: str | None = None, context: str | None = None, request_timeout: float = 30.0
+    ) -> KubeClient:
+        """Build a client from a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config``)."""
+        cfg = Configuration()
+        await load_kube_config(config_file=path, context=context, client_configuration=cfg)
+        return cls(cfg, timeout=request_timeout)
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _session_for_loop(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=64),
+                timeout=self._timeout,
+            )
+        return self._session
+
+    async def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        hook: Any = self._cfg.refresh_api_key_hook
+        if hook is not None:  # exec plugins and expiring tokens refresh here
+            await hook(self._cfg)
+        token = (self._cfg.api_key or {}).get("authorization") or (self._cfg.api_key or {}).get(
+            "BearerToken"
+        )
+        if token:
+            prefix = (self._cfg.api_key_prefix or {}).get("authorization", "")
+            headers["Authorization"] = f"{prefix} {token}".strip()
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Obj | None = None,
+        content_type: str = "application/json",
+        what: str | None = None,
+    ) -> Obj:
+        """Send one request; return the decoded JSON body or raise an ``ApiError``."""
+        headers = await self._headers()
+        data = None
+        if body is not None:
+            headers["Content-Type"] = content_type
+            data = json.dumps(body, separators=(",", ":"))
+        session = self._session_for_loop()
+        try:
+            async with session.request(
+                method, self.server + path, params=params, data=data, headers=headers
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            raise ClusterUnreachable(
+                f"cannot reach the API server at {self.server}: {exc or type(exc).__name__}"
+            ) from exc
+        text = raw.decode(errors="replace")
+        try:
+            decoded: Obj | str = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            decoded = text
+        if status >= 400:
+            raise api_error(status, decoded, what or f"{method} {path}")
+        return decoded if isinstance(decoded, dict) else {"raw": decoded}
+
+    async def get_path(self, path: str) -> Obj:
+        return await self.request("GET", path)
+
+    async def resource_of(self, obj: Obj) -> ResourceInfo:
+        return await self.discovery.resource(obj["apiVersion"], obj["kind"])
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> Obj:
+        info = await self.discovery.resource(api_version, kind)
+        return await self.request(
+            "GET", info.item(name, namespace), what=f"get {kind} {namespace or ''}/{name}"
+        )
+
+    async def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+    ) -> list[Obj]:
+        info = await self.discovery.resource(api_version, kind)
+        params = {"labelSelector": label_selector} if label_selector else None
+        body = await self.request("GET", info.collection(namespace), params=params)
+        items: list[Obj] = body.get("items", [])
+        return items
+
+    async def create(self, obj: Obj) -> Obj:
+        info = await self.resource_of(obj)
+        ns = obj.get("metadata", {}).get("namespace")
+        return await self.request(
+            "POST", info.collection(ns), body=obj, what=f"create {describe(obj)}"
+        )
+
+    async def apply(
+        self,
+        obj: Obj,
+        *,
+        field_manager: str = FIELD_MANAGER,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> Obj:
+        """Server-side apply ``obj``; with ``dry_run`` the server changes nothing."""
+        info = await self.resource_of(obj)
+        meta = obj.get("metadata", {})
+        params = {"fieldManager": field_manager}
+        if force:
+            params["force"] = "true"
+        if dry_run:
+            params["dryRun"] = "All"
+        return await self.request(
+            "PATCH",
+            info.item(meta["name"], meta.get("namespace")),
+            params=params,
+            body=obj,
+            content_type=APPLY_CONTENT_TYPE,
+            what=f"apply {describe(obj)}",
+        )
+
+    async def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        propagation: str = "Foreground",
+    ) -> Obj:
+        info = await self.discovery.resource(api_version, kind)
+        return await self.request(
+            "DELETE",
+            info.item(name, namespace),
+            body={"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation},
+            what=f"delete {kind} {namespace or ''}/{name}",
+        )

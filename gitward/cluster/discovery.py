@@ -1,0 +1,84 @@
+"""Map an object's apiVersion and kind to its REST path, from the server's discovery.
+
+Discovery documents are fetched once per group-version and cached; a kind the
+cache does not know triggers one refresh (a CRD may have just been installed)
+before :class:`UnknownKind` is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gitward.cluster.errors import NotFound, UnknownKind
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """Where the objects of one kind live in the API."""
+
+    group_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    verbs: frozenset[str]
+
+    @property
+    def base(self) -> str:
+        """``/api/v1`` for the core group, ``/apis/<group>/<version>`` otherwise."""
+        if "/" in self.group_version:
+            return f"/apis/{self.group_version}"
+        return f"/api/{self.group_version}"
+
+    def collection(self, namespace: str | None) -> str:
+        if self.namespaced and namespace:
+            return f"{self.base}/namespaces/{namespace}/{self.plural}"
+        return f"{self.base}/{self.plural}"
+
+    def item(self, name: str, namespace: str | None) -> str:
+        return f"{self.collection(namespace)}/{name}"
+
+
+Fetch = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+class Discovery:
+    """A cache of group-version resource lists, filled lazily."""
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self._by_gv: dict[str, dict[str, ResourceInfo]] = {}
+
+    async def _load(self, group_version: str) -> dict[str, ResourceInfo]:
+        path = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
+        try:
+            doc = await self._fetch(path)
+        except NotFound:
+            doc = {"resources": []}
+        kinds: dict[str, ResourceInfo] = {}
+        for res in doc.get("resources", []):
+            if "/" in res["name"]:  # subresources such as deployments/status
+                continue
+            kinds[res["kind"]] = ResourceInfo(
+                group_version=group_version,
+                kind=res["kind"],
+                plural=res["name"],
+                namespaced=bool(res.get("namespaced")),
+                verbs=frozenset(res.get("verbs", [])),
+            )
+        self._by_gv[group_version] = kinds
+        return kinds
+
+    async def resource(self, api_version: str, kind: str) -> ResourceInfo:
+        """Resource info for ``kind`` in ``api_version``, refreshing once on a miss."""
+        kinds = self._by_gv.get(api_version)
+        if kinds is None or kind not in kinds:
+            kinds = await self._load(api_version)
+        info = kinds.get(kind)
+        if info is None:
+            raise UnknownKind(f"the cluster serves no kind {kind!r} in {api_version!r}")
+        return info
+
+    def invalidate(self) -> None:
+        self._by_gv.clear()
