@@ -1,0 +1,1 @@
+"""The ``gitward`` command: the top layer, which may import every other."""
