@@ -1,0 +1,50 @@
+"""The public surface is exactly what ``__all__`` says, and every name resolves."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "gitward": {"ConfigError", "GitwardError", "ToolError", "__version__"},
+    "gitward.model": {"ConfigError", "GitwardError", "ToolError"},
+    "gitward.cluster": {
+        "FIELD_MANAGER",
+        "ApiError",
+        "ClusterError",
+        "ClusterUnreachable",
+        "Conflict",
+        "KubeClient",
+        "NotFound",
+        "ResourceInfo",
+        "UnknownKind",
+        "describe",
+    },
+    "gitward.localkube": {
+        "LocalCluster",
+        "LocalKubeError",
+        "Toolchain",
+        "ToolchainError",
+        "all_clusters",
+        "ensure",
+        "find",
+    },
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_exports_are_exactly_the_intended_names(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == PUBLIC[module_name]
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+
+
+def test_every_reported_error_derives_from_the_root() -> None:
+    from gitward import GitwardError
+    from gitward.cluster import ClusterError, UnknownKind
+    from gitward.localkube import LocalKubeError, ToolchainError
+
+    for error in (ClusterError, UnknownKind, LocalKubeError, ToolchainError):
+        assert issubclass(error, GitwardError)
