@@ -22,3 +22,11 @@ class ConfigError(GitwardError):
 
 class ToolError(GitwardError):
     """An external tool (go, git, kustomize, helm, a control-plane binary) failed or is missing."""
+
+
+class SourceError(GitwardError):
+    """Git could not give us the tree asked for: unknown revision, unreachable repository."""
+
+
+class RenderError(GitwardError):
+    """A source tree could not be turned into manifests (bad YAML, a failing tool)."""

@@ -8,7 +8,7 @@ import pytest
 
 PUBLIC = {
     "gitward": {"ConfigError", "GitwardError", "ToolError", "__version__"},
-    "gitward.model": {"ConfigError", "GitwardError", "ToolError"},
+    "gitward.model": {"ConfigError", "GitwardError", "RenderError", "SourceError", "ToolError"},
     "gitward.cluster": {
         "FIELD_MANAGER",
         "ApiError",
