@@ -1,0 +1,118 @@
+"""Server-side apply field sets (``managedFields[].fieldsV1``) as paths over plain dicts.
+
+The API server records, per field manager, which fields it owns, in a compact
+trie: ``f:name`` is a map key, ``k:{"name":"web"}`` a list item identified by
+its key fields, ``v:<json>`` a set member, ``i:<n>`` a list index and ``.`` the
+node itself. gitward reads these to answer two questions without a round trip:
+does the live object still carry a field gitward applied that Git no longer
+declares (a removal), and which fields belong to managers whose changes the
+user asked to ignore (``managedFieldsManagers``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+#: One step of a path: ("f", key) | ("k", {key fields}) | ("v", value) | ("i", index)
+Step = tuple[str, Any]
+Path = tuple[Step, ...]
+
+
+def leaf_paths(fields: dict[str, Any], prefix: Path = ()) -> Iterator[Path]:
+    """Every owned path that ends in a leaf (a scalar, or a whole owned node)."""
+    children = [k for k in fields if k != "."]
+    if not children:
+        yield prefix
+        return
+    for key in children:
+        kind, _, rest = key.partition(":")
+        value: Any = json.loads(rest) if kind in ("k", "v") else rest
+        if kind == "i":
+            value = int(rest)
+        yield from leaf_paths(fields[key] or {}, (*prefix, (kind, value)))
+
+
+def _item_matches(item: Any, key_fields: dict[str, Any]) -> bool:
+    return isinstance(item, dict) and all(item.get(k) == v for k, v in key_fields.items())
+
+
+def _child(node: Any, step: Step) -> tuple[bool, Any]:
+    kind, value = step
+    if kind == "f":
+        if isinstance(node, dict) and value in node:
+            return True, node[value]
+        return False, None
+    if kind == "k":
+        if isinstance(node, list):
+            for item in node:
+                if _item_matches(item, value):
+                    return True, item
+        return False, None
+    if kind == "v":
+        return (isinstance(node, list) and value in node), value
+    if kind == "i":
+        if isinstance(node, list) and 0 <= value < len(node):
+            return True, node[value]
+        return False, None
+    return False, None
+
+
+def has_path(obj: Any, path: Path) -> bool:
+    """True when ``obj`` contains ``path``."""
+    node = obj
+    for step in path:
+        found, node = _child(node, step)
+        if not found:
+            return False
+    return True
+
+
+def remove_path(obj: Any, path: Path) -> None:
+    """Delete ``path`` from ``obj`` in place, if it is there."""
+    if not path:
+        return
+    node = obj
+    for step in path[:-1]:
+        found, node = _child(node, step)
+        if not found:
+            return
+    kind, value = path[-1]
+    if kind == "f" and isinstance(node, dict):
+        node.pop(value, None)
+    elif kind == "k" and isinstance(node, list):
+        node[:] = [item for item in node if not _item_matches(item, value)]
+    elif kind == "v" and isinstance(node, list):
+        node[:] = [item for item in node if item != value]
+    elif kind == "i" and isinstance(node, list) and 0 <= value < len(node):
+        del node[value]
+
+
+def format_path(path: Path) -> str:
+    """A readable dotted path, e.g. ``spec.template.spec.containers[name=web].image``."""
+    parts: list[str] = []
+    for kind, value in path:
+        if kind == "f":
+            parts.append(f".{value}" if parts else str(value))
+        elif kind == "k":
+            parts.append("[" + ",".join(f"{k}={v}" for k, v in value.items()) + "]")
+        elif kind == "v":
+            parts.append(f"[{json.dumps(value)}]")
+        else:
+            parts.append(f"[{value}]")
+    return "".join(parts)
+
+
+def owned_by(live: dict[str, Any], manager: str, operation: str | None = None) -> list[Path]:
+    """Leaf paths owned by ``manager`` (optionally only its ``Apply`` or ``Update`` entry)."""
+    paths: list[Path] = []
+    for entry in live.get("metadata", {}).get("managedFields", []) or []:
+        if entry.get("manager") != manager:
+            continue
+        if operation and entry.get("operation") != operation:
+            continue
+        if entry.get("subresource"):  # status is never part of the desired state
+            continue
+        paths.extend(leaf_paths(entry.get("fieldsV1") or {}))
+    return paths

@@ -1,0 +1,183 @@
+"""Structural comparison: defaults are not differences, changes and removals are."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from gitward.diff import compare, parse_rules, quantity, unified
+from gitward.model.errors import ConfigError
+
+
+def deployment(image: str = "nginx:1.27", replicas: int = 2) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "prod", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": image,
+                            "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+def as_live(desired: dict[str, Any], managed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Desired as the server would return it: defaults added, bookkeeping present."""
+    live = copy.deepcopy(desired)
+    live["metadata"].update(
+        {
+            "uid": "1234",
+            "resourceVersion": "99",
+            "generation": 1,
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+        }
+    )
+    if managed is not None:
+        live["metadata"]["managedFields"] = [
+            {"manager": "gitward", "operation": "Apply", "fieldsV1": managed}
+        ]
+    spec = live["spec"]
+    spec.update({"revisionHistoryLimit": 10, "progressDeadlineSeconds": 600})
+    container = spec["template"]["spec"]["containers"][0]
+    container.update({"imagePullPolicy": "IfNotPresent", "terminationMessagePath": "/dev/x"})
+    container["resources"]["requests"]["cpu"] = "500m"
+    spec["template"]["spec"]["restartPolicy"] = "Always"
+    live["status"] = {"replicas": 2}
+    return live
+
+
+def test_server_defaults_are_not_differences() -> None:
+    result = compare(deployment(), as_live(deployment()))
+    assert not result.modified
+    assert unified(result, "apps/Deployment/prod/web") == ""
+
+
+def test_missing_live_object() -> None:
+    result = compare(deployment(), None)
+    assert result.modified
+    assert result.paths == ("(missing)",)
+
+
+def test_changed_field_is_named_and_shown() -> None:
+    result = compare(deployment(image="nginx:1.28"), as_live(deployment()))
+    assert result.modified
+    assert result.paths == ("spec.template.spec.containers[web].image",)
+    text = unified(result, "web")
+    assert "-      - image: nginx:1.27\n" in text
+    assert "+      - image: nginx:1.28\n" in text
+
+
+def test_equal_quantities_in_other_spellings_are_equal() -> None:
+    desired = deployment()
+    desired["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] = {
+        "cpu": "0.5",
+        "memory": "1024Mi",
+    }
+    assert not compare(desired, as_live(deployment())).modified
+
+
+def test_quantity_rules_do_not_apply_outside_resources() -> None:
+    desired = deployment(image="1.0")
+    assert compare(desired, as_live(deployment(image="1"))).modified
+
+
+def test_int_or_string_port() -> None:
+    desired = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
+    desired["spec"] = {"ports": [{"port": 80, "targetPort": "8080"}]}
+    live = copy.deepcopy(desired)
+    live["spec"]["ports"][0].update({"targetPort": 8080, "protocol": "TCP"})
+    live["spec"].update({"clusterIP": "10.0.0.12", "type": "ClusterIP"})
+    assert not compare(desired, live).modified
+
+
+def test_field_removed_from_git_but_owned_by_gitward_is_a_difference() -> None:
+    managed = {
+        "f:metadata": {"f:labels": {"f:app": {}, "f:tier": {}}},
+        "f:spec": {"f:replicas": {}},
+    }
+    live = as_live(deployment(), managed)
+    live["metadata"]["labels"]["tier"] = "frontend"
+    result = compare(deployment(), live)
+    assert result.modified
+    assert result.removed == ("metadata.labels.tier",)
+    assert "# removed from Git: metadata.labels.tier" in unified(result, "web")
+
+
+def test_fields_other_managers_own_are_not_removals() -> None:
+    live = as_live(deployment(), {"f:spec": {"f:replicas": {}}})
+    live["metadata"]["managedFields"].append(
+        {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {}}}}
+    )
+    live["metadata"]["labels"]["added-by-hand"] = "yes"
+    assert not compare(deployment(), live).modified
+
+
+def test_removed_list_item_is_a_difference() -> None:
+    desired = deployment()
+    live = as_live(deployment())
+    live["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "x"})
+    assert compare(desired, live).modified
+
+
+def test_ignore_differences_json_pointer_and_jq() -> None:
+    live = as_live(deployment(replicas=5, image="nginx:9"))
+    rules = parse_rules(
+        [
+            {"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]},
+            {
+                "group": "apps",
+                "kind": "Deployment",
+                "jqPathExpressions": [
+                    '.spec.template.spec.containers[] | select(.name == "web") | .image'
+                ],
+            },
+        ]
+    )
+    assert compare(deployment(), live).modified
+    assert not compare(deployment(), live, rules).modified
+
+
+def test_ignore_differences_by_managed_fields_manager() -> None:
+    live = as_live(deployment(replicas=7))
+    live["metadata"]["managedFields"] = [
+        {
+            "manager": "hpa-controller",
+            "operation": "Update",
+            "fieldsV1": {"f:spec": {"f:replicas": {}}},
+        }
+    ]
+    rules = parse_rules(
+        [{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["hpa-controller"]}]
+    )
+    assert compare(deployment(replicas=2), live).modified
+    assert not compare(deployment(replicas=2), live, rules).modified
+
+
+def test_bad_jq_expression_names_the_entry() -> None:
+    with pytest.raises(ConfigError, match=r"spec\.ignoreDifferences\[0\]\.jqPathExpressions\[0\]"):
+        parse_rules([{"group": "apps", "kind": "Deployment", "jqPathExpressions": [".spec[["]}])
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("500m", "0.5"), ("1Gi", str(2**30)), ("2", "2"), ("1e3", "1000"), ("1.5k", "1500")],
+)
+def test_quantity(text: str, value: str) -> None:
+    from decimal import Decimal
+
+    assert quantity(text) == Decimal(value)
