@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from gitward import GitwardError, __version__
-from gitward.cli import localkube_cmd
+from gitward.cli import context, install_cmd, localkube_cmd
 from gitward.cli.console import err, out
 
 app = typer.Typer(
@@ -22,6 +22,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(localkube_cmd.app, name="localkube")
+app.command("install")(install_cmd.install)
+app.command("uninstall")(install_cmd.uninstall)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    kubeconfig: str | None = typer.Option(
+        None, "--kubeconfig", envvar="KUBECONFIG", help="Path to the kubeconfig file."
+    ),
+    kube_context: str | None = typer.Option(
+        None, "--kube-context", help="Kubeconfig context to use (default: its current one)."
+    ),
+    namespace: str = typer.Option(
+        "argocd",
+        "--namespace",
+        envvar="GITWARD_NAMESPACE",
+        help="Namespace where Applications and gitward's own objects live.",
+    ),
+) -> None:
+    """gitward: GitOps continuous delivery for Kubernetes, speaking Argo CD's API."""
+    ctx.obj = context.CliContext(kubeconfig, kube_context, namespace)
 
 
 @app.command()

@@ -102,7 +102,7 @@ class KubeClient:
         path: str,
         *,
         params: dict[str, str] | None = None,
-        body: Obj | None = None,
+        body: Any = None,
         content_type: str = "application/json",
         what: str | None = None,
     ) -> Obj:
@@ -190,6 +190,43 @@ class KubeClient:
             content_type=APPLY_CONTENT_TYPE,
             what=f"apply {describe(obj)}",
         )
+
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Obj,
+        *,
+        patch_type: str = "merge",
+        subresource: str = "",
+    ) -> Obj:
+        """A JSON merge patch (or ``patch_type="json"``, a JSON patch list under ``ops``)."""
+        info = await self.discovery.resource(api_version, kind)
+        content_type = {
+            "merge": "application/merge-patch+json",
+            "json": "application/json-patch+json",
+            "strategic": "application/strategic-merge-patch+json",
+        }[patch_type]
+        path = info.item(name, namespace) + (f"/{subresource}" if subresource else "")
+        body: Any = patch["ops"] if patch_type == "json" else patch
+        return await self.request(
+            "PATCH",
+            path,
+            body=body,
+            content_type=content_type,
+            what=f"patch {kind} {namespace or ''}/{name}",
+        )
+
+    async def replace(self, obj: Obj, *, subresource: str = "") -> Obj:
+        """PUT ``obj`` (it must carry the resourceVersion it was read at)."""
+        info = await self.resource_of(obj)
+        meta = obj.get("metadata", {})
+        path = info.item(meta["name"], meta.get("namespace")) + (
+            f"/{subresource}" if subresource else ""
+        )
+        return await self.request("PUT", path, body=obj, what=f"update {describe(obj)}")
 
     async def delete(
         self,
