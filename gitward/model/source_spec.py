@@ -1,0 +1,564 @@
+"""An Argo CD ``ApplicationSource``: where manifests come from and how to render them.
+
+Parsed from the same camelCase fields Argo CD accepts, into frozen dataclasses
+with snake_case names. Values are checked as strictly as the Kubernetes API
+server checks the Application CRD (a string field given a number is an error,
+not a silent conversion, because ``1.10`` would become ``1.1``), and every
+error names the exact field path, e.g. ``spec.source.helm.parameters[2].name:
+required``. Fields Argo CD defines that gitward does not act on (``helm.version``,
+``helm.passCredentials``, ``kustomize.version``, ``directory.jsonnet``) are
+accepted and kept so that an Application written for Argo CD parses unchanged.
+
+Mapping-valued fields (labels, ``valuesObject``) are plain dicts, so these
+dataclasses compare by value but are not hashable; :meth:`ApplicationSource.options_key`
+is the stable key to use for caches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitward.model.errors import ConfigError
+
+#: The three renderers gitward implements, as ``detect`` and ``explicit_type`` name them.
+SOURCE_TYPES = ("directory", "helm", "kustomize")
+
+
+class FieldReader:
+    """One mapping being parsed, and the dotted path that names it in error messages.
+
+    ``where`` is a prefix naming the document (``apps.yaml document 2``); ``path``
+    is the field path inside it (``spec.source.helm``).
+    """
+
+    def __init__(self, data: Any, path: str, where: str = "") -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{_at(where, path)}: expected a mapping, got {_type_name(data)}")
+        self.data: dict[str, Any] = data
+        self.path = path
+        self.where = where
+
+    def error(self, key: str | None, message: str) -> ConfigError:
+        """A :class:`ConfigError` naming ``key`` under this mapping (or the mapping itself)."""
+        return ConfigError(f"{_at(self.where, self.sub(key) if key else self.path)}: {message}")
+
+    def sub(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def string(self, key: str, default: str = "", *, required: bool = False) -> str:
+        value = self.data.get(key)
+        if value is None or (required and value == ""):
+            if required:
+                raise self.error(key, "required")
+            return default
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {_type_name(value)} (quote it)")
+        return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {_type_name(value)}")
+        return value
+
+    def integer(self, key: str, default: int) -> int:
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer, got {_type_name(value)}")
+        return value
+
+    def obj(self, key: str) -> FieldReader | None:
+        value = self.data.get(key)
+        return None if value is None else FieldReader(value, self.sub(key), self.where)
+
+    def raw_obj(self, key: str) -> dict[str, Any] | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected a mapping, got {_type_name(value)}")
+        return value
+
+    def items(self, key: str) -> list[tuple[Any, str]]:
+        """The elements of a list field, each with its own path (``key[3]``)."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(key, f"expected a list, got {_type_name(value)}")
+        return [(item, f"{self.sub(key)}[{i}]") for i, item in enumerate(value)]
+
+    def item_obj(self, item: Any, path: str) -> FieldReader:
+        return FieldReader(item, path, self.where)
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for item, path in self.items(key):
+            if not isinstance(item, str):
+                raise ConfigError(
+                    f"{_at(self.where, path)}: expected a string, got {_type_name(item)}"
+                )
+            out.append(item)
+        return tuple(out)
+
+    def str_map(self, key: str) -> dict[str, str]:
+        value = self.raw_obj(key)
+        if value is None:
+            return {}
+        for name, item in value.items():
+            if not isinstance(name, str) or not isinstance(item, str):
+                bad = name if not isinstance(name, str) else item
+                raise self.error(
+                    f"{key}.{name}", f"expected string keys and values, got {_type_name(bad)}"
+                )
+        return dict(value)
+
+
+def _at(where: str, path: str) -> str:
+    return f"{where}: {path}" if where and path else (where or path)
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), type(value).__name__)
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty values so that ``to_dict`` output is canonical (omitempty, like Argo CD)."""
+    return {k: v for k, v in data.items() if v not in (None, "", False, (), [], {})}
+
+
+@dataclass(frozen=True)
+class DirectorySpec:
+    """``directory``: which plain manifest files of the path to load."""
+
+    recurse: bool = False
+    include: str = ""
+    exclude: str = ""
+    #: Argo CD's jsonnet options, kept as written; gitward does not evaluate jsonnet.
+    jsonnet: Mapping[str, Any] = field(default_factory=dict)
+
+    def is_zero(self) -> bool:
+        return not (self.recurse or self.include or self.exclude or self.jsonnet)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "recurse": self.recurse,
+                "include": self.include,
+                "exclude": self.exclude,
+                "jsonnet": dict(self.jsonnet),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class KustomizeReplica:
+    """One ``kustomize edit set replicas NAME=COUNT`` override."""
+
+    name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class KustomizePatch:
+    """One entry appended to the kustomization's ``patches`` (inline ``patch`` or a ``path``)."""
+
+    path: str = ""
+    patch: str = ""
+    target: Mapping[str, str] | None = None
+    options: Mapping[str, bool] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "path": self.path,
+                "patch": self.patch,
+                "target": dict(self.target) if self.target else None,
+                "options": dict(self.options),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class KustomizeSpec:
+    """``kustomize``: edits Argo CD applies to the kustomization before ``kustomize build``."""
+
+    name_prefix: str = ""
+    name_suffix: str = ""
+    images: tuple[str, ...] = ()
+    common_labels: Mapping[str, str] = field(default_factory=dict)
+    common_annotations: Mapping[str, str] = field(default_factory=dict)
+    common_annotations_envsubst: bool = False
+    force_common_labels: bool = False
+    force_common_annotations: bool = False
+    label_without_selector: bool = False
+    label_include_templates: bool = False
+    namespace: str = ""
+    replicas: tuple[KustomizeReplica, ...] = ()
+    patches: tuple[KustomizePatch, ...] = ()
+    components: tuple[str, ...] = ()
+    ignore_missing_components: bool = False
+    #: Argo CD's choice of kustomize binary; gitward runs the one kustomize it has.
+    version: str = ""
+
+    def has_edits(self) -> bool:
+        """Whether any option changes the kustomization (so a writable copy is needed)."""
+        return bool(
+            self.name_prefix
+            or self.name_suffix
+            or self.images
+            or self.common_labels
+            or self.common_annotations
+            or self.namespace
+            or self.replicas
+            or self.patches
+            or self.components
+        )
+
+    def is_zero(self) -> bool:
+        return not self.to_dict()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "namePrefix": self.name_prefix,
+                "nameSuffix": self.name_suffix,
+                "images": list(self.images),
+                "commonLabels": dict(self.common_labels),
+                "commonAnnotations": dict(self.common_annotations),
+                "commonAnnotationsEnvsubst": self.common_annotations_envsubst,
+                "forceCommonLabels": self.force_common_labels,
+                "forceCommonAnnotations": self.force_common_annotations,
+                "labelWithoutSelector": self.label_without_selector,
+                "labelIncludeTemplates": self.label_include_templates,
+                "namespace": self.namespace,
+                "replicas": [{"name": r.name, "count": r.count} for r in self.replicas],
+                "patches": [p.to_dict() for p in self.patches],
+                "components": list(self.components),
+                "ignoreMissingComponents": self.ignore_missing_components,
+                "version": self.version,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class HelmParameter:
+    """``--set NAME=VALUE`` (``--set-string`` when ``force_string``)."""
+
+    name: str
+    value: str = ""
+    force_string: bool = False
+
+
+@dataclass(frozen=True)
+class HelmFileParameter:
+    """``--set-file NAME=PATH``, the path relative to the chart directory."""
+
+    name: str
+    path: str
+
+
+@dataclass(frozen=True)
+class HelmSpec:
+    """``helm``: the arguments of ``helm template``."""
+
+    release_name: str = ""
+    value_files: tuple[str, ...] = ()
+    values: str = ""
+    values_object: Mapping[str, Any] | None = None
+    parameters: tuple[HelmParameter, ...] = ()
+    file_parameters: tuple[HelmFileParameter, ...] = ()
+    skip_crds: bool = False
+    skip_schema_validation: bool = False
+    skip_tests: bool = False
+    namespace: str = ""
+    kube_version: str = ""
+    api_versions: tuple[str, ...] = ()
+    ignore_missing_value_files: bool = False
+    #: Accepted for compatibility; gitward never fetches charts, so there is nothing to pass.
+    pass_credentials: bool = False
+    #: Argo CD's choice of Helm major version; gitward runs Helm 3.
+    version: str = ""
+
+    def values_yaml(self) -> str:
+        """The inline values document: ``valuesObject`` wins over ``values``, as in Argo CD."""
+        if self.values_object is not None:
+            return json.dumps(self.values_object, sort_keys=True)
+        return self.values
+
+    def is_zero(self) -> bool:
+        return not self.to_dict()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "releaseName": self.release_name,
+                "valueFiles": list(self.value_files),
+                "values": self.values,
+                "valuesObject": self.values_object,
+                "parameters": [
+                    _compact({"name": p.name, "value": p.value, "forceString": p.force_string})
+                    for p in self.parameters
+                ],
+                "fileParameters": [{"name": p.name, "path": p.path} for p in self.file_parameters],
+                "skipCrds": self.skip_crds,
+                "skipSchemaValidation": self.skip_schema_validation,
+                "skipTests": self.skip_tests,
+                "namespace": self.namespace,
+                "kubeVersion": self.kube_version,
+                "apiVersions": list(self.api_versions),
+                "ignoreMissingValueFiles": self.ignore_missing_value_files,
+                "passCredentials": self.pass_credentials,
+                "version": self.version,
+            }
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationSource:
+    """A repository, a revision, a path in it, and how to render what is there."""
+
+    repo_url: str
+    target_revision: str = "HEAD"
+    path: str = ""
+    chart: str = ""
+    ref: str = ""
+    name: str = ""
+    directory: DirectorySpec | None = None
+    kustomize: KustomizeSpec | None = None
+    helm: HelmSpec | None = None
+
+    def explicit_type(self) -> str | None:
+        """The renderer the spec asks for by setting its options, if it does.
+
+        Argo CD uses the one non-empty block among ``directory``/``kustomize``/``helm``
+        and only looks at the files when none is set; :func:`parse_source` has
+        already refused a source that sets more than one.
+        """
+        for kind in _explicit_types(self):
+            return kind
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source in Argo CD's JSON shape, empty fields omitted."""
+        return _compact(
+            {
+                "repoURL": self.repo_url,
+                "targetRevision": self.target_revision,
+                "path": self.path,
+                "chart": self.chart,
+                "ref": self.ref,
+                "name": self.name,
+                "directory": self.directory.to_dict() if self.directory else None,
+                "kustomize": self.kustomize.to_dict() if self.kustomize else None,
+                "helm": self.helm.to_dict() if self.helm else None,
+            }
+        )
+
+    def options_key(self) -> str:
+        """Canonical JSON of everything in the source that changes the rendered manifests.
+
+        ``targetRevision``, ``ref`` and ``name`` are left out: a cache is keyed by
+        the resolved commit, and the other two only label the source. The build
+        environment (app name, namespace, kube version) is not part of the source;
+        callers add it to their key.
+        """
+        data = self.to_dict()
+        for key in ("targetRevision", "ref", "name"):
+            data.pop(key, None)
+        data["path"] = normalise_path(self.path)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def normalise_path(path: str) -> str:
+    """``""``, ``"."`` and ``"./"`` all name the repository root; strip such noise."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
+    return "/".join(parts)
+
+
+def _explicit_types(source: ApplicationSource) -> list[str]:
+    kinds = []
+    if source.directory is not None and not source.directory.is_zero():
+        kinds.append("directory")
+    if source.helm is not None and not source.helm.is_zero():
+        kinds.append("helm")
+    if source.kustomize is not None and not source.kustomize.is_zero():
+        kinds.append("kustomize")
+    return kinds
+
+
+def parse_source(data: Any, where: str = "spec.source") -> ApplicationSource:
+    """Parse one ``ApplicationSource`` mapping; errors name fields under ``where``."""
+    return source_from(FieldReader(data, where))
+
+
+def source_from(r: FieldReader) -> ApplicationSource:
+    """Parse the source that ``r`` reads (used for ``spec.source`` and ``spec.sources[i]``)."""
+    if r.has("plugin"):
+        raise r.error(
+            "plugin",
+            "config management plugins are not supported: gitward renders plain "
+            "manifests, Kustomize and Helm only",
+        )
+    directory = _directory_from(r.obj("directory"))
+    kustomize = _kustomize_from(r.obj("kustomize"))
+    helm = _helm_from(r.obj("helm"))
+    source = ApplicationSource(
+        repo_url=r.string("repoURL", required=True),
+        target_revision=r.string("targetRevision") or "HEAD",
+        path=r.string("path"),
+        chart=r.string("chart"),
+        ref=r.string("ref"),
+        name=r.string("name"),
+        directory=directory,
+        kustomize=kustomize,
+        helm=helm,
+    )
+    kinds = _explicit_types(source)
+    if len(kinds) > 1:
+        raise r.error(None, f"multiple source types set ({', '.join(kinds)}); set only one")
+    if source.chart and kinds and kinds != ["helm"]:
+        raise r.error(kinds[0], "a Helm repository chart takes only helm options")
+    return source
+
+
+def _directory_from(r: FieldReader | None) -> DirectorySpec | None:
+    if r is None:
+        return None
+    return DirectorySpec(
+        recurse=r.flag("recurse"),
+        include=r.string("include"),
+        exclude=r.string("exclude"),
+        jsonnet=r.raw_obj("jsonnet") or {},
+    )
+
+
+def _replica_count(r: FieldReader) -> int:
+    value = r.data.get("count")
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
+        count = int(value)
+    elif value is None:
+        raise r.error("count", "required")
+    else:
+        raise r.error("count", f"expected a non-negative integer, got {value!r}")
+    if count < 0:
+        raise r.error("count", f"expected a non-negative integer, got {count}")
+    return count
+
+
+_PATCH_TARGET_FIELDS = [
+    "group",
+    "version",
+    "kind",
+    "name",
+    "namespace",
+    "labelSelector",
+    "annotationSelector",
+]
+
+
+def _patch_from(r: FieldReader) -> KustomizePatch:
+    t = r.obj("target")
+    target = {k: t.string(k) for k in _PATCH_TARGET_FIELDS if t.string(k)} if t else None
+    options = r.raw_obj("options") or {}
+    for key, value in options.items():
+        if not isinstance(value, bool):
+            raise r.error(f"options.{key}", f"expected true or false, got {_type_name(value)}")
+    patch = KustomizePatch(
+        path=r.string("path"), patch=r.string("patch"), target=target, options=options
+    )
+    if not patch.path and not patch.patch:
+        raise r.error(None, "a patch needs either path or patch")
+    return patch
+
+
+def _kustomize_from(r: FieldReader | None) -> KustomizeSpec | None:
+    if r is None:
+        return None
+    replicas = []
+    for item, path in r.items("replicas"):
+        rr = r.item_obj(item, path)
+        replicas.append(
+            KustomizeReplica(name=rr.string("name", required=True), count=_replica_count(rr))
+        )
+    patches = [_patch_from(r.item_obj(item, path)) for item, path in r.items("patches")]
+    return KustomizeSpec(
+        name_prefix=r.string("namePrefix"),
+        name_suffix=r.string("nameSuffix"),
+        images=r.str_list("images"),
+        common_labels=r.str_map("commonLabels"),
+        common_annotations=r.str_map("commonAnnotations"),
+        common_annotations_envsubst=r.flag("commonAnnotationsEnvsubst"),
+        force_common_labels=r.flag("forceCommonLabels"),
+        force_common_annotations=r.flag("forceCommonAnnotations"),
+        label_without_selector=r.flag("labelWithoutSelector"),
+        label_include_templates=r.flag("labelIncludeTemplates"),
+        namespace=r.string("namespace"),
+        replicas=tuple(replicas),
+        patches=tuple(patches),
+        components=r.str_list("components"),
+        ignore_missing_components=r.flag("ignoreMissingComponents"),
+        version=r.string("version"),
+    )
+
+
+def _helm_from(r: FieldReader | None) -> HelmSpec | None:
+    if r is None:
+        return None
+    if r.has("values") and not isinstance(r.data["values"], str):
+        raise r.error(
+            "values",
+            f"expected a string holding a YAML document, got {_type_name(r.data['values'])}; "
+            "use valuesObject for a mapping",
+        )
+    parameters = []
+    for item, path in r.items("parameters"):
+        p = r.item_obj(item, path)
+        parameters.append(
+            HelmParameter(
+                name=p.string("name", required=True),
+                value=p.string("value"),
+                force_string=p.flag("forceString"),
+            )
+        )
+    file_parameters = []
+    for item, path in r.items("fileParameters"):
+        p = r.item_obj(item, path)
+        file_parameters.append(
+            HelmFileParameter(
+                name=p.string("name", required=True), path=p.string("path", required=True)
+            )
+        )
+    return HelmSpec(
+        release_name=r.string("releaseName"),
+        value_files=r.str_list("valueFiles"),
+        values=r.string("values"),
+        values_object=r.raw_obj("valuesObject"),
+        parameters=tuple(parameters),
+        file_parameters=tuple(file_parameters),
+        skip_crds=r.flag("skipCrds"),
+        skip_schema_validation=r.flag("skipSchemaValidation"),
+        skip_tests=r.flag("skipTests"),
+        namespace=r.string("namespace"),
+        kube_version=r.string("kubeVersion"),
+        api_versions=r.str_list("apiVersions"),
+        ignore_missing_value_files=r.flag("ignoreMissingValueFiles"),
+        pass_credentials=r.flag("passCredentials"),
+        version=r.string("version"),
+    )

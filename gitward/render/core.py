@@ -1,0 +1,91 @@
+"""The entry points: which renderer a source needs, and rendering it to objects.
+
+:func:`render` reads a checked-out tree and returns plain dicts. It touches no
+git and no cluster, never writes into the tree (tools that write work in a
+temporary copy), keeps no global state, and may run any number of times
+concurrently. An empty result is returned as such: whether "no manifests" is
+acceptable is the caller's decision (Argo CD's ``allowEmpty``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gitward.model.source_spec import ApplicationSource, DirectorySpec
+from gitward.render.directory import render_directory
+from gitward.render.env import RenderEnv
+from gitward.render.errors import UnsupportedSource
+from gitward.render.helm import render_helm
+from gitward.render.kustomize import KUSTOMIZATION_NAMES, render_kustomize
+from gitward.render.manifests import parse_stream
+from gitward.render.paths import display, resolve_app_dir, resolve_root
+from gitward.render.tools import RenderTools
+
+#: Sent to tools as every proxy so that nothing they try to fetch leaves the machine.
+_NOWHERE = "http://127.0.0.1:9"
+
+
+def detect(app_dir: Path, source: ApplicationSource) -> str:
+    """``"helm"``, ``"kustomize"`` or ``"directory"``, decided as Argo CD decides.
+
+    A source that sets options for one renderer gets that renderer whatever the
+    files say. Otherwise a kustomization file wins over Chart.yaml, and a
+    directory with neither is plain manifests.
+    """
+    explicit = source.explicit_type()
+    if explicit is not None:
+        return explicit
+    if source.chart:
+        return "helm"
+    if any((app_dir / name).is_file() for name in KUSTOMIZATION_NAMES):
+        return "kustomize"
+    if (app_dir / "Chart.yaml").is_file():
+        return "helm"
+    return "directory"
+
+
+def _tool_env(env: RenderEnv, home: Path) -> dict[str, str]:
+    proc_env = env.process_env(str(home))
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        proc_env[name] = _NOWHERE
+    proc_env["NO_PROXY"] = proc_env["no_proxy"] = ""
+    proc_env["GIT_ALLOW_PROTOCOL"] = "file"
+    proc_env["GIT_TERMINAL_PROMPT"] = "0"
+    proc_env["GIT_CONFIG_NOSYSTEM"] = "1"
+    return proc_env
+
+
+async def render(
+    repo_root: Path, source: ApplicationSource, env: RenderEnv, tools: RenderTools
+) -> list[dict[str, Any]]:
+    """The Kubernetes objects ``source`` describes in the tree at ``repo_root``.
+
+    Raises a :class:`~gitward.model.errors.RenderError` subclass naming the
+    file, line, field or command at fault.
+    """
+    if source.chart:
+        raise UnsupportedSource(
+            f"spec.source.chart {source.chart!r}: charts from Helm repositories are not "
+            "supported; keep the chart in git and point spec.source.path at it"
+        )
+    root = resolve_root(repo_root)
+    app = resolve_app_dir(root, source.path)
+    kind = detect(app, source)
+    if kind == "directory":
+        spec = source.directory or DirectorySpec()
+        return await asyncio.to_thread(render_directory, root, app, spec)
+    with tempfile.TemporaryDirectory(prefix="gitward-render-") as tmp_name:
+        tmp = Path(tmp_name)
+        home = tmp / "home"
+        home.mkdir()
+        proc_env = _tool_env(env, home)
+        if kind == "kustomize":
+            origin = f"kustomize build {display(root, app)}"
+            text = await render_kustomize(root, app, source.kustomize, env, tools, tmp, proc_env)
+        else:
+            origin = f"helm template {display(root, app)}"
+            text = await render_helm(root, app, source.helm, env, tools, tmp, proc_env)
+    return await asyncio.to_thread(parse_stream, text, origin)

@@ -1,0 +1,116 @@
+"""The kustomize and helm binaries, and the one way this layer runs them.
+
+Every run is ``asyncio.create_subprocess_exec`` (argv lists, never a shell)
+with a deadline: a tool that hangs is killed and reported, never waited on
+forever. Runs share nothing (no working-directory changes, no locks), so any
+number of renders can be in flight at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitward.render.errors import ToolFailed, ToolMissing, ToolTimeout
+
+
+@dataclass(frozen=True)
+class RenderTools:
+    """Where kustomize and helm are, and how long one run of either may take."""
+
+    kustomize: Path | None
+    helm: Path | None
+    timeout: float = 120.0
+    _versions: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    @classmethod
+    def from_path(cls) -> RenderTools:
+        """The tools found on ``PATH`` (either may be None; rendering that needs it then fails)."""
+        kustomize = shutil.which("kustomize")
+        helm = shutil.which("helm")
+        return cls(
+            kustomize=Path(kustomize) if kustomize else None,
+            helm=Path(helm) if helm else None,
+        )
+
+    def binary(self, tool: str) -> Path:
+        """The path of ``tool`` ("kustomize" or "helm"), or :class:`ToolMissing`."""
+        path = self.kustomize if tool == "kustomize" else self.helm
+        if path is None:
+            raise ToolMissing(tool)
+        if not os.access(path, os.X_OK):
+            raise ToolMissing(tool, f"{path} is not an executable file")
+        return path
+
+    async def versions(self) -> dict[str, str]:
+        """``{"kustomize": "v5.x", "helm": "v3.x"}`` for the tools present; asked once per instance.
+
+        Useful in cache keys: a different tool version may render differently.
+        """
+        if not self._versions:
+            found: dict[str, str] = {}
+            env = {"PATH": os.environ.get("PATH", ""), "HOME": tempfile.gettempdir()}
+            if self.kustomize is not None:
+                out = await run_tool(self, "kustomize", ["version"], env=env)
+                found["kustomize"] = out.strip()
+            if self.helm is not None:
+                out = await run_tool(self, "helm", ["version", "--short"], env=env)
+                found["helm"] = out.strip()
+            self._versions.update(found)
+        return dict(self._versions)
+
+
+async def run_tool(
+    tools: RenderTools,
+    tool: str,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    context: str = "",
+    display: str | None = None,
+) -> str:
+    """Run ``tool args`` and return its stdout; raise with its stderr if it fails or times out.
+
+    ``context`` (e.g. the source path) prefixes error messages so the user knows
+    which Application source the failing command belonged to. ``display`` is how
+    the command is named in errors; by default the tool and its first argument
+    only, because later arguments (``--set password=...``) may hold secrets.
+    """
+    binary = tools.binary(tool)
+    command = display or " ".join([tool, *args[:1]])
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            str(binary),
+            *args,
+            cwd=str(cwd) if cwd else None,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise ToolMissing(tool, f"{binary} does not exist") from None
+    except PermissionError:
+        raise ToolMissing(tool, f"{binary} is not executable") from None
+    try:
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout=tools.timeout)
+    except TimeoutError:
+        proc.kill()
+        _, stderr = await proc.communicate()
+        raise ToolTimeout(
+            command, tools.timeout, stderr.decode(errors="replace"), context
+        ) from None
+    except asyncio.CancelledError:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise ToolFailed(command, proc.returncode, stderr.decode(errors="replace"), context)
+    return stdout.decode(errors="replace")
