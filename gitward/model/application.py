@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from gitward._util.yamlload import KubeLoader
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import ApplicationSource, FieldReader, source_from
 
@@ -253,21 +254,11 @@ def _duration(r: FieldReader, key: str, default: str) -> str:
     return value
 
 
-class _Loader(yaml.CSafeLoader):
-    """The C loader, but timestamps stay strings: Kubernetes sees ``2024-01-01`` as text."""
-
-
-_Loader.add_constructor(
-    "tag:yaml.org,2002:timestamp",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
-)
-
-
 def load_applications(text: str, filename: str) -> list[Application]:
     """Every Application in a multi-document YAML file; empty documents are skipped."""
     apps: list[Application] = []
     try:
-        for index, doc in enumerate(yaml.load_all(text, Loader=_Loader), start=1):
+        for index, doc in enumerate(yaml.load_all(text, Loader=KubeLoader), start=1):
             if doc is None:
                 continue
             where = f"{filename}: document {index}"

@@ -15,33 +15,8 @@ from typing import Any
 
 import yaml
 
+from gitward._util.yamlload import KubeLoader
 from gitward.render.errors import ManifestParseError
-
-
-class _Loader(yaml.CSafeLoader):
-    """The C loader with Kubernetes' view of timestamps and keys."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        mapping = super().construct_mapping(node, deep=deep)
-        if all(type(key) is str for key in mapping):
-            return mapping
-        return {_key_text(key): value for key, value in mapping.items()}
-
-
-_Loader.add_constructor(
-    "tag:yaml.org,2002:timestamp",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
-)
-
-
-def _key_text(key: Any) -> Any:
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if key is None:
-        return "null"
-    if isinstance(key, int | float):
-        return str(key)
-    return key
 
 
 def load_documents(text: str, file: str) -> list[tuple[int, Any]]:
@@ -53,7 +28,7 @@ def load_documents(text: str, file: str) -> list[tuple[int, Any]]:
     """
     docs: list[tuple[int, Any]] = []
     try:
-        for data in yaml.load_all(text, Loader=_Loader):
+        for data in yaml.load_all(text, Loader=KubeLoader):
             docs.append((len(docs) + 1, data))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
