@@ -1,0 +1,228 @@
+"""Repository credentials, read the way Argo CD stores them.
+
+Argo CD keeps credentials in Kubernetes Secrets labelled
+``argocd.argoproj.io/secret-type``: ``repository`` Secrets apply to exactly one
+URL, ``repo-creds`` Secrets are templates for every URL that starts with their
+``url`` (the longest prefix wins). :class:`CredentialStore` reads those Secrets
+(or the same fields from a local YAML file, for use without a cluster) and
+answers :meth:`CredentialStore.lookup` for a repository URL.
+
+Secrets never appear in a ``repr``: :class:`RepoCredentials` masks them, so a
+credential that ends up in a log line or a traceback's locals stays unreadable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitward.source.errors import CredentialsError
+from gitward.source.urls import normalize_prefix, normalize_url, redact_url
+
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label name
+REPOSITORY = "repository"
+REPO_CREDS = "repo-creds"
+
+#: Secret/file keys → RepoCredentials fields.
+_FIELDS = {
+    "url": "url",
+    "username": "username",
+    "password": "password",
+    "sshPrivateKey": "ssh_private_key",
+    "bearerToken": "bearer_token",
+    "insecure": "insecure",
+    "type": "type",
+    "proxy": "proxy",
+}
+_SECRET_FIELDS = ("password", "ssh_private_key", "bearer_token")
+
+
+@dataclass(frozen=True, repr=False)
+class RepoCredentials:
+    """How to reach one repository (or, for a template, every repository under a prefix)."""
+
+    url: str
+    username: str = ""
+    password: str = ""
+    ssh_private_key: str = ""
+    insecure: bool = False
+    type: str = "git"
+    proxy: str = ""
+    bearer_token: str = ""
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.password or self.ssh_private_key or self.bearer_token)
+
+    def secrets(self) -> list[str]:
+        """Every secret value (and each line of a key), to scrub from tool output."""
+        values = [getattr(self, name) for name in _SECRET_FIELDS]
+        lines = [line.strip() for line in self.ssh_private_key.splitlines()]
+        proxy_password = _url_password(self.proxy)
+        return [v for v in [*values, *lines, proxy_password] if v and len(v) >= 4]
+
+    def __repr__(self) -> str:
+        shown = {
+            "url": redact_url(self.url),
+            "username": self.username,
+            "password": "***" if self.password else "",
+            "ssh_private_key": "***" if self.ssh_private_key else "",
+            "bearer_token": "***" if self.bearer_token else "",
+            "insecure": self.insecure,
+            "type": self.type,
+            "proxy": redact_url(self.proxy),
+        }
+        return "RepoCredentials(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    __str__ = __repr__
+
+
+def _url_password(url: str) -> str:
+    if "://" not in url or "@" not in url:
+        return ""
+    userinfo = url.split("://", 1)[1].split("@", 1)[0]
+    return userinfo.partition(":")[2] or userinfo
+
+
+def _flag(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no", ""):
+        return False
+    raise CredentialsError(f"{where}: insecure: expected true or false, got {value!r}")
+
+
+def credentials_from_fields(fields: Mapping[str, Any], where: str) -> RepoCredentials:
+    """A :class:`RepoCredentials` from Argo CD's camelCase keys; ``where`` names the source."""
+    url = fields.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise CredentialsError(f"{where}: url: required")
+    values: dict[str, Any] = {}
+    for key, name in _FIELDS.items():
+        value = fields.get(key)
+        if value is None:
+            continue
+        if name == "insecure":
+            values[name] = _flag(value, where)
+        elif not isinstance(value, str):
+            raise CredentialsError(f"{where}: {key}: expected a string")
+        else:
+            values[name] = value.strip() if name != "ssh_private_key" else value
+    return RepoCredentials(**values)
+
+
+def _secret_fields(secret: Mapping[str, Any], where: str) -> dict[str, str]:
+    """A Secret's ``data`` (base64) overlaid with its ``stringData``, as strings."""
+    fields: dict[str, str] = {}
+    data = secret.get("data") or {}
+    if not isinstance(data, Mapping):
+        raise CredentialsError(f"{where}: data: expected a mapping")
+    for key, value in data.items():
+        try:
+            fields[str(key)] = base64.b64decode(str(value), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise CredentialsError(f"{where}: data.{key}: not valid base64 text") from None
+    string_data = secret.get("stringData") or {}
+    if not isinstance(string_data, Mapping):
+        raise CredentialsError(f"{where}: stringData: expected a mapping")
+    fields.update({str(k): str(v) for k, v in string_data.items()})
+    return fields
+
+
+@dataclass
+class CredentialStore:
+    """Exact-URL credentials and prefix templates; :meth:`lookup` picks one for a URL."""
+
+    repositories: dict[str, RepoCredentials] = field(default_factory=dict)
+    templates: list[tuple[str, RepoCredentials]] = field(default_factory=list)
+
+    def add(self, creds: RepoCredentials, secret_type: str = REPOSITORY) -> None:
+        if secret_type == REPO_CREDS:
+            self.templates.append((normalize_prefix(creds.url), creds))
+            self.templates.sort(key=lambda item: len(item[0]), reverse=True)
+        else:
+            self.repositories[normalize_url(creds.url)] = creds
+
+    @classmethod
+    def from_secrets(cls, secrets: Iterable[Mapping[str, Any]]) -> CredentialStore:
+        """Read Argo CD repository and repo-creds Secrets; other Secrets are ignored."""
+        store = cls()
+        for secret in secrets:
+            meta = secret.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            secret_type = labels.get(SECRET_TYPE_LABEL)
+            if secret_type not in (REPOSITORY, REPO_CREDS):
+                continue
+            where = f"Secret {meta.get('namespace', '')}/{meta.get('name', '?')}".replace(" /", " ")
+            fields = _secret_fields(secret, where)
+            store.add(credentials_from_fields(fields, where), secret_type)
+        return store
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> CredentialStore:
+        """Read a local YAML file: a list of entries, or Argo CD Secret documents.
+
+        An entry has Argo CD's fields (``url``, ``username``, ``password``,
+        ``sshPrivateKey``, ``bearerToken``, ``insecure``, ``proxy``) and, for a
+        prefix template, ``secretType: repo-creds``.
+        """
+        path = Path(path)
+        try:
+            docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+        except OSError as exc:
+            raise CredentialsError(f"{path}: cannot read: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise CredentialsError(f"{path}: not valid YAML: {exc}") from None
+        store = cls()
+        secrets: list[Mapping[str, Any]] = []
+        for n, doc in enumerate(docs, 1):
+            entries = doc if isinstance(doc, list) else [doc]
+            for i, entry in enumerate(entries):
+                where = f"{path} document {n}" + (f" entry {i}" if isinstance(doc, list) else "")
+                if not isinstance(entry, Mapping):
+                    raise CredentialsError(f"{where}: expected a mapping")
+                if entry.get("kind") == "Secret":
+                    secrets.append(entry)
+                    continue
+                secret_type = str(entry.get("secretType", REPOSITORY))
+                if secret_type not in (REPOSITORY, REPO_CREDS):
+                    raise CredentialsError(
+                        f"{where}: secretType: expected repository or repo-creds"
+                    )
+                store.add(credentials_from_fields(entry, where), secret_type)
+        for_secrets = cls.from_secrets(secrets)
+        store.repositories.update(for_secrets.repositories)
+        for _, creds in for_secrets.templates:
+            store.add(creds, REPO_CREDS)
+        return store
+
+    def lookup(self, url: str) -> RepoCredentials | None:
+        """Credentials for ``url``: its own entry, else the longest matching template.
+
+        A repository entry without any secret (say, only ``insecure: true``) takes
+        its secrets from the template, as Argo CD does.
+        """
+        key = normalize_url(url)
+        own = self.repositories.get(key)
+        if own is not None and own.has_secret:
+            return own
+        for prefix, template in self.templates:
+            if key.startswith(prefix) or f"{key}/" == prefix:
+                if own is None:
+                    return replace(template, url=url)
+                return replace(
+                    template,
+                    url=url,
+                    insecure=own.insecure or template.insecure,
+                    proxy=own.proxy or template.proxy,
+                )
+        return own
