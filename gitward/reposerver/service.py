@@ -1,0 +1,208 @@
+"""An Application's source to manifests: resolve, check out, render — or answer from cache.
+
+:class:`ManifestService` is the repo server of this process (one per process):
+it owns a :class:`~gitward.source.GitSource` (refs, mirrors, trees) and a
+:class:`~gitward.reposerver.cache.ManifestCache`. A cache hit costs at most the
+TTL-cached ``ls-remote`` of the resolve and an unpickle: no fetch, no export,
+no kustomize or helm. Concurrent requests for the same render share one; renders
+of different Applications, even of one repository, run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitward.model.application import Application
+from gitward.model.errors import ConfigError
+from gitward.model.source_spec import ApplicationSource, normalise_path
+from gitward.render import RenderEnv, RenderTools, detect, render
+from gitward.reposerver.cache import CacheKey, ManifestCache
+from gitward.reposerver.errors import EmptyRender
+from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url
+
+log = logging.getLogger("gitward.reposerver")
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class Manifests:
+    """The objects an Application's source renders to at one commit.
+
+    ``revision`` is the full SHA (of the first source, for a multi-source app;
+    ``revisions`` has one per rendered source). ``cached`` is True only when
+    every source was answered from the cache.
+    """
+
+    revision: str
+    objects: list[Obj]
+    source_type: str
+    cached: bool
+    revisions: tuple[str, ...] = ()
+
+
+@dataclass
+class ManifestStats:
+    hits: int = 0
+    misses: int = 0
+    renders: int = 0
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    objects: list[Obj]
+    source_type: str
+    cached: bool
+
+
+def _renderable(source: ApplicationSource) -> bool:
+    """A multi-source entry with only ``ref`` set supplies values files, not manifests."""
+    return not (source.ref and not source.path and not source.chart)
+
+
+@dataclass
+class ManifestService:
+    """Generates (and caches) the manifests of Applications; safe for many concurrent tasks."""
+
+    source: GitSource = field(default_factory=GitSource)
+    tools: RenderTools = field(default_factory=RenderTools.from_path)
+    credentials: CredentialStore | None = None
+    cache_size: int = 256
+    kube_version: str | None = None
+    api_versions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.cache = ManifestCache(self.cache_size)
+        self.stats = ManifestStats()
+        self._inflight: dict[CacheKey, asyncio.Task[_Rendered]] = {}
+        self._tools_key: str | None = None
+
+    def clear_cache(self) -> None:
+        """Forget every render and every ref listing (a hard refresh)."""
+        self.cache.clear()
+        self.source.forget_refs()
+
+    async def _tools_version_key(self) -> str:
+        if self._tools_key is None:
+            versions = await self.tools.versions()
+            self._tools_key = json.dumps(versions, sort_keys=True)
+        return self._tools_key
+
+    def _creds(self, url: str, store: CredentialStore | None) -> RepoCredentials | None:
+        store = store if store is not None else self.credentials
+        return store.lookup(url) if store is not None else None
+
+    async def generate(
+        self,
+        app: Application,
+        revision: str | None = None,
+        creds: CredentialStore | None = None,
+        *,
+        allow_empty: bool = False,
+    ) -> Manifests:
+        """Render ``app``'s source at ``revision`` (default: its ``targetRevision``)."""
+        sources = [s for s in app.effective_sources if _renderable(s)]
+        if not sources:
+            raise ConfigError(f"application {app.name}: no source to render")
+        if revision and len(sources) > 1:
+            raise ConfigError(
+                f"application {app.name}: a revision override needs a single-source application"
+            )
+        parts = await asyncio.gather(
+            *(self._generate_one(app, s, revision, creds, allow_empty) for s in sources)
+        )
+        objects: list[Obj] = []
+        for _, rendered in parts:
+            objects.extend(rendered.objects)
+        return Manifests(
+            revision=parts[0][0],
+            objects=objects,
+            source_type=parts[0][1].source_type,
+            cached=all(rendered.cached for _, rendered in parts),
+            revisions=tuple(sha for sha, _ in parts),
+        )
+
+    async def _generate_one(
+        self,
+        app: Application,
+        source: ApplicationSource,
+        revision: str | None,
+        store: CredentialStore | None,
+        allow_empty: bool,
+    ) -> tuple[str, _Rendered]:
+        url = source.repo_url
+        creds = self._creds(url, store)
+        target = revision or source.target_revision
+        sha = await self.source.resolve(url, target, creds)
+        env = RenderEnv(
+            app_name=app.name,
+            app_namespace=app.destination.namespace,
+            revision=sha,
+            repo_url=url,
+            source_path=source.path,
+            target_revision=target,
+            kube_version=self.kube_version,
+            api_versions=self.api_versions,
+        )
+        key = CacheKey(
+            repo=normalize_url(url),
+            sha=sha,
+            path=normalise_path(source.path),
+            options=source.options_key(),
+            tools=await self._tools_version_key(),
+            app_name=app.name,
+            namespace=app.destination.namespace,
+            target_revision=target,
+            repo_url=url,
+            kube_version=self.kube_version or "",
+            api_versions=self.api_versions,
+        )
+        rendered = await self._cached_or_render(key, source, env, creds)
+        if not rendered.objects and not allow_empty:
+            raise EmptyRender(app.name, env.repo_url, source.path, sha)
+        return sha, rendered
+
+    async def _cached_or_render(
+        self,
+        key: CacheKey,
+        source: ApplicationSource,
+        env: RenderEnv,
+        creds: RepoCredentials | None,
+    ) -> _Rendered:
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.stats.hits += 1
+            return _Rendered(hit.objects, hit.source_type, True)
+        self.stats.misses += 1
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._render(key, source, env, creds))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+            return await asyncio.shield(task)  # the starter owns the rendered list
+        await asyncio.shield(task)
+        copy = self.cache.get(key)  # joiners get private copies of the starter's result
+        if copy is None:  # evicted at once (cache full of larger renders): render again
+            return await self._render(key, source, env, creds)
+        return _Rendered(copy.objects, copy.source_type, False)
+
+    async def _render(
+        self,
+        key: CacheKey,
+        source: ApplicationSource,
+        env: RenderEnv,
+        creds: RepoCredentials | None,
+    ) -> _Rendered:
+        async with self.source.checkout(env.repo_url, key.sha, creds) as tree:
+            self.stats.renders += 1
+            objects = await render(tree.path, source, env, self.tools)
+            source_type = detect(tree.path / key.path, source)
+        self.cache.put(key, objects, source_type)
+        log.debug(
+            "rendered %s %s at %s: %d objects", env.app_name, key.path, key.sha[:12], len(objects)
+        )
+        return _Rendered(objects, source_type, False)
