@@ -123,7 +123,7 @@ def compare(
     for path in owned_by(live, manager, "Apply"):
         if path and path[0][1] in _IGNORED_OWNED_ROOTS:
             continue
-        if has_path(have, path) and not has_path(want, path):
+        if has_path(have, path) and not has_path(want, path, lenient=True):
             removed.append(format_path(path))
     target = _merge(have, want)
     return ResourceDiff(

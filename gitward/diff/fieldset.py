@@ -34,11 +34,19 @@ def leaf_paths(fields: dict[str, Any], prefix: Path = ()) -> Iterator[Path]:
         yield from leaf_paths(fields[key] or {}, (*prefix, (kind, value)))
 
 
-def _item_matches(item: Any, key_fields: dict[str, Any]) -> bool:
-    return isinstance(item, dict) and all(item.get(k) == v for k, v in key_fields.items())
+def _item_matches(item: Any, key_fields: dict[str, Any], lenient: bool = False) -> bool:
+    """``item`` has ``key_fields``; with ``lenient``, absent key fields also match.
+
+    The server defaults some list-map keys (a port's ``protocol: TCP``), so the
+    live key names a field the manifest never wrote; looking the item up in a
+    manifest must tolerate that.
+    """
+    if not isinstance(item, dict):
+        return False
+    return all(item.get(k) == v or (lenient and k not in item) for k, v in key_fields.items())
 
 
-def _child(node: Any, step: Step) -> tuple[bool, Any]:
+def _child(node: Any, step: Step, lenient: bool = False) -> tuple[bool, Any]:
     kind, value = step
     if kind == "f":
         if isinstance(node, dict) and value in node:
@@ -49,6 +57,10 @@ def _child(node: Any, step: Step) -> tuple[bool, Any]:
             for item in node:
                 if _item_matches(item, value):
                     return True, item
+            if lenient:
+                for item in node:
+                    if _item_matches(item, value, lenient=True):
+                        return True, item
         return False, None
     if kind == "v":
         return (isinstance(node, list) and value in node), value
@@ -59,11 +71,11 @@ def _child(node: Any, step: Step) -> tuple[bool, Any]:
     return False, None
 
 
-def has_path(obj: Any, path: Path) -> bool:
-    """True when ``obj`` contains ``path``."""
+def has_path(obj: Any, path: Path, lenient: bool = False) -> bool:
+    """True when ``obj`` contains ``path`` (``lenient``: list keys may lack defaulted fields)."""
     node = obj
     for step in path:
-        found, node = _child(node, step)
+        found, node = _child(node, step, lenient)
         if not found:
             return False
     return True

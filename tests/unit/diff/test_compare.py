@@ -181,3 +181,21 @@ def test_quantity(text: str, value: str) -> None:
     from decimal import Decimal
 
     assert quantity(text) == Decimal(value)
+
+
+def test_list_map_keys_the_server_defaulted_are_not_removals() -> None:
+    desired = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
+    desired["spec"] = {"ports": [{"port": 80, "targetPort": 8080}]}
+    live = copy.deepcopy(desired)
+    live["spec"]["ports"][0]["protocol"] = "TCP"
+    key = 'k:{"port":80,"protocol":"TCP"}'
+    live["metadata"]["managedFields"] = [
+        {
+            "manager": "gitward",
+            "operation": "Apply",
+            "fieldsV1": {"f:spec": {"f:ports": {key: {".": {}, "f:port": {}, "f:targetPort": {}}}}},
+        }
+    ]
+    assert not compare(desired, live).modified
+    desired["spec"]["ports"] = [{"port": 81, "targetPort": 8080}]
+    assert compare(desired, live).modified
