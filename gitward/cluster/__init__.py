@@ -15,16 +15,34 @@ from gitward.cluster.errors import (
     NotFound,
     UnknownKind,
 )
+from gitward.cluster.secrets import (
+    IN_CLUSTER_SERVER,
+    ClusterSpec,
+    InvalidClusterSecret,
+    TLSClientConfig,
+    build_cluster_secret,
+    client_for_cluster,
+    client_for_cluster_secret,
+    parse_cluster_secret,
+)
 
 __all__ = [
     "FIELD_MANAGER",
+    "IN_CLUSTER_SERVER",
     "ApiError",
     "ClusterError",
+    "ClusterSpec",
     "ClusterUnreachable",
     "Conflict",
+    "InvalidClusterSecret",
     "KubeClient",
     "NotFound",
     "ResourceInfo",
+    "TLSClientConfig",
     "UnknownKind",
+    "build_cluster_secret",
+    "client_for_cluster",
+    "client_for_cluster_secret",
     "describe",
+    "parse_cluster_secret",
 ]

@@ -1,9 +1,9 @@
 """An asyncio client that moves Kubernetes objects as plain dicts.
 
-Kubeconfig handling (client certificates, bearer tokens, exec plugins) is
-delegated to ``kubernetes_asyncio``'s loader; requests go straight through one
-``aiohttp`` session so list, watch and apply never build per-object model
-classes (DESIGN.md: plain dicts on hot paths).
+Connection settings come from :mod:`gitward.cluster.kubeconfig` (kubeconfig,
+in-cluster, or a cluster Secret); requests go straight through one ``aiohttp``
+session so list, watch and apply never build per-object model classes: plain
+dicts on hot paths.
 
 Server-side apply is the write path: ``apply`` sends the whole intended object
 as an ``application/apply-patch+yaml`` PATCH under a field manager (``gitward``
@@ -14,15 +14,14 @@ merge decide what the result would be.
 from __future__ import annotations
 
 import json
-import ssl
+from collections import Counter
 from typing import Any
 
 import aiohttp
-from kubernetes_asyncio.client import Configuration
-from kubernetes_asyncio.config.kube_config import load_kube_config
 
 from gitward.cluster.discovery import Discovery, ResourceInfo
 from gitward.cluster.errors import ClusterUnreachable, api_error
+from gitward.cluster.kubeconfig import Credentials, load
 
 FIELD_MANAGER = "gitward"
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -41,28 +40,23 @@ def describe(obj: Obj) -> str:
 class KubeClient:
     """One connection pool to one API server."""
 
-    def __init__(self, configuration: Configuration, timeout: float = 30.0) -> None:
-        self._cfg = configuration
-        self.server = str(configuration.host).rstrip("/")
-        ctx = ssl.create_default_context(cafile=configuration.ssl_ca_cert or None)
-        if configuration.cert_file:
-            ctx.load_cert_chain(configuration.cert_file, configuration.key_file)
-        if not configuration.verify_ssl:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        self._ssl = ctx
+    def __init__(self, credentials: Credentials, timeout: float = 30.0) -> None:
+        self.credentials = credentials
+        self.server = credentials.server.rstrip("/")
+        self._ssl = credentials.ssl_context()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self.discovery = Discovery(self.get_path)
+        #: Requests sent, by method (``GET``, ``PATCH``, ...; server-side applies count as
+        #: ``APPLY``, not ``PATCH``): for metrics and benchmarks.
+        self.requests: Counter[str] = Counter()
 
     @classmethod
     async def from_kubeconfig(
         cls, path: str | None = None, context: str | None = None, request_timeout: float = 30.0
     ) -> KubeClient:
-        """Build a client from a kubeconfig file (``$KUBECONFIG`` or ``~/.kube/config``)."""
-        cfg = Configuration()
-        await load_kube_config(config_file=path, context=context, client_configuration=cfg)
-        return cls(cfg, timeout=request_timeout)
+        """A client for ``context`` of the kubeconfig at ``path`` (default ``$KUBECONFIG``)."""
+        return cls(load(path, context), timeout=request_timeout)
 
     async def __aenter__(self) -> KubeClient:
         return self
@@ -85,15 +79,9 @@ class KubeClient:
 
     async def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        hook: Any = self._cfg.refresh_api_key_hook
-        if hook is not None:  # exec plugins and expiring tokens refresh here
-            await hook(self._cfg)
-        token = (self._cfg.api_key or {}).get("authorization") or (self._cfg.api_key or {}).get(
-            "BearerToken"
-        )
-        if token:
-            prefix = (self._cfg.api_key_prefix or {}).get("authorization", "")
-            headers["Authorization"] = f"{prefix} {token}".strip()
+        authorization = await self.credentials.authorization()
+        if authorization:
+            headers["Authorization"] = authorization
         return headers
 
     async def request(
@@ -113,9 +101,15 @@ class KubeClient:
             headers["Content-Type"] = content_type
             data = json.dumps(body, separators=(",", ":"))
         session = self._session_for_loop()
+        self.requests["APPLY" if content_type == APPLY_CONTENT_TYPE else method] += 1
         try:
             async with session.request(
-                method, self.server + path, params=params, data=data, headers=headers
+                method,
+                self.server + path,
+                params=params,
+                data=data,
+                headers=headers,
+                server_hostname=self.credentials.tls_server_name,
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -159,11 +153,12 @@ class KubeClient:
         items: list[Obj] = body.get("items", [])
         return items
 
-    async def create(self, obj: Obj) -> Obj:
+    async def create(self, obj: Obj, *, field_validation: str | None = None) -> Obj:
         info = await self.resource_of(obj)
         ns = obj.get("metadata", {}).get("namespace")
+        params = {"fieldValidation": field_validation} if field_validation else None
         return await self.request(
-            "POST", info.collection(ns), body=obj, what=f"create {describe(obj)}"
+            "POST", info.collection(ns), params=params, body=obj, what=f"create {describe(obj)}"
         )
 
     async def apply(
@@ -173,11 +168,18 @@ class KubeClient:
         field_manager: str = FIELD_MANAGER,
         force: bool = False,
         dry_run: bool = False,
+        field_validation: str | None = None,
     ) -> Obj:
-        """Server-side apply ``obj``; with ``dry_run`` the server changes nothing."""
+        """Server-side apply ``obj``; with ``dry_run`` the server changes nothing.
+
+        ``field_validation`` (Strict, Warn, Ignore) decides what the server does
+        with fields its schema does not know.
+        """
         info = await self.resource_of(obj)
         meta = obj.get("metadata", {})
         params = {"fieldManager": field_manager}
+        if field_validation:
+            params["fieldValidation"] = field_validation
         if force:
             params["force"] = "true"
         if dry_run:
