@@ -1,0 +1,311 @@
+"""Compare one Application's desired state with the live cluster (a "refresh").
+
+Steps: render the source at its revision; give each object its destination
+namespace and tracking metadata; read the live counterparts; find live objects
+that carry the app's tracking id but that Git no longer declares; compare each
+pair (structurally, confirming a difference with a server-side dry-run so that
+spelling differences the server would erase are not reported); assess health.
+
+The result is data (:class:`Comparison`): the CLI prints it, the status writer
+stores it in the Application, the sync planner acts on it. A render failure is
+a ComparisonError condition with sync status Unknown — never an empty desired
+state, so nothing downstream can mistake it for "prune everything".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gitward import diff, health
+from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound, UnknownKind
+from gitward.model.application import Application
+from gitward.model.errors import GitwardError
+from gitward.model.status import Health, HealthStatus, SyncStatus
+from gitward.model.tracking import ResourceKey, TrackingMethod, owner_app, with_tracking
+from gitward.sync.settings import Settings
+
+Obj = dict[str, Any]
+
+HOOK_ANNOTATION = "argocd.argoproj.io/hook"
+HELM_HOOK_ANNOTATION = "helm.sh/hook"
+COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
+
+
+class RenderedManifests(Protocol):
+    revision: str
+    objects: list[Obj]
+    source_type: str
+
+
+class ManifestSource(Protocol):
+    """What the comparison needs from the repo server (gitward.reposerver)."""
+
+    async def generate(
+        self, app: Application, revision: str | None = None, *, allow_empty: bool = False
+    ) -> RenderedManifests: ...
+
+
+@dataclass
+class ResourceState:
+    """One resource as the comparison sees it."""
+
+    key: ResourceKey
+    api_version: str
+    desired: Obj | None
+    live: Obj | None
+    status: SyncStatus
+    health: Health | None
+    difference: diff.ResourceDiff | None = None
+    requires_pruning: bool = False
+    hook: bool = False
+    message: str = ""
+
+    def as_status(self) -> Obj:
+        """The ``status.resources[]`` entry, as Argo CD writes it."""
+        group, _, version = self.api_version.rpartition("/")
+        entry: Obj = {
+            "group": group,
+            "version": version,
+            "kind": self.key.kind,
+            "name": self.key.name,
+            "status": str(self.status),
+        }
+        if self.key.namespace:
+            entry["namespace"] = self.key.namespace
+        if self.health is not None:
+            entry["health"] = self.health.as_dict()
+        if self.requires_pruning:
+            entry["requiresPruning"] = True
+        if self.hook:
+            entry["hook"] = True
+        return entry
+
+
+@dataclass
+class Comparison:
+    app: Application
+    revision: str
+    sync_status: SyncStatus
+    health: Health
+    resources: list[ResourceState] = field(default_factory=list)
+    conditions: list[Obj] = field(default_factory=list)
+    source_type: str = ""
+
+    @property
+    def out_of_sync(self) -> list[ResourceState]:
+        return [r for r in self.resources if r.status is SyncStatus.OUT_OF_SYNC]
+
+    @property
+    def images(self) -> list[str]:
+        found: set[str] = set()
+        for r in self.resources:
+            found.update(_images(r.live or r.desired or {}))
+        return sorted(found)
+
+
+def _images(obj: Obj) -> Iterable[str]:
+    stack: list[Any] = [obj.get("spec")]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key in ("containers", "initContainers"):
+                for c in node.get(key) or []:
+                    if isinstance(c, dict) and c.get("image"):
+                        yield str(c["image"])
+            stack.extend(v for k, v in node.items() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def is_hook(obj: Obj) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    hook = annotations.get(HOOK_ANNOTATION)
+    if hook and hook != "Skip":
+        return True
+    return bool(annotations.get(HELM_HOOK_ANNOTATION)) and not hook
+
+
+def _ignores_extraneous(obj: Obj) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return "IgnoreExtraneous" in str(annotations.get(COMPARE_OPTIONS_ANNOTATION, ""))
+
+
+async def _is_namespaced(client: KubeClient, obj: Obj, desired: list[Obj]) -> bool | None:
+    """Scope of ``obj``'s kind: from discovery, else from a CRD in the same render."""
+    try:
+        return (await client.resource_of(obj)).namespaced
+    except UnknownKind:
+        group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+        for crd in desired:
+            spec = crd.get("spec") or {}
+            if (
+                crd.get("kind") == "CustomResourceDefinition"
+                and spec.get("group") == group
+                and (spec.get("names") or {}).get("kind") == obj.get("kind")
+            ):
+                return bool(spec.get("scope") == "Namespaced")
+        return None
+
+
+async def prepare_desired(
+    client: KubeClient, app: Application, objects: list[Obj], tracking: TrackingMethod
+) -> tuple[list[Obj], list[str]]:
+    """Objects with namespaces defaulted and tracking metadata set; plus per-object errors."""
+    default_ns = app.destination.namespace
+    prepared: list[Obj] = []
+    errors: list[str] = []
+    for obj in objects:
+        namespaced = await _is_namespaced(client, obj, objects)
+        meta = dict(obj.get("metadata") or {})
+        if namespaced is None:
+            errors.append(
+                f"{obj.get('kind')} {meta.get('name')}: the cluster serves no kind "
+                f"{obj.get('kind')!r} in {obj.get('apiVersion')!r}"
+            )
+        elif namespaced and not meta.get("namespace"):
+            meta["namespace"] = default_ns
+        elif not namespaced:
+            meta.pop("namespace", None)
+        prepared.append(with_tracking({**obj, "metadata": meta}, app.name, tracking))
+    return prepared, errors
+
+
+async def _live_of(client: KubeClient, obj: Obj) -> Obj | None:
+    meta = obj["metadata"]
+    try:
+        return await client.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+    except (NotFound, UnknownKind):
+        return None
+
+
+async def _tracked_live(
+    client: KubeClient, app: Application, kinds: set[tuple[str, str]], tracking: TrackingMethod
+) -> list[Obj]:
+    """Every live object of ``kinds`` that ``app`` tracks (across namespaces)."""
+    found: list[Obj] = []
+    for api_version, kind in sorted(kinds):
+        try:
+            items = await client.list(api_version, kind)
+        except (UnknownKind, NotFound):
+            continue
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+            if owner_app(item, tracking) == app.name:
+                found.append(item)
+    return found
+
+
+async def _confirm_with_dry_run(
+    client: KubeClient, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
+) -> bool:
+    """True when the server says applying ``desired`` would leave ``live`` unchanged."""
+    try:
+        predicted = await client.apply(desired, force=True, dry_run=True)
+    except ApiError:
+        return False  # the apply itself would fail: certainly not in sync
+    return diff.compare_exact(predicted, live, rules)
+
+
+async def compare_app(
+    client: KubeClient,
+    app: Application,
+    manifests: ManifestSource,
+    settings: Settings,
+    *,
+    revision: str | None = None,
+    previous_resources: Iterable[Obj] = (),
+    concurrency: int = 16,
+) -> Comparison:
+    """Refresh ``app``: what Git declares vs what runs, per resource."""
+    try:
+        rendered = await manifests.generate(app, revision, allow_empty=True)
+    except GitwardError as exc:
+        return Comparison(
+            app,
+            revision or "",
+            SyncStatus.UNKNOWN,
+            Health(HealthStatus.UNKNOWN, "comparison failed"),
+            conditions=[{"type": "ComparisonError", "message": str(exc)}],
+        )
+    tracking = settings.tracking
+    desired, errors = await prepare_desired(client, app, rendered.objects, tracking)
+    conditions = [{"type": "ComparisonError", "message": e} for e in errors]
+    all_rules = diff.parse_rules(app.ignore_differences)
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(obj: Obj) -> ResourceState:
+        key = ResourceKey.of(obj)
+        hook = is_hook(obj)
+        async with semaphore:
+            live = await _live_of(client, obj)
+            if hook:
+                return ResourceState(
+                    key,
+                    obj["apiVersion"],
+                    obj,
+                    live,
+                    SyncStatus.SYNCED,
+                    health.assess(live) if live else None,
+                    hook=True,
+                )
+            rules = diff.rules_for(all_rules, key.group, key.kind, key.name, key.namespace)
+            result = diff.compare(obj, live, rules)
+            if (
+                result.modified
+                and live is not None
+                and not result.removed
+                and await _confirm_with_dry_run(client, obj, live, rules)
+            ):
+                result = diff.ResourceDiff(False, live=result.live, target=result.live)
+        status = SyncStatus.OUT_OF_SYNC if result.modified else SyncStatus.SYNCED
+        verdict = health.assess(live) if live is not None else health.missing()
+        return ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)
+
+    try:
+        states = list(await asyncio.gather(*(one(obj) for obj in desired)))
+        kinds = {(str(o["apiVersion"]), str(o["kind"])) for o in desired}
+        for entry in previous_resources:
+            group, version = entry.get("group", ""), entry.get("version", "")
+            kinds.add((f"{group}/{version}" if group else version, str(entry.get("kind", ""))))
+        declared = {ResourceKey.of(o) for o in desired}
+        for live in await _tracked_live(client, app, kinds, tracking):
+            key = ResourceKey.of(live)
+            if key in declared or _ignores_extraneous(live):
+                continue
+            states.append(
+                ResourceState(
+                    key,
+                    str(live["apiVersion"]),
+                    None,
+                    live,
+                    SyncStatus.OUT_OF_SYNC,
+                    health.assess(live),
+                    requires_pruning=True,
+                )
+            )
+    except ClusterError as exc:
+        return Comparison(
+            app,
+            rendered.revision,
+            SyncStatus.UNKNOWN,
+            Health(HealthStatus.UNKNOWN, "comparison failed"),
+            conditions=[{"type": "ComparisonError", "message": str(exc)}],
+            source_type=rendered.source_type,
+        )
+    states.sort(key=lambda s: s.key)
+    counted = [s for s in states if not s.hook]
+    sync = (
+        SyncStatus.OUT_OF_SYNC
+        if any(s.status is SyncStatus.OUT_OF_SYNC for s in counted)
+        else SyncStatus.SYNCED
+    )
+    if errors:
+        sync = SyncStatus.OUT_OF_SYNC
+    app_health = health.roll_up(s.health for s in counted if not s.requires_pruning)
+    return Comparison(
+        app, rendered.revision, sync, app_health, states, conditions, rendered.source_type
+    )

@@ -1,0 +1,232 @@
+"""Carry out single sync tasks against the cluster: apply, prune, run a hook.
+
+Each function records its outcome on the task (status, hook phase, the
+server's own message) instead of raising: one resource the API server rejects
+fails that resource, and the operation reports which others were applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from gitward import health
+from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound
+from gitward.model.status import HealthStatus
+from gitward.sync.plan import SyncRequest, SyncTask
+
+Obj = dict[str, Any]
+
+
+def _label(task: SyncTask) -> str:
+    group = f".{task.key.group}" if task.key.group else ""
+    return f"{task.key.kind.lower()}{group}/{task.key.name}"
+
+
+async def _get(client: KubeClient, task: SyncTask) -> Obj | None:
+    try:
+        return await client.get(
+            task.api_version, task.key.kind, task.key.name, task.key.namespace or None
+        )
+    except NotFound:
+        return None
+
+
+async def _wait_gone(client: KubeClient, task: SyncTask, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while time.monotonic() < deadline:
+        if await _get(client, task) is None:
+            return True
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
+    return False
+
+
+async def _recreate(client: KubeClient, task: SyncTask, obj: Obj, validation: str) -> Obj:
+    """Delete and create again: what ``--force`` does for immutable-field changes."""
+    await client.delete(task.api_version, task.key.kind, task.key.name, task.key.namespace or None)
+    if not await _wait_gone(client, task, 60):
+        raise ClusterError(f"{_label(task)} was not deleted within 60 s")
+    return await client.create(obj, field_validation=validation)
+
+
+async def apply_task(client: KubeClient, task: SyncTask, request: SyncRequest) -> None:
+    """Apply one resource; on success status Synced with created/configured/unchanged."""
+    assert task.obj is not None
+    obj = task.obj
+    before = task.live
+    opts = task.options
+    try:
+        if request.dry_run:
+            try:
+                await client.apply(
+                    obj, force=True, dry_run=True, field_validation=opts.field_validation
+                )
+            except NotFound:
+                # Its namespace does not exist yet (CreateNamespace or a Namespace in the
+                # same sync makes it); the server cannot check it before then.
+                task.status = "Synced"
+                task.message = f"{_label(task)} would be created with its namespace (dry run)"
+                return
+            task.status, task.message = "Synced", f"{_label(task)} would be applied (dry run)"
+            return
+        if opts.flag("Replace"):
+            current = await _get(client, task)
+            if current is None:
+                after = await client.create(obj, field_validation=opts.field_validation)
+            else:
+                meta = {
+                    **obj["metadata"],
+                    "resourceVersion": current["metadata"]["resourceVersion"],
+                }
+                after = await client.replace({**obj, "metadata": meta})
+        else:
+            try:
+                after = await client.apply(obj, force=True, field_validation=opts.field_validation)
+            except ApiError as exc:
+                if not (request.force or opts.flag("Force")) or exc.status not in (409, 422):
+                    raise
+                after = await _recreate(client, task, obj, opts.field_validation)
+                before = None
+    except ClusterError as exc:
+        task.status, task.message = "SyncFailed", str(exc)
+        return
+    task.live = after
+    if before is None:
+        verb = "created"
+    elif before["metadata"].get("resourceVersion") == after["metadata"].get("resourceVersion"):
+        verb = "unchanged"
+    else:
+        verb = "configured"
+    task.status, task.message = "Synced", f"{_label(task)} {verb}"
+
+
+async def prune_task(
+    client: KubeClient, task: SyncTask, request: SyncRequest, allowed: bool, why_not: str
+) -> None:
+    """Delete one resource Git no longer declares, if pruning is allowed for it."""
+    if not allowed:
+        task.status, task.message = "PruneSkipped", why_not
+        return
+    if not task.options.prune:
+        task.status, task.message = "PruneSkipped", "ignored (Prune=false)"
+        return
+    if request.dry_run:
+        task.status, task.message = "Pruned", f"{_label(task)} would be pruned (dry run)"
+        return
+    try:
+        await client.delete(
+            task.api_version,
+            task.key.kind,
+            task.key.name,
+            task.key.namespace or None,
+            propagation=task.options.propagation,
+        )
+    except NotFound:
+        pass
+    except ClusterError as exc:
+        task.status, task.message = "SyncFailed", str(exc)
+        return
+    task.status, task.message = "Pruned", "pruned"
+
+
+def _hook_outcome(live: Obj) -> str:
+    """Running, Succeeded or Failed for a hook's live object."""
+    kind = live.get("kind")
+    status = live.get("status") or {}
+    if kind == "Job":
+        for cond in status.get("conditions") or []:
+            if cond.get("status") == "True" and cond.get("type") in (
+                "Complete",
+                "SuccessCriteriaMet",
+            ):
+                return "Succeeded"
+            if cond.get("status") == "True" and cond.get("type") in ("Failed", "FailureTarget"):
+                return "Failed"
+        return "Running"
+    if kind == "Pod":
+        phase = status.get("phase")
+        return {"Succeeded": "Succeeded", "Failed": "Failed"}.get(str(phase), "Running")
+    verdict = health.assess(live)
+    if verdict is None or verdict.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
+        return "Succeeded"
+    if verdict.status is HealthStatus.DEGRADED:
+        return "Failed"
+    return "Running"
+
+
+def _hook_message(live: Obj) -> str:
+    for cond in (live.get("status") or {}).get("conditions") or []:
+        if cond.get("status") == "True" and cond.get("message"):
+            return str(cond["message"])
+    return str((live.get("status") or {}).get("message", ""))
+
+
+async def start_hook(client: KubeClient, task: SyncTask, request: SyncRequest) -> None:
+    """Create a hook's object (after deleting a previous one, per BeforeHookCreation)."""
+    assert task.obj is not None
+    if request.dry_run:
+        task.hook_phase, task.message = "Succeeded", "hook would run (dry run)"
+        return
+    try:
+        if "BeforeHookCreation" in task.delete_policies and await _get(client, task) is not None:
+            await client.delete(
+                task.api_version, task.key.kind, task.key.name, task.key.namespace or None
+            )
+            if not await _wait_gone(client, task, 60):
+                raise ClusterError(f"previous {_label(task)} was not deleted within 60 s")
+        task.live = await client.create(task.obj, field_validation=task.options.field_validation)
+    except ClusterError as exc:
+        task.hook_phase, task.status, task.message = "Failed", "SyncFailed", str(exc)
+        return
+    task.hook_phase, task.message = "Running", f"{_label(task)} created"
+
+
+async def poll_hook(client: KubeClient, task: SyncTask) -> None:
+    """Update a running hook's phase; apply its delete policy once it has finished."""
+    if task.hook_phase != "Running":
+        return
+    live = await _get(client, task)
+    if live is None:
+        task.hook_phase, task.message = "Failed", f"{_label(task)} disappeared while running"
+        return
+    outcome = _hook_outcome(live)
+    if outcome == "Running":
+        return
+    task.hook_phase = outcome
+    task.status = "Synced" if outcome == "Succeeded" else "SyncFailed"
+    task.message = _hook_message(live) or f"{_label(task)} {outcome.lower()}"
+    policy = "HookSucceeded" if outcome == "Succeeded" else "HookFailed"
+    if policy in task.delete_policies:
+        with contextlib.suppress(NotFound):
+            await client.delete(
+                task.api_version,
+                task.key.kind,
+                task.key.name,
+                task.key.namespace or None,
+                propagation="Background",
+            )
+
+
+async def wave_health(client: KubeClient, tasks: list[SyncTask]) -> tuple[bool, str]:
+    """(all healthy, reason) for the applied resources of a wave."""
+    for task in tasks:
+        if task.action != "apply" or task.status != "Synced":
+            continue
+        live = await _get(client, task)
+        if live is None:
+            return False, f"waiting for {_label(task)} to exist"
+        verdict = health.assess(live)
+        if verdict is None or verdict.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
+            continue
+        if verdict.status is HealthStatus.DEGRADED:
+            raise WaveDegraded(f"{_label(task)} is Degraded: {verdict.message}")
+        return False, f"waiting for {_label(task)}: {verdict.message or verdict.status}"
+    return True, ""
+
+
+class WaveDegraded(ClusterError):
+    """A resource of the current wave became Degraded: later waves must not start."""

@@ -1,0 +1,364 @@
+"""A sync operation as a resumable state machine.
+
+:meth:`SyncOperation.step` does one unit of work — start a phase's wave,
+check whether the running wave is healthy, collect hook results — persists the
+operation state into the Application's ``status.operationState``, and returns
+whether the operation has finished. The CLI calls it in a loop with a short
+pause; the controller calls it on each event or tick. Nothing is held in
+memory that the status does not also say, so a later process can see what was
+done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitward.cluster import ClusterError, KubeClient, NotFound
+from gitward.model.application import Application
+from gitward.sync import execute, history, lock
+from gitward.sync import options as sync_options_module
+from gitward.sync.compare import Comparison, ManifestSource, compare_app
+from gitward.sync.ordering import Phase
+from gitward.sync.plan import SyncRequest, SyncTask, build_plan, waves
+from gitward.sync.refresh import parse_app_object
+from gitward.sync.settings import Settings
+from gitward.sync.status import now, patch_status, write_status
+
+Obj = dict[str, Any]
+Progress = Callable[[SyncTask], None]
+
+#: How many resources of one kind are applied at once.
+APPLY_CONCURRENCY = 16
+
+
+@dataclass
+class OperationResult:
+    phase: str  # Succeeded | Failed | Error
+    message: str
+    revision: str
+    tasks: list[SyncTask] = field(default_factory=list)
+
+
+def _operation_field(request: SyncRequest, initiator: str) -> Obj:
+    sync: Obj = {"prune": request.prune, "dryRun": request.dry_run}
+    if request.revision:
+        sync["revision"] = request.revision
+    if request.sync_options:
+        sync["syncOptions"] = list(request.sync_options)
+    if request.resources is not None:
+        sync["resources"] = [
+            {"group": g, "kind": k, "name": n} for g, k, n in sorted(request.resources)
+        ]
+    return {"sync": sync, "initiatedBy": {"username": initiator}}
+
+
+class SyncOperation:
+    """One sync of one Application, from lock to history."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        manifests: ManifestSource,
+        settings: Settings,
+        app_obj: Obj,
+        request: SyncRequest,
+        *,
+        initiator: str = "gitward-cli",
+        automated: bool = False,
+        progress: Progress = lambda _task: None,
+    ) -> None:
+        self.client = client
+        self.manifests = manifests
+        self.settings = settings
+        self.app_obj = app_obj
+        self.app: Application = parse_app_object(app_obj)
+        self.request = request
+        self.initiator = initiator
+        self.automated = automated
+        self.progress = progress
+        self.tasks: list[SyncTask] = []
+        self.comparison: Comparison | None = None
+        self.started_at = now()
+        self.phase: Phase = Phase.PRE_SYNC
+        self.wave_index = 0
+        self.running: list[SyncTask] = []
+        self.failed_message = ""
+        self.state = "Pending"
+
+    # -- persistence ---------------------------------------------------------
+
+    def _operation_state(self, phase: str, message: str, finished: bool) -> Obj:
+        state: Obj = {
+            "operation": _operation_field(self.request, self.initiator),
+            "phase": phase,
+            "message": message,
+            "startedAt": self.started_at,
+            "syncResult": {
+                "revision": self.comparison.revision if self.comparison else "",
+                "resources": [t.as_result() for t in self.tasks],
+            },
+        }
+        if self.app.source is not None:
+            state["syncResult"]["source"] = self.app_obj["spec"].get("source")
+        if finished:
+            state["finishedAt"] = now()
+        return state
+
+    async def _persist(
+        self, phase: str, message: str, finished: bool = False, extra: Obj | None = None
+    ) -> None:
+        status: Obj = {"operationState": self._operation_state(phase, message, finished)}
+        status.update(extra or {})
+        self.app_obj = await patch_status(self.client, self.app_obj, status)
+
+    # -- the state machine ---------------------------------------------------
+
+    async def start(self) -> None:
+        """Take the lock, compare, plan. Raises OperationInProgress if another op runs."""
+        self.app_obj = await lock.acquire(
+            self.client, self.app_obj, _operation_field(self.request, self.initiator)
+        )
+        self.state = "Running"
+        comparison = await compare_app(
+            self.client,
+            self.app,
+            self.manifests,
+            self.settings,
+            revision=self.request.revision,
+            previous_resources=(self.app_obj.get("status") or {}).get("resources") or [],
+        )
+        self.comparison = comparison
+        if comparison.conditions and comparison.sync_status.value == "Unknown":
+            message = "; ".join(c["message"] for c in comparison.conditions)
+            await self.finish("Error", f"cannot sync: {message}")
+            return
+        self.tasks = build_plan(comparison, self.app, self.request)
+        if not self.request.dry_run:
+            try:
+                await self._create_namespace()
+            except ClusterError as exc:
+                await self.finish("Failed", f"cannot create the destination namespace: {exc}")
+                return
+        await self._persist("Running", "starting")
+
+    async def _create_namespace(self) -> None:
+        """``CreateNamespace=true``: make the destination namespace (and its metadata) first."""
+        policy = self.app.sync_policy
+        options = [*(policy.sync_options if policy else ()), *self.request.sync_options]
+        wanted = sync_options_module.parse(options, "spec.syncPolicy.syncOptions")
+        namespace = self.app.destination.namespace
+        if wanted.get("CreateNamespace", "").lower() != "true" or not namespace:
+            return
+        meta: Obj = {"name": namespace}
+        managed = policy.managed_namespace_metadata if policy else None
+        if managed is not None:
+            if managed.labels:
+                meta["labels"] = dict(managed.labels)
+            if managed.annotations:
+                meta["annotations"] = dict(managed.annotations)
+        try:
+            await self.client.get("v1", "Namespace", namespace)
+        except NotFound:
+            await self.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+            return
+        if len(meta) > 1:
+            await self.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+
+    def _prune_allowed(self) -> tuple[bool, str]:
+        if not self.request.prune:
+            return False, "ignored (requires pruning)"
+        declared = [t for t in self.tasks if t.action != "prune"]
+        policy = self.app.sync_policy
+        allow_empty = bool(policy and policy.automated and policy.automated.allow_empty)
+        if not declared and not allow_empty:
+            return False, (
+                "refusing to prune: the render is empty (set syncPolicy.automated.allowEmpty "
+                "to allow an empty application)"
+            )
+        return True, ""
+
+    def _skip_unchanged(self, task: SyncTask) -> bool:
+        only = task.options.flag("ApplyOutOfSyncOnly")
+        return only and task.action == "apply" and not task.out_of_sync
+
+    async def _run_wave(self, wave: list[SyncTask]) -> None:
+        allowed, why = self._prune_allowed()
+        semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
+
+        async def one(task: SyncTask) -> None:
+            async with semaphore:
+                if task.action == "apply":
+                    if self._skip_unchanged(task):
+                        task.status, task.message = "Synced", "unchanged (ApplyOutOfSyncOnly)"
+                    else:
+                        await execute.apply_task(self.client, task, self.request)
+                elif task.action == "prune":
+                    await execute.prune_task(self.client, task, self.request, allowed, why)
+                else:
+                    await execute.start_hook(self.client, task, self.request)
+            self.progress(task)
+
+        # Kinds apply in order (Namespaces and CRDs before what uses them); one kind at once.
+        by_kind: dict[tuple[int, str], list[SyncTask]] = {}
+        for task in wave:
+            by_kind.setdefault((0 if task.action != "prune" else 1, task.key.kind), []).append(task)
+        for group in by_kind.values():
+            await asyncio.gather(*(one(t) for t in group))
+
+    def _current_waves(self) -> list[list[SyncTask]]:
+        return waves(self.tasks, self.phase)
+
+    def _has_later_work(self) -> bool:
+        """True when something after the current wave needs it healthy."""
+        later_waves = len(self._current_waves()) > self.wave_index + 1
+        later_phase = (
+            any(t.phase in (Phase.POST_SYNC,) for t in self.tasks) and self.phase < Phase.POST_SYNC
+        )
+        return later_waves or later_phase
+
+    async def step(self) -> bool:
+        """Advance the operation; True once it has finished."""
+        if self.state != "Running":
+            return True
+        if self.running:
+            for task in self.running:
+                if task.action == "hook":
+                    await execute.poll_hook(self.client, task)
+                    if task.done:
+                        self.progress(task)
+            if any(t.failed for t in self.running):
+                return await self._fail(self._failure_message(self.running))
+            if not all(t.done for t in self.running):
+                await self._heartbeat()
+                return False
+            if self._has_later_work() and not self.request.dry_run:
+                try:
+                    healthy, reason = await execute.wave_health(self.client, self.running)
+                except execute.WaveDegraded as exc:
+                    return await self._fail(str(exc))
+                if not healthy:
+                    await self._persist("Running", reason)
+                    await self._heartbeat()
+                    return False
+            self.running = []
+            self.wave_index += 1
+        phase_waves = self._current_waves()
+        while self.wave_index >= len(phase_waves):
+            if self.phase >= Phase.POST_SYNC:
+                return await self._succeed()
+            self.phase = Phase(self.phase + 1)
+            self.wave_index = 0
+            phase_waves = self._current_waves()
+        wave = phase_waves[self.wave_index]
+        await self._run_wave(wave)
+        self.running = wave
+        await self._persist("Running", f"running {self.phase.label} wave {wave[0].wave}")
+        if any(t.failed for t in wave):
+            return await self._fail(self._failure_message(wave))
+        return False
+
+    async def _heartbeat(self) -> None:
+        with contextlib.suppress(ClusterError):  # a missed beat is not a failed sync
+            await lock.heartbeat(self.client, self.app_obj)
+
+    def _failure_message(self, tasks: list[SyncTask]) -> str:
+        failed = [t for t in tasks if t.failed]
+        return "one or more objects failed to apply: " + "; ".join(t.message for t in failed)
+
+    async def _fail(self, message: str) -> bool:
+        self.failed_message = message
+        hooks = [t for t in self.tasks if t.phase is Phase.SYNC_FAIL]
+        for hook_wave in waves(hooks, Phase.SYNC_FAIL):
+            await self._run_wave(hook_wave)
+            deadline = time.monotonic() + 120
+            while not all(t.done for t in hook_wave) and time.monotonic() < deadline:
+                for t in hook_wave:
+                    await execute.poll_hook(self.client, t)
+                await asyncio.sleep(0.2)
+        await self.finish("Failed", message)
+        return True
+
+    async def _succeed(self) -> bool:
+        verb = "dry run" if self.request.dry_run else "synced"
+        await self.finish("Succeeded", f"successfully {verb} (all tasks run)")
+        return True
+
+    async def finish(self, phase: str, message: str) -> None:
+        extra: Obj = {}
+        if phase == "Succeeded" and not self.request.dry_run and self.comparison is not None:
+            entry = {
+                "revision": self.comparison.revision,
+                "deployedAt": now(),
+                "deployStartedAt": self.started_at,
+                "initiatedBy": {"username": self.initiator, "automated": self.automated},
+            }
+            if self.app_obj["spec"].get("source"):
+                entry["source"] = self.app_obj["spec"]["source"]
+            if self.app_obj["spec"].get("sources"):
+                entry["sources"] = self.app_obj["spec"]["sources"]
+            previous = list((self.app_obj.get("status") or {}).get("history") or [])
+            extra["history"] = history.append(previous, entry, self.app.revision_history_limit)
+        self.state = phase
+        await self._persist(phase, message, finished=True, extra=extra)
+        await lock.release(self.client, self.app_obj)
+
+    def result(self) -> OperationResult:
+        revision = self.comparison.revision if self.comparison else ""
+        message = self.failed_message or (
+            (self.app_obj.get("status") or {}).get("operationState") or {}
+        ).get("message", "")
+        return OperationResult(self.state, message, revision, self.tasks)
+
+
+async def run_sync(
+    client: KubeClient,
+    manifests: ManifestSource,
+    settings: Settings,
+    app_obj: Obj,
+    request: SyncRequest,
+    *,
+    timeout: float = 300.0,
+    poll: float = 0.25,
+    progress: Progress = lambda _task: None,
+    initiator: str = "gitward-cli",
+    automated: bool = False,
+) -> OperationResult:
+    """Run a whole sync in this process; refresh the status afterwards."""
+    op = SyncOperation(
+        client,
+        manifests,
+        settings,
+        app_obj,
+        request,
+        initiator=initiator,
+        automated=automated,
+        progress=progress,
+    )
+    await op.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not await op.step():
+            if time.monotonic() > deadline:
+                last = ((op.app_obj.get("status") or {}).get("operationState") or {}).get("message")
+                await op.finish("Failed", f"timed out after {timeout:.0f} s: {last}")
+                break
+            await asyncio.sleep(poll)
+    except BaseException as exc:
+        if op.state == "Running":
+            await op.finish("Error", f"sync interrupted: {exc}")
+        raise
+    if not request.dry_run:
+        comparison = await compare_app(
+            client,
+            op.app,
+            manifests,
+            settings,
+            previous_resources=(op.app_obj.get("status") or {}).get("resources") or [],
+        )
+        op.app_obj = await write_status(client, op.app_obj, comparison)
+    return op.result()

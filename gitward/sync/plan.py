@@ -1,0 +1,178 @@
+"""Turn a comparison into an ordered list of sync tasks.
+
+A task is one thing to do to one resource — apply it, prune it, or run it as
+a hook — with the phase and wave it belongs to. Tasks are plain data with
+their result fields filled in as the operation runs, so the whole plan can be
+written to ``status.operationState`` and resumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gitward.model.application import Application
+from gitward.model.status import SyncStatus
+from gitward.model.tracking import ResourceKey
+from gitward.sync import options as sync_options
+from gitward.sync.compare import Comparison
+from gitward.sync.ordering import (
+    Phase,
+    hook_delete_policies,
+    hook_phases,
+    is_skipped,
+    kind_rank,
+    wave,
+)
+
+Obj = dict[str, Any]
+
+#: Wave used for PruneLast: after every other wave of the Sync phase.
+PRUNE_LAST_WAVE = 1 << 30
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    """What the user asked for (CLI flags or the ``operation`` field)."""
+
+    revision: str | None = None
+    prune: bool = False
+    dry_run: bool = False
+    force: bool = False
+    resources: frozenset[tuple[str, str, str]] | None = None  # (group, kind, name)
+    sync_options: tuple[str, ...] = ()
+
+    def selects(self, key: ResourceKey) -> bool:
+        if self.resources is None:
+            return True
+        return (key.group, key.kind, key.name) in self.resources or ("*", key.kind, key.name) in (
+            self.resources
+        )
+
+
+@dataclass
+class SyncTask:
+    key: ResourceKey
+    api_version: str
+    action: str  # "apply" | "prune" | "hook"
+    phase: Phase
+    wave: int
+    obj: Obj | None
+    live: Obj | None
+    options: sync_options.Options
+    delete_policies: frozenset[str] = frozenset()
+    status: str = ""  # Synced | SyncFailed | Pruned | PruneSkipped | Skipped
+    hook_phase: str = ""  # Running | Succeeded | Failed
+    message: str = ""
+    out_of_sync: bool = True
+
+    @property
+    def done(self) -> bool:
+        if self.action == "hook":
+            return self.hook_phase in ("Succeeded", "Failed")
+        return bool(self.status)
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "SyncFailed" or self.hook_phase == "Failed"
+
+    def sort_key(self) -> tuple[int, int, int, int, str, str]:
+        return (
+            int(self.phase),
+            self.wave,
+            1 if self.action == "prune" else 0,
+            kind_rank(self.key.kind),
+            self.key.namespace,
+            self.key.name,
+        )
+
+    def as_result(self) -> Obj:
+        """A ``syncResult.resources[]`` entry, as Argo CD writes it."""
+        group, _, version = self.api_version.rpartition("/")
+        entry: Obj = {
+            "group": group,
+            "version": version,
+            "kind": self.key.kind,
+            "namespace": self.key.namespace,
+            "name": self.key.name,
+            "status": self.status or ("" if self.action == "hook" else "Pending"),
+            "message": self.message,
+            "syncPhase": self.phase.label,
+        }
+        if self.action == "hook":
+            entry["hookType"] = self.phase.label
+            entry["hookPhase"] = self.hook_phase or "Pending"
+        return entry
+
+
+def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -> list[SyncTask]:
+    """Every task of a sync, in execution order."""
+    policy = app.sync_policy
+    app_opts = sync_options.parse(
+        [*(policy.sync_options if policy else ()), *request.sync_options], "spec.syncPolicy"
+    )
+    tasks: list[SyncTask] = []
+    for state in comparison.resources:
+        if not request.selects(state.key):
+            continue
+        source = state.desired if state.desired is not None else state.live
+        opts = sync_options.effective(app_opts, source)
+        if state.desired is not None and is_skipped(state.desired):
+            continue
+        if state.requires_pruning:
+            prune_last = opts.flag("PruneLast")
+            tasks.append(
+                SyncTask(
+                    state.key,
+                    state.api_version,
+                    "prune",
+                    Phase.SYNC,
+                    PRUNE_LAST_WAVE if prune_last else wave(state.live or {}),
+                    None,
+                    state.live,
+                    opts,
+                )
+            )
+            continue
+        assert state.desired is not None
+        phases = hook_phases(state.desired)
+        if phases:
+            for phase in phases:
+                tasks.append(
+                    SyncTask(
+                        state.key,
+                        state.api_version,
+                        "hook",
+                        phase,
+                        wave(state.desired),
+                        state.desired,
+                        state.live,
+                        opts,
+                        frozenset(hook_delete_policies(state.desired)),
+                    )
+                )
+            continue
+        tasks.append(
+            SyncTask(
+                state.key,
+                state.api_version,
+                "apply",
+                Phase.SYNC,
+                wave(state.desired),
+                state.desired,
+                state.live,
+                opts,
+                out_of_sync=state.status is not SyncStatus.SYNCED,
+            )
+        )
+    tasks.sort(key=SyncTask.sort_key)
+    return tasks
+
+
+def waves(tasks: list[SyncTask], phase: Phase) -> list[list[SyncTask]]:
+    """Tasks of ``phase`` grouped by wave, in order."""
+    grouped: dict[int, list[SyncTask]] = {}
+    for task in tasks:
+        if task.phase is phase:
+            grouped.setdefault(task.wave, []).append(task)
+    return [grouped[w] for w in sorted(grouped)]

@@ -1,0 +1,56 @@
+"""gitward's settings, read from Argo CD's ``argocd-cm`` ConfigMap.
+
+Only keys gitward acts on are read; the rest of the ConfigMap is left alone,
+so one ConfigMap can configure Argo CD and gitward during a migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitward.cluster import KubeClient, NotFound
+from gitward.model.errors import ConfigError
+from gitward.model.tracking import TrackingMethod
+
+SETTINGS_CONFIGMAP = "argocd-cm"
+
+
+@dataclass(frozen=True)
+class Settings:
+    tracking: TrackingMethod = TrackingMethod.ANNOTATION
+    reconciliation_seconds: float = 120.0
+    reconciliation_jitter_seconds: float = 60.0
+
+
+def _seconds(data: dict[str, str], key: str, default: float) -> float:
+    raw = data.get(key)
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    factor = 1.0
+    for suffix, mult in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if text.endswith(suffix):
+            text, factor = text[: -len(suffix)], mult
+            break
+    try:
+        return float(text) * factor
+    except ValueError:
+        raise ConfigError(f"{SETTINGS_CONFIGMAP} {key}: not a duration: {raw!r}") from None
+
+
+def parse_settings(data: dict[str, str]) -> Settings:
+    """Settings from a ConfigMap's ``data``."""
+    return Settings(
+        tracking=TrackingMethod.parse(data.get("application.resourceTrackingMethod")),
+        reconciliation_seconds=_seconds(data, "timeout.reconciliation", 120.0),
+        reconciliation_jitter_seconds=_seconds(data, "timeout.reconciliation.jitter", 60.0),
+    )
+
+
+async def load_settings(client: KubeClient, namespace: str) -> Settings:
+    """Settings of the gitward installation in ``namespace`` (defaults if no ConfigMap)."""
+    try:
+        cm = await client.get("v1", "ConfigMap", SETTINGS_CONFIGMAP, namespace)
+    except NotFound:
+        return Settings()
+    return parse_settings(dict(cm.get("data") or {}))

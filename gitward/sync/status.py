@@ -1,0 +1,97 @@
+"""Write a comparison into the Application's status: Kubernetes is the database.
+
+The status is patched through the ``status`` subresource with a JSON patch
+that replaces each field a refresh owns (``sync``, ``health``, ``resources``,
+``conditions``, ``reconciledAt``, ``sourceType``, ``summary``); fields other
+writers own (``operationState``, ``history``) are left as they are.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from gitward.cluster import KubeClient
+from gitward.sync.compare import Comparison
+
+Obj = dict[str, Any]
+
+APPLICATION_API = "argoproj.io/v1alpha1"
+
+_SOURCE_TYPES = {"directory": "Directory", "kustomize": "Kustomize", "helm": "Helm"}
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -> Obj:
+    """The status fields a refresh writes, in Argo CD's shape."""
+    at = at or now()
+    spec = app_obj.get("spec") or {}
+    previous = {c.get("type"): c for c in (app_obj.get("status") or {}).get("conditions") or []}
+    conditions = []
+    for cond in comparison.conditions:
+        old = previous.get(cond["type"])
+        same = old is not None and old.get("message") == cond.get("message")
+        stamp = old.get("lastTransitionTime", at) if same and old else at
+        conditions.append({**cond, "lastTransitionTime": stamp})
+    compared_to: Obj = {"destination": spec.get("destination") or {}}
+    if spec.get("source"):
+        compared_to["source"] = spec["source"]
+    if spec.get("sources"):
+        compared_to["sources"] = spec["sources"]
+    if spec.get("ignoreDifferences"):
+        compared_to["ignoreDifferences"] = spec["ignoreDifferences"]
+    sync: Obj = {"status": str(comparison.sync_status), "comparedTo": compared_to}
+    if comparison.revision:
+        sync["revision"] = comparison.revision
+    fields: Obj = {
+        "sync": sync,
+        "health": comparison.health.as_dict(),
+        "resources": [r.as_status() for r in comparison.resources],
+        "conditions": conditions or None,
+        "reconciledAt": at,
+        "summary": {"images": comparison.images} if comparison.images else {},
+    }
+    if comparison.source_type:
+        fields["sourceType"] = _SOURCE_TYPES.get(comparison.source_type, comparison.source_type)
+    return fields
+
+
+def replace_status_ops(app_obj: Obj, fields: Obj) -> list[Obj]:
+    """JSON Patch operations that set each of ``fields`` wholesale under ``/status``.
+
+    A merge patch would merge nested maps, keeping keys the new value lacks
+    (an old health message, a source field the spec no longer has); ``add``
+    of a whole member replaces it.
+    """
+    ops: list[Obj] = []
+    if not isinstance(app_obj.get("status"), dict):
+        ops.append({"op": "add", "path": "/status", "value": {}})
+    for key, value in fields.items():
+        if value is None:
+            if key in (app_obj.get("status") or {}):
+                ops.append({"op": "remove", "path": f"/status/{key}"})
+        else:
+            ops.append({"op": "add", "path": f"/status/{key}", "value": value})
+    return ops
+
+
+async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
+    """Replace ``fields`` of ``app_obj``'s status; return the stored Application."""
+    meta = app_obj["metadata"]
+    return await client.patch(
+        APPLICATION_API,
+        "Application",
+        meta["name"],
+        meta.get("namespace"),
+        {"ops": replace_status_ops(app_obj, fields)},
+        patch_type="json",
+        subresource="status",
+    )
+
+
+async def write_status(client: KubeClient, app_obj: Obj, comparison: Comparison) -> Obj:
+    """Store the refresh's fields in ``app_obj``'s status; return the stored object."""
+    return await patch_status(client, app_obj, status_fields(comparison, app_obj))
