@@ -1,34 +1,68 @@
 #!/usr/bin/env bash
-# `make demo`: bring up a local control plane named "demo" and show it working:
-# Ready kwok nodes, and a 3-replica Deployment whose Pods run on them.
-# The cluster stays up afterwards; `make demo-down` stops it.
+# `make demo`: the brief's GitOps workflow on a real local control plane.
+#
+#   1. start a local Kubernetes (etcd, kube-apiserver, controller-manager,
+#      scheduler, kwok fake nodes) named "demo";
+#   2. make a git repository in the brief's layout (src/, dev/, argocd/) with
+#      argocd/application.yaml exactly as the brief writes it, repoURL pointed
+#      at that repository;
+#   3. gitward install, app create -f argocd/application.yaml, app sync,
+#      app get: Synced / Healthy;
+#   4. the CI step: commit a new image tag -> app diff -> app sync ->
+#      app history -> app rollback to the first deploy.
+#
+# The cluster keeps running afterwards; `make demo-down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-GW=.venv/bin/gitward
+ROOT=$PWD
+GW="$ROOT/.venv/bin/gitward"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1;36m== %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 
-step "Starting local control plane 'demo' (etcd, kube-apiserver, controller-manager, scheduler, kwok)"
+step "Local control plane 'demo'"
 start=$(date +%s%N)
-KUBECONFIG_PATH=$($GW localkube up --name demo --nodes 3)
-echo "up in $(( ($(date +%s%N) - start) / 1000000 )) ms; kubeconfig: $KUBECONFIG_PATH"
+KUBECONFIG=$($GW localkube up --name demo --nodes 3)
+export KUBECONFIG
+echo "up in $(( ($(date +%s%N) - start) / 1000000 )) ms; KUBECONFIG=$KUBECONFIG"
 KUBECTL="$($GW localkube build 2>/dev/null)/kubectl"
-kc() { "$KUBECTL" --kubeconfig "$KUBECONFIG_PATH" "$@"; }
+run "$KUBECTL" get nodes
 
-step "Components"
-$GW localkube status --name demo
+step "A git repository in the brief's layout"
+WORK=$(mktemp -d /tmp/gitward-demo.XXXXXX)
+REPO="$WORK/repo"
+cp -r examples/brief "$REPO"
+sed -i "s|https://github.com/username/repo.git|file://$REPO|" "$REPO/argocd/application.yaml"
+git -C "$REPO" init -q --initial-branch=main
+git -C "$REPO" -c user.name=demo -c user.email=demo@example.invalid add -A
+git -C "$REPO" -c user.name=demo -c user.email=demo@example.invalid commit -qm "initial layout"
+(cd "$REPO" && find . -path ./.git -prune -o -type f -print | sort)
+run cat "$REPO/argocd/application.yaml"
 
-step "Client and server versions (kubectl built from the same release)"
-kc version
+step "Install gitward and create the brief's Application"
+run "$GW" install
+"$KUBECTL" create namespace myapp --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
+run "$GW" app create -f "$REPO/argocd/application.yaml" --upsert
+run "$GW" app get myapp-argo-application
 
-step "Nodes (kwok fakes the kubelets)"
-kc get nodes -o wide
+step "Sync, then wait until Synced and Healthy"
+run "$GW" app sync myapp-argo-application
+run "$GW" app wait myapp-argo-application --timeout 120
+run "$KUBECTL" get application -n argocd
 
-step "Deploying examples/demo/deployment.yaml with server-side apply"
-kc create namespace myapp --dry-run=client -o yaml | kc apply --server-side -f -
-kc apply --server-side --field-manager=gitward -f examples/demo/deployment.yaml
-kc -n myapp rollout status deployment/myapp --timeout=120s
-kc -n myapp get pods -o wide
+step "CI: update the manifest with a new image tag and commit it"
+sed -i "s|myapp:1.0.0|myapp:1.1.0|" "$REPO/dev/deployment.yaml"
+git -C "$REPO" -c user.name=ci -c user.email=ci@example.invalid commit -qam "ci: myapp 1.1.0"
+run "$GW" app get myapp-argo-application --refresh
+run "$GW" app diff myapp-argo-application || true
+run "$GW" app sync myapp-argo-application
+run "$GW" app history myapp-argo-application
+
+step "Roll back to the first deploy"
+run "$GW" app rollback myapp-argo-application 0
+run "$KUBECTL" -n myapp get deployment myapp -o jsonpath='{.spec.template.spec.containers[0].image}{"\n"}'
+run "$GW" app history myapp-argo-application
 
 step "Done. The cluster keeps running; stop it with: make demo-down"
-echo "export KUBECONFIG=$KUBECONFIG_PATH"
+echo "export KUBECONFIG=$KUBECONFIG"
+echo "repository: $REPO"

@@ -13,7 +13,15 @@ import typer
 from rich.markup import escape
 
 from gitward import GitwardError, __version__
-from gitward.cli import context, install_cmd, localkube_cmd
+from gitward.cli import (
+    app_cmd,
+    cluster_cmd,
+    context,
+    install_cmd,
+    localkube_cmd,
+    render_cmd,
+    repo_cmd,
+)
 from gitward.cli.console import err, out
 
 app = typer.Typer(
@@ -22,8 +30,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(localkube_cmd.app, name="localkube")
+app.add_typer(app_cmd.app, name="app")
+app.add_typer(repo_cmd.app, name="repo")
+app.add_typer(cluster_cmd.app, name="cluster")
 app.command("install")(install_cmd.install)
 app.command("uninstall")(install_cmd.uninstall)
+app.command("render")(render_cmd.render)
 
 
 @app.callback()

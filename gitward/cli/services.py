@@ -1,0 +1,91 @@
+"""Wire the pieces a cluster-facing command needs: settings, credentials, manifests.
+
+The CLI is the one place that knows where tools live on this machine (the
+local toolchain if built, else ``PATH``) and reads repository credentials from
+the installation's Secrets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from gitward import localkube
+from gitward.cluster import KubeClient
+from gitward.model.application import Application
+from gitward.render import RenderEnv, RenderTools, detect, render
+from gitward.reposerver import ManifestService
+from gitward.source.credentials import CredentialStore
+from gitward.sync import Refresher as BaseRefresher
+from gitward.sync import Settings, load_settings
+
+Obj = dict[str, Any]
+
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label key
+
+
+def render_tools() -> RenderTools:
+    """kustomize and helm from the local toolchain when it is built, else from PATH."""
+    toolchain = localkube.find()
+    if toolchain is not None:
+        return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
+    return RenderTools.from_path()
+
+
+async def repo_credentials(client: KubeClient, namespace: str) -> CredentialStore:
+    """Repository and repo-creds Secrets of the installation."""
+    secrets: list[Obj] = []
+    for kind in ("repository", "repo-creds"):
+        secrets += await client.list("v1", "Secret", namespace, f"{SECRET_TYPE_LABEL}={kind}")
+    return CredentialStore.from_secrets(secrets)
+
+
+@dataclasses.dataclass
+class LocalRendered:
+    revision: str
+    objects: list[Obj]
+    source_type: str
+
+
+class LocalManifests:
+    """Renders a local directory in place of the app's Git source (``app diff --local``)."""
+
+    def __init__(self, directory: Path, tools: RenderTools) -> None:
+        self.directory = directory
+        self.tools = tools
+
+    async def generate(
+        self, app: Application, revision: str | None = None, *, allow_empty: bool = False
+    ) -> LocalRendered:
+        del revision, allow_empty  # a local directory has no revisions
+        if app.source is None:
+            raise ValueError("--local needs an application with a single source")
+        source = dataclasses.replace(app.source, path=".")
+        env = RenderEnv(
+            app_name=app.name,
+            app_namespace=app.destination.namespace,
+            revision="local",
+            repo_url=app.source.repo_url,
+            source_path=app.source.path,
+        )
+        objects = await render(self.directory, source, env, self.tools)
+        return LocalRendered("local", objects, detect(self.directory, source))
+
+
+class Refresher(BaseRefresher):
+    """A refresher set up from the cluster's own settings and Secrets."""
+
+    @classmethod
+    async def create(
+        cls, client: KubeClient, namespace: str, *, hard: bool = False, local: Path | None = None
+    ) -> Refresher:
+        settings: Settings = await load_settings(client, namespace)
+        tools = render_tools()
+        if local is not None:
+            return cls(client, settings, LocalManifests(local, tools))
+        creds = await repo_credentials(client, namespace)
+        service = ManifestService(tools=tools, credentials=creds)
+        if hard:
+            service.clear_cache()
+        return cls(client, settings, service)

@@ -1,0 +1,341 @@
+"""Sync, prune, waves, hooks, history and rollback — checked from the cluster's own records."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gitward.cluster import KubeClient, NotFound
+from gitward.install import install
+from gitward.localkube import LocalCluster
+from tests.support.brief import brief_repo, gitward
+from tests.support.git import GitRepo
+from tests.support.poll import eventually
+
+
+@pytest.fixture(scope="module")
+async def installed(kube: KubeClient) -> KubeClient:
+    await install(kube, "argocd")
+    return kube
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def _json(result: Any) -> Any:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def _create(kubeconfig: Path, name: str, repo: GitRepo, path: str, ns: str, *extra: str) -> None:
+    created = gitward(
+        kubeconfig,
+        "app",
+        "create",
+        name,
+        "--repo",
+        repo.url,
+        "--path",
+        path,
+        "--dest-namespace",
+        ns,
+        "--sync-option",
+        "CreateNamespace=true",
+        *extra,
+    )
+    assert created.returncode == 0, created.stderr
+
+
+HOOK = "argocd.argoproj.io/hook"
+WAVE = "argocd.argoproj.io/sync-wave"
+OPTIONS = "argocd.argoproj.io/sync-options"
+
+
+def _cm(name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if annotations:
+        meta["annotations"] = annotations
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": name}}
+
+
+def _yaml(*docs: dict[str, Any]) -> str:
+    return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+async def test_brief_workflow_sync_change_history_rollback(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("brief"), _name("myapp")
+    repo = git_repo("brief")
+    app_file = brief_repo(repo, name, ns)
+    first = repo.head()
+    assert gitward(cluster.kubeconfig, "app", "create", "-f", str(app_file)).returncode == 0
+    await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "Succeeded" in synced.stdout
+    waited = gitward(cluster.kubeconfig, "app", "wait", name, "--timeout", "120")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    app = _json(gitward(cluster.kubeconfig, "app", "get", name, "-o", "json"))
+    assert (app["status"]["sync"]["status"], app["status"]["health"]["status"]) == (
+        "Synced",
+        "Healthy",
+    )
+
+    deployment = (repo.path / "dev" / "deployment.yaml").read_text()
+    repo.commit({"dev/deployment.yaml": deployment.replace("myapp:1.0.0", "myapp:1.1.0")}, "bump")
+    second = repo.head()
+    diff = gitward(cluster.kubeconfig, "app", "diff", name)
+    assert diff.returncode == 1
+    assert "image: registry.example.com/myapp:1.1.0" in diff.stdout
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+    live = await kube.get("apps/v1", "Deployment", "myapp", ns)
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.1.0")
+
+    history = _json(gitward(cluster.kubeconfig, "app", "history", name, "-o", "json"))
+    assert [(h["id"], h["revision"]) for h in history] == [(0, first), (1, second)]
+    assert all(h["deployedAt"] for h in history)
+
+    rolled = gitward(cluster.kubeconfig, "app", "rollback", name, "0")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert "automated sync is disabled" in rolled.stderr
+    live = await kube.get("apps/v1", "Deployment", "myapp", ns)
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.0.0")
+    app = await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
+    assert "automated" not in (app["spec"].get("syncPolicy") or {})
+    assert "operation" not in app  # the lock is released
+
+
+async def test_prune_only_with_prune_and_prune_false_and_prune_last(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("prune"), _name("prune")
+    repo = git_repo("prune")
+    keep = _cm("keep", {OPTIONS: "Prune=false"})
+    last = _cm("last", {OPTIONS: "PruneLast=true"})
+    repo.commit({"app/cms.yaml": _yaml(_cm("stays"), _cm("goes"), keep, last)})
+    _create(cluster.kubeconfig, name, repo, "app", ns)
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+
+    repo.commit({"app/cms.yaml": _yaml(_cm("stays"), _cm("new"))})
+    without = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert without.returncode == 0, without.stdout + without.stderr
+    for cm in ("goes", "keep", "last", "new"):
+        await kube.get("v1", "ConfigMap", cm, ns)  # nothing was pruned without --prune
+    result = _json(gitward(cluster.kubeconfig, "app", "sync", name, "--prune", "-o", "json"))
+    assert result["phase"] == "Succeeded"
+    for gone in ("goes", "last"):
+        with pytest.raises(NotFound):
+            await kube.get("v1", "ConfigMap", gone, ns)
+    await kube.get("v1", "ConfigMap", "keep", ns)
+    order = [(r["name"], r["status"]) for r in result["resources"]]
+    assert ("keep", "PruneSkipped") in order
+    assert order[-1] == ("last", "Pruned")  # PruneLast: after everything else
+
+
+async def test_waves_and_hooks_run_in_order(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("waves"), _name("waves")
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "migrate",
+            "annotations": {
+                "argocd.argoproj.io/hook": "PreSync",
+                "argocd.argoproj.io/hook-delete-policy": "HookSucceeded",
+            },
+        },
+        "spec": {
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "m", "image": "busybox:1.36", "args": ["true"]}],
+                }
+            }
+        },
+    }
+    docs = [
+        _cm("post", {HOOK: "PostSync"}),
+        _cm("w2", {WAVE: "2"}),
+        _cm("w0"),
+        _cm("pre", {HOOK: "PreSync"}),
+        _cm("w-1", {WAVE: "-1"}),
+        job,
+    ]
+    repo = git_repo("waves")
+    repo.commit({"app/all.yaml": _yaml(*docs)})
+    _create(cluster.kubeconfig, name, repo, "app", ns)
+    result = _json(gitward(cluster.kubeconfig, "app", "sync", name, "-o", "json"))
+    assert result["phase"] == "Succeeded", result
+
+    async def created_rv(cm: str) -> int:
+        obj = await kube.get("v1", "ConfigMap", cm, ns)
+        return int(obj["metadata"]["resourceVersion"])
+
+    # etcd revisions increase with every write: creation order, from the cluster itself.
+    revisions = {cm: await created_rv(cm) for cm in ("post", "w2", "w0", "pre", "w-1")}
+    assert sorted(revisions, key=revisions.__getitem__) == ["pre", "w-1", "w0", "w2", "post"]
+    # HookSucceeded: the Job ran to completion and was deleted.
+    job_result = next(r for r in result["resources"] if r["kind"] == "Job")
+    assert job_result["hookPhase"] == "Succeeded"
+
+    async def job_gone() -> bool:
+        try:
+            await kube.get("batch/v1", "Job", "migrate", ns)
+        except NotFound:
+            return True
+        return False
+
+    await eventually(job_gone, "the PreSync Job to be deleted after it succeeded")
+
+
+async def test_failing_presync_hook_stops_the_sync_and_runs_syncfail(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("hookfail"), _name("hookfail")
+    bad_hook = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "bad", "annotations": {"argocd.argoproj.io/hook": "PreSync"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "bogusField": 1}]},
+    }
+    docs = [bad_hook, _cm("app-config"), _cm("on-fail", {HOOK: "SyncFail"})]
+    repo = git_repo("hookfail")
+    repo.commit({"app/all.yaml": _yaml(*docs)})
+    _create(cluster.kubeconfig, name, repo, "app", ns)
+    synced = gitward(cluster.kubeconfig, "app", "sync", name, "-o", "json")
+    assert synced.returncode == 1
+    result = json.loads(synced.stdout)
+    assert result["phase"] == "Failed"
+    assert "bogusField" in result["message"]  # the API server's own message
+    with pytest.raises(NotFound):
+        await kube.get("v1", "ConfigMap", "app-config", ns)  # the Sync phase never ran
+    await kube.get("v1", "ConfigMap", "on-fail", ns)  # SyncFail hook ran
+
+
+async def test_rejected_manifest_fails_that_resource_only(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("reject"), _name("reject")
+    bad = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "bad"},
+        "spec": {"ports": [{"port": 99999}]},
+    }
+    repo = git_repo("reject")
+    repo.commit({"app/all.yaml": _yaml(_cm("fine"), bad)})
+    _create(cluster.kubeconfig, name, repo, "app", ns)
+    synced = gitward(cluster.kubeconfig, "app", "sync", name, "-o", "json")
+    assert synced.returncode == 1
+    result = json.loads(synced.stdout)
+    by_name = {r["name"]: r for r in result["resources"]}
+    assert by_name["fine"]["status"] == "Synced"
+    assert by_name["bad"]["status"] == "SyncFailed"
+    assert "spec.ports[0].port" in by_name["bad"]["message"]
+    await kube.get("v1", "ConfigMap", "fine", ns)
+
+
+async def test_dry_run_changes_nothing_and_empty_render_never_prunes(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("dry"), _name("dry")
+    repo = git_repo("dry")
+    repo.commit({"app/cm.yaml": _yaml(_cm("one"))})
+    _create(cluster.kubeconfig, name, repo, "app", ns)
+    dry = gitward(cluster.kubeconfig, "app", "sync", name, "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    with pytest.raises(NotFound):
+        await kube.get("v1", "ConfigMap", "one", ns)
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+    repo.commit({"app/cm.yaml": None, "app/README.md": "nothing here"})
+    result = _json(gitward(cluster.kubeconfig, "app", "sync", name, "--prune", "-o", "json"))
+    skipped = [r for r in result["resources"] if r["name"] == "one"]
+    assert skipped[0]["status"] == "PruneSkipped"
+    assert "render is empty" in skipped[0]["message"]
+    await kube.get("v1", "ConfigMap", "one", ns)
+
+
+async def test_apply_out_of_sync_only_sends_no_apply_for_unchanged(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("oos"), _name("oos")
+    repo = git_repo("oos")
+    repo.commit({"app/cms.yaml": _yaml(*(_cm(f"c{i}") for i in range(20)))})
+    _create(cluster.kubeconfig, name, repo, "app", ns)
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+    before = {
+        cm["metadata"]["name"]: cm["metadata"]["resourceVersion"]
+        for cm in await kube.list("v1", "ConfigMap", ns)
+    }
+    result = _json(
+        gitward(cluster.kubeconfig, "app", "sync", name, "--apply-out-of-sync-only", "-o", "json")
+    )
+    assert {r["message"] for r in result["resources"]} == {"unchanged (ApplyOutOfSyncOnly)"}
+    after = {
+        cm["metadata"]["name"]: cm["metadata"]["resourceVersion"]
+        for cm in await kube.list("v1", "ConfigMap", ns)
+    }
+    assert before == after
+
+
+async def test_set_and_delete_with_and_without_cascade(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("del"), _name("del")
+    repo = git_repo("del")
+    repo.commit({"app/cms.yaml": _yaml(_cm("a"), _cm("kept", {OPTIONS: "Delete=false"}))})
+    _create(cluster.kubeconfig, name, repo, "app", ns)
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+
+    changed = gitward(
+        cluster.kubeconfig,
+        "app",
+        "set",
+        name,
+        "--sync-policy",
+        "automated",
+        "--self-heal",
+        "--revision",
+        "main",
+    )
+    assert changed.returncode == 0, changed.stderr
+    app = await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
+    assert app["spec"]["syncPolicy"]["automated"] == {"selfHeal": True}
+    assert app["spec"]["source"]["targetRevision"] == "main"
+    assert "CreateNamespace=true" in app["spec"]["syncPolicy"]["syncOptions"]
+    bad = gitward(cluster.kubeconfig, "app", "set", name, "--sync-policy", "sometimes")
+    assert bad.returncode != 0
+    assert "--sync-policy: unknown policy 'sometimes'" in bad.stderr
+
+    deleted = gitward(cluster.kubeconfig, "app", "delete", name)
+    assert deleted.returncode == 0, deleted.stderr
+    with pytest.raises(NotFound):
+        await kube.get("v1", "ConfigMap", "a", ns)
+    await kube.get("v1", "ConfigMap", "kept", ns)  # Delete=false
+    with pytest.raises(NotFound):
+        await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
+
+    orphan = _name("orphan")
+    _create(cluster.kubeconfig, orphan, repo, "app", ns)
+    assert gitward(cluster.kubeconfig, "app", "sync", orphan).returncode == 0
+    assert gitward(cluster.kubeconfig, "app", "delete", orphan, "--no-cascade").returncode == 0
+    await kube.get("v1", "ConfigMap", "a", ns)  # orphaned, still running
