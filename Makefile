@@ -42,8 +42,9 @@ test: lint toolchain ## The whole suite: lint, unit, integration and e2e tests
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing" >&2; exit 1; fi; exit $$rc
 
-bench: install ## Benchmarks (filled in by the benchmark work; prints figures)
-	@echo "no benchmarks yet: bench/ is filled in by the benchmark issue"
+bench: toolchain ## Benchmarks: figures and ratios to baselines, in bench/results/
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/sync.py 200
 
 clean: ## Remove .venv/ and caches inside the checkout (not ~/.cache/gitward)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
