@@ -25,7 +25,14 @@ from gitward.cli import app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
-from gitward.model.application import API_VERSION, load_applications, parse_application
+from gitward.model.application import (
+    API_VERSION,
+    Backoff,
+    Retry,
+    load_applications,
+    parse_application,
+    parse_duration,
+)
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.sync import history, options
 from gitward.sync.lock import release
@@ -437,6 +444,25 @@ def _result_table(result: OperationResult) -> Table:
     return table
 
 
+def _retry(limit: int, duration: str, factor: int, max_duration: str) -> Retry | None:
+    """A retry policy from flags; None (use the app's own) when no retry was asked for."""
+    if limit == 0:
+        return None
+    for flag, value in (
+        ("--retry-backoff-duration", duration),
+        ("--retry-backoff-max-duration", max_duration),
+    ):
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
+    if factor < 1:
+        raise ConfigError("--retry-backoff-factor: must be 1 or more")
+    return Retry(
+        limit=limit, backoff=Backoff(duration=duration, factor=factor, max_duration=max_duration)
+    )
+
+
 def _sync(
     ctx: typer.Context, name: str, request: SyncRequest, timeout: float, output: str
 ) -> OperationResult:
@@ -453,6 +479,7 @@ def _sync(
             request,
             timeout=timeout,
             progress=_print_progress if output != "json" else lambda _t: None,
+            notice=lambda msg: err.print(f"[yellow]{escape(msg)}[/yellow]"),
         )
 
     return context.run(ctx, body)
@@ -478,9 +505,24 @@ def sync(
         False, "--apply-out-of-sync-only", help="Skip resources that are already Synced."
     ),
     timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the sync gives up."),
+    retry_limit: int = typer.Option(
+        0, "--retry-limit", help="Retry a failed sync this many times (-1: until --timeout)."
+    ),
+    retry_backoff_duration: str = typer.Option(
+        "5s", "--retry-backoff-duration", help="Wait before the first retry."
+    ),
+    retry_backoff_factor: int = typer.Option(
+        2, "--retry-backoff-factor", help="Multiply the wait by this after each retry."
+    ),
+    retry_backoff_max_duration: str = typer.Option(
+        "3m", "--retry-backoff-max-duration", help="Longest wait between retries."
+    ),
     output: str = OutputOption,
 ) -> None:
-    """Sync an Application to its target revision; exit non-zero if anything failed."""
+    """Sync an Application to its target revision; exit non-zero if anything failed.
+
+    Without --retry-limit the app's spec.syncPolicy.retry applies.
+    """
     options = list(sync_option)
     if apply_out_of_sync_only:
         options.append("ApplyOutOfSyncOnly=true")
@@ -491,6 +533,9 @@ def sync(
         force=force,
         resources=frozenset(_parse_resource(r) for r in resource) if resource else None,
         sync_options=tuple(options),
+        retry=_retry(
+            retry_limit, retry_backoff_duration, retry_backoff_factor, retry_backoff_max_duration
+        ),
     )
     result = _sync(ctx, name, request, timeout, output)
     if output == "json":

@@ -71,7 +71,9 @@ class SyncOperation:
         initiator: str = "gitward-cli",
         automated: bool = False,
         progress: Progress = lambda _task: None,
+        retry_count: int = 0,
     ) -> None:
+        self.retry_count = retry_count
         self.client = client
         self.manifests = manifests
         self.settings = settings
@@ -98,6 +100,7 @@ class SyncOperation:
             "phase": phase,
             "message": message,
             "startedAt": self.started_at,
+            "retryCount": self.retry_count,
             "syncResult": {
                 "revision": self.comparison.revision if self.comparison else "",
                 "resources": [t.as_result() for t in self.tasks],
@@ -315,30 +318,9 @@ class SyncOperation:
         return OperationResult(self.state, message, revision, self.tasks)
 
 
-async def run_sync(
-    client: KubeClient,
-    manifests: ManifestSource,
-    settings: Settings,
-    app_obj: Obj,
-    request: SyncRequest,
-    *,
-    timeout: float = 300.0,
-    poll: float = 0.25,
-    progress: Progress = lambda _task: None,
-    initiator: str = "gitward-cli",
-    automated: bool = False,
+async def _run_once(
+    op: SyncOperation, request: SyncRequest, timeout: float, poll: float
 ) -> OperationResult:
-    """Run a whole sync in this process; refresh the status afterwards."""
-    op = SyncOperation(
-        client,
-        manifests,
-        settings,
-        app_obj,
-        request,
-        initiator=initiator,
-        automated=automated,
-        progress=progress,
-    )
     await op.start()
     deadline = time.monotonic() + timeout
     try:
@@ -352,6 +334,61 @@ async def run_sync(
         if op.state == "Running":
             await op.finish("Error", f"sync interrupted: {exc}")
         raise
+    return op.result()
+
+
+async def run_sync(
+    client: KubeClient,
+    manifests: ManifestSource,
+    settings: Settings,
+    app_obj: Obj,
+    request: SyncRequest,
+    *,
+    timeout: float = 300.0,
+    poll: float = 0.25,
+    progress: Progress = lambda _task: None,
+    notice: Callable[[str], None] = lambda _msg: None,
+    initiator: str = "gitward-cli",
+    automated: bool = False,
+) -> OperationResult:
+    """Run a whole sync in this process, retrying as the retry policy says; refresh after."""
+    app = parse_app_object(app_obj)
+    retry = request.retry or (app.sync_policy.retry if app.sync_policy else None)
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        op = SyncOperation(
+            client,
+            manifests,
+            settings,
+            app_obj,
+            request,
+            initiator=initiator,
+            automated=automated,
+            progress=progress,
+            retry_count=attempt,
+        )
+        result = await _run_once(op, request, max(deadline - time.monotonic(), 1.0), poll)
+        app_obj = op.app_obj
+        exhausted = retry is None or (0 <= retry.limit <= attempt)
+        if result.phase == "Succeeded" or exhausted or request.dry_run:
+            break
+        assert retry is not None
+        delay = retry.backoff.delay(attempt)
+        if time.monotonic() + delay > deadline:
+            notice(f"not retrying: the next attempt would start after the {timeout:.0f} s timeout")
+            break
+        attempt += 1
+        limit = "unlimited" if retry.limit < 0 else str(retry.limit)
+        outcome = f"sync {result.phase.lower()}: {result.message}"
+        notice(f"{outcome}; retry {attempt}/{limit} in {delay:.0f} s")
+        await asyncio.sleep(delay)
+        app_obj = await client.get(
+            "argoproj.io/v1alpha1",
+            "Application",
+            app_obj["metadata"]["name"],
+            app_obj["metadata"].get("namespace"),
+        )
     if not request.dry_run:
         comparison = await compare_app(
             client,
@@ -361,4 +398,4 @@ async def run_sync(
             previous_resources=(op.app_obj.get("status") or {}).get("resources") or [],
         )
         op.app_obj = await write_status(client, op.app_obj, comparison)
-    return op.result()
+    return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gitward.model.application import Application
+from gitward.model.application import Application, Retry
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import ResourceKey
 from gitward.sync import options as sync_options
@@ -41,6 +41,7 @@ class SyncRequest:
     force: bool = False
     resources: frozenset[tuple[str, str, str]] | None = None  # (group, kind, name)
     sync_options: tuple[str, ...] = ()
+    retry: Retry | None = None  # overrides spec.syncPolicy.retry
 
     def selects(self, key: ResourceKey) -> bool:
         if self.resources is None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -339,3 +342,100 @@ async def test_set_and_delete_with_and_without_cascade(
     assert gitward(cluster.kubeconfig, "app", "sync", orphan).returncode == 0
     assert gitward(cluster.kubeconfig, "app", "delete", orphan, "--no-cascade").returncode == 0
     await kube.get("v1", "ConfigMap", "a", ns)  # orphaned, still running
+
+
+async def test_failed_sync_is_retried_with_backoff(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("retry"), _name("retry")
+    repo = git_repo("retry")
+    repo.commit({"app/cm.yaml": _yaml(_cm("one"))})
+    created = gitward(
+        cluster.kubeconfig,
+        "app",
+        "create",
+        name,
+        "--repo",
+        repo.url,
+        "--path",
+        "app",
+        "--dest-namespace",
+        ns,
+    )
+    assert created.returncode == 0, created.stderr
+    # The namespace does not exist yet, so the first attempt fails.
+    command = [
+        sys.executable,
+        "-m",
+        "gitward.cli",
+        "--kubeconfig",
+        str(cluster.kubeconfig),
+        "app",
+        "sync",
+        name,
+        "--retry-limit",
+        "3",
+        "--retry-backoff-duration",
+        "2s",
+    ]
+    proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; the test polls meanwhile
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+
+        async def first_attempt_failed() -> bool:
+            app = await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
+            state = (app.get("status") or {}).get("operationState") or {}
+            return state.get("phase") == "Failed" and state.get("retryCount") == 0
+
+        await eventually(first_attempt_failed, "the first sync attempt to fail")
+        await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        stdout, stderr = await asyncio.to_thread(proc.communicate, timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stdout + stderr
+    assert "retry 1/3 in 2 s" in stderr
+    app = await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
+    assert app["status"]["operationState"]["phase"] == "Succeeded"
+    assert app["status"]["operationState"]["retryCount"] >= 1
+    await kube.get("v1", "ConfigMap", "one", ns)
+
+
+def test_retries_stop_at_the_limit(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    name = _name("giveup")
+    repo = git_repo("giveup")
+    repo.commit({"app/cm.yaml": _yaml(_cm("one"))})
+    assert (
+        gitward(
+            cluster.kubeconfig,
+            "app",
+            "create",
+            name,
+            "--repo",
+            repo.url,
+            "--path",
+            "app",
+            "--dest-namespace",
+            _name("never-created"),
+        ).returncode
+        == 0
+    )
+    result = gitward(
+        cluster.kubeconfig,
+        "app",
+        "sync",
+        name,
+        "--retry-limit",
+        "1",
+        "--retry-backoff-duration",
+        "1s",
+        "-o",
+        "json",
+    )
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["phase"] == "Failed"
+    assert result.stderr.count("retry 1/1") == 1
