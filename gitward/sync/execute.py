@@ -15,6 +15,7 @@ from typing import Any
 from gitward import health
 from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound
 from gitward.model.status import HealthStatus
+from gitward.sync.client_apply import client_side_apply
 from gitward.sync.plan import SyncRequest, SyncTask
 
 Obj = dict[str, Any]
@@ -83,6 +84,11 @@ async def apply_task(client: KubeClient, task: SyncTask, request: SyncRequest) -
                     "resourceVersion": current["metadata"]["resourceVersion"],
                 }
                 after = await client.replace({**obj, "metadata": meta})
+        elif not opts.flag("ServerSideApply", default=True):
+            current = await _get(client, task)
+            after = await client_side_apply(
+                client, obj, current, field_validation=opts.field_validation
+            )
         else:
             try:
                 after = await client.apply(obj, force=True, field_validation=opts.field_validation)

@@ -439,3 +439,26 @@ def test_retries_stop_at_the_limit(
     assert result.returncode == 1
     assert json.loads(result.stdout)["phase"] == "Failed"
     assert result.stderr.count("retry 1/1") == 1
+
+
+async def test_client_side_apply_when_server_side_apply_is_off(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("csa"), _name("csa")
+    labelled = _cm("cfg")
+    labelled["metadata"]["labels"] = {"team": "a", "tier": "web"}
+    repo = git_repo("csa")
+    repo.commit({"app/cm.yaml": _yaml(labelled)})
+    _create(cluster.kubeconfig, name, repo, "app", ns, "--sync-option", "ServerSideApply=false")
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+    live = await kube.get("v1", "ConfigMap", "cfg", ns)
+    assert "kubectl.kubernetes.io/last-applied-configuration" in live["metadata"]["annotations"]
+    assert not any(m["operation"] == "Apply" for m in live["metadata"]["managedFields"])
+    assert gitward(cluster.kubeconfig, "app", "diff", name).returncode == 0
+
+    labelled["metadata"]["labels"] = {"team": "b"}
+    repo.commit({"app/cm.yaml": _yaml(labelled)})
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+    live = await kube.get("v1", "ConfigMap", "cfg", ns)
+    assert live["metadata"]["labels"] == {"team": "b"}  # tier removed, team changed
