@@ -302,3 +302,107 @@ async def test_unschedulable_deployment_is_progressing_then_degraded(
     assert "Healthy" not in seen
     message = _app_json(cluster.kubeconfig, name)["status"]["health"].get("message", "")
     assert "progress deadline" in message
+
+
+def test_errors_are_one_clear_line(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo], tmp_path: Path
+) -> None:
+    missing = gitward(cluster.kubeconfig, "app", "get", "no-such-app")
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.strip() == "error: application 'no-such-app' not found in namespace 'argocd'"
+    )
+
+    config = yaml.safe_load(cluster.kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:9"  # nothing listens there
+    unreachable_config = tmp_path / "unreachable"
+    unreachable_config.write_text(yaml.safe_dump(config))
+    unreachable = gitward(unreachable_config, "app", "list")
+    assert unreachable.returncode == 2
+    assert unreachable.stderr.startswith(
+        "error: cannot reach the API server at https://127.0.0.1:9"
+    )
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+
+    name = _name("broken")
+    repo = git_repo("broken")
+    repo.commit({"app/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n"})
+    assert (
+        gitward(
+            cluster.kubeconfig,
+            "app",
+            "create",
+            name,
+            "--repo",
+            repo.url,
+            "--path",
+            "app",
+            "--dest-namespace",
+            "x",
+        ).returncode
+        == 0
+    )
+    app = _app_json(cluster.kubeconfig, name)
+    assert app["status"]["sync"]["status"] == "Unknown"
+    (condition,) = app["status"]["conditions"]
+    assert condition["type"] == "ComparisonError"
+    # File, line (where the parser found the unclosed list: the end of the file) and document.
+    assert "app/bad.yaml:5: document 1: invalid YAML" in condition["message"]
+    manifests = gitward(cluster.kubeconfig, "app", "manifests", name)
+    assert manifests.returncode == 2
+    assert "app/bad.yaml" in manifests.stderr
+    assert "Traceback" not in manifests.stderr
+
+
+async def test_label_tracking_from_argocd_cm(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = _name("label"), _name("label")
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "b"}}
+    repo = git_repo("label")
+    repo.commit({"app/cm.yaml": yaml.safe_dump(cm)})
+    settings = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+        "data": {"application.resourceTrackingMethod": "label"},
+    }
+    await kube.apply(settings)
+    try:
+        assert (
+            gitward(
+                cluster.kubeconfig,
+                "app",
+                "create",
+                name,
+                "--repo",
+                repo.url,
+                "--path",
+                "app",
+                "--dest-namespace",
+                ns,
+                "--sync-option",
+                "CreateNamespace=true",
+            ).returncode
+            == 0
+        )
+        assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+        live = await kube.get("v1", "ConfigMap", "cfg", ns)
+        assert live["metadata"]["labels"] == {"app.kubernetes.io/instance": name}
+        assert "argocd.argoproj.io/tracking-id" not in (live["metadata"].get("annotations") or {})
+        # A labelled object Git does not declare requires pruning.
+        extra = {
+            **cm,
+            "metadata": {
+                "name": "extra",
+                "namespace": ns,
+                "labels": {"app.kubernetes.io/instance": name},
+            },
+        }
+        await kube.apply(extra)
+        app = _app_json(cluster.kubeconfig, name, "--refresh")
+        pruning = [r["name"] for r in app["status"]["resources"] if r.get("requiresPruning")]
+        assert pruning == ["extra"]
+    finally:
+        await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
