@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from gitward._util.secretdata import SecretDataError
+from gitward._util.secretdata import secret_fields as _secret_data
 from gitward.cluster.client import KubeClient
 from gitward.cluster.errors import ClusterError
 from gitward.cluster.kubeconfig import Credentials, in_cluster, load
@@ -91,21 +93,10 @@ def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
     Secrets read from the API have only ``data``; ``stringData`` is honoured
     too so a Secret written by hand in YAML reads the same before it is applied.
     """
-    where = describe_secret(secret)
-    fields: dict[str, str] = {}
-    data = secret.get("data") or {}
-    if not isinstance(data, Mapping):
-        raise InvalidClusterSecret(f"{where}: data: expected a mapping")
-    for key, value in data.items():
-        try:
-            fields[str(key)] = base64.b64decode(str(value), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise InvalidClusterSecret(f"{where}: data.{key}: not valid base64 text") from None
-    string_data = secret.get("stringData") or {}
-    if not isinstance(string_data, Mapping):
-        raise InvalidClusterSecret(f"{where}: stringData: expected a mapping")
-    fields.update({str(k): str(v) for k, v in string_data.items()})
-    return fields
+    try:
+        return _secret_data(secret)
+    except SecretDataError as exc:
+        raise InvalidClusterSecret(f"{describe_secret(secret)}: {exc}") from None
 
 
 def argocd_secret(name: str, namespace: str, secret_type: str, fields: Mapping[str, str]) -> Obj:

@@ -13,8 +13,6 @@ credential that ends up in a log line or a traceback's locals stays unreadable.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward.source.errors import CredentialsError
 from gitward.source.urls import normalize_prefix, normalize_url, redact_url
 
@@ -122,20 +121,10 @@ def credentials_from_fields(fields: Mapping[str, Any], where: str) -> RepoCreden
 
 def _secret_fields(secret: Mapping[str, Any], where: str) -> dict[str, str]:
     """A Secret's ``data`` (base64) overlaid with its ``stringData``, as strings."""
-    fields: dict[str, str] = {}
-    data = secret.get("data") or {}
-    if not isinstance(data, Mapping):
-        raise CredentialsError(f"{where}: data: expected a mapping")
-    for key, value in data.items():
-        try:
-            fields[str(key)] = base64.b64decode(str(value), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise CredentialsError(f"{where}: data.{key}: not valid base64 text") from None
-    string_data = secret.get("stringData") or {}
-    if not isinstance(string_data, Mapping):
-        raise CredentialsError(f"{where}: stringData: expected a mapping")
-    fields.update({str(k): str(v) for k, v in string_data.items()})
-    return fields
+    try:
+        return secret_fields(secret)
+    except SecretDataError as exc:
+        raise CredentialsError(f"{where}: {exc}") from None
 
 
 @dataclass

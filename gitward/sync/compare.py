@@ -175,6 +175,8 @@ async def prepare_desired(
 
 async def _live_of(client: KubeClient, obj: Obj) -> Obj | None:
     meta = obj["metadata"]
+    if not meta.get("name"):
+        return None  # a hook with generateName: a new object every run
     try:
         return await client.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
     except (NotFound, UnknownKind):

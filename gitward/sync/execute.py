@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from typing import Any
 
@@ -178,13 +179,16 @@ async def start_hook(client: KubeClient, task: SyncTask, request: SyncRequest) -
         task.hook_phase, task.message = "Succeeded", "hook would run (dry run)"
         return
     try:
-        if "BeforeHookCreation" in task.delete_policies and await _get(client, task) is not None:
+        named = bool(task.key.name)
+        if named and "BeforeHookCreation" in task.delete_policies and await _get(client, task):
             await client.delete(
                 task.api_version, task.key.kind, task.key.name, task.key.namespace or None
             )
             if not await _wait_gone(client, task, 60):
                 raise ClusterError(f"previous {_label(task)} was not deleted within 60 s")
         task.live = await client.create(task.obj, field_validation=task.options.field_validation)
+        if not task.key.name:  # generateName: follow the object the server named
+            task.key = dataclasses.replace(task.key, name=task.live["metadata"]["name"])
     except ClusterError as exc:
         task.hook_phase, task.status, task.message = "Failed", "SyncFailed", str(exc)
         return

@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from gitward.cluster import KubeClient
-from gitward.install import install
 from gitward.localkube import LocalCluster
 from gitward.model.tracking import TrackingMethod, with_tracking
+from tests.support.apps import (
+    app_json,
+    create_app,
+    unique,
+)
 from tests.support.brief import brief_repo, gitward
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
-
-
-@pytest.fixture(scope="module")
-async def installed(kube: KubeClient) -> KubeClient:
-    await install(kube, "argocd")
-    return kube
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-def _app_json(kubeconfig: Path, name: str, *flags: str) -> dict[str, Any]:
-    result = gitward(kubeconfig, "app", "get", name, "-o", "json", *flags)
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout))
 
 
 async def _apply_tracked(
@@ -56,14 +41,14 @@ async def test_brief_app_before_and_after_its_objects_exist(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("brief"), _name("myapp")
+    name, ns = unique("brief"), unique("myapp")
     repo = git_repo("brief")
     app_file = brief_repo(repo, name, ns)
     created = gitward(cluster.kubeconfig, "app", "create", "-f", str(app_file))
     assert created.returncode == 0, created.stderr
     assert f"application '{name}' created" in created.stdout
 
-    app = _app_json(cluster.kubeconfig, name)
+    app = app_json(cluster.kubeconfig, name)
     assert app["metadata"]["namespace"] == "argocd"
     status = app["status"]
     assert status["sync"]["status"] == "OutOfSync"
@@ -86,13 +71,13 @@ async def test_brief_app_before_and_after_its_objects_exist(
 
     await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     await _apply_tracked(kube, name, ns, _docs(repo, "dev"))
-    app = _app_json(cluster.kubeconfig, name, "--refresh")
+    app = app_json(cluster.kubeconfig, name, "--refresh")
     assert app["status"]["sync"]["status"] == "Synced", app["status"]
     diff = gitward(cluster.kubeconfig, "app", "diff", name)
     assert (diff.returncode, diff.stdout) == (0, "")
 
     async def healthy() -> bool:
-        got = _app_json(cluster.kubeconfig, name, "--refresh")
+        got = app_json(cluster.kubeconfig, name, "--refresh")
         return got["status"]["health"]["status"] == "Healthy"
 
     await eventually(healthy, "the brief's app to be Healthy once its Pods run")
@@ -100,7 +85,7 @@ async def test_brief_app_before_and_after_its_objects_exist(
     # A changed field in Git: OutOfSync, and the diff names the field.
     deployment = (repo.path / "dev" / "deployment.yaml").read_text()
     repo.commit({"dev/deployment.yaml": deployment.replace("myapp:1.0.0", "myapp:1.1.0")})
-    app = _app_json(cluster.kubeconfig, name, "--refresh")
+    app = app_json(cluster.kubeconfig, name, "--refresh")
     assert app["status"]["sync"]["status"] == "OutOfSync"
     changed = [r for r in app["status"]["resources"] if r["status"] == "OutOfSync"]
     assert [r["kind"] for r in changed] == ["Deployment"]
@@ -124,7 +109,7 @@ async def test_brief_app_before_and_after_its_objects_exist(
         "argocd",
         {"spec": {"ignoreDifferences": [rule]}},
     )
-    app = _app_json(cluster.kubeconfig, name)  # spec changed: any read refreshes
+    app = app_json(cluster.kubeconfig, name)  # spec changed: any read refreshes
     assert app["status"]["sync"]["status"] == "Synced"
     assert gitward(cluster.kubeconfig, "app", "diff", name).returncode == 0
 
@@ -213,22 +198,10 @@ async def test_no_diff_noise_from_server_defaults(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("noise"), _name("noise")
+    name, ns = unique("noise"), unique("noise")
     repo = git_repo("noise")
     repo.commit({"app/all.yaml": NO_NOISE_MANIFESTS})
-    created = gitward(
-        cluster.kubeconfig,
-        "app",
-        "create",
-        name,
-        "--repo",
-        repo.url,
-        "--path",
-        "app",
-        "--dest-namespace",
-        ns,
-    )
-    assert created.returncode == 0, created.stderr
+    create_app(cluster.kubeconfig, name, repo, "app", ns)
     await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     await _apply_tracked(kube, name, ns, [d for d in yaml.safe_load_all(NO_NOISE_MANIFESTS) if d])
     diff = gitward(cluster.kubeconfig, "app", "diff", name)
@@ -238,7 +211,7 @@ async def test_no_diff_noise_from_server_defaults(
     assert synced.returncode == 0, synced.stdout + synced.stderr
     diff = gitward(cluster.kubeconfig, "app", "diff", name)
     assert (diff.returncode, diff.stdout) == (0, ""), diff.stdout + diff.stderr
-    app = _app_json(cluster.kubeconfig, name, "--refresh")
+    app = app_json(cluster.kubeconfig, name, "--refresh")
     assert {r["kind"]: r["status"] for r in app["status"]["resources"]} == {
         "CronJob": "Synced",
         "Deployment": "Synced",
@@ -253,7 +226,7 @@ async def test_unschedulable_deployment_is_progressing_then_degraded(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("stuck"), _name("stuck")
+    name, ns = unique("stuck"), unique("stuck")
     stuck = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -273,34 +246,20 @@ async def test_unschedulable_deployment_is_progressing_then_degraded(
     }
     repo = git_repo("stuck")
     repo.commit({"app/stuck.yaml": yaml.safe_dump(stuck)})
-    assert (
-        gitward(
-            cluster.kubeconfig,
-            "app",
-            "create",
-            name,
-            "--repo",
-            repo.url,
-            "--path",
-            "app",
-            "--dest-namespace",
-            ns,
-        ).returncode
-        == 0
-    )
+    create_app(cluster.kubeconfig, name, repo, "app", ns)
     await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     await _apply_tracked(kube, name, ns, [stuck])
     seen: list[str] = []
 
     async def degraded() -> bool:
-        got = _app_json(cluster.kubeconfig, name, "--refresh")
+        got = app_json(cluster.kubeconfig, name, "--refresh")
         seen.append(got["status"]["health"]["status"])
         return seen[-1] == "Degraded"
 
     await eventually(degraded, "the unschedulable Deployment to be Degraded", timeout=90)
     assert seen[0] == "Progressing"
     assert "Healthy" not in seen
-    message = _app_json(cluster.kubeconfig, name)["status"]["health"].get("message", "")
+    message = app_json(cluster.kubeconfig, name)["status"]["health"].get("message", "")
     assert "progress deadline" in message
 
 
@@ -324,25 +283,11 @@ def test_errors_are_one_clear_line(
     )
     assert len(unreachable.stderr.strip().splitlines()) == 1
 
-    name = _name("broken")
+    name = unique("broken")
     repo = git_repo("broken")
     repo.commit({"app/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n"})
-    assert (
-        gitward(
-            cluster.kubeconfig,
-            "app",
-            "create",
-            name,
-            "--repo",
-            repo.url,
-            "--path",
-            "app",
-            "--dest-namespace",
-            "x",
-        ).returncode
-        == 0
-    )
-    app = _app_json(cluster.kubeconfig, name)
+    create_app(cluster.kubeconfig, name, repo, "app", "x")
+    app = app_json(cluster.kubeconfig, name)
     assert app["status"]["sync"]["status"] == "Unknown"
     (condition,) = app["status"]["conditions"]
     assert condition["type"] == "ComparisonError"
@@ -354,11 +299,11 @@ def test_errors_are_one_clear_line(
     assert "Traceback" not in manifests.stderr
 
 
-async def test_label_tracking_from_argocd_cm(
+async def test_label_tracking_from_argocdconfigmap(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("label"), _name("label")
+    name, ns = unique("label"), unique("label")
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "b"}}
     repo = git_repo("label")
     repo.commit({"app/cm.yaml": yaml.safe_dump(cm)})
@@ -370,22 +315,8 @@ async def test_label_tracking_from_argocd_cm(
     }
     await kube.apply(settings)
     try:
-        assert (
-            gitward(
-                cluster.kubeconfig,
-                "app",
-                "create",
-                name,
-                "--repo",
-                repo.url,
-                "--path",
-                "app",
-                "--dest-namespace",
-                ns,
-                "--sync-option",
-                "CreateNamespace=true",
-            ).returncode
-            == 0
+        create_app(
+            cluster.kubeconfig, name, repo, "app", ns, "--sync-option", "CreateNamespace=true"
         )
         assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
         live = await kube.get("v1", "ConfigMap", "cfg", ns)
@@ -401,7 +332,7 @@ async def test_label_tracking_from_argocd_cm(
             },
         }
         await kube.apply(extra)
-        app = _app_json(cluster.kubeconfig, name, "--refresh")
+        app = app_json(cluster.kubeconfig, name, "--refresh")
         pruning = [r["name"] for r in app["status"]["resources"] if r.get("requiresPruning")]
         assert pruning == ["extra"]
     finally:

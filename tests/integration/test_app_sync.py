@@ -6,77 +6,35 @@ import asyncio
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from gitward.cluster import KubeClient, NotFound
-from gitward.install import install
 from gitward.localkube import LocalCluster
+from tests.support.apps import (
+    HOOK,
+    OPTIONS,
+    WAVE,
+    configmap,
+    create_app,
+    ok_json,
+    unique,
+    yaml_docs,
+)
 from tests.support.brief import brief_repo, gitward
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
 
-
-@pytest.fixture(scope="module")
-async def installed(kube: KubeClient) -> KubeClient:
-    await install(kube, "argocd")
-    return kube
-
-
-def _name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
-
-
-def _json(result: Any) -> Any:
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout)
-
-
-def _create(kubeconfig: Path, name: str, repo: GitRepo, path: str, ns: str, *extra: str) -> None:
-    created = gitward(
-        kubeconfig,
-        "app",
-        "create",
-        name,
-        "--repo",
-        repo.url,
-        "--path",
-        path,
-        "--dest-namespace",
-        ns,
-        "--sync-option",
-        "CreateNamespace=true",
-        *extra,
-    )
-    assert created.returncode == 0, created.stderr
-
-
-HOOK = "argocd.argoproj.io/hook"
-WAVE = "argocd.argoproj.io/sync-wave"
-OPTIONS = "argocd.argoproj.io/sync-options"
-
-
-def _cm(name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
-    if annotations:
-        meta["annotations"] = annotations
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": name}}
-
-
-def _yaml(*docs: dict[str, Any]) -> str:
-    return yaml.safe_dump_all(docs, sort_keys=False)
+#: Most tests let the sync create their destination namespace.
+CREATE_NAMESPACE = ("--sync-option", "CreateNamespace=true")
 
 
 async def test_brief_workflow_sync_change_history_rollback(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("brief"), _name("myapp")
+    name, ns = unique("brief"), unique("myapp")
     repo = git_repo("brief")
     app_file = brief_repo(repo, name, ns)
     first = repo.head()
@@ -88,7 +46,7 @@ async def test_brief_workflow_sync_change_history_rollback(
     assert "Succeeded" in synced.stdout
     waited = gitward(cluster.kubeconfig, "app", "wait", name, "--timeout", "120")
     assert waited.returncode == 0, waited.stdout + waited.stderr
-    app = _json(gitward(cluster.kubeconfig, "app", "get", name, "-o", "json"))
+    app = ok_json(gitward(cluster.kubeconfig, "app", "get", name, "-o", "json"))
     assert (app["status"]["sync"]["status"], app["status"]["health"]["status"]) == (
         "Synced",
         "Healthy",
@@ -104,7 +62,7 @@ async def test_brief_workflow_sync_change_history_rollback(
     live = await kube.get("apps/v1", "Deployment", "myapp", ns)
     assert live["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":1.1.0")
 
-    history = _json(gitward(cluster.kubeconfig, "app", "history", name, "-o", "json"))
+    history = ok_json(gitward(cluster.kubeconfig, "app", "history", name, "-o", "json"))
     assert [(h["id"], h["revision"]) for h in history] == [(0, first), (1, second)]
     assert all(h["deployedAt"] for h in history)
 
@@ -122,20 +80,20 @@ async def test_prune_only_with_prune_and_prune_false_and_prune_last(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("prune"), _name("prune")
+    name, ns = unique("prune"), unique("prune")
     repo = git_repo("prune")
-    keep = _cm("keep", {OPTIONS: "Prune=false"})
-    last = _cm("last", {OPTIONS: "PruneLast=true"})
-    repo.commit({"app/cms.yaml": _yaml(_cm("stays"), _cm("goes"), keep, last)})
-    _create(cluster.kubeconfig, name, repo, "app", ns)
+    keep = configmap("keep", {OPTIONS: "Prune=false"})
+    last = configmap("last", {OPTIONS: "PruneLast=true"})
+    repo.commit({"app/cms.yaml": yaml_docs(configmap("stays"), configmap("goes"), keep, last)})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
     assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
 
-    repo.commit({"app/cms.yaml": _yaml(_cm("stays"), _cm("new"))})
+    repo.commit({"app/cms.yaml": yaml_docs(configmap("stays"), configmap("new"))})
     without = gitward(cluster.kubeconfig, "app", "sync", name)
     assert without.returncode == 0, without.stdout + without.stderr
     for cm in ("goes", "keep", "last", "new"):
         await kube.get("v1", "ConfigMap", cm, ns)  # nothing was pruned without --prune
-    result = _json(gitward(cluster.kubeconfig, "app", "sync", name, "--prune", "-o", "json"))
+    result = ok_json(gitward(cluster.kubeconfig, "app", "sync", name, "--prune", "-o", "json"))
     assert result["phase"] == "Succeeded"
     for gone in ("goes", "last"):
         with pytest.raises(NotFound):
@@ -150,7 +108,7 @@ async def test_waves_and_hooks_run_in_order(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("waves"), _name("waves")
+    name, ns = unique("waves"), unique("waves")
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -170,18 +128,25 @@ async def test_waves_and_hooks_run_in_order(
             }
         },
     }
+    smoke = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"generateName": "smoke-", "annotations": {HOOK: "PostSync"}},
+        "spec": job["spec"],
+    }
     docs = [
-        _cm("post", {HOOK: "PostSync"}),
-        _cm("w2", {WAVE: "2"}),
-        _cm("w0"),
-        _cm("pre", {HOOK: "PreSync"}),
-        _cm("w-1", {WAVE: "-1"}),
+        smoke,
+        configmap("post", {HOOK: "PostSync"}),
+        configmap("w2", {WAVE: "2"}),
+        configmap("w0"),
+        configmap("pre", {HOOK: "PreSync"}),
+        configmap("w-1", {WAVE: "-1"}),
         job,
     ]
     repo = git_repo("waves")
-    repo.commit({"app/all.yaml": _yaml(*docs)})
-    _create(cluster.kubeconfig, name, repo, "app", ns)
-    result = _json(gitward(cluster.kubeconfig, "app", "sync", name, "-o", "json"))
+    repo.commit({"app/all.yaml": yaml_docs(*docs)})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
+    result = ok_json(gitward(cluster.kubeconfig, "app", "sync", name, "-o", "json"))
     assert result["phase"] == "Succeeded", result
 
     async def created_rv(cm: str) -> int:
@@ -203,23 +168,28 @@ async def test_waves_and_hooks_run_in_order(
         return False
 
     await eventually(job_gone, "the PreSync Job to be deleted after it succeeded")
+    # A generateName hook gets a fresh name from the server and is waited on by it.
+    smoke_results = [r for r in result["resources"] if r["name"].startswith("smoke-")]
+    assert [r["hookPhase"] for r in smoke_results] == ["Succeeded"]
+    jobs = await kube.list("batch/v1", "Job", ns)
+    assert [j["metadata"]["name"] for j in jobs] == [smoke_results[0]["name"]]
 
 
 async def test_failing_presync_hook_stops_the_sync_and_runs_syncfail(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("hookfail"), _name("hookfail")
+    name, ns = unique("hookfail"), unique("hookfail")
     bad_hook = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "bad", "annotations": {"argocd.argoproj.io/hook": "PreSync"}},
         "spec": {"containers": [{"name": "c", "image": "busybox", "bogusField": 1}]},
     }
-    docs = [bad_hook, _cm("app-config"), _cm("on-fail", {HOOK: "SyncFail"})]
+    docs = [bad_hook, configmap("app-config"), configmap("on-fail", {HOOK: "SyncFail"})]
     repo = git_repo("hookfail")
-    repo.commit({"app/all.yaml": _yaml(*docs)})
-    _create(cluster.kubeconfig, name, repo, "app", ns)
+    repo.commit({"app/all.yaml": yaml_docs(*docs)})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
     synced = gitward(cluster.kubeconfig, "app", "sync", name, "-o", "json")
     assert synced.returncode == 1
     result = json.loads(synced.stdout)
@@ -234,7 +204,7 @@ async def test_rejected_manifest_fails_that_resource_only(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("reject"), _name("reject")
+    name, ns = unique("reject"), unique("reject")
     bad = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -242,8 +212,8 @@ async def test_rejected_manifest_fails_that_resource_only(
         "spec": {"ports": [{"port": 99999}]},
     }
     repo = git_repo("reject")
-    repo.commit({"app/all.yaml": _yaml(_cm("fine"), bad)})
-    _create(cluster.kubeconfig, name, repo, "app", ns)
+    repo.commit({"app/all.yaml": yaml_docs(configmap("fine"), bad)})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
     synced = gitward(cluster.kubeconfig, "app", "sync", name, "-o", "json")
     assert synced.returncode == 1
     result = json.loads(synced.stdout)
@@ -258,17 +228,17 @@ async def test_dry_run_changes_nothing_and_empty_render_never_prunes(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("dry"), _name("dry")
+    name, ns = unique("dry"), unique("dry")
     repo = git_repo("dry")
-    repo.commit({"app/cm.yaml": _yaml(_cm("one"))})
-    _create(cluster.kubeconfig, name, repo, "app", ns)
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
     dry = gitward(cluster.kubeconfig, "app", "sync", name, "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     with pytest.raises(NotFound):
         await kube.get("v1", "ConfigMap", "one", ns)
     assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
     repo.commit({"app/cm.yaml": None, "app/README.md": "nothing here"})
-    result = _json(gitward(cluster.kubeconfig, "app", "sync", name, "--prune", "-o", "json"))
+    result = ok_json(gitward(cluster.kubeconfig, "app", "sync", name, "--prune", "-o", "json"))
     skipped = [r for r in result["resources"] if r["name"] == "one"]
     assert skipped[0]["status"] == "PruneSkipped"
     assert "render is empty" in skipped[0]["message"]
@@ -279,16 +249,16 @@ async def test_apply_out_of_sync_only_sends_no_apply_for_unchanged(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("oos"), _name("oos")
+    name, ns = unique("oos"), unique("oos")
     repo = git_repo("oos")
-    repo.commit({"app/cms.yaml": _yaml(*(_cm(f"c{i}") for i in range(20)))})
-    _create(cluster.kubeconfig, name, repo, "app", ns)
+    repo.commit({"app/cms.yaml": yaml_docs(*(configmap(f"c{i}") for i in range(20)))})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
     assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
     before = {
         cm["metadata"]["name"]: cm["metadata"]["resourceVersion"]
         for cm in await kube.list("v1", "ConfigMap", ns)
     }
-    result = _json(
+    result = ok_json(
         gitward(cluster.kubeconfig, "app", "sync", name, "--apply-out-of-sync-only", "-o", "json")
     )
     assert {r["message"] for r in result["resources"]} == {"unchanged (ApplyOutOfSyncOnly)"}
@@ -303,10 +273,12 @@ async def test_set_and_delete_with_and_without_cascade(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("del"), _name("del")
+    name, ns = unique("del"), unique("del")
     repo = git_repo("del")
-    repo.commit({"app/cms.yaml": _yaml(_cm("a"), _cm("kept", {OPTIONS: "Delete=false"}))})
-    _create(cluster.kubeconfig, name, repo, "app", ns)
+    repo.commit(
+        {"app/cms.yaml": yaml_docs(configmap("a"), configmap("kept", {OPTIONS: "Delete=false"}))}
+    )
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
     assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
 
     changed = gitward(
@@ -337,8 +309,8 @@ async def test_set_and_delete_with_and_without_cascade(
     with pytest.raises(NotFound):
         await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
 
-    orphan = _name("orphan")
-    _create(cluster.kubeconfig, orphan, repo, "app", ns)
+    orphan = unique("orphan")
+    create_app(cluster.kubeconfig, orphan, repo, "app", ns, *CREATE_NAMESPACE)
     assert gitward(cluster.kubeconfig, "app", "sync", orphan).returncode == 0
     assert gitward(cluster.kubeconfig, "app", "delete", orphan, "--no-cascade").returncode == 0
     await kube.get("v1", "ConfigMap", "a", ns)  # orphaned, still running
@@ -348,22 +320,10 @@ async def test_failed_sync_is_retried_with_backoff(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("retry"), _name("retry")
+    name, ns = unique("retry"), unique("retry")
     repo = git_repo("retry")
-    repo.commit({"app/cm.yaml": _yaml(_cm("one"))})
-    created = gitward(
-        cluster.kubeconfig,
-        "app",
-        "create",
-        name,
-        "--repo",
-        repo.url,
-        "--path",
-        "app",
-        "--dest-namespace",
-        ns,
-    )
-    assert created.returncode == 0, created.stderr
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
+    create_app(cluster.kubeconfig, name, repo, "app", ns)
     # The namespace does not exist yet, so the first attempt fails.
     command = [
         sys.executable,
@@ -406,24 +366,10 @@ async def test_failed_sync_is_retried_with_backoff(
 def test_retries_stop_at_the_limit(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
-    name = _name("giveup")
+    name = unique("giveup")
     repo = git_repo("giveup")
-    repo.commit({"app/cm.yaml": _yaml(_cm("one"))})
-    assert (
-        gitward(
-            cluster.kubeconfig,
-            "app",
-            "create",
-            name,
-            "--repo",
-            repo.url,
-            "--path",
-            "app",
-            "--dest-namespace",
-            _name("never-created"),
-        ).returncode
-        == 0
-    )
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
+    create_app(cluster.kubeconfig, name, repo, "app", unique("never-created"))
     result = gitward(
         cluster.kubeconfig,
         "app",
@@ -445,12 +391,21 @@ async def test_client_side_apply_when_server_side_apply_is_off(
     installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube = installed
-    name, ns = _name("csa"), _name("csa")
-    labelled = _cm("cfg")
+    name, ns = unique("csa"), unique("csa")
+    labelled = configmap("cfg")
     labelled["metadata"]["labels"] = {"team": "a", "tier": "web"}
     repo = git_repo("csa")
-    repo.commit({"app/cm.yaml": _yaml(labelled)})
-    _create(cluster.kubeconfig, name, repo, "app", ns, "--sync-option", "ServerSideApply=false")
+    repo.commit({"app/cm.yaml": yaml_docs(labelled)})
+    create_app(
+        cluster.kubeconfig,
+        name,
+        repo,
+        "app",
+        ns,
+        *CREATE_NAMESPACE,
+        "--sync-option",
+        "ServerSideApply=false",
+    )
     assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
     live = await kube.get("v1", "ConfigMap", "cfg", ns)
     assert "kubectl.kubernetes.io/last-applied-configuration" in live["metadata"]["annotations"]
@@ -458,7 +413,7 @@ async def test_client_side_apply_when_server_side_apply_is_off(
     assert gitward(cluster.kubeconfig, "app", "diff", name).returncode == 0
 
     labelled["metadata"]["labels"] = {"team": "b"}
-    repo.commit({"app/cm.yaml": _yaml(labelled)})
+    repo.commit({"app/cm.yaml": yaml_docs(labelled)})
     assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
     live = await kube.get("v1", "ConfigMap", "cfg", ns)
     assert live["metadata"]["labels"] == {"team": "b"}  # tier removed, team changed

@@ -1,0 +1,15 @@
+"""Integration fixtures shared by the Application tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from gitward.cluster import KubeClient
+from gitward.install import install
+
+
+@pytest.fixture(scope="session")
+async def installed(kube: KubeClient) -> KubeClient:
+    """The session cluster with gitward's CRDs, default project and RBAC installed."""
+    await install(kube, "argocd")
+    return kube
