@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from gitward.render import (
     detect,
     render,
 )
+from tests.support.trees import snapshot, write_tree
 
 SHA = "fedcba9876543210fedcba9876543210fedcba98"
 
@@ -80,21 +80,6 @@ data:
 }
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else ""
-        for p in sorted(root.rglob("*"))
-    }
-
-
 @pytest.fixture
 def tools(toolchain: Toolchain) -> RenderTools:
     return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
@@ -102,7 +87,7 @@ def tools(toolchain: Toolchain) -> RenderTools:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return write(tmp_path / "repo", CHART)
+    return write_tree(tmp_path / "repo", CHART)
 
 
 ENV = RenderEnv(
@@ -230,7 +215,7 @@ async def test_value_files_stay_in_the_repository(
 
 
 async def test_missing_local_dependency_is_built_in_a_copy(repo: Path, tools: RenderTools) -> None:
-    write(
+    write_tree(
         repo,
         {
             "charts/api/Chart.yaml": (
@@ -255,7 +240,7 @@ async def test_missing_local_dependency_is_built_in_a_copy(repo: Path, tools: Re
 async def test_missing_remote_dependency_is_refused_without_network(
     repo: Path, tools: RenderTools
 ) -> None:
-    write(
+    write_tree(
         repo,
         {
             "charts/db/Chart.yaml": (
@@ -269,7 +254,7 @@ async def test_missing_remote_dependency_is_refused_without_network(
 
 
 async def test_template_failure_reports_helm_stderr(repo: Path, tools: RenderTools) -> None:
-    write(
+    write_tree(
         repo,
         {"charts/web/templates/needs.yaml": '{{ required "dbHost is required" .Values.dbHost }}\n'},
     )
@@ -281,11 +266,11 @@ async def test_template_failure_reports_helm_stderr(repo: Path, tools: RenderToo
 
 
 async def test_non_object_output_names_the_template(repo: Path, tools: RenderTools) -> None:
-    write(repo, {"charts/web/templates/oops.yaml": "metadata:\n  name: no-kind\n"})
+    write_tree(repo, {"charts/web/templates/oops.yaml": "metadata:\n  name: no-kind\n"})
     with pytest.raises(ManifestParseError, match=r"\(web/templates/oops\.yaml\): document \d+"):
         await run(repo, tools)
 
 
 async def test_chart_without_templates_renders_nothing(repo: Path, tools: RenderTools) -> None:
-    write(repo, {"charts/empty/Chart.yaml": "apiVersion: v2\nname: empty\nversion: 0.1.0\n"})
+    write_tree(repo, {"charts/empty/Chart.yaml": "apiVersion: v2\nname: empty\nversion: 0.1.0\n"})
     assert await run(repo, tools, path="charts/empty") == {}

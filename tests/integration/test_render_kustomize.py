@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from gitward.render import (
     detect,
     render,
 )
+from tests.support.trees import snapshot, write_tree
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -69,22 +69,6 @@ TREE = {
 }
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every path under root with a digest of its content: proof nothing was written."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else ""
-        for p in sorted(root.rglob("*"))
-    }
-
-
 @pytest.fixture
 def tools(toolchain: Toolchain) -> RenderTools:
     return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
@@ -92,7 +76,7 @@ def tools(toolchain: Toolchain) -> RenderTools:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return write(tmp_path / "repo", TREE)
+    return write_tree(tmp_path / "repo", TREE)
 
 
 def env_for(path: str) -> RenderEnv:
@@ -211,7 +195,7 @@ async def test_annotation_envsubst_and_kustomization_yml(repo: Path, tools: Rend
 async def test_remote_bases_are_refused_before_kustomize_runs(
     repo: Path, tools: RenderTools
 ) -> None:
-    write(
+    write_tree(
         repo,
         {
             "overlays/remote/kustomization.yaml": "resources:\n- ../../base\n"
@@ -230,7 +214,9 @@ async def test_remote_bases_are_refused_before_kustomize_runs(
 
 
 async def test_kustomize_failure_reports_command_and_stderr(repo: Path, tools: RenderTools) -> None:
-    write(repo, {"overlays/broken/kustomization.yaml": "resources: [../../base, missing.yaml]\n"})
+    write_tree(
+        repo, {"overlays/broken/kustomization.yaml": "resources: [../../base, missing.yaml]\n"}
+    )
     with pytest.raises(ToolFailed) as info:
         await run(repo, tools, "overlays/broken")
     message = str(info.value)
@@ -245,5 +231,5 @@ async def test_missing_kustomize_says_how_to_get_it(repo: Path) -> None:
 
 
 async def test_empty_kustomization_renders_nothing(repo: Path, tools: RenderTools) -> None:
-    write(repo, {"overlays/empty/kustomization.yaml": "resources: []\n"})
+    write_tree(repo, {"overlays/empty/kustomization.yaml": "resources: []\n"})
     assert await run(repo, tools, "overlays/empty") == []

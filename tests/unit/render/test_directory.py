@@ -10,6 +10,7 @@ import pytest
 
 from gitward.model import RenderError, parse_source
 from gitward.render import (
+from tests.support.trees import write_tree
     ManifestParseError,
     PathError,
     RenderEnv,
@@ -27,14 +28,6 @@ def cm(name: str) -> str:
     return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
 async def names(root: Path, **source: Any) -> list[str]:
     spec = parse_source({"repoURL": "https://example.com/r.git", **source})
     return [o["metadata"]["name"] for o in await render(root, spec, ENV, NO_TOOLS)]
@@ -50,7 +43,7 @@ async def test_founding_brief_layout_renders_plain_manifests(tmp_path: Path) -> 
     service = (
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: myapp-svc\nspec: {ports: [{port: 80}]}\n"
     )
-    write(
+    write_tree(
         tmp_path, {"dev/deployment.yaml": deployment, "dev/service.yaml": service, "README.md": "#"}
     )
     spec = parse_source({"repoURL": "https://github.com/username/repo.git", "path": "dev"})
@@ -64,7 +57,7 @@ async def test_founding_brief_layout_renders_plain_manifests(tmp_path: Path) -> 
 
 
 async def test_yaml_yml_json_multi_document_and_lists(tmp_path: Path) -> None:
-    write(
+    write_tree(
         tmp_path,
         {
             "a.yaml": cm("a1") + "---\n---\n" + cm("a2"),
@@ -79,13 +72,13 @@ async def test_yaml_yml_json_multi_document_and_lists(tmp_path: Path) -> None:
 
 
 async def test_recurse_walks_in_lexical_order_like_argo(tmp_path: Path) -> None:
-    write(tmp_path, {"b.yaml": cm("b"), "a/x.yaml": cm("a-x"), "c/d/y.yaml": cm("c-d-y")})
+    write_tree(tmp_path, {"b.yaml": cm("b"), "a/x.yaml": cm("a-x"), "c/d/y.yaml": cm("c-d-y")})
     assert await names(tmp_path) == ["b"]
     assert await names(tmp_path, directory={"recurse": True}) == ["a-x", "b", "c-d-y"]
 
 
 async def test_include_and_exclude_match_the_path_relative_to_the_app(tmp_path: Path) -> None:
-    write(
+    write_tree(
         tmp_path,
         {
             "app/deploy.yaml": cm("deploy"),
@@ -115,14 +108,14 @@ async def test_include_and_exclude_match_the_path_relative_to_the_app(tmp_path: 
 
 
 async def test_invalid_glob_is_reported(tmp_path: Path) -> None:
-    write(tmp_path, {"a.yaml": cm("a")})
+    write_tree(tmp_path, {"a.yaml": cm("a")})
     with pytest.raises(RenderError, match=r"directory\.include '\[oops' is not a valid glob"):
         await names(tmp_path, directory={"include": "[oops"})
 
 
 async def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
     bad = cm("x") + "   labels: {}\ndata: {}\n"  # line 5 is indented under a scalar
-    write(tmp_path, {"dev/ok.yaml": cm("ok"), "dev/bad.yaml": bad})
+    write_tree(tmp_path, {"dev/ok.yaml": cm("ok"), "dev/bad.yaml": bad})
     with pytest.raises(ManifestParseError) as info:
         await names(tmp_path, path="dev")
     err = info.value
@@ -131,42 +124,42 @@ async def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
 
 
 async def test_document_without_kind_names_file_and_document(tmp_path: Path) -> None:
-    write(tmp_path, {"m.yaml": cm("a") + "---\napiVersion: v1\nmetadata:\n  name: b\n"})
+    write_tree(tmp_path, {"m.yaml": cm("a") + "---\napiVersion: v1\nmetadata:\n  name: b\n"})
     with pytest.raises(ManifestParseError, match=r"^m\.yaml: document 2: not a Kubernetes object"):
         await names(tmp_path)
 
 
 async def test_yaml_that_is_not_a_manifest_is_skipped_like_argo(tmp_path: Path) -> None:
-    write(tmp_path, {"a.yaml": cm("a"), "settings.yaml": "retries: 3\nowner: team\n"})
+    write_tree(tmp_path, {"a.yaml": cm("a"), "settings.yaml": "retries: 3\nowner: team\n"})
     assert await names(tmp_path) == ["a"]
 
 
 async def test_json_must_be_one_kubernetes_object(tmp_path: Path) -> None:
-    write(tmp_path, {"package.json": '{"name": "x",\n "version": "1"}'})
+    write_tree(tmp_path, {"package.json": '{"name": "x",\n "version": "1"}'})
     with pytest.raises(ManifestParseError, match=r"^package\.json: not a Kubernetes object"):
         await names(tmp_path)
-    write(tmp_path, {"package.json": '{"apiVersion": "v1",\n "kind": }'})
+    write_tree(tmp_path, {"package.json": '{"apiVersion": "v1",\n "kind": }'})
     with pytest.raises(ManifestParseError, match=r"^package\.json:2: invalid JSON"):
         await names(tmp_path)
 
 
 async def test_jsonnet_is_refused_unless_excluded(tmp_path: Path) -> None:
-    write(tmp_path, {"a.yaml": cm("a"), "lib/x.jsonnet": "{}"})
+    write_tree(tmp_path, {"a.yaml": cm("a"), "lib/x.jsonnet": "{}"})
     with pytest.raises(UnsupportedSource, match=r"lib/x\.jsonnet: jsonnet is not supported"):
         await names(tmp_path, directory={"recurse": True})
     assert await names(tmp_path, directory={"recurse": True, "exclude": "*.jsonnet"}) == ["a"]
 
 
 async def test_symlinks_inside_the_repo_are_followed(tmp_path: Path) -> None:
-    write(tmp_path, {"shared/cm.yaml": cm("shared"), "app/own.yaml": cm("own")})
+    write_tree(tmp_path, {"shared/cm.yaml": cm("shared"), "app/own.yaml": cm("own")})
     os.symlink("../shared/cm.yaml", tmp_path / "app" / "link.yaml")
     os.symlink("../nowhere.yaml", tmp_path / "app" / "dangling.yaml")
     assert await names(tmp_path, path="app") == ["shared", "own"]
 
 
 async def test_symlinks_out_of_the_repo_are_refused(tmp_path: Path) -> None:
-    repo = write(tmp_path / "repo", {"app/own.yaml": cm("own")})
-    write(tmp_path / "outside", {"secret.yaml": cm("secret")})
+    repo = write_tree(tmp_path / "repo", {"app/own.yaml": cm("own")})
+    write_tree(tmp_path / "outside", {"secret.yaml": cm("secret")})
     os.symlink(tmp_path / "outside" / "secret.yaml", repo / "app" / "leak.yaml")
     with pytest.raises(PathError, match=r"app/leak\.yaml: symlink points outside the repository"):
         await names(repo, path="app")
@@ -183,8 +176,8 @@ async def test_symlinks_out_of_the_repo_are_refused(tmp_path: Path) -> None:
     ],
 )
 async def test_bad_source_paths_are_path_errors(tmp_path: Path, path: str, message: str) -> None:
-    repo = write(tmp_path / "repo", {"app/own.yaml": cm("own")})
-    write(tmp_path / "outside", {"x.yaml": cm("x")})
+    repo = write_tree(tmp_path / "repo", {"app/own.yaml": cm("own")})
+    write_tree(tmp_path / "outside", {"x.yaml": cm("x")})
     os.symlink(tmp_path / "outside", repo / "escape")
     with pytest.raises(PathError, match=message):
         await names(repo, path=path)
@@ -197,7 +190,7 @@ async def test_empty_directory_renders_nothing_without_error(tmp_path: Path) -> 
 
 def test_detect_follows_argo_precedence(tmp_path: Path) -> None:
     plain = parse_source({"repoURL": "u"})
-    write(
+    write_tree(
         tmp_path,
         {"k/kustomization.yaml": "", "k/Chart.yaml": "", "h/Chart.yaml": "", "d/x.yaml": ""},
     )
