@@ -10,7 +10,6 @@ import pytest
 
 from gitward.model import RenderError, parse_source
 from gitward.render import (
-from tests.support.trees import write_tree
     ManifestParseError,
     PathError,
     RenderEnv,
@@ -19,6 +18,7 @@ from tests.support.trees import write_tree
     detect,
     render,
 )
+from tests.support.trees import write_tree
 
 NO_TOOLS = RenderTools(kustomize=None, helm=None)
 ENV = RenderEnv("app", "ns", "a" * 40, "https://example.com/r.git", "dev")
