@@ -17,6 +17,7 @@ from gitward.cli import (
     app_cmd,
     cluster_cmd,
     context,
+    controller_cmd,
     install_cmd,
     localkube_cmd,
     render_cmd,
@@ -36,6 +37,7 @@ app.add_typer(cluster_cmd.app, name="cluster")
 app.command("install")(install_cmd.install)
 app.command("uninstall")(install_cmd.uninstall)
 app.command("render")(render_cmd.render)
+app.command("controller")(controller_cmd.controller)
 
 
 @app.callback()

@@ -13,8 +13,10 @@ merge decide what the result would be.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -152,6 +154,63 @@ class KubeClient:
         body = await self.request("GET", info.collection(namespace), params=params)
         items: list[Obj] = body.get("items", [])
         return items
+
+    async def list_with_version(
+        self, api_version: str, kind: str, namespace: str | None = None
+    ) -> tuple[builtins.list[Obj], str]:
+        """Items and the list's resourceVersion, the point a watch resumes from."""
+        info = await self.discovery.resource(api_version, kind)
+        body = await self.request("GET", info.collection(namespace))
+        items: builtins.list[Obj] = body.get("items", [])
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items, str((body.get("metadata") or {}).get("resourceVersion", ""))
+
+    async def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        resource_version: str,
+        timeout_seconds: int = 300,
+    ) -> AsyncIterator[Obj]:
+        """Watch events (``{"type": ..., "object": ...}``) after ``resource_version``.
+
+        Ends when the server closes the stream (after ``timeout_seconds``); the
+        caller resumes from the last object's resourceVersion, and relists on an
+        ``ERROR`` event with code 410 (Gone).
+        """
+        info = await self.discovery.resource(api_version, kind)
+        params = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        session = self._session_for_loop()
+        self.requests["WATCH"] += 1
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=timeout_seconds + 30)
+        try:
+            async with session.get(
+                self.server + info.collection(namespace),
+                params=params,
+                headers=await self._headers(),
+                timeout=timeout,
+                server_hostname=self.credentials.tls_server_name,
+            ) as resp:
+                if resp.status >= 400:
+                    text = (await resp.read()).decode(errors="replace")
+                    try:
+                        decoded: Obj | str = json.loads(text)
+                    except json.JSONDecodeError:
+                        decoded = text
+                    raise api_error(resp.status, decoded, f"watch {kind}")
+                async for line in resp.content:
+                    if line.strip():
+                        yield json.loads(line)
+        except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise ClusterUnreachable(f"watch of {kind} at {self.server} broke: {exc}") from exc
 
     async def create(self, obj: Obj, *, field_validation: str | None = None) -> Obj:
         info = await self.resource_of(obj)

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitward._util.tasks import shared_task
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import ApplicationSource, normalise_path
@@ -180,7 +181,7 @@ class ManifestService:
         self.stats.misses += 1
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._render(key, source, env, creds))
+            task = shared_task(self._render(key, source, env, creds))
             self._inflight[key] = task
             task.add_done_callback(lambda _t: self._inflight.pop(key, None))
             return await asyncio.shield(task)  # the starter owns the rendered list

@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from gitward._util.hashing import digest_of
+from gitward._util.tasks import shared_task
 from gitward.source.credentials import RepoCredentials
 from gitward.source.errors import UnknownRevision
 from gitward.source.gitcmd import GitRunner
@@ -171,7 +172,7 @@ class GitSource:
             return cached[1]
         task = self._listing.get(key)
         if task is None or force:
-            task = asyncio.ensure_future(self._ls_remote(url, key, creds))
+            task = shared_task(self._ls_remote(url, key, creds))
             self._listing[key] = task
             task.add_done_callback(
                 lambda t: self._listing.pop(key, None) if self._listing.get(key) is t else None

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gitward._util.tasks import shared_task
 from gitward.source.errors import ExportError, GitCommandError
 from gitward.source.gitcmd import GitRunner
 from gitward.source.mirror import remove_tree
@@ -91,7 +92,7 @@ class TreeCache:
             return path, False
         task = self._exporting.get(path)
         if task is None:
-            task = asyncio.ensure_future(self._export(mirror, url, sha, path))
+            task = shared_task(self._export(mirror, url, sha, path))
             self._exporting[path] = task
             task.add_done_callback(lambda _t: self._exporting.pop(path, None))
             created = await asyncio.shield(task)

@@ -1,0 +1,110 @@
+"""The controller: watch Applications, reconcile each on change and on a timer.
+
+Triggers: an Application appears or its spec changes (generation), someone
+sets the refresh annotation, and the reconciliation timer
+(``timeout.reconciliation`` in ``argocd-cm``, default 120 s, plus jitter).
+Status writes by the controller itself change neither generation nor
+annotations, so they do not wake it up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from typing import Any
+
+from gitward.cluster import ClusterError, KubeClient
+from gitward.controller.queue import WorkQueue
+from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
+from gitward.sync import Refresher
+from gitward.sync.status import APPLICATION_API
+
+Obj = dict[str, Any]
+log = logging.getLogger("gitward.controller")
+
+
+class Controller:
+    def __init__(
+        self, client: KubeClient, refresher: Refresher, namespace: str, workers: int = 4
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.refresher = refresher
+        self.reconciler = Reconciler(client, refresher, namespace)
+        self.queue = WorkQueue()
+        self.workers = workers
+        self._generations: dict[str, int] = {}
+        self.reconciles = 0
+
+    def _interval(self) -> float:
+        settings = self.refresher.settings
+        jitter = random.uniform(0, settings.reconciliation_jitter_seconds)  # noqa: S311
+        return max(settings.reconciliation_seconds + jitter, 0.5)
+
+    def _observe(self, obj: Obj) -> None:
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name", ""))
+        generation = int(meta.get("generation") or 0)
+        wants_refresh = bool((meta.get("annotations") or {}).get(REFRESH_ANNOTATION))
+        if self._generations.get(name) != generation or wants_refresh:
+            self._generations[name] = generation
+            self.queue.add(name)
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """List, then watch; relist when the watch expires or breaks."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                items, version = await self.client.list_with_version(
+                    APPLICATION_API, "Application", self.namespace
+                )
+                for item in items:
+                    self._observe(item)
+                delay = 1.0
+                while not stop.is_set():
+                    async for event in self.client.watch(
+                        APPLICATION_API, "Application", self.namespace, version, 240
+                    ):
+                        kind, obj = event.get("type"), event.get("object") or {}
+                        if kind == "ERROR":
+                            raise ClusterError(f"watch error: {obj.get('message')}")
+                        version = str((obj.get("metadata") or {}).get("resourceVersion", version))
+                        if kind == "DELETED":
+                            name = obj["metadata"]["name"]
+                            self._generations.pop(name, None)
+                            self.queue.forget(name)
+                        elif kind in ("ADDED", "MODIFIED"):
+                            self._observe(obj)
+            except ClusterError as exc:
+                log.warning("watching Applications: %s; relisting in %.0f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _work(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            name = await self.queue.get()
+            try:
+                exists = await self.reconciler.reconcile(name)
+                self.reconciles += 1
+            except Exception:  # one app's failure must not stop the others
+                log.exception("reconciling app %s failed", name)
+                exists = True
+            finally:
+                self.queue.done(name)
+            if exists:
+                self.queue.add_after(name, self._interval())
+            else:
+                self._generations.pop(name, None)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; in-flight reconciles finish first."""
+        tasks = [asyncio.create_task(self._watch(stop))]
+        tasks += [asyncio.create_task(self._work(stop)) for _ in range(self.workers)]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.queue.close()

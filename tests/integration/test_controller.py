@@ -1,0 +1,133 @@
+"""The controller keeps Applications reconciled: automated sync, self-heal, manual apps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from gitward.cli.services import Refresher
+from gitward.cluster import KubeClient, NotFound
+from gitward.controller import Controller
+from tests.support.apps import configmap, unique, yaml_docs
+from tests.support.git import GitRepo
+from tests.support.poll import eventually
+
+API = "argoproj.io/v1alpha1"
+
+
+@pytest.fixture
+async def controller(installed: KubeClient) -> AsyncIterator[Controller]:
+    """A controller in this process, reconciling every 1 s (argocd-cm), stopped afterwards."""
+    kube = installed
+    await kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+            "data": {"timeout.reconciliation": "1s", "timeout.reconciliation.jitter": "0s"},
+        }
+    )
+    refresher = await Refresher.create(kube, "argocd")
+    ctl = Controller(kube, refresher, "argocd", workers=4)
+    stop = asyncio.Event()
+    task = asyncio.create_task(ctl.run(stop))
+    yield ctl
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
+
+
+def application(
+    name: str, repo: GitRepo, ns: str, automated: dict[str, Any] | None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "source": {"repoURL": repo.url, "path": "app"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+    }
+    if automated is not None:
+        spec["syncPolicy"]["automated"] = automated
+    return {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": spec,
+    }
+
+
+async def _data(kube: KubeClient, name: str, ns: str) -> dict[str, str] | None:
+    try:
+        return dict((await kube.get("v1", "ConfigMap", name, ns)).get("data") or {})
+    except NotFound:
+        return None
+
+
+async def test_automated_sync_new_commits_and_self_heal(
+    installed: KubeClient, controller: Controller, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = unique("auto"), unique("auto")
+    repo = git_repo("auto")
+    repo.commit({"app/cms.yaml": yaml_docs(configmap("one"), configmap("two"))})
+    await kube.create(application(name, repo, ns, {"prune": True, "selfHeal": True}))
+
+    async def synced_healthy() -> bool:
+        app = await kube.get(API, "Application", name, "argocd")
+        status = app.get("status") or {}
+        return (status.get("sync") or {}).get("status") == "Synced" and (
+            status.get("health") or {}
+        ).get("status") == "Healthy"
+
+    await eventually(synced_healthy, "the automated app to be Synced and Healthy")
+
+    # A new commit is picked up by polling and synced; a removed resource is pruned.
+    changed = configmap("one")
+    changed["data"] = {"k": "changed"}
+    repo.commit({"app/cms.yaml": yaml_docs(changed)})
+
+    async def deployed() -> bool:
+        return (
+            await _data(kube, "one", ns) == {"k": "changed"}
+            and await _data(kube, "two", ns) is None
+        )
+
+    await eventually(deployed, "the new commit to be synced and 'two' pruned")
+
+    # Drift: a tracked object deleted by hand comes back (self-heal).
+    await kube.delete("v1", "ConfigMap", "one", ns)
+
+    async def healed() -> bool:
+        return await _data(kube, "one", ns) == {"k": "changed"}
+
+    await eventually(healed, "self-heal to re-create the deleted ConfigMap")
+    app = await kube.get(API, "Application", name, "argocd")
+    history = app["status"]["history"]
+    assert history[-1]["initiatedBy"] == {"username": "automated", "automated": True}
+
+
+async def test_manual_app_shows_drift_and_applies_nothing(
+    installed: KubeClient, controller: Controller, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = unique("manual"), unique("manual")
+    repo = git_repo("manual")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
+    await kube.create(application(name, repo, ns, None))
+
+    async def out_of_sync() -> bool:
+        app = await kube.get(API, "Application", name, "argocd")
+        return ((app.get("status") or {}).get("sync") or {}).get("status") == "OutOfSync"
+
+    await eventually(out_of_sync, "the manual app to be refreshed as OutOfSync")
+    before = controller.reconciles
+    await eventually(lambda: _more(controller, before + 4), "a few more reconcile passes")
+    assert await _data(kube, "one", ns) is None  # nothing was applied
+    app = await kube.get(API, "Application", name, "argocd")
+    assert "operationState" not in app["status"]
+
+
+async def _more(controller: Controller, count: int) -> bool:
+    return controller.reconciles >= count
