@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
+from collections.abc import Callable
 from typing import Any
 
 from gitward.cluster import ClusterError, KubeClient
@@ -37,6 +39,29 @@ class Controller:
         self.workers = workers
         self._generations: dict[str, int] = {}
         self.reconciles = 0
+        self.ready = asyncio.Event()  # set once the first list of Applications is queued
+        self.observe_reconcile: Callable[[float], None] = lambda _seconds: None
+
+    @property
+    def apps(self) -> dict[str, Obj]:
+        """The last stored state of every app reconciled."""
+        return self.reconciler.apps
+
+    def git_stats(self) -> dict[str, Any]:
+        """Git statistics per repository, when the manifest source keeps them."""
+        source = getattr(self.refresher.manifests, "source", None)
+        return dict(getattr(source, "stats", {}) or {})
+
+    def forget_revisions(self) -> None:
+        """Drop cached ref listings, so the next resolve sees a just-pushed commit."""
+        source = getattr(self.refresher.manifests, "source", None)
+        forget = getattr(source, "forget_refs", None)
+        if callable(forget):
+            forget()
+
+    def refresh_now(self, name: str) -> None:
+        """Reconcile ``name`` as soon as a worker is free (webhooks, the refresh annotation)."""
+        self.queue.add(name)
 
     def _interval(self) -> float:
         settings = self.refresher.settings
@@ -62,6 +87,7 @@ class Controller:
                 )
                 for item in items:
                     self._observe(item)
+                self.ready.set()
                 delay = 1.0
                 while not stop.is_set():
                     async for event in self.client.watch(
@@ -86,9 +112,11 @@ class Controller:
     async def _work(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             name = await self.queue.get()
+            started = time.monotonic()
             try:
                 exists = await self.reconciler.reconcile(name)
                 self.reconciles += 1
+                self.observe_reconcile(time.monotonic() - started)
             except Exception:  # one app's failure must not stop the others
                 log.exception("reconciling app %s failed", name)
                 exists = True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,10 @@ class Reconciler:
         self.refresher = refresher
         self.namespace = namespace
         self.memory: dict[str, AppMemory] = {}
+        #: Syncs run, by (app, phase): for metrics.
+        self.sync_counts: Counter[tuple[str, str]] = Counter()
+        #: The last stored state of every app reconciled: for metrics.
+        self.apps: dict[str, Obj] = {}
 
     async def reconcile(self, name: str) -> bool:
         """One pass over app ``name``; False when the app no longer exists."""
@@ -63,6 +68,7 @@ class Reconciler:
             obj = await self.client.get(APPLICATION_API, "Application", name, self.namespace)
         except NotFound:
             self.memory.pop(name, None)
+            self.apps.pop(name, None)
             return False
         memory = self.memory.setdefault(name, AppMemory())
         annotations = obj["metadata"].get("annotations") or {}
@@ -77,6 +83,7 @@ class Reconciler:
         if held(obj):
             return True  # another operation (a CLI sync, a rollback) owns it now
         obj, comparison = await self.refresher.refresh(obj)
+        self.apps[name] = obj
         app = parse_app_object(obj)
         if comparison.sync_status is not SyncStatus.OUT_OF_SYNC or not app.automated:
             memory.heal_attempts = 0
@@ -112,6 +119,7 @@ class Reconciler:
             automated=True,
         )
         memory.syncs += 1
+        self.sync_counts[(name, result.phase)] += 1
         memory.failed_revision = revision if result.phase != "Succeeded" else ""
         log.info("app %s: sync %s: %s", name, result.phase, result.message)
         return True

@@ -1,0 +1,17 @@
+"""HTTP faces of gitward: the controller's webhook, metrics and health endpoints.
+
+Layer 6: uses the controller and everything below; the CLI starts it.
+"""
+
+from gitward.server.http import MAX_PAYLOAD_BYTES, ControllerServer
+from gitward.server.webhook import Push, WebhookSecrets, matches, parse_push, verify
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "ControllerServer",
+    "Push",
+    "WebhookSecrets",
+    "matches",
+    "parse_push",
+    "verify",
+]

@@ -1,0 +1,125 @@
+"""The controller's HTTP endpoints: ``/api/webhook``, ``/metrics``, ``/healthz``, ``/readyz``.
+
+Served with aiohttp, which the cluster client already uses, so the controller
+process carries one HTTP stack. Webhook bodies are read only up to the size
+limit: a larger one is refused from its Content-Length, or as soon as more
+bytes than the limit arrive.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+
+from gitward._util.secretdata import SecretDataError, secret_fields
+from gitward.cluster import KubeClient, NotFound
+from gitward.controller import Controller
+from gitward.model.application import parse_application
+from gitward.model.errors import ConfigError
+from gitward.server.metrics import Metrics
+from gitward.server.webhook import WebhookRejected, WebhookSecrets, matches, parse_push, verify
+from gitward.sync.status import APPLICATION_API
+
+log = logging.getLogger("gitward.server")
+
+#: Webhook payloads above this are refused (GitHub's pushes are far smaller).
+MAX_PAYLOAD_BYTES = 1 << 20
+SECRETS_TTL = 30.0
+
+
+class ControllerServer:
+    def __init__(
+        self,
+        controller: Controller,
+        client: KubeClient,
+        namespace: str,
+        max_payload: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
+        self.controller = controller
+        self.client = client
+        self.namespace = namespace
+        self.max_payload = max_payload
+        self.metrics = Metrics(controller)
+        self._secrets: tuple[float, WebhookSecrets] | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.max_payload)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_post("/api/webhook", self._webhook)
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host or None, port)
+        await site.start()
+        self.port = port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def _readyz(self, _request: web.Request) -> web.Response:
+        if self.controller.ready.is_set():
+            return web.Response(text="ok\n")
+        return web.Response(status=503, text="not ready: Applications not listed yet\n")
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), content_type="text/plain", charset="utf-8")
+
+    async def _webhook_secrets(self) -> WebhookSecrets:
+        now = time.monotonic()
+        if self._secrets is not None and self._secrets[0] > now:
+            return self._secrets[1]
+        try:
+            secret = await self.client.get("v1", "Secret", "argocd-secret", self.namespace)
+            secrets = WebhookSecrets.from_fields(secret_fields(secret))
+        except NotFound:
+            secrets = WebhookSecrets()
+        except SecretDataError as exc:
+            raise ConfigError(f"Secret {self.namespace}/argocd-secret: {exc}") from None
+        self._secrets = (now + SECRETS_TTL, secrets)
+        return secrets
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        length = request.content_length
+        if length is not None and length > self.max_payload:
+            return web.Response(status=413, text="payload too large\n")
+        body = await request.content.read(self.max_payload + 1)
+        if len(body) > self.max_payload:
+            return web.Response(status=413, text="payload too large\n")
+        try:
+            provider = verify(dict(request.headers), body, await self._webhook_secrets())
+        except WebhookRejected as exc:
+            log.warning("webhook refused: %s", exc)
+            return web.Response(status=exc.status, text=f"{exc}\n")
+        try:
+            payload: Any = json.loads(body)
+        except ValueError:
+            return web.Response(status=400, text="body is not JSON\n")
+        push = parse_push(provider, payload if isinstance(payload, dict) else {})
+        if push is None:
+            return web.json_response({"refreshed": [], "message": "not a push event"})
+        refreshed = []
+        self.controller.forget_revisions()
+        for obj in await self.client.list(APPLICATION_API, "Application", self.namespace):
+            try:
+                app = parse_application(obj, f"Application {obj['metadata']['name']}")
+            except ConfigError:
+                continue
+            if matches(app, push):
+                self.controller.refresh_now(app.name)
+                refreshed.append(app.name)
+        log.info("%s push to %s: refreshing %s", provider, push.ref, refreshed or "nothing")
+        return web.json_response({"refreshed": sorted(refreshed)})
