@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gitward.cluster import ClusterError, KubeClient
+from gitward.controller.livewatch import LiveWatcher
 from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
 from gitward.sync import Refresher
@@ -40,6 +41,7 @@ class Controller:
         self._generations: dict[str, int] = {}
         self.reconciles = 0
         self.ready = asyncio.Event()  # set once the first list of Applications is queued
+        self.live = LiveWatcher(client, refresher.settings.tracking, self.queue.add)
         self.observe_reconcile: Callable[[float], None] = lambda _seconds: None
 
     @property
@@ -124,6 +126,7 @@ class Controller:
                 self.queue.done(name)
             if exists:
                 self.queue.add_after(name, self._interval())
+                self.live.ensure(_kinds_of(self.reconciler.apps.get(name)))
             else:
                 self._generations.pop(name, None)
 
@@ -135,4 +138,15 @@ class Controller:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.live.stop()
         self.queue.close()
+
+
+def _kinds_of(app: Obj | None) -> set[tuple[str, str]]:
+    """(apiVersion, kind) of every resource an app's status lists."""
+    kinds = set()
+    for entry in ((app or {}).get("status") or {}).get("resources") or []:
+        group, version = entry.get("group", ""), entry.get("version", "")
+        if entry.get("kind") and version:
+            kinds.add((f"{group}/{version}" if group else version, str(entry["kind"])))
+    return kinds

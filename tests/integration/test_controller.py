@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -18,26 +20,34 @@ from tests.support.poll import eventually
 API = "argoproj.io/v1alpha1"
 
 
-@pytest.fixture
-async def controller(installed: KubeClient) -> AsyncIterator[Controller]:
-    """A controller in this process, reconciling every 1 s (argocd-cm), stopped afterwards."""
-    kube = installed
+@contextlib.asynccontextmanager
+async def running_controller(kube: KubeClient, interval: str) -> AsyncIterator[Controller]:
+    """A controller in this process polling every ``interval`` (argocd-cm), stopped afterwards."""
     await kube.apply(
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": "argocd-cm", "namespace": "argocd"},
-            "data": {"timeout.reconciliation": "1s", "timeout.reconciliation.jitter": "0s"},
+            "data": {"timeout.reconciliation": interval, "timeout.reconciliation.jitter": "0s"},
         }
     )
     refresher = await Refresher.create(kube, "argocd")
     ctl = Controller(kube, refresher, "argocd", workers=4)
     stop = asyncio.Event()
     task = asyncio.create_task(ctl.run(stop))
-    yield ctl
-    stop.set()
-    await asyncio.wait_for(task, 30)
-    await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
+    try:
+        yield ctl
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
+
+
+@pytest.fixture
+async def controller(installed: KubeClient) -> AsyncIterator[Controller]:
+    """A controller polling every second."""
+    async with running_controller(installed, "1s") as ctl:
+        yield ctl
 
 
 def application(
@@ -131,3 +141,30 @@ async def test_manual_app_shows_drift_and_applies_nothing(
 
 async def _more(controller: Controller, count: int) -> bool:
     return controller.reconciles >= count
+
+
+async def test_drift_is_healed_from_watch_events_not_polling(
+    installed: KubeClient, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = unique("heal"), unique("heal")
+    repo = git_repo("heal")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
+    async with running_controller(kube, "120s") as ctl:
+        await kube.create(application(name, repo, ns, {"selfHeal": True}))
+        await eventually(lambda: _data(kube, "one", ns), "the first automated sync")
+
+        async def watching() -> bool:
+            return ("v1", "ConfigMap") in ctl.live.kinds
+
+        await eventually(watching, "the controller to watch ConfigMaps")
+        edited = await kube.get("v1", "ConfigMap", "one", ns)
+        edited["data"] = {"k": "edited by hand"}
+        started = time.monotonic()
+        await kube.replace(edited)
+
+        async def healed() -> bool:
+            return await _data(kube, "one", ns) == {"k": "one"}
+
+        await eventually(healed, "self-heal of a hand edit, long before the 120 s poll", timeout=20)
+        print(f"kubectl edit -> healed: {time.monotonic() - started:.2f} s")
