@@ -3,7 +3,7 @@
 Git is the single source of truth. gitward resolves each Application's source
 to a commit, renders its manifests, compares them with the live cluster,
 applies the difference, prunes what Git no longer declares, heals drift and
-keeps history. See DESIGN.md for the pipeline and the package layers.
+keeps history. docs/architecture.md describes the pipeline and the package layers.
 """
 
 from gitward.model.errors import ConfigError, GitwardError, ToolError
