@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from gitward.cluster import KubeClient
+from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from gitward.model.tracking import TrackingMethod, with_tracking
 from tests.support.apps import (
@@ -336,4 +337,5 @@ async def test_label_tracking_from_argocdconfigmap(
         pruning = [r["name"] for r in app["status"]["resources"] if r.get("requiresPruning")]
         assert pruning == ["extra"]
     finally:
-        await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
+        with contextlib.suppress(NotFound):
+            await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -49,7 +50,8 @@ async def served(installed: KubeClient) -> AsyncIterator[tuple[Controller, str]]
     stop.set()
     await asyncio.wait_for(task, 30)
     await server.stop()
-    await kube.delete("v1", "Secret", "argocd-secret", "argocd")
+    with contextlib.suppress(NotFound):
+        await kube.delete("v1", "Secret", "argocd-secret", "argocd")
 
 
 def push_body(repo: GitRepo) -> bytes:
