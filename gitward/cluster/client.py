@@ -148,10 +148,15 @@ class KubeClient:
         kind: str,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[Obj]:
         info = await self.discovery.resource(api_version, kind)
-        params = {"labelSelector": label_selector} if label_selector else None
-        body = await self.request("GET", info.collection(namespace), params=params)
+        params = {}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        if field_selector:
+            params["fieldSelector"] = field_selector
+        body = await self.request("GET", info.collection(namespace), params=params or None)
         items: list[Obj] = body.get("items", [])
         return items
 

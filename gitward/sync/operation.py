@@ -20,7 +20,7 @@ from typing import Any
 
 from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.application import Application
-from gitward.sync import execute, history, lock
+from gitward.sync import events, execute, history, lock
 from gitward.sync import options as sync_options_module
 from gitward.sync.compare import Comparison, ManifestSource, compare_app
 from gitward.sync.ordering import Phase
@@ -127,6 +127,16 @@ class SyncOperation:
             self.client, self.app_obj, _operation_field(self.request, self.initiator)
         )
         self.state = "Running"
+        target = self.request.revision or (
+            self.app.source.target_revision if self.app.source else ""
+        )
+        await events.record(
+            self.client,
+            self.app_obj,
+            "OperationStarted",
+            f"{'Dry-run s' if self.request.dry_run else 'S'}ync operation to {target or 'HEAD'} "
+            f"initiated by {self.initiator}",
+        )
         comparison = await compare_app(
             self.client,
             self.app,
@@ -308,6 +318,14 @@ class SyncOperation:
             extra["history"] = history.append(previous, entry, self.app.revision_history_limit)
         self.state = phase
         await self._persist(phase, message, finished=True, extra=extra)
+        revision = self.comparison.revision[:7] if self.comparison else ""
+        await events.record(
+            self.client,
+            self.app_obj,
+            "OperationCompleted",
+            f"Sync operation to {revision} {phase.lower()}: {message}",
+            warning=phase != "Succeeded",
+        )
         await lock.release(self.client, self.app_obj)
 
     def result(self) -> OperationResult:

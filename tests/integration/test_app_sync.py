@@ -74,6 +74,11 @@ async def test_brief_workflow_sync_change_history_rollback(
     app = await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
     assert "automated" not in (app["spec"].get("syncPolicy") or {})
     assert "operation" not in app  # the lock is released
+    events = await kube.list("v1", "Event", "argocd", field_selector=f"involvedObject.name={name}")
+    reasons = [e["reason"] for e in events]
+    assert reasons.count("OperationStarted") == 3  # sync, sync, rollback
+    assert reasons.count("OperationCompleted") == 3
+    assert all(e["type"] == "Normal" for e in events)
 
 
 async def test_prune_only_with_prune_and_prune_false_and_prune_last(
