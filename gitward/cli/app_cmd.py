@@ -23,6 +23,7 @@ from rich.table import Table
 from gitward import health
 from gitward.cli import app_view, context
 from gitward.cli.console import err, out
+from gitward.cli.output import print_object
 from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import (
@@ -215,7 +216,7 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
 
     apps = sorted(context.run(ctx, body), key=lambda a: a["metadata"]["name"])
     if output in ("json", "yaml"):
-        app_view.print_object(apps, output)
+        print_object(apps, output)
     elif output == "name":
         for a in apps:
             print(a["metadata"]["name"])
@@ -249,7 +250,7 @@ def get(
     """Show an Application: header, then its resources with sync and health."""
     obj = _refreshed(ctx, name, refresh, hard_refresh)
     if output in ("json", "yaml"):
-        app_view.print_object(obj, output)
+        print_object(obj, output)
         return
     app_view.app_header(obj)
     resources = (obj.get("status") or {}).get("resources") or []
@@ -269,7 +270,7 @@ def resources(
     obj = _refreshed(ctx, name, refresh)
     items = (obj.get("status") or {}).get("resources") or []
     if output in ("json", "yaml"):
-        app_view.print_object(items, output)
+        print_object(items, output)
     else:
         out.print(app_view.resource_table(items, wide=output == "wide"))
 
@@ -539,7 +540,7 @@ def sync(
     )
     result = _sync(ctx, name, request, timeout, output)
     if output == "json":
-        app_view.print_object(
+        print_object(
             {
                 "phase": result.phase,
                 "message": result.message,
@@ -614,7 +615,7 @@ def history_(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
 
     entries = list(((context.run(ctx, body).get("status") or {}).get("history")) or [])
     if output in ("json", "yaml"):
-        app_view.print_object(entries, output)
+        print_object(entries, output)
         return
     table = Table("ID", "DATE", "REVISION", box=None)
     for entry in entries:

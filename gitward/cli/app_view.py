@@ -7,10 +7,8 @@ yellow OutOfSync/Progressing, red Degraded/Missing.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import yaml
 from rich.markup import escape
 from rich.table import Table
 
@@ -33,14 +31,6 @@ _COLOURS = {
 def coloured(value: str) -> str:
     colour = _COLOURS.get(value)
     return f"[{colour}]{escape(value)}[/{colour}]" if colour else escape(value)
-
-
-def print_object(obj: Any, output: str) -> None:
-    """Machine-readable output: stable JSON, or YAML."""
-    if output == "json":
-        print(json.dumps(obj, indent=2))
-    else:
-        print(yaml.safe_dump(obj, sort_keys=False), end="")
 
 
 def _sync_policy(spec: Obj) -> str:

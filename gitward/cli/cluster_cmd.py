@@ -20,19 +20,17 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import datetime
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import typer
-import yaml
 from rich.markup import escape
 
 from gitward.cli import context
 from gitward.cli.console import err, out
+from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import (
     IN_CLUSTER_SERVER,
     ClusterSpec,
@@ -51,6 +49,7 @@ from gitward.cluster.secrets import (
     spec_from_kubeconfig,
 )
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.sync.status import now
 
 Obj = dict[str, Any]
 
@@ -199,14 +198,10 @@ def _find(registered: Sequence[Registered], ident: str, namespace: str) -> Regis
     return found[0]
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 async def check_connection(entry: Registered, management: KubeClient) -> ConnectionState:
     """``GET /version`` with the stored credentials: a wrong token answers 401."""
     if entry.problem:
-        return ConnectionState("Failed", entry.problem, "", _now())
+        return ConnectionState("Failed", entry.problem, "", now())
     try:
         if entry.spec.server == IN_CLUSTER_SERVER:
             info = await management.get_path("/version")  # where gitward runs, seen from here
@@ -214,9 +209,9 @@ async def check_connection(entry: Registered, management: KubeClient) -> Connect
             async with await client_for_cluster(entry.spec, timeout=_TEST_TIMEOUT) as client:
                 info = await client.get_path("/version")
     except GitwardError as exc:
-        return ConnectionState("Failed", str(exc), "", _now())
+        return ConnectionState("Failed", str(exc), "", now())
     version = f"{info.get('major', '')}.{str(info.get('minor', '')).rstrip('+')}".strip(".")
-    return ConnectionState("Successful", "", version, _now())
+    return ConnectionState("Successful", "", version, now())
 
 
 async def _check_all(
@@ -225,7 +220,7 @@ async def _check_all(
     return list(await asyncio.gather(*(check_connection(e, management) for e in entries)))
 
 
-# -- output (check_output, print_object and print_table serve repo_cmd too) -----------------------
+# -- output -------------------------------------------------------------------------------------
 
 
 def cluster_view(entry: Registered, state: ConnectionState) -> Obj:
@@ -254,39 +249,6 @@ def cluster_view(entry: Registered, state: ConnectionState) -> Obj:
         },
         "secretName": spec.secret_name,
     }
-
-
-def check_output(output: str, *allowed: str) -> None:
-    """Refuse an unknown -o before any work (a connection test can take seconds)."""
-    if output not in ("", *allowed):
-        raise ConfigError(f"--output: unknown format {output!r} ({', '.join(allowed)})")
-
-
-def print_object(obj: Any, output: str) -> None:
-    """Machine-readable output: JSON (indented) or YAML in the fields' own order."""
-    if output == "json":
-        print(json.dumps(obj, indent=2))
-    else:
-        print(yaml.safe_dump(obj, sort_keys=False), end="")
-
-
-_STATUS_COLOURS = {"Successful": "green", "Failed": "red"}
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Columns padded to their widest cell, one line per row (like Argo CD's tabwriter).
-
-    Never wraps or truncates: a long MESSAGE runs on, so each row stays one line
-    that scripts can grep. Status words are coloured; everything else is literal.
-    """
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
-    for row in [headers, *rows]:
-        cells = []
-        for i, cell in enumerate(row):
-            padded = cell.ljust(widths[i]) if i < len(row) - 1 else cell
-            colour = _STATUS_COLOURS.get(cell)
-            cells.append(f"[{colour}]{padded}[/{colour}]" if colour else escape(padded))
-        out.print("  ".join(cells).rstrip())
 
 
 def print_cluster_table(views: Sequence[Obj]) -> None:

@@ -17,7 +17,6 @@ YAML views show ``hasPassword``-style booleans instead.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ import typer
 from rich.markup import escape
 
 from gitward.cli import context
-from gitward.cli.cluster_cmd import check_output, print_object, print_table
 from gitward.cli.console import out
+from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import KubeClient
 from gitward.cluster.secrets import (
     SECRET_TYPE_LABEL,
@@ -43,6 +42,7 @@ from gitward.source import CredentialStore, GitSource, RepoCredentials, normaliz
 from gitward.source.credentials import REPO_CREDS, REPOSITORY, credentials_from_fields
 from gitward.source.gitsource import split_userinfo
 from gitward.source.urls import normalize_prefix
+from gitward.sync.status import now
 
 Obj = dict[str, Any]
 
@@ -152,10 +152,6 @@ def _store(entries: Sequence[Entry]) -> CredentialStore:
 # -- connection tests -------------------------------------------------------------------------
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 async def check_connection(
     source: GitSource, url: str, creds: RepoCredentials | None
 ) -> ConnectionState:
@@ -163,8 +159,8 @@ async def check_connection(
     try:
         await source.ls_remote(url, creds, force=True)
     except GitwardError as exc:
-        return ConnectionState("Failed", str(exc), _now())
-    return ConnectionState("Successful", "", _now())
+        return ConnectionState("Failed", str(exc), now())
+    return ConnectionState("Successful", "", now())
 
 
 async def _check_all(
