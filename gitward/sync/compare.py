@@ -25,12 +25,11 @@ from gitward.model.application import Application
 from gitward.model.errors import GitwardError
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey, TrackingMethod, owner_app, with_tracking
+from gitward.sync.ordering import is_hook
 from gitward.sync.settings import Settings
 
 Obj = dict[str, Any]
 
-HOOK_ANNOTATION = "argocd.argoproj.io/hook"
-HELM_HOOK_ANNOTATION = "helm.sh/hook"
 COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
 
 
@@ -118,14 +117,6 @@ def _images(obj: Obj) -> Iterable[str]:
             stack.extend(v for k, v in node.items() if isinstance(v, dict | list))
         elif isinstance(node, list):
             stack.extend(node)
-
-
-def is_hook(obj: Obj) -> bool:
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    hook = annotations.get(HOOK_ANNOTATION)
-    if hook and hook != "Skip":
-        return True
-    return bool(annotations.get(HELM_HOOK_ANNOTATION)) and not hook
 
 
 def _ignores_extraneous(obj: Obj) -> bool:

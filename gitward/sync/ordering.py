@@ -138,6 +138,17 @@ def hook_phases(obj: Obj) -> list[Phase] | None:
     return None
 
 
+def is_hook(obj: Obj) -> bool:
+    """True for a hook (any value but ``Skip``, or a Helm hook): it does not count
+    towards sync status. Unlike :func:`hook_phases` it never raises, so a comparison
+    can report an app whose hook annotation the sync will refuse."""
+    annotations = _annotations(obj)
+    hook = annotations.get(HOOK_ANNOTATION)
+    if hook and hook != "Skip":
+        return True
+    return bool(annotations.get(HELM_HOOK_ANNOTATION)) and not hook
+
+
 def is_skipped(obj: Obj) -> bool:
     raw = _annotations(obj).get(HOOK_ANNOTATION, "")
     return "Skip" in [p.strip() for p in raw.split(",")]
