@@ -39,6 +39,7 @@ from gitward.sync import history, options
 from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
+from gitward.sync.status import spec_changed_since_refresh
 
 Obj = dict[str, Any]
 
@@ -52,19 +53,6 @@ async def _get_app(client: KubeClient, name: str, namespace: str) -> Obj:
         return await client.get(API_VERSION, "Application", name, namespace)
     except NotFound:
         raise ConfigError(f"application {name!r} not found in namespace {namespace!r}") from None
-
-
-def _needs_refresh(obj: Obj) -> bool:
-    """A read after the spec changed refreshes, as if --refresh were given."""
-    status = obj.get("status") or {}
-    compared = (status.get("sync") or {}).get("comparedTo") or {}
-    spec = obj.get("spec") or {}
-    if not status.get("reconciledAt"):
-        return True
-    return any(
-        compared.get(key) != spec.get(key)
-        for key in ("source", "sources", "destination", "ignoreDifferences")
-    )
 
 
 # -- create -----------------------------------------------------------------
@@ -229,7 +217,7 @@ def _refreshed(ctx: typer.Context, name: str, refresh: bool, hard: bool = False)
 
     async def body(client: KubeClient) -> Obj:
         obj = await _get_app(client, name, cli.namespace)
-        if refresh or hard or _needs_refresh(obj):
+        if refresh or hard or spec_changed_since_refresh(obj):
             refresher = await Refresher.create(client, cli.namespace, hard=hard)
             obj, _ = await refresher.refresh(obj)
         return obj

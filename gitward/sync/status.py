@@ -25,6 +25,20 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: The spec fields a comparison depends on, recorded in ``status.sync.comparedTo``.
+COMPARED_FIELDS = ("source", "sources", "destination", "ignoreDifferences")
+
+
+def spec_changed_since_refresh(app_obj: Obj) -> bool:
+    """True when the app was never refreshed or its spec changed what a refresh compares."""
+    status = app_obj.get("status") or {}
+    if not status.get("reconciledAt"):
+        return True
+    compared = (status.get("sync") or {}).get("comparedTo") or {}
+    spec = app_obj.get("spec") or {}
+    return any(compared.get(key) != spec.get(key) for key in COMPARED_FIELDS)
+
+
 def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -> Obj:
     """The status fields a refresh writes, in Argo CD's shape."""
     at = at or now()
@@ -37,13 +51,11 @@ def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -
         stamp = old.get("lastTransitionTime", at) if same and old else at
         conditions.append({**cond, "lastTransitionTime": stamp})
     compared_to: Obj = {"destination": spec.get("destination") or {}}
-    if spec.get("source"):
-        compared_to["source"] = spec["source"]
-    if spec.get("sources"):
-        compared_to["sources"] = spec["sources"]
-    if spec.get("ignoreDifferences"):
-        compared_to["ignoreDifferences"] = spec["ignoreDifferences"]
+    for key in COMPARED_FIELDS:
+        if key != "destination" and spec.get(key):
+            compared_to[key] = spec[key]
     sync: Obj = {"status": str(comparison.sync_status), "comparedTo": compared_to}
+    images = comparison.images
     if comparison.revision:
         sync["revision"] = comparison.revision
     fields: Obj = {
@@ -52,7 +64,7 @@ def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -
         "resources": [r.as_status() for r in comparison.resources],
         "conditions": conditions or None,
         "reconciledAt": at,
-        "summary": {"images": comparison.images} if comparison.images else {},
+        "summary": {"images": images} if images else {},
     }
     if comparison.source_type:
         fields["sourceType"] = _SOURCE_TYPES.get(comparison.source_type, comparison.source_type)
