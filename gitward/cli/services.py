@@ -14,6 +14,7 @@ from typing import Any
 from gitward import localkube
 from gitward.cluster import KubeClient
 from gitward.model.application import Application
+from gitward.model.errors import ConfigError
 from gitward.render import RenderEnv, RenderTools, detect, render
 from gitward.reposerver import ManifestService
 from gitward.source.credentials import CredentialStore
@@ -60,7 +61,7 @@ class LocalManifests:
     ) -> LocalRendered:
         del revision, allow_empty  # a local directory has no revisions
         if app.source is None:
-            raise ValueError("--local needs an application with a single source")
+            raise ConfigError("--local needs an application with a single source")
         source = dataclasses.replace(app.source, path=".")
         env = RenderEnv(
             app_name=app.name,

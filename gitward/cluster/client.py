@@ -31,6 +31,16 @@ APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 Obj = dict[str, Any]
 
 
+def _decode(raw: bytes) -> Obj | str:
+    """A response body as JSON, or as text when it is not JSON (a proxy's error page)."""
+    text = raw.decode(errors="replace")
+    try:
+        decoded: Obj | str = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return text
+    return decoded
+
+
 def describe(obj: Obj) -> str:
     """``Kind namespace/name`` of an object, for messages."""
     meta = obj.get("metadata", {})
@@ -119,11 +129,7 @@ class KubeClient:
             raise ClusterUnreachable(
                 f"cannot reach the API server at {self.server}: {exc or type(exc).__name__}"
             ) from exc
-        text = raw.decode(errors="replace")
-        try:
-            decoded: Obj | str = json.loads(text) if text else {}
-        except json.JSONDecodeError:
-            decoded = text
+        decoded = _decode(raw)
         if status >= 400:
             raise api_error(status, decoded, what or f"{method} {path}")
         return decoded if isinstance(decoded, dict) else {"raw": decoded}
@@ -205,12 +211,7 @@ class KubeClient:
                 server_hostname=self.credentials.tls_server_name,
             ) as resp:
                 if resp.status >= 400:
-                    text = (await resp.read()).decode(errors="replace")
-                    try:
-                        decoded: Obj | str = json.loads(text)
-                    except json.JSONDecodeError:
-                        decoded = text
-                    raise api_error(resp.status, decoded, f"watch {kind}")
+                    raise api_error(resp.status, _decode(await resp.read()), f"watch {kind}")
                 async for line in resp.content:
                     if line.strip():
                         yield json.loads(line)

@@ -53,8 +53,9 @@ class Credentials:
     password: str | None = None
     exec_config: Obj | None = None
     namespace: str = "default"
-    _exec_token: str | None = field(default=None, repr=False)
-    _exec_expiry: datetime.datetime | None = field(default=None, repr=False)
+    #: A token from an exec plugin or token file, and until when to trust it.
+    _token_cache: str | None = field(default=None, repr=False)
+    _token_until: datetime.datetime | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # never show secrets
         return f"Credentials(server={self.server!r}, namespace={self.namespace!r})"
@@ -92,16 +93,16 @@ class Credentials:
     def _file_token(self) -> str:
         """A token file's content, re-read each minute: projected tokens rotate."""
         now = datetime.datetime.now(datetime.UTC)
-        if self._exec_token is None or self._exec_expiry is None or self._exec_expiry <= now:
+        if self._token_cache is None or self._token_until is None or self._token_until <= now:
             assert self.token_file is not None
-            self._exec_token = Path(self.token_file).read_text().strip()
-            self._exec_expiry = now + datetime.timedelta(seconds=60)
-        return self._exec_token
+            self._token_cache = Path(self.token_file).read_text().strip()
+            self._token_until = now + datetime.timedelta(seconds=60)
+        return self._token_cache
 
     async def _exec_bearer(self) -> str:
         now = datetime.datetime.now(datetime.UTC)
-        if self._exec_token and (self._exec_expiry is None or self._exec_expiry > now):
-            return self._exec_token
+        if self._token_cache and (self._token_until is None or self._token_until > now):
+            return self._token_cache
         config = self.exec_config or {}
         command = config.get("command")
         if not command:
@@ -137,12 +138,12 @@ class Credentials:
         token = status.get("token")
         if not token:
             raise KubeconfigError(f"kubeconfig exec plugin {command!r} returned no token")
-        self._exec_token = str(token)
+        self._token_cache = str(token)
         expiry = status.get("expirationTimestamp")
-        self._exec_expiry = (
+        self._token_until = (
             datetime.datetime.fromisoformat(expiry.replace("Z", "+00:00")) if expiry else None
         )
-        return self._exec_token
+        return self._token_cache
 
 
 def _data(entry: Obj, data_key: str, file_key: str, base: Path, where: str) -> bytes | None:
