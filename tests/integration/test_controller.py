@@ -13,6 +13,7 @@ import pytest
 from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
+from gitward.sync import Settings
 from tests.support.apps import configmap, unique, yaml_docs
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
@@ -21,17 +22,16 @@ API = "argoproj.io/v1alpha1"
 
 
 @contextlib.asynccontextmanager
-async def running_controller(kube: KubeClient, interval: str) -> AsyncIterator[Controller]:
-    """A controller in this process polling every ``interval`` (argocd-cm), stopped afterwards."""
-    await kube.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "argocd-cm", "namespace": "argocd"},
-            "data": {"timeout.reconciliation": interval, "timeout.reconciliation.jitter": "0s"},
-        }
-    )
+async def running_controller(kube: KubeClient, interval: float) -> AsyncIterator[Controller]:
+    """A controller in this process polling every ``interval`` seconds, stopped afterwards.
+
+    The interval is given as settings, not through the shared argocd-cm ConfigMap,
+    so one test's cleanup can never change another test's controller.
+    """
     refresher = await Refresher.create(kube, "argocd")
+    refresher.settings = Settings(
+        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
+    )
     ctl = Controller(kube, refresher, "argocd", workers=4)
     stop = asyncio.Event()
     task = asyncio.create_task(ctl.run(stop))
@@ -40,15 +40,12 @@ async def running_controller(kube: KubeClient, interval: str) -> AsyncIterator[C
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-        # The settings are read once at start; tolerate the ConfigMap already being gone.
-        with contextlib.suppress(NotFound):
-            await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
 
 
 @pytest.fixture
 async def controller(installed: KubeClient) -> AsyncIterator[Controller]:
     """A controller polling every second."""
-    async with running_controller(installed, "1s") as ctl:
+    async with running_controller(installed, 1.0) as ctl:
         yield ctl
 
 
@@ -152,7 +149,7 @@ async def test_drift_is_healed_from_watch_events_not_polling(
     name, ns = unique("heal"), unique("heal")
     repo = git_repo("heal")
     repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
-    async with running_controller(kube, "120s") as ctl:
+    async with running_controller(kube, 120.0) as ctl:
         await kube.create(application(name, repo, ns, {"selfHeal": True}))
         await eventually(lambda: _data(kube, "one", ns), "the first automated sync")
 
