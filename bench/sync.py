@@ -150,9 +150,7 @@ async def main() -> None:
             refresher = await Refresher.create(kube, "argocd")
             before = kube.requests.copy()
             started = time.perf_counter()
-            result = await run_sync(
-                kube, refresher.manifests, refresher.settings, app, SyncRequest()
-            )
+            result = await run_sync(refresher, app, SyncRequest())
             full_s = time.perf_counter() - started
             assert result.phase == "Succeeded", result.message
             full_requests = dict(kube.requests - before)
@@ -161,9 +159,7 @@ async def main() -> None:
             before = kube.requests.copy()
             started = time.perf_counter()
             result = await run_sync(
-                kube,
-                refresher.manifests,
-                refresher.settings,
+                refresher,
                 app,
                 SyncRequest(sync_options=("ApplyOutOfSyncOnly=true",)),
             )

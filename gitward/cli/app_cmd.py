@@ -35,7 +35,8 @@ from gitward.model.application import (
     parse_duration,
 )
 from gitward.model.errors import ConfigError, GitwardError
-from gitward.sync import history, options
+from gitward.sync import cascade as cascading
+from gitward.sync import history
 from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
@@ -355,29 +356,23 @@ def delete(
         if cascade:
             refresher = await Refresher.create(client, cli.namespace)
             comparison = await refresher.compare(obj)
-            if comparison.sync_status.value == "Unknown" and not comparison.resources:
+            reason = cascading.comparison_failure(comparison)
+            if reason is not None:
                 raise ConfigError(
                     "cannot find the app's resources to cascade the delete: "
-                    + "; ".join(c["message"] for c in comparison.conditions)
+                    + reason
                     + " (use --no-cascade to delete only the Application)"
                 )
-            for state in comparison.resources:
-                if state.live is None:
-                    continue
-                if not options.effective({}, state.live).delete:
-                    done.append(f"kept {state.key} (Delete=false)")
-                    continue
-                try:
-                    await client.delete(
-                        state.api_version,
-                        state.key.kind,
-                        state.key.name,
-                        state.key.namespace or None,
-                        propagation=policy,
-                    )
-                except NotFound:
-                    continue
-                done.append(f"deleted {state.key}")
+            # The resources live on the app's destination cluster, not necessarily this one.
+            target = (await refresher.target(obj)).client
+            try:
+                done = await cascading.delete_app_resources(
+                    target, comparison.resources, policy, owner=obj
+                )
+            except cascading.DeletionError as exc:
+                for line in exc.done:
+                    err.print(escape(line))
+                raise
         if obj["metadata"].get("finalizers"):
             await client.patch(
                 API_VERSION, "Application", name, cli.namespace, {"metadata": {"finalizers": None}}
@@ -461,9 +456,7 @@ def _sync(
         obj = await _get_app(client, name, cli.namespace)
         refresher = await Refresher.create(client, cli.namespace)
         return await run_sync(
-            client,
-            refresher.manifests,
-            refresher.settings,
+            refresher,
             obj,
             request,
             timeout=timeout,
@@ -661,9 +654,7 @@ def rollback(
         refresher = await Refresher.create(client, cli.namespace)
         request = SyncRequest(revision=str(entry["revision"]), prune=prune)
         return await run_sync(
-            client,
-            refresher.manifests,
-            refresher.settings,
+            refresher,
             obj,
             request,
             timeout=timeout,

@@ -18,14 +18,18 @@ from collections.abc import Callable
 from typing import Any
 
 from gitward.cluster import ClusterError, KubeClient
-from gitward.controller.livewatch import LiveWatcher
+from gitward.cluster.watchcache import ClusterCache
 from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
 from gitward.sync import Refresher
+from gitward.sync.destinations import Destinations
 from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.controller")
+
+#: A refresh that finds nothing new writes no status, unless reconciledAt is this old.
+UNCHANGED_STATUS_SECONDS = 300.0
 
 
 class Controller:
@@ -35,14 +39,48 @@ class Controller:
         self.client = client
         self.namespace = namespace
         self.refresher = refresher
-        self.reconciler = Reconciler(client, refresher, namespace)
         self.queue = WorkQueue()
+        #: One watch-fed cache per destination cluster, by API server URL.
+        self.caches: dict[str, ClusterCache] = {}
+        refresher.destinations = Destinations(
+            client, refresher.settings.tracking, live_for=self._cache_for
+        )
+        refresher.unchanged_status_for = UNCHANGED_STATUS_SECONDS
+        #: Applications as the watch last delivered them, by name.
+        self.app_objects: dict[str, Obj] = {}
+        self.reconciler = Reconciler(client, refresher, namespace, read_app=self._read_app)
+        self.reconciler.wake = self.queue.add_after
         self.workers = workers
         self._generations: dict[str, int] = {}
         self.reconciles = 0
         self.ready = asyncio.Event()  # set once the first list of Applications is queued
-        self.live = LiveWatcher(client, refresher.settings.tracking, self.queue.add)
         self.observe_reconcile: Callable[[float], None] = lambda _seconds: None
+
+    def _cache_for(self, client: KubeClient) -> ClusterCache:
+        cache = ClusterCache(client, self.refresher.settings.tracking, self.queue.add)
+        self.caches[client.server] = cache
+        return cache
+
+    @property
+    def live(self) -> ClusterCache:
+        """The cache of the cluster the controller runs against."""
+        return self.caches[self.client.server]
+
+    async def _read_app(self, name: str) -> Obj | None:
+        """The newest copy of an Application this process has seen; None once deleted.
+
+        The watch's copy and the one a status write returned are compared by
+        resourceVersion, so a reconcile never acts on an older copy than it wrote.
+        """
+        watched = self.app_objects.get(name)
+        written = self.reconciler.apps.get(name)
+        if watched is None:
+            if not self.ready.is_set():
+                return await self.reconciler.get_app(name)
+            return None
+        if written is not None and _revision(written) > _revision(watched):
+            return written
+        return watched
 
     @property
     def apps(self) -> dict[str, Obj]:
@@ -70,9 +108,15 @@ class Controller:
         jitter = random.uniform(0, settings.reconciliation_jitter_seconds)  # noqa: S311
         return max(settings.reconciliation_seconds + jitter, 0.5)
 
+    def _forget(self, name: str) -> None:
+        self.app_objects.pop(name, None)
+        self._generations.pop(name, None)
+        self.queue.forget(name)
+
     def _observe(self, obj: Obj) -> None:
         meta = obj.get("metadata") or {}
         name = str(meta.get("name", ""))
+        self.app_objects[name] = obj
         generation = int(meta.get("generation") or 0)
         wants_refresh = bool((meta.get("annotations") or {}).get(REFRESH_ANNOTATION))
         if self._generations.get(name) != generation or wants_refresh:
@@ -87,6 +131,9 @@ class Controller:
                 items, version = await self.client.list_with_version(
                     APPLICATION_API, "Application", self.namespace
                 )
+                listed = {str(i["metadata"]["name"]): i for i in items}
+                for gone in set(self.app_objects) - set(listed):
+                    self._forget(gone)
                 for item in items:
                     self._observe(item)
                 self.ready.set()
@@ -100,9 +147,7 @@ class Controller:
                             raise ClusterError(f"watch error: {obj.get('message')}")
                         version = str((obj.get("metadata") or {}).get("resourceVersion", version))
                         if kind == "DELETED":
-                            name = obj["metadata"]["name"]
-                            self._generations.pop(name, None)
-                            self.queue.forget(name)
+                            self._forget(str(obj["metadata"]["name"]))
                         elif kind in ("ADDED", "MODIFIED"):
                             self._observe(obj)
             except ClusterError as exc:
@@ -126,7 +171,6 @@ class Controller:
                 self.queue.done(name)
             if exists:
                 self.queue.add_after(name, self._interval())
-                self.live.ensure(_kinds_of(self.reconciler.apps.get(name)))
             else:
                 self._generations.pop(name, None)
 
@@ -138,15 +182,12 @@ class Controller:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.live.stop()
+        await self.refresher.destinations.close()
         self.queue.close()
 
 
-def _kinds_of(app: Obj | None) -> set[tuple[str, str]]:
-    """(apiVersion, kind) of every resource an app's status lists."""
-    kinds = set()
-    for entry in ((app or {}).get("status") or {}).get("resources") or []:
-        group, version = entry.get("group", ""), entry.get("version", "")
-        if entry.get("kind") and version:
-            kinds.add((f"{group}/{version}" if group else version, str(entry["kind"])))
-    return kinds
+def _revision(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion", ""))
+    except ValueError:
+        return -1

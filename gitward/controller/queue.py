@@ -32,11 +32,18 @@ class WorkQueue:
         self._queue.put_nowait(key)
 
     def add_after(self, key: str, delay: float) -> None:
-        """Add ``key`` in ``delay`` seconds (an earlier timer for it is replaced)."""
-        old = self._timers.pop(key, None)
+        """Add ``key`` in ``delay`` seconds, unless a timer for it already fires sooner.
+
+        So a short wake-up (retry a busy app, the next self-heal) is never
+        pushed back by the periodic timer set after the same pass.
+        """
+        loop = asyncio.get_running_loop()
+        old = self._timers.get(key)
         if old is not None:
+            if old.when() <= loop.time() + delay:
+                return
             old.cancel()
-        self._timers[key] = asyncio.get_running_loop().call_later(delay, self._fire, key)
+        self._timers[key] = loop.call_later(delay, self._fire, key)
 
     def _fire(self, key: str) -> None:
         self._timers.pop(key, None)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.status import SyncStatus
 from gitward.sync import Refresher, parse_app_object
-from gitward.sync.lock import held
+from gitward.sync.lock import OperationInProgress, held
 from gitward.sync.operation import run_sync
 from gitward.sync.plan import SyncRequest
 from gitward.sync.status import APPLICATION_API
@@ -31,6 +32,8 @@ REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 HEAL_FIRST_DELAY = 2.0
 HEAL_FACTOR = 3.0
 HEAL_MAX_DELAY = 300.0
+#: When another operation holds the app (or won a race for it), look again this soon.
+BUSY_RETRY_SECONDS = 2.0
 
 
 @dataclass
@@ -52,8 +55,18 @@ def _synced_revision(obj: Obj) -> str:
 
 
 class Reconciler:
-    def __init__(self, client: KubeClient, refresher: Refresher, namespace: str) -> None:
+    def __init__(
+        self,
+        client: KubeClient,
+        refresher: Refresher,
+        namespace: str,
+        read_app: Callable[[str], Awaitable[Obj | None]] | None = None,
+    ) -> None:
         self.client = client
+        #: How a pass reads its Application: the controller's watch cache, else a GET.
+        self.read_app = read_app or self.get_app
+        #: Asks for another pass of an app after a delay (the controller's queue).
+        self.wake: Callable[[str, float], None] = lambda _name, _delay: None
         self.refresher = refresher
         self.namespace = namespace
         self.memory: dict[str, AppMemory] = {}
@@ -62,11 +75,16 @@ class Reconciler:
         #: The last stored state of every app reconciled: for metrics.
         self.apps: dict[str, Obj] = {}
 
+    async def get_app(self, name: str) -> Obj | None:
+        try:
+            return await self.client.get(APPLICATION_API, "Application", name, self.namespace)
+        except NotFound:
+            return None
+
     async def reconcile(self, name: str) -> bool:
         """One pass over app ``name``; False when the app no longer exists."""
-        try:
-            obj = await self.client.get(APPLICATION_API, "Application", name, self.namespace)
-        except NotFound:
+        obj = await self.read_app(name)
+        if obj is None:
             self.memory.pop(name, None)
             self.apps.pop(name, None)
             return False
@@ -100,6 +118,7 @@ class Reconciler:
             if not automated.self_heal:
                 return True
             if time.monotonic() < memory.next_heal_at:
+                self.wake(name, memory.next_heal_at - time.monotonic())
                 return True
             delay = min(HEAL_FIRST_DELAY * HEAL_FACTOR**memory.heal_attempts, HEAL_MAX_DELAY)
             memory.heal_attempts += 1
@@ -109,15 +128,18 @@ class Reconciler:
             memory.heal_attempts = 0
             reason = f"new revision {revision[:7]}"
         log.info("app %s: automated sync (%s)", name, reason)
-        result = await run_sync(
-            self.client,
-            self.refresher.manifests,
-            self.refresher.settings,
-            obj,
-            SyncRequest(revision=revision, prune=automated.prune),
-            initiator="automated",
-            automated=True,
-        )
+        try:
+            result = await run_sync(
+                self.refresher,
+                obj,
+                SyncRequest(revision=revision, prune=automated.prune),
+                initiator="automated",
+                automated=True,
+            )
+        except OperationInProgress as exc:
+            log.info("app %s: %s; trying again shortly", name, exc)
+            self.wake(name, BUSY_RETRY_SECONDS)
+            return True
         memory.syncs += 1
         self.sync_counts[(name, result.phase)] += 1
         memory.failed_revision = revision if result.phase != "Succeeded" else ""

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gitward import diff, health
-from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound, UnknownKind
+from gitward.cluster import ApiError, ClusterError, KubeClient, UnknownKind
+from gitward.cluster.live import ApiLiveReader, LiveReader
 from gitward.model.application import Application
 from gitward.model.errors import GitwardError
 from gitward.model.status import Health, HealthStatus, SyncStatus
-from gitward.model.tracking import ResourceKey, TrackingMethod, owner_app, with_tracking
+from gitward.model.tracking import ResourceKey, TrackingMethod, with_tracking
 from gitward.sync.ordering import is_hook
 from gitward.sync.settings import Settings
 
@@ -105,6 +106,20 @@ class Comparison:
         return sorted(found)
 
 
+def failed_comparison(app: Application, revision: str, message: str) -> Comparison:
+    """A comparison that could not be made: Unknown, with the reason as a condition.
+
+    It lists no resources, and sync status Unknown stops every sync and prune.
+    """
+    return Comparison(
+        app,
+        revision,
+        SyncStatus.UNKNOWN,
+        Health(HealthStatus.UNKNOWN, "comparison failed"),
+        conditions=[{"type": "ComparisonError", "message": message}],
+    )
+
+
 def _images(obj: Obj) -> Iterable[str]:
     stack: list[Any] = [obj.get("spec")]
     while stack:
@@ -164,34 +179,6 @@ async def prepare_desired(
     return prepared, errors
 
 
-async def _live_of(client: KubeClient, obj: Obj) -> Obj | None:
-    meta = obj["metadata"]
-    if not meta.get("name"):
-        return None  # a hook with generateName: a new object every run
-    try:
-        return await client.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
-    except (NotFound, UnknownKind):
-        return None
-
-
-async def _tracked_live(
-    client: KubeClient, app: Application, kinds: set[tuple[str, str]], tracking: TrackingMethod
-) -> list[Obj]:
-    """Every live object of ``kinds`` that ``app`` tracks (across namespaces)."""
-    found: list[Obj] = []
-    for api_version, kind in sorted(kinds):
-        try:
-            items = await client.list(api_version, kind)
-        except (UnknownKind, NotFound):
-            continue
-        for item in items:
-            item.setdefault("apiVersion", api_version)
-            item.setdefault("kind", kind)
-            if owner_app(item, tracking) == app.name:
-                found.append(item)
-    return found
-
-
 async def _confirm_with_dry_run(
     client: KubeClient, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
 ) -> bool:
@@ -212,19 +199,19 @@ async def compare_app(
     revision: str | None = None,
     previous_resources: Iterable[Obj] = (),
     concurrency: int = 16,
+    live: LiveReader | None = None,
 ) -> Comparison:
-    """Refresh ``app``: what Git declares vs what runs, per resource."""
+    """Refresh ``app``: what Git declares vs what runs, per resource.
+
+    ``client`` talks to the destination cluster; ``live`` answers reads of its
+    objects (default: the API itself; the controller passes its watch cache).
+    """
     try:
         rendered = await manifests.generate(app, revision, allow_empty=True)
     except GitwardError as exc:
-        return Comparison(
-            app,
-            revision or "",
-            SyncStatus.UNKNOWN,
-            Health(HealthStatus.UNKNOWN, "comparison failed"),
-            conditions=[{"type": "ComparisonError", "message": str(exc)}],
-        )
+        return failed_comparison(app, revision or "", str(exc))
     tracking = settings.tracking
+    reader: LiveReader = live or ApiLiveReader(client, tracking)
     desired, errors = await prepare_desired(client, app, rendered.objects, tracking)
     conditions = [{"type": "ComparisonError", "message": e} for e in errors]
     all_rules = diff.parse_rules(app.ignore_differences)
@@ -234,7 +221,11 @@ async def compare_app(
         key = ResourceKey.of(obj)
         hook = is_hook(obj)
         async with semaphore:
-            live = await _live_of(client, obj)
+            meta = obj["metadata"]
+            live = None  # a hook with generateName is a new object every run: nothing to read
+            if meta.get("name"):
+                api_version, kind = obj["apiVersion"], obj["kind"]
+                live = await reader.get(api_version, kind, meta["name"], meta.get("namespace"))
             if hook:
                 return ResourceState(
                     key,
@@ -265,30 +256,25 @@ async def compare_app(
             group, version = entry.get("group", ""), entry.get("version", "")
             kinds.add((f"{group}/{version}" if group else version, str(entry.get("kind", ""))))
         declared = {ResourceKey.of(o) for o in desired}
-        for live in await _tracked_live(client, app, kinds, tracking):
-            key = ResourceKey.of(live)
-            if key in declared or _ignores_extraneous(live):
+        for extra in await reader.tracked(app.name, kinds):
+            key = ResourceKey.of(extra)
+            if key in declared or _ignores_extraneous(extra):
                 continue
             states.append(
                 ResourceState(
                     key,
-                    str(live["apiVersion"]),
+                    str(extra["apiVersion"]),
                     None,
-                    live,
+                    extra,
                     SyncStatus.OUT_OF_SYNC,
-                    health.assess(live),
+                    health.assess(extra),
                     requires_pruning=True,
                 )
             )
     except ClusterError as exc:
-        return Comparison(
-            app,
-            rendered.revision,
-            SyncStatus.UNKNOWN,
-            Health(HealthStatus.UNKNOWN, "comparison failed"),
-            conditions=[{"type": "ComparisonError", "message": str(exc)}],
-            source_type=rendered.source_type,
-        )
+        failed = failed_comparison(app, rendered.revision, str(exc))
+        failed.source_type = rendered.source_type
+        return failed
     states.sort(key=lambda s: s.key)
     counted = [s for s in states if not s.hook]
     sync = (

@@ -20,14 +20,15 @@ from typing import Any
 
 from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.application import Application
+from gitward.model.errors import GitwardError
 from gitward.sync import events, execute, history, lock
 from gitward.sync import options as sync_options_module
-from gitward.sync.compare import Comparison, ManifestSource, compare_app
+from gitward.sync.compare import Comparison
+from gitward.sync.destinations import Target
 from gitward.sync.ordering import Phase
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan, waves
-from gitward.sync.refresh import parse_app_object
-from gitward.sync.settings import Settings
-from gitward.sync.status import now, patch_status, write_status
+from gitward.sync.refresh import Refresher, parse_app_object
+from gitward.sync.status import now, patch_status
 
 Obj = dict[str, Any]
 Progress = Callable[[SyncTask], None]
@@ -62,9 +63,7 @@ class SyncOperation:
 
     def __init__(
         self,
-        client: KubeClient,
-        manifests: ManifestSource,
-        settings: Settings,
+        refresher: Refresher,
         app_obj: Obj,
         request: SyncRequest,
         *,
@@ -74,9 +73,11 @@ class SyncOperation:
         retry_count: int = 0,
     ) -> None:
         self.retry_count = retry_count
-        self.client = client
-        self.manifests = manifests
-        self.settings = settings
+        self.refresher = refresher
+        #: The cluster holding the Application: lock, status, events.
+        self.client = refresher.client
+        #: The destination cluster: everything applied, pruned or waited for. Set by start().
+        self.target: Target | None = None
         self.app_obj = app_obj
         self.app: Application = parse_app_object(app_obj)
         self.request = request
@@ -137,14 +138,12 @@ class SyncOperation:
             f"{'Dry-run s' if self.request.dry_run else 'S'}ync operation to {target or 'HEAD'} "
             f"initiated by {self.initiator}",
         )
-        comparison = await compare_app(
-            self.client,
-            self.app,
-            self.manifests,
-            self.settings,
-            revision=self.request.revision,
-            previous_resources=(self.app_obj.get("status") or {}).get("resources") or [],
-        )
+        try:
+            self.target = await self.refresher.target(self.app_obj)
+        except GitwardError as exc:
+            await self.finish("Error", f"cannot sync: {exc}")
+            return
+        comparison = await self.refresher.compare(self.app_obj, revision=self.request.revision)
         self.comparison = comparison
         if comparison.conditions and comparison.sync_status.value == "Unknown":
             message = "; ".join(c["message"] for c in comparison.conditions)
@@ -175,12 +174,23 @@ class SyncOperation:
             if managed.annotations:
                 meta["annotations"] = dict(managed.annotations)
         try:
-            await self.client.get("v1", "Namespace", namespace)
+            await self.dest.get("v1", "Namespace", namespace)
         except NotFound:
-            await self.client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+            await self.dest.create({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
             return
         if len(meta) > 1:
-            await self.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+            await self.dest.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+
+    @property
+    def dest(self) -> KubeClient:
+        """The destination cluster's client (only valid once start() resolved it)."""
+        assert self.target is not None, "the operation has not started"
+        return self.target.client
+
+    def dest_live_observe(self, obj: Obj) -> None:
+        """Tell the destination's live view about an object just written (a cache keeps it)."""
+        if self.target is not None and not self.request.dry_run:
+            self.target.live.observe(obj)
 
     def _prune_allowed(self) -> tuple[bool, str]:
         if not self.request.prune:
@@ -209,11 +219,13 @@ class SyncOperation:
                     if self._skip_unchanged(task):
                         task.status, task.message = "Synced", "unchanged (ApplyOutOfSyncOnly)"
                     else:
-                        await execute.apply_task(self.client, task, self.request)
+                        await execute.apply_task(self.dest, task, self.request)
                 elif task.action == "prune":
-                    await execute.prune_task(self.client, task, self.request, allowed, why)
+                    await execute.prune_task(self.dest, task, self.request, allowed, why)
                 else:
-                    await execute.start_hook(self.client, task, self.request)
+                    await execute.start_hook(self.dest, task, self.request)
+            if task.live is not None and task.action == "apply":
+                self.dest_live_observe(task.live)
             self.progress(task)
 
         # Kinds apply in order (Namespaces and CRDs before what uses them); one kind at once.
@@ -241,7 +253,7 @@ class SyncOperation:
         if self.running:
             for task in self.running:
                 if task.action == "hook":
-                    await execute.poll_hook(self.client, task)
+                    await execute.poll_hook(self.dest, task)
                     if task.done:
                         self.progress(task)
             if any(t.failed for t in self.running):
@@ -251,7 +263,7 @@ class SyncOperation:
                 return False
             if self._has_later_work() and not self.request.dry_run:
                 try:
-                    healthy, reason = await execute.wave_health(self.client, self.running)
+                    healthy, reason = await execute.wave_health(self.dest, self.running)
                 except execute.WaveDegraded as exc:
                     return await self._fail(str(exc))
                 if not healthy:
@@ -291,7 +303,7 @@ class SyncOperation:
             deadline = time.monotonic() + 120
             while not all(t.done for t in hook_wave) and time.monotonic() < deadline:
                 for t in hook_wave:
-                    await execute.poll_hook(self.client, t)
+                    await execute.poll_hook(self.dest, t)
                 await asyncio.sleep(0.2)
         await self.finish("Failed", message)
         return True
@@ -356,9 +368,7 @@ async def _run_once(
 
 
 async def run_sync(
-    client: KubeClient,
-    manifests: ManifestSource,
-    settings: Settings,
+    refresher: Refresher,
     app_obj: Obj,
     request: SyncRequest,
     *,
@@ -376,9 +386,7 @@ async def run_sync(
     attempt = 0
     while True:
         op = SyncOperation(
-            client,
-            manifests,
-            settings,
+            refresher,
             app_obj,
             request,
             initiator=initiator,
@@ -401,19 +409,12 @@ async def run_sync(
         outcome = f"sync {result.phase.lower()}: {result.message}"
         notice(f"{outcome}; retry {attempt}/{limit} in {delay:.0f} s")
         await asyncio.sleep(delay)
-        app_obj = await client.get(
+        app_obj = await refresher.client.get(
             "argoproj.io/v1alpha1",
             "Application",
             app_obj["metadata"]["name"],
             app_obj["metadata"].get("namespace"),
         )
     if not request.dry_run:
-        comparison = await compare_app(
-            client,
-            op.app,
-            manifests,
-            settings,
-            previous_resources=(op.app_obj.get("status") or {}).get("resources") or [],
-        )
-        op.app_obj = await write_status(client, op.app_obj, comparison)
+        op.app_obj, _comparison = await refresher.refresh(op.app_obj)
     return result

@@ -7,7 +7,9 @@ from typing import Any
 from gitward import diff
 from gitward.cluster import KubeClient
 from gitward.model.application import Application, parse_application
-from gitward.sync.compare import Comparison, ManifestSource, compare_app
+from gitward.model.errors import GitwardError
+from gitward.sync.compare import Comparison, ManifestSource, compare_app, failed_comparison
+from gitward.sync.destinations import Destinations, Target
 from gitward.sync.settings import Settings
 from gitward.sync.status import write_status
 
@@ -20,29 +22,57 @@ def parse_app_object(obj: Obj) -> Application:
 
 
 class Refresher:
-    """Compares Applications of one installation and records the outcome."""
+    """Compares Applications of one installation and records the outcome.
 
-    def __init__(self, client: KubeClient, settings: Settings, manifests: ManifestSource) -> None:
+    ``client`` is the cluster holding the Applications (their status is
+    written there); each app's resources live on its destination cluster,
+    which ``destinations`` resolves.
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        settings: Settings,
+        manifests: ManifestSource,
+        destinations: Destinations | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.manifests = manifests
+        self.destinations = destinations or Destinations(client, settings.tracking)
+        #: Skip status writes that would only move ``reconciledAt``, for this many seconds
+        #: (0: always write). The controller sets it; a CLI refresh always writes.
+        self.unchanged_status_for = 0.0
+
+    async def target(self, app_obj: Obj) -> Target:
+        """The destination cluster of ``app_obj``; raises UnknownDestination."""
+        app = parse_app_object(app_obj)
+        namespace = str((app_obj.get("metadata") or {}).get("namespace") or "")
+        return await self.destinations.target(app, namespace)
 
     async def compare(self, app_obj: Obj, revision: str | None = None) -> Comparison:
         app = parse_app_object(app_obj)
+        try:
+            target = await self.target(app_obj)
+        except GitwardError as exc:
+            return failed_comparison(app, revision or "", str(exc))
         previous = (app_obj.get("status") or {}).get("resources") or []
         return await compare_app(
-            self.client,
+            target.client,
             app,
             self.manifests,
             self.settings,
             revision=revision,
             previous_resources=previous,
+            live=target.live,
         )
 
     async def refresh(self, app_obj: Obj) -> tuple[Obj, Comparison]:
         """Compare and write status; return the stored Application and the comparison."""
         comparison = await self.compare(app_obj)
-        stored = await write_status(self.client, app_obj, comparison)
+        stored = await write_status(
+            self.client, app_obj, comparison, unchanged_for=self.unchanged_status_for
+        )
         return stored, comparison
 
     @staticmethod

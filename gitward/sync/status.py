@@ -104,6 +104,38 @@ async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
     )
 
 
-async def write_status(client: KubeClient, app_obj: Obj, comparison: Comparison) -> Obj:
-    """Store the refresh's fields in ``app_obj``'s status; return the stored object."""
-    return await patch_status(client, app_obj, status_fields(comparison, app_obj))
+def _age_seconds(stamp: str) -> float:
+    try:
+        then = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return float("inf")
+    return (datetime.datetime.now(datetime.UTC) - then).total_seconds()
+
+
+def only_timestamp_changed(app_obj: Obj, fields: Obj, max_age: float) -> bool:
+    """True when writing ``fields`` would change nothing but a recent ``reconciledAt``."""
+    status = app_obj.get("status") or {}
+    if _age_seconds(str(status.get("reconciledAt", ""))) >= max_age:
+        return False
+    for key, value in fields.items():
+        if key == "reconciledAt":
+            continue
+        if status.get(key) != value and not (value in (None, {}) and key not in status):
+            return False
+    return True
+
+
+async def write_status(
+    client: KubeClient, app_obj: Obj, comparison: Comparison, unchanged_for: float = 0.0
+) -> Obj:
+    """Store the refresh's fields in ``app_obj``'s status; return the stored object.
+
+    With ``unchanged_for`` (the controller's setting), a refresh that found
+    exactly what the status already says writes nothing, unless ``reconciledAt``
+    is older than that many seconds: a steady-state refresh cycle then costs the
+    API server no request at all.
+    """
+    fields = status_fields(comparison, app_obj)
+    if unchanged_for > 0 and only_timestamp_changed(app_obj, fields, unchanged_for):
+        return app_obj
+    return await patch_status(client, app_obj, fields)

@@ -17,28 +17,9 @@ import yaml
 from gitward.cluster import KubeClient, NotFound, client_for_cluster_secret
 from gitward.cluster.secrets import cluster_secret_name, secret_fields
 from gitward.localkube import LocalCluster
+from tests.support.kubeconfigs import context_of, merged_kubeconfig
 
 LABEL = "argocd.argoproj.io/secret-type"
-
-
-def merged_kubeconfig(path: Path, *sources: Path) -> Path:
-    """One kubeconfig holding every context of ``sources``; the first one's is current."""
-    docs = [yaml.safe_load(source.read_text()) for source in sources]
-    merged = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [c for d in docs for c in d["clusters"]],
-        "users": [u for d in docs for u in d["users"]],
-        "contexts": [c for d in docs for c in d["contexts"]],
-        "current-context": docs[0]["current-context"],
-    }
-    path.write_text(yaml.safe_dump(merged))
-    path.chmod(0o600)
-    return path
-
-
-def context_of(kubeconfig: Path) -> str:
-    return str(yaml.safe_load(kubeconfig.read_text())["current-context"])
 
 
 class Cli:

@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import pytest
 
-from gitward.cli.services import Refresher
-from gitward.cluster import KubeClient, NotFound
+from gitward.cluster import KubeClient
 from gitward.controller import Controller
-from gitward.sync import Settings
 from tests.support.apps import configmap, unique, yaml_docs
+from tests.support.controller import API, application, configmap_data, running_controller
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
-
-API = "argoproj.io/v1alpha1"
-
-
-@contextlib.asynccontextmanager
-async def running_controller(kube: KubeClient, interval: float) -> AsyncIterator[Controller]:
-    """A controller in this process polling every ``interval`` seconds, stopped afterwards.
-
-    The interval is given as settings, not through the shared argocd-cm ConfigMap,
-    so one test's cleanup can never change another test's controller.
-    """
-    refresher = await Refresher.create(kube, "argocd")
-    refresher.settings = Settings(
-        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
-    )
-    ctl = Controller(kube, refresher, "argocd", workers=4)
-    stop = asyncio.Event()
-    task = asyncio.create_task(ctl.run(stop))
-    try:
-        yield ctl
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
 
 
 @pytest.fixture
@@ -47,31 +20,6 @@ async def controller(installed: KubeClient) -> AsyncIterator[Controller]:
     """A controller polling every second."""
     async with running_controller(installed, 1.0) as ctl:
         yield ctl
-
-
-def application(
-    name: str, repo: GitRepo, ns: str, automated: dict[str, Any] | None
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "source": {"repoURL": repo.url, "path": "app"},
-        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
-    }
-    if automated is not None:
-        spec["syncPolicy"]["automated"] = automated
-    return {
-        "apiVersion": API,
-        "kind": "Application",
-        "metadata": {"name": name, "namespace": "argocd"},
-        "spec": spec,
-    }
-
-
-async def _data(kube: KubeClient, name: str, ns: str) -> dict[str, str] | None:
-    try:
-        return dict((await kube.get("v1", "ConfigMap", name, ns)).get("data") or {})
-    except NotFound:
-        return None
 
 
 async def test_automated_sync_new_commits_and_self_heal(
@@ -99,8 +47,8 @@ async def test_automated_sync_new_commits_and_self_heal(
 
     async def deployed() -> bool:
         return (
-            await _data(kube, "one", ns) == {"k": "changed"}
-            and await _data(kube, "two", ns) is None
+            await configmap_data(kube, "one", ns) == {"k": "changed"}
+            and await configmap_data(kube, "two", ns) is None
         )
 
     await eventually(deployed, "the new commit to be synced and 'two' pruned")
@@ -109,7 +57,7 @@ async def test_automated_sync_new_commits_and_self_heal(
     await kube.delete("v1", "ConfigMap", "one", ns)
 
     async def healed() -> bool:
-        return await _data(kube, "one", ns) == {"k": "changed"}
+        return await configmap_data(kube, "one", ns) == {"k": "changed"}
 
     await eventually(healed, "self-heal to re-create the deleted ConfigMap")
     app = await kube.get(API, "Application", name, "argocd")
@@ -133,7 +81,7 @@ async def test_manual_app_shows_drift_and_applies_nothing(
     await eventually(out_of_sync, "the manual app to be refreshed as OutOfSync")
     before = controller.reconciles
     await eventually(lambda: _more(controller, before + 4), "a few more reconcile passes")
-    assert await _data(kube, "one", ns) is None  # nothing was applied
+    assert await configmap_data(kube, "one", ns) is None  # nothing was applied
     app = await kube.get(API, "Application", name, "argocd")
     assert "operationState" not in app["status"]
 
@@ -151,7 +99,7 @@ async def test_drift_is_healed_from_watch_events_not_polling(
     repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
     async with running_controller(kube, 120.0) as ctl:
         await kube.create(application(name, repo, ns, {"selfHeal": True}))
-        await eventually(lambda: _data(kube, "one", ns), "the first automated sync")
+        await eventually(lambda: configmap_data(kube, "one", ns), "the first automated sync")
 
         async def watching() -> bool:
             return ("v1", "ConfigMap") in ctl.live.kinds
@@ -163,7 +111,36 @@ async def test_drift_is_healed_from_watch_events_not_polling(
         await kube.replace(edited)
 
         async def healed() -> bool:
-            return await _data(kube, "one", ns) == {"k": "one"}
+            return await configmap_data(kube, "one", ns) == {"k": "one"}
 
         await eventually(healed, "self-heal of a hand edit, long before the 120 s poll", timeout=20)
         print(f"kubectl edit -> healed: {time.monotonic() - started:.2f} s")
+
+
+async def test_a_steady_state_refresh_asks_the_api_nothing(
+    installed: KubeClient, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = unique("steady"), unique("steady")
+    repo = git_repo("steady")
+    repo.commit({"app/cms.yaml": yaml_docs(configmap("one"), configmap("two"))})
+    async with running_controller(kube, 120.0) as ctl:
+        await kube.create(application(name, repo, ns, {"prune": True, "selfHeal": True}))
+
+        async def synced() -> bool:
+            app = ctl.apps.get(name) or {}
+            return ((app.get("status") or {}).get("sync") or {}).get("status") == "Synced"
+
+        await eventually(synced, "the automated app to be Synced")
+        # One pass more, so the post-sync state is what the status already says.
+        done = ctl.reconciles
+        ctl.refresh_now(name)
+        await eventually(lambda: _more(ctl, done + 1), "a refresh after the sync")
+        before, done = ctl.client.requests.copy(), ctl.reconciles
+        for _ in range(5):
+            ctl.refresh_now(name)
+            await eventually(lambda n=done + 1: _more(ctl, n), "one more refresh")
+            done = ctl.reconciles
+        sent = {verb: n for verb, n in (ctl.client.requests - before).items() if verb != "WATCH"}
+        assert sent == {}, f"steady-state refreshes sent {sent}"
+        assert ctl.live.object_count >= 2

@@ -1,0 +1,62 @@
+"""A controller running inside the test process, and the Applications tests give it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from gitward.cli.services import Refresher
+from gitward.cluster import KubeClient, NotFound
+from gitward.controller import Controller
+from gitward.sync import Settings
+from tests.support.git import GitRepo
+
+API = "argoproj.io/v1alpha1"
+
+
+@contextlib.asynccontextmanager
+async def running_controller(kube: KubeClient, interval: float) -> AsyncIterator[Controller]:
+    """A controller in this process polling every ``interval`` seconds, stopped afterwards.
+
+    The interval is given as settings, not through the shared argocd-cm ConfigMap,
+    so one test's cleanup can never change another test's controller.
+    """
+    refresher = await Refresher.create(kube, "argocd")
+    refresher.settings = Settings(
+        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
+    )
+    ctl = Controller(kube, refresher, "argocd", workers=4)
+    stop = asyncio.Event()
+    task = asyncio.create_task(ctl.run(stop))
+    try:
+        yield ctl
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def application(
+    name: str, repo: GitRepo, ns: str, automated: dict[str, Any] | None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "source": {"repoURL": repo.url, "path": "app"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+        "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+    }
+    if automated is not None:
+        spec["syncPolicy"]["automated"] = automated
+    return {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": spec,
+    }
+
+
+async def configmap_data(kube: KubeClient, name: str, ns: str) -> dict[str, str] | None:
+    try:
+        return dict((await kube.get("v1", "ConfigMap", name, ns)).get("data") or {})
+    except NotFound:
+        return None
