@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 
 import typer
 
-from gitward.cli import context
-from gitward.cli.console import err
+from gitward.cli import context, logsetup
 from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient
 from gitward.controller import Controller
+from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
 from gitward.model.errors import ConfigError
 from gitward.server import ControllerServer
+
+log = logging.getLogger("gitward.cli.controller")
 
 
 def controller(
@@ -23,14 +27,45 @@ def controller(
     listen: str = typer.Option(
         ":8082", "--listen", help="HOST:PORT for /api/webhook, /metrics, /healthz, /readyz."
     ),
-    log_level: str = typer.Option("info", "--loglevel", help="debug, info, warning or error."),
+    shards: int = typer.Option(
+        0,
+        "--shards",
+        help="Split the apps between replicas in this many shards, each owned through a "
+        "Lease (0: no sharding, this replica reconciles every app). Same on every replica.",
+    ),
+    shard_mode: str = typer.Option(
+        "app", "--shard-mode", help="Shard by app or by destination cluster: app or cluster."
+    ),
+    replica_id: str = typer.Option(
+        "",
+        "--replica-id",
+        envvar="GITWARD_REPLICA_ID",
+        help="This replica's name in Leases and operation locks (default: the host name). "
+        "It must survive a restart, so an interrupted operation is resumed at once.",
+    ),
+    lease_duration: float = typer.Option(
+        15.0, "--lease-duration", help="Seconds before a dead replica's shards are taken over."
+    ),
+    log_level: str = typer.Option(
+        "info", "--log-level", "--loglevel", help="debug, info, warning or error."
+    ),
+    log_format: str = typer.Option(
+        "text",
+        "--log-format",
+        "--logformat",
+        envvar="GITWARD_LOG_FORMAT",
+        help="text, or json: one object per line with app, revision and operation ids.",
+    ),
 ) -> None:
     """Watch Applications and keep them reconciled: refresh on change and on a timer,
     sync automated apps (prune, self-heal). Stops cleanly on SIGTERM or Ctrl-C."""
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    if shard_mode not in ("app", "cluster"):
+        raise ConfigError(f"--shard-mode {shard_mode!r}: expected app or cluster")
+    mode: ShardMode = "cluster" if shard_mode == "cluster" else "app"
+    fmt = log_format.strip().lower()
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"--log-format {log_format!r}: expected text or json")
+    logsetup.configure(log_level, "json" if fmt == "json" else "text")
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
@@ -39,21 +74,35 @@ def controller(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        ctl = Controller(client, refresher, cli.namespace, workers=workers)
+        sharding: Sharding = NoSharding()
+        if shards > 0:
+            sharding = ShardCoordinator(
+                client,
+                cli.namespace,
+                shards,
+                f"{replica_id or socket.gethostname()}-{os.getpid()}",
+                lease_duration=lease_duration,
+                mode=mode,
+            )
+        ctl = Controller(
+            client, refresher, cli.namespace, workers=workers, replica=replica_id, sharding=sharding
+        )
         server = ControllerServer(ctl, client, cli.namespace)
         host, _, port = listen.rpartition(":")
         try:
             await server.start(host, int(port))
         except (ValueError, OSError) as exc:
             raise ConfigError(f"--listen {listen!r}: {exc}") from None
-        err.print(
-            f"gitward controller watching Applications in namespace {cli.namespace!r}; "
-            f"serving on {listen}"
+        # Logged, not printed: with --log-format json, stderr must stay one object per line.
+        log.info(
+            "gitward controller watching Applications in namespace %r; serving on %s",
+            cli.namespace,
+            listen,
         )
         try:
             await ctl.run(stop)
         finally:
             await server.stop()
-        err.print("gitward controller stopped")
+        log.info("gitward controller stopped")
 
     context.run(ctx, body)

@@ -17,12 +17,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gitward._util.logcontext import log_context
 from gitward.cluster import ClusterError, KubeClient
 from gitward.cluster.watchcache import ClusterCache
+from gitward.controller import dependencies
 from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
+from gitward.controller.sharding import NoSharding, Sharding
 from gitward.sync import Refresher
 from gitward.sync.destinations import Destinations
+from gitward.sync.lock import holder_id
 from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
@@ -30,11 +34,19 @@ log = logging.getLogger("gitward.controller")
 
 #: A refresh that finds nothing new writes no status, unless reconciledAt is this old.
 UNCHANGED_STATUS_SECONDS = 300.0
+#: On shutdown, how long a running reconcile (a sync) may take to finish.
+SHUTDOWN_GRACE = 30.0
 
 
 class Controller:
     def __init__(
-        self, client: KubeClient, refresher: Refresher, namespace: str, workers: int = 4
+        self,
+        client: KubeClient,
+        refresher: Refresher,
+        namespace: str,
+        workers: int = 4,
+        replica: str = "",
+        sharding: Sharding | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -50,8 +62,16 @@ class Controller:
         self.app_objects: dict[str, Obj] = {}
         self.reconciler = Reconciler(client, refresher, namespace, read_app=self._read_app)
         self.reconciler.wake = self.queue.add_after
+        self.reconciler.index = lambda: self.app_objects
+        refresher.holder = holder_id("controller", replica)
+        #: Which apps this replica reconciles (all, unless --shards splits them).
+        self.sharding: Sharding = sharding or NoSharding()
+        self.sharding.on_change = self._shards_changed
+        #: Whether each app was Synced and Healthy at its last event: apps that depend on
+        #: it are woken when that changes (status writes do not change its generation).
+        self._ready: dict[str, bool] = {}
         self.workers = workers
-        self._generations: dict[str, int] = {}
+        self._generations: dict[str, tuple[int, str, bool]] = {}
         self.reconciles = 0
         self.ready = asyncio.Event()  # set once the first list of Applications is queued
         self.observe_reconcile: Callable[[float], None] = lambda _seconds: None
@@ -112,16 +132,32 @@ class Controller:
         self.app_objects.pop(name, None)
         self._generations.pop(name, None)
         self.queue.forget(name)
+        self._readiness_changed(name, False)
+
+    def _readiness_changed(self, name: str, ready: bool) -> None:
+        if self._ready.get(name) == ready:
+            return
+        self._ready[name] = ready
+        if not ready and name not in self.app_objects:
+            self._ready.pop(name, None)
+        for dependent in dependencies.dependents_of(name, self.app_objects, transitive=True):
+            self.queue.add(dependent)
 
     def _observe(self, obj: Obj) -> None:
         meta = obj.get("metadata") or {}
         name = str(meta.get("name", ""))
         self.app_objects[name] = obj
-        generation = int(meta.get("generation") or 0)
-        wants_refresh = bool((meta.get("annotations") or {}).get(REFRESH_ANNOTATION))
-        if self._generations.get(name) != generation or wants_refresh:
-            self._generations[name] = generation
+        annotations = meta.get("annotations") or {}
+        # What a pass must follow: the spec (generation), the depends-on list, a deletion.
+        wanted = (
+            int(meta.get("generation") or 0),
+            str(annotations.get(dependencies.DEPENDS_ON, "")),
+            bool(meta.get("deletionTimestamp")),
+        )
+        if self._generations.get(name) != wanted or annotations.get(REFRESH_ANNOTATION):
+            self._generations[name] = wanted
             self.queue.add(name)
+        self._readiness_changed(name, dependencies.not_ready_reason(obj) is None)
 
     async def _watch(self, stop: asyncio.Event) -> None:
         """List, then watch; relist when the watch expires or breaks."""
@@ -156,32 +192,64 @@ class Controller:
                     await asyncio.wait_for(stop.wait(), delay)
                 delay = min(delay * 2, 30.0)
 
-    async def _work(self, stop: asyncio.Event) -> None:
+    async def _work(self, stop: asyncio.Event, busy: set[int], index: int) -> None:
         while not stop.is_set():
             name = await self.queue.get()
+            obj = self.app_objects.get(name)
+            if obj is not None and not self.sharding.owns(obj):
+                self.queue.done(name)  # another replica's app; gaining its shard requeues it
+                continue
+            busy.add(index)
             started = time.monotonic()
-            try:
-                exists = await self.reconciler.reconcile(name)
-                self.reconciles += 1
-                self.observe_reconcile(time.monotonic() - started)
-            except Exception:  # one app's failure must not stop the others
-                log.exception("reconciling app %s failed", name)
-                exists = True
-            finally:
-                self.queue.done(name)
+            with log_context(app=f"{self.namespace}/{name}"):
+                try:
+                    exists = await self.reconciler.reconcile(name)
+                    self.reconciles += 1
+                    self.observe_reconcile(time.monotonic() - started)
+                except Exception:  # one app's failure must not stop the others
+                    log.exception("reconciling app %s failed", name)
+                    exists = True
+                finally:
+                    self.queue.done(name)
+                    busy.discard(index)
             if exists:
                 self.queue.add_after(name, self._interval())
             else:
                 self._generations.pop(name, None)
 
+    def _shards_changed(self, owned: set[int]) -> None:
+        log.info("shards owned: %s", sorted(owned) or "none")
+        for name, obj in list(self.app_objects.items()):
+            if self.sharding.owns(obj):
+                self.queue.add(name)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set; in-flight reconciles finish first."""
-        tasks = [asyncio.create_task(self._watch(stop))]
-        tasks += [asyncio.create_task(self._work(stop)) for _ in range(self.workers)]
+        """Run until ``stop`` is set.
+
+        On stop, idle workers end at once and busy ones finish their reconcile
+        (a sync completes and releases its lock) for up to :data:`SHUTDOWN_GRACE`
+        seconds; then the shard leases are released, so another replica takes
+        over at once instead of after the lease duration.
+        """
+        shard_stop = asyncio.Event()
+        shard_task = asyncio.create_task(self.sharding.run(shard_stop))
+        watch = asyncio.create_task(self._watch(stop))
+        busy: set[int] = set()
+        workers = {i: asyncio.create_task(self._work(stop, busy, i)) for i in range(self.workers)}
         await stop.wait()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        watch.cancel()
+        for i, task in workers.items():
+            if i not in busy:
+                task.cancel()
+        running = [t for i, t in workers.items() if i in busy]
+        if running:
+            log.info("waiting for %d reconcile(s) to finish", len(running))
+            _done, late = await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+            for task in late:
+                task.cancel()
+        await asyncio.gather(watch, *workers.values(), return_exceptions=True)
+        shard_stop.set()
+        await asyncio.gather(shard_task, return_exceptions=True)
         await self.refresher.destinations.close()
         self.queue.close()
 

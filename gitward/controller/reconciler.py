@@ -12,18 +12,27 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitward._util.logcontext import log_context
 from gitward.cluster import KubeClient, NotFound
+from gitward.controller import dependencies
 from gitward.model.status import SyncStatus
-from gitward.sync import Refresher, parse_app_object
-from gitward.sync.lock import OperationInProgress, held
+from gitward.sync import Refresher, cascade, events, lock, parse_app_object
+from gitward.sync.lock import OperationInProgress
 from gitward.sync.operation import run_sync
 from gitward.sync.plan import SyncRequest
-from gitward.sync.status import APPLICATION_API
+from gitward.sync.requested import (
+    InvalidOperation,
+    initiator_of,
+    is_automated,
+    request_from_operation,
+)
+from gitward.sync.status import APPLICATION_API, now, patch_status, set_conditions
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.controller")
@@ -34,6 +43,8 @@ HEAL_FACTOR = 3.0
 HEAL_MAX_DELAY = 300.0
 #: When another operation holds the app (or won a race for it), look again this soon.
 BUSY_RETRY_SECONDS = 2.0
+#: After a failed cascade deletion (an unreachable repo or cluster), try again this late.
+DELETION_RETRY_SECONDS = 30.0
 
 
 @dataclass
@@ -65,6 +76,8 @@ class Reconciler:
         self.client = client
         #: How a pass reads its Application: the controller's watch cache, else a GET.
         self.read_app = read_app or self.get_app
+        #: The latest Application of each name in the namespace (for depends-on).
+        self.index: Callable[[], Mapping[str, Obj]] = lambda: self.apps
         #: Asks for another pass of an app after a delay (the controller's queue).
         self.wake: Callable[[str, float], None] = lambda _name, _delay: None
         self.refresher = refresher
@@ -88,6 +101,10 @@ class Reconciler:
             self.memory.pop(name, None)
             self.apps.pop(name, None)
             return False
+        if cascade.is_deleting(obj):
+            self.apps[name] = obj
+            await self._finalize(name, obj)
+            return True  # a deleting app is never refreshed or synced
         memory = self.memory.setdefault(name, AppMemory())
         annotations = obj["metadata"].get("annotations") or {}
         if annotations.get(REFRESH_ANNOTATION):
@@ -98,14 +115,21 @@ class Reconciler:
                 self.namespace,
                 {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
             )
-        if held(obj):
-            return True  # another operation (a CLI sync, a rollback) owns it now
-        obj, comparison = await self.refresher.refresh(obj)
+        if obj.get("operation"):
+            holder = self.refresher.holder
+            if lock.requested(obj) or lock.interrupted(obj, holder):
+                await self._run_requested(name, obj)
+            return True  # otherwise another process (a CLI sync, a rollback) runs it now
+        verdict = dependencies.blocked_by(obj, self.index())
+        extra = [c for c in [dependencies.condition(verdict)] if c]
+        obj, comparison = await self.refresher.refresh(obj, extra_conditions=extra)
         self.apps[name] = obj
         app = parse_app_object(obj)
         if comparison.sync_status is not SyncStatus.OUT_OF_SYNC or not app.automated:
             memory.heal_attempts = 0
             return True
+        if not verdict.ready:
+            return True  # the dependencies' changes wake this app again
         automated = app.sync_policy.automated if app.sync_policy else None
         assert automated is not None
         pending = comparison.out_of_sync
@@ -127,21 +151,92 @@ class Reconciler:
         else:
             memory.heal_attempts = 0
             reason = f"new revision {revision[:7]}"
+        with log_context(revision=revision[:7], operation=f"sync-{uuid.uuid4().hex[:8]}"):
+            await self._auto_sync(name, obj, memory, revision, automated.prune, reason)
+        return True
+
+    async def _auto_sync(
+        self, name: str, obj: Obj, memory: AppMemory, revision: str, prune: bool, reason: str
+    ) -> None:
         log.info("app %s: automated sync (%s)", name, reason)
         try:
             result = await run_sync(
                 self.refresher,
                 obj,
-                SyncRequest(revision=revision, prune=automated.prune),
+                SyncRequest(revision=revision, prune=prune),
                 initiator="automated",
                 automated=True,
             )
         except OperationInProgress as exc:
             log.info("app %s: %s; trying again shortly", name, exc)
             self.wake(name, BUSY_RETRY_SECONDS)
-            return True
+            return
         memory.syncs += 1
         self.sync_counts[(name, result.phase)] += 1
         memory.failed_revision = revision if result.phase != "Succeeded" else ""
         log.info("app %s: sync %s: %s", name, result.phase, result.message)
-        return True
+
+    async def _run_requested(self, name: str, obj: Obj) -> None:
+        """Run the sync the ``operation`` field asks for, or resume an interrupted one.
+
+        Argo CD's CLI and UI request a sync by writing ``operation``; a crashed
+        controller leaves its own behind. Applying is idempotent (server-side
+        apply), so resuming runs the whole operation again under a new lock.
+        """
+        operation = obj["operation"]
+        why = lock.interrupted(obj, self.refresher.holder)
+        where = f"Application {self.namespace}/{name}"
+        try:
+            request = request_from_operation(operation, where)
+        except InvalidOperation as exc:
+            log.warning("app %s: %s", name, exc)
+            stamp = now()
+            state = {"operation": operation, "phase": "Error", "message": str(exc)}
+            await patch_status(
+                self.client,
+                obj,
+                {"operationState": {**state, "startedAt": stamp, "finishedAt": stamp}},
+            )
+            await lock.release(self.client, obj)
+            return
+        if why:
+            log.warning("app %s: resuming an interrupted sync operation (%s)", name, why)
+            await events.record(
+                self.client, obj, "OperationResumed", f"Resuming the sync operation: {why}"
+            )
+        with log_context(operation=f"sync-{uuid.uuid4().hex[:8]}"):
+            try:
+                result = await run_sync(
+                    self.refresher,
+                    obj,
+                    request,
+                    initiator=initiator_of(operation),
+                    automated=is_automated(operation),
+                    takeover=True,
+                )
+            except OperationInProgress:
+                self.wake(name, BUSY_RETRY_SECONDS)
+                return
+        self.sync_counts[(name, result.phase)] += 1
+        log.info("app %s: requested sync %s: %s", name, result.phase, result.message)
+
+    async def _finalize(self, name: str, obj: Obj) -> None:
+        """Cascade an Application's deletion through its resources finalizer."""
+        if lock.held(obj) and not lock.interrupted(obj, self.refresher.holder):
+            self.wake(name, BUSY_RETRY_SECONDS)
+            return
+
+        async def destination(app_obj: Obj) -> KubeClient:
+            return (await self.refresher.target(app_obj)).client
+
+        try:
+            done = await cascade.finalize(
+                self.client, obj, self.refresher.compare, destination=destination
+            )
+        except cascade.DeletionError as exc:
+            log.warning("app %s: %s", name, exc)
+            await set_conditions(self.client, obj, [exc.condition()], {cascade.DELETION_ERROR})
+            self.wake(name, DELETION_RETRY_SECONDS)
+            return
+        if not done:
+            self.wake(name, BUSY_RETRY_SECONDS)  # resources are still terminating

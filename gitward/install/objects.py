@@ -51,6 +51,13 @@ def controller_rbac(ns: str) -> list[Obj]:
             "rules": [
                 {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
                 {"nonResourceURLs": ["*"], "verbs": ["*"]},
+                # Shard ownership between replicas (gitward.controller.sharding). The
+                # wildcard above covers it; stated so it survives a narrower role.
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                },
             ],
         },
         {

@@ -6,11 +6,18 @@ is an update guarded by resourceVersion, so of two writers racing, one gets a
 says Running and carries a heartbeat; a lock whose heartbeat is older than
 :data:`STALE_AFTER` seconds belonged to a process that died and may be taken
 over (its operation is then reported as interrupted).
+
+Each lock also names its holder, ``<role>@<replica>/<process nonce>``. A
+controller that restarts keeps its replica name (a Pod's name survives a
+container restart) but not its nonce, so an operation its predecessor held is
+known to be interrupted at once rather than after :data:`STALE_AFTER`.
 """
 
 from __future__ import annotations
 
 import datetime
+import socket
+import uuid
 from typing import Any
 
 from gitward.cluster import Conflict, KubeClient
@@ -21,6 +28,47 @@ Obj = dict[str, Any]
 
 STALE_AFTER = 300.0
 HEARTBEAT = "gitward.io/heartbeat"
+HOLDER = "gitward.io/holder"
+#: Differs in every process: tells a restarted controller from the one before it.
+PROCESS_NONCE = uuid.uuid4().hex[:8]
+
+
+def holder_id(role: str, replica: str = "") -> str:
+    """This process's holder name, e.g. ``controller@gitward-0/1a2b3c4d``."""
+    return f"{role}@{replica or socket.gethostname()}/{PROCESS_NONCE}"
+
+
+def _info(app: Obj, name: str) -> str:
+    for item in (app.get("operation") or {}).get("info") or []:
+        if item.get("name") == name:
+            return str(item.get("value", ""))
+    return ""
+
+
+def holder_of(app: Obj) -> str:
+    """Who holds ``app``'s operation ("" when unknown: set by another tool)."""
+    return _info(app, HOLDER)
+
+
+def requested(app: Obj) -> bool:
+    """An operation someone asked for (Argo CD's CLI or UI, kubectl) that nobody runs yet."""
+    return bool(app.get("operation")) and _heartbeat(app) is None
+
+
+def interrupted(app: Obj, holder: str) -> str:
+    """Why ``app``'s operation is known to be abandoned ("" if it is not).
+
+    Either its holder is an earlier process of the same replica as ``holder``,
+    or its heartbeat stopped more than :data:`STALE_AFTER` seconds ago.
+    """
+    if not app.get("operation") or requested(app):
+        return ""
+    theirs = holder_of(app)
+    if theirs and theirs != holder and theirs.rpartition("/")[0] == holder.rpartition("/")[0]:
+        return f"{theirs} was restarted while running it"
+    if not held(app):
+        return f"{theirs or 'its holder'} stopped sending heartbeats"
+    return ""
 
 
 class OperationInProgress(GitwardError):
@@ -51,17 +99,23 @@ def held(app: Obj) -> bool:
     return age < STALE_AFTER
 
 
-async def acquire(client: KubeClient, app: Obj, operation: Obj) -> Obj:
-    """Set ``operation`` on ``app`` (as read); raise if another holds it or wins the race."""
+async def acquire(
+    client: KubeClient, app: Obj, operation: Obj, holder: str, takeover: bool = False
+) -> Obj:
+    """Set ``operation`` on ``app`` (as read); raise if another holds it or wins the race.
+
+    ``takeover`` runs an operation that is set but abandoned or only requested
+    (see :func:`interrupted`, :func:`requested`); the resourceVersion guard
+    still lets only one process win.
+    """
     meta = app["metadata"]
-    if held(app):
+    if held(app) and not (takeover and (requested(app) or interrupted(app, holder))):
         phase = ((app.get("status") or {}).get("operationState") or {}).get("phase", "Running")
         raise OperationInProgress(
             f"another operation is in progress on application {meta['name']!r} ({phase}); "
             "wait for it, or end it with: gitward app terminate-op " + meta["name"]
         )
-    info = [{"name": HEARTBEAT, "value": now()}]
-    body = {**app, "operation": {**operation, "info": info}}
+    body = {**app, "operation": {**operation, "info": _lock_info(holder)}}
     try:
         return await client.replace(body)
     except Conflict:
@@ -71,14 +125,18 @@ async def acquire(client: KubeClient, app: Obj, operation: Obj) -> Obj:
         ) from None
 
 
-async def heartbeat(client: KubeClient, app: Obj) -> None:
+def _lock_info(holder: str) -> list[Obj]:
+    return [{"name": HEARTBEAT, "value": now()}, {"name": HOLDER, "value": holder}]
+
+
+async def heartbeat(client: KubeClient, app: Obj, holder: str) -> None:
     meta = app["metadata"]
     await client.patch(
         APPLICATION_API,
         "Application",
         meta["name"],
         meta.get("namespace"),
-        {"operation": {"info": [{"name": HEARTBEAT, "value": now()}]}},
+        {"operation": {"info": _lock_info(holder)}},
     )
 
 

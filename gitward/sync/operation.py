@@ -45,7 +45,12 @@ class OperationResult:
     tasks: list[SyncTask] = field(default_factory=list)
 
 
-def _operation_field(request: SyncRequest, initiator: str) -> Obj:
+def operation_field(request: SyncRequest, initiator: str, automated: bool = False) -> Obj:
+    """The Application's ``operation`` for ``request``, in Argo CD's shape.
+
+    It records everything :func:`gitward.sync.requested.request_from_operation`
+    needs to run the same sync again: a restarted controller resumes from it.
+    """
     sync: Obj = {"prune": request.prune, "dryRun": request.dry_run}
     if request.revision:
         sync["revision"] = request.revision
@@ -55,7 +60,22 @@ def _operation_field(request: SyncRequest, initiator: str) -> Obj:
         sync["resources"] = [
             {"group": g, "kind": k, "name": n} for g, k, n in sorted(request.resources)
         ]
-    return {"sync": sync, "initiatedBy": {"username": initiator}}
+    sync["syncStrategy"] = {"hook": {"force": True} if request.force else {}}
+    operation: Obj = {
+        "sync": sync,
+        "initiatedBy": {"automated": True} if automated else {"username": initiator},
+    }
+    if request.retry is not None:
+        backoff = request.retry.backoff
+        operation["retry"] = {
+            "limit": request.retry.limit,
+            "backoff": {
+                "duration": backoff.duration,
+                "factor": backoff.factor,
+                "maxDuration": backoff.max_duration,
+            },
+        }
+    return operation
 
 
 class SyncOperation:
@@ -71,8 +91,11 @@ class SyncOperation:
         automated: bool = False,
         progress: Progress = lambda _task: None,
         retry_count: int = 0,
+        takeover: bool = False,
     ) -> None:
         self.retry_count = retry_count
+        #: Run an operation that is already set but requested or abandoned (lock.acquire).
+        self.takeover = takeover
         self.refresher = refresher
         #: The cluster holding the Application: lock, status, events.
         self.client = refresher.client
@@ -97,7 +120,7 @@ class SyncOperation:
 
     def _operation_state(self, phase: str, message: str, finished: bool) -> Obj:
         state: Obj = {
-            "operation": _operation_field(self.request, self.initiator),
+            "operation": operation_field(self.request, self.initiator, self.automated),
             "phase": phase,
             "message": message,
             "startedAt": self.started_at,
@@ -125,7 +148,11 @@ class SyncOperation:
     async def start(self) -> None:
         """Take the lock, compare, plan. Raises OperationInProgress if another op runs."""
         self.app_obj = await lock.acquire(
-            self.client, self.app_obj, _operation_field(self.request, self.initiator)
+            self.client,
+            self.app_obj,
+            operation_field(self.request, self.initiator, self.automated),
+            self.refresher.holder,
+            takeover=self.takeover,
         )
         self.state = "Running"
         target = self.request.revision or (
@@ -289,7 +316,7 @@ class SyncOperation:
 
     async def _heartbeat(self) -> None:
         with contextlib.suppress(ClusterError):  # a missed beat is not a failed sync
-            await lock.heartbeat(self.client, self.app_obj)
+            await lock.heartbeat(self.client, self.app_obj, self.refresher.holder)
 
     def _failure_message(self, tasks: list[SyncTask]) -> str:
         failed = [t for t in tasks if t.failed]
@@ -378,6 +405,7 @@ async def run_sync(
     notice: Callable[[str], None] = lambda _msg: None,
     initiator: str = "gitward-cli",
     automated: bool = False,
+    takeover: bool = False,
 ) -> OperationResult:
     """Run a whole sync in this process, retrying as the retry policy says; refresh after."""
     app = parse_app_object(app_obj)
@@ -393,6 +421,7 @@ async def run_sync(
             automated=automated,
             progress=progress,
             retry_count=attempt,
+            takeover=takeover and attempt == 0,
         )
         result = await _run_once(op, request, max(deadline - time.monotonic(), 1.0), poll)
         app_obj = op.app_obj

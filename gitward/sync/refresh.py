@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from gitward import diff
@@ -10,6 +11,7 @@ from gitward.model.application import Application, parse_application
 from gitward.model.errors import GitwardError
 from gitward.sync.compare import Comparison, ManifestSource, compare_app, failed_comparison
 from gitward.sync.destinations import Destinations, Target
+from gitward.sync.lock import holder_id
 from gitward.sync.settings import Settings
 from gitward.sync.status import write_status
 
@@ -43,6 +45,8 @@ class Refresher:
         #: Skip status writes that would only move ``reconciledAt``, for this many seconds
         #: (0: always write). The controller sets it; a CLI refresh always writes.
         self.unchanged_status_for = 0.0
+        #: Names this process in the operations it runs (see gitward.sync.lock).
+        self.holder = holder_id("gitward-cli")
 
     async def target(self, app_obj: Obj) -> Target:
         """The destination cluster of ``app_obj``; raises UnknownDestination."""
@@ -67,9 +71,16 @@ class Refresher:
             live=target.live,
         )
 
-    async def refresh(self, app_obj: Obj) -> tuple[Obj, Comparison]:
-        """Compare and write status; return the stored Application and the comparison."""
+    async def refresh(
+        self, app_obj: Obj, extra_conditions: Iterable[Obj] = ()
+    ) -> tuple[Obj, Comparison]:
+        """Compare and write status; return the stored Application and the comparison.
+
+        ``extra_conditions`` (the controller's, e.g. a dependency not ready yet)
+        are stored with the comparison's own, so a refresh never wipes them.
+        """
         comparison = await self.compare(app_obj)
+        comparison.conditions.extend(extra_conditions)
         stored = await write_status(
             self.client, app_obj, comparison, unchanged_for=self.unchanged_status_for
         )

@@ -39,17 +39,33 @@ def spec_changed_since_refresh(app_obj: Obj) -> bool:
     return any(compared.get(key) != spec.get(key) for key in COMPARED_FIELDS)
 
 
+def _stamped(conditions: list[Obj], app_obj: Obj, at: str) -> list[Obj]:
+    """``conditions`` with lastTransitionTime: kept from the status while the message is."""
+    previous = {c.get("type"): c for c in (app_obj.get("status") or {}).get("conditions") or []}
+    stamped = []
+    for cond in conditions:
+        old = previous.get(cond["type"])
+        same = old is not None and old.get("message") == cond.get("message")
+        stamp = old.get("lastTransitionTime", at) if same and old else at
+        stamped.append({**cond, "lastTransitionTime": stamp})
+    return stamped
+
+
+async def set_conditions(
+    client: KubeClient, app_obj: Obj, conditions: list[Obj], types: set[str]
+) -> Obj:
+    """Replace the conditions of ``types`` with ``conditions``, keeping all others."""
+    current = (app_obj.get("status") or {}).get("conditions") or []
+    kept = [c for c in current if c.get("type") not in types]
+    merged = kept + _stamped(conditions, app_obj, now())
+    return await patch_status(client, app_obj, {"conditions": merged or None})
+
+
 def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -> Obj:
     """The status fields a refresh writes, in Argo CD's shape."""
     at = at or now()
     spec = app_obj.get("spec") or {}
-    previous = {c.get("type"): c for c in (app_obj.get("status") or {}).get("conditions") or []}
-    conditions = []
-    for cond in comparison.conditions:
-        old = previous.get(cond["type"])
-        same = old is not None and old.get("message") == cond.get("message")
-        stamp = old.get("lastTransitionTime", at) if same and old else at
-        conditions.append({**cond, "lastTransitionTime": stamp})
+    conditions = _stamped(comparison.conditions, app_obj, at)
     compared_to: Obj = {"destination": spec.get("destination") or {}}
     for key in COMPARED_FIELDS:
         if key != "destination" and spec.get(key):
