@@ -70,6 +70,8 @@ class Controller:
         #: Whether each app was Synced and Healthy at its last event: apps that depend on
         #: it are woken when that changes (status writes do not change its generation).
         self._ready: dict[str, bool] = {}
+        #: Apps that carry gitward.io/depends-on (only they can be woken by others).
+        self._declaring: set[str] = set()
         self.workers = workers
         self._generations: dict[str, tuple[int, str, bool]] = {}
         self.reconciles = 0
@@ -130,6 +132,7 @@ class Controller:
 
     def _forget(self, name: str) -> None:
         self.app_objects.pop(name, None)
+        self._declaring.discard(name)
         self._generations.pop(name, None)
         self.queue.forget(name)
         self._readiness_changed(name, False)
@@ -140,7 +143,10 @@ class Controller:
         self._ready[name] = ready
         if not ready and name not in self.app_objects:
             self._ready.pop(name, None)
-        for dependent in dependencies.dependents_of(name, self.app_objects, transitive=True):
+        if not self._declaring:
+            return  # nobody declares depends-on: nothing to wake (the common case)
+        declaring = {n: self.app_objects[n] for n in self._declaring if n in self.app_objects}
+        for dependent in dependencies.dependents_of(name, declaring, transitive=True):
             self.queue.add(dependent)
 
     def _observe(self, obj: Obj) -> None:
@@ -148,6 +154,10 @@ class Controller:
         name = str(meta.get("name", ""))
         self.app_objects[name] = obj
         annotations = meta.get("annotations") or {}
+        if annotations.get(dependencies.DEPENDS_ON):
+            self._declaring.add(name)
+        else:
+            self._declaring.discard(name)
         # What a pass must follow: the spec (generation), the depends-on list, a deletion.
         wanted = (
             int(meta.get("generation") or 0),

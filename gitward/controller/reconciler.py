@@ -22,7 +22,7 @@ from gitward._util.logcontext import log_context
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import dependencies
 from gitward.model.status import SyncStatus
-from gitward.sync import Refresher, cascade, events, lock, parse_app_object
+from gitward.sync import Comparison, Refresher, cascade, events, lock, parse_app_object
 from gitward.sync.lock import OperationInProgress
 from gitward.sync.operation import run_sync
 from gitward.sync.plan import SyncRequest
@@ -152,12 +152,20 @@ class Reconciler:
             memory.heal_attempts = 0
             reason = f"new revision {revision[:7]}"
         with log_context(revision=revision[:7], operation=f"sync-{uuid.uuid4().hex[:8]}"):
-            await self._auto_sync(name, obj, memory, revision, automated.prune, reason)
+            await self._auto_sync(name, obj, comparison, memory, automated.prune, reason)
         return True
 
     async def _auto_sync(
-        self, name: str, obj: Obj, memory: AppMemory, revision: str, prune: bool, reason: str
+        self,
+        name: str,
+        obj: Obj,
+        comparison: Comparison,
+        memory: AppMemory,
+        prune: bool,
+        reason: str,
     ) -> None:
+        """Sync to the revision just compared, planning from that very comparison."""
+        revision = comparison.revision
         log.info("app %s: automated sync (%s)", name, reason)
         try:
             result = await run_sync(
@@ -166,6 +174,7 @@ class Reconciler:
                 SyncRequest(revision=revision, prune=prune),
                 initiator="automated",
                 automated=True,
+                comparison=comparison,
             )
         except OperationInProgress as exc:
             log.info("app %s: %s; trying again shortly", name, exc)

@@ -11,6 +11,7 @@ of different Applications, even of one repository, run concurrently.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class ManifestService:
         self.cache = ManifestCache(self.cache_size)
         self.stats = ManifestStats()
         self._inflight: dict[CacheKey, asyncio.Task[_Rendered]] = {}
+        self._types: dict[tuple[str, str, str, str], str] = {}
         self._tools_key: str | None = None
 
     def clear_cache(self) -> None:
@@ -162,10 +164,29 @@ class ManifestService:
             kube_version=self.kube_version or "",
             api_versions=self.api_versions,
         )
+        if await self._source_type(key, source, creds) == "directory":
+            # Plain manifests see no build environment: every app of this path shares one render.
+            key = dataclasses.replace(
+                key, app_name="", namespace="", target_revision="", repo_url=""
+            )
         rendered = await self._cached_or_render(key, source, env, creds)
         if not rendered.objects and not allow_empty:
             raise EmptyRender(app.name, env.repo_url, source.path, sha)
         return sha, rendered
+
+    async def _source_type(
+        self, key: CacheKey, source: ApplicationSource, creds: RepoCredentials | None
+    ) -> str:
+        """The kind of source at this commit and path (directory, kustomize, helm), memoised."""
+        where = (key.repo, key.sha, key.path, key.options)
+        found = self._types.get(where)
+        if found is None:
+            async with self.source.checkout(key.repo_url, key.sha, creds) as tree:
+                found = detect(tree.path / key.path, source)
+            if len(self._types) >= 10_000:
+                self._types.clear()
+            self._types[where] = found
+        return found
 
     async def _cached_or_render(
         self,

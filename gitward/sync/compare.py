@@ -15,11 +15,14 @@ state, so nothing downstream can mistake it for "prune everything".
 from __future__ import annotations
 
 import asyncio
+import json
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gitward import diff, health
+from gitward._util.hashing import digest_of
 from gitward.cluster import ApiError, ClusterError, KubeClient, UnknownKind
 from gitward.cluster.live import ApiLiveReader, LiveReader
 from gitward.model.application import Application
@@ -179,15 +182,33 @@ async def prepare_desired(
     return prepared, errors
 
 
+#: Dry-run verdicts by (server, desired object, live resourceVersion, rules): the same
+#: question asked again (a drifted app refreshed every cycle, the sync right after its
+#: refresh) costs no request. Bounded; a changed live object has a new resourceVersion.
+_VERDICTS: OrderedDict[tuple[str, str, str], bool] = OrderedDict()
+_VERDICTS_MAX = 20_000
+
+
 async def _confirm_with_dry_run(
     client: KubeClient, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
 ) -> bool:
     """True when the server says applying ``desired`` would leave ``live`` unchanged."""
+    version = str((live.get("metadata") or {}).get("resourceVersion", ""))
+    text = json.dumps([desired, repr(rules)], sort_keys=True, separators=(",", ":"))
+    key = (client.server, digest_of([text], 32), version)
+    if version and key in _VERDICTS:
+        _VERDICTS.move_to_end(key)
+        return _VERDICTS[key]
     try:
         predicted = await client.apply(desired, force=True, dry_run=True)
     except ApiError:
         return False  # the apply itself would fail: certainly not in sync
-    return diff.compare_exact(predicted, live, rules)
+    verdict = diff.compare_exact(predicted, live, rules)
+    if version:
+        _VERDICTS[key] = verdict
+        if len(_VERDICTS) > _VERDICTS_MAX:
+            _VERDICTS.popitem(last=False)
+    return verdict
 
 
 async def compare_app(

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitward.cluster import ClusterError, KubeClient, NotFound
+from gitward.cluster import ClusterError, Conflict, KubeClient
 from gitward.model.application import Application
 from gitward.model.errors import GitwardError
 from gitward.sync import events, execute, history, lock
@@ -35,6 +35,9 @@ Progress = Callable[[SyncTask], None]
 
 #: How many resources of one kind are applied at once.
 APPLY_CONCURRENCY = 16
+#: Least seconds between two progress messages / heartbeats written while a sync runs.
+PROGRESS_EVERY = 1.0
+HEARTBEAT_EVERY = 10.0
 
 
 @dataclass
@@ -92,6 +95,7 @@ class SyncOperation:
         progress: Progress = lambda _task: None,
         retry_count: int = 0,
         takeover: bool = False,
+        comparison: Comparison | None = None,
     ) -> None:
         self.retry_count = retry_count
         #: Run an operation that is already set but requested or abandoned (lock.acquire).
@@ -108,13 +112,18 @@ class SyncOperation:
         self.automated = automated
         self.progress = progress
         self.tasks: list[SyncTask] = []
-        self.comparison: Comparison | None = None
+        #: What to plan from: given (fresh, at the requested revision) or made by start().
+        self.comparison: Comparison | None = comparison
         self.started_at = now()
         self.phase: Phase = Phase.PRE_SYNC
         self.wave_index = 0
         self.running: list[SyncTask] = []
         self.failed_message = ""
         self.state = "Pending"
+        #: True when the last step() is waiting for the cluster (hooks, health): the
+        #: caller pauses before the next one; otherwise it steps again at once.
+        self.waiting = False
+        self._last_progress = self._last_beat = time.monotonic()
 
     # -- persistence ---------------------------------------------------------
 
@@ -170,7 +179,9 @@ class SyncOperation:
         except GitwardError as exc:
             await self.finish("Error", f"cannot sync: {exc}")
             return
-        comparison = await self.refresher.compare(self.app_obj, revision=self.request.revision)
+        comparison = self.comparison  # one the caller just made (the controller's refresh)
+        if comparison is None or comparison.revision != (self.request.revision or ""):
+            comparison = await self.refresher.compare(self.app_obj, self.request.revision)
         self.comparison = comparison
         if comparison.conditions and comparison.sync_status.value == "Unknown":
             message = "; ".join(c["message"] for c in comparison.conditions)
@@ -183,7 +194,9 @@ class SyncOperation:
             except ClusterError as exc:
                 await self.finish("Failed", f"cannot create the destination namespace: {exc}")
                 return
-        await self._persist("Running", "starting")
+        # No "Running" write yet: a sync that ends within PROGRESS_EVERY writes only its
+        # result. The lock (with holder and heartbeat) already says an operation runs.
+        self._last_progress = time.monotonic()
 
     async def _create_namespace(self) -> None:
         """``CreateNamespace=true``: make the destination namespace (and its metadata) first."""
@@ -200,11 +213,16 @@ class SyncOperation:
                 meta["labels"] = dict(managed.labels)
             if managed.annotations:
                 meta["annotations"] = dict(managed.annotations)
-        try:
-            await self.dest.get("v1", "Namespace", namespace)
-        except NotFound:
-            await self.dest.create({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
-            return
+        assert self.target is not None
+        if await self.target.live.get("v1", "Namespace", namespace, None) is None:
+            try:
+                created = await self.dest.create(
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+                )
+                self.dest_live_observe(created)
+                return
+            except Conflict:
+                pass  # made meanwhile (the live view lagged): apply the metadata below
         if len(meta) > 1:
             await self.dest.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
 
@@ -286,7 +304,9 @@ class SyncOperation:
             if any(t.failed for t in self.running):
                 return await self._fail(self._failure_message(self.running))
             if not all(t.done for t in self.running):
+                await self._progress(f"waiting for {self.phase.label} hooks to complete")
                 await self._heartbeat()
+                self.waiting = True
                 return False
             if self._has_later_work() and not self.request.dry_run:
                 try:
@@ -294,8 +314,9 @@ class SyncOperation:
                 except execute.WaveDegraded as exc:
                     return await self._fail(str(exc))
                 if not healthy:
-                    await self._persist("Running", reason)
+                    await self._progress(reason)
                     await self._heartbeat()
+                    self.waiting = True
                     return False
             self.running = []
             self.wave_index += 1
@@ -309,12 +330,24 @@ class SyncOperation:
         wave = phase_waves[self.wave_index]
         await self._run_wave(wave)
         self.running = wave
-        await self._persist("Running", f"running {self.phase.label} wave {wave[0].wave}")
         if any(t.failed for t in wave):
             return await self._fail(self._failure_message(wave))
+        await self._progress(f"running {self.phase.label} wave {wave[0].wave}")
+        # Applies are done when _run_wave returns; only hooks make the next step wait.
+        self.waiting = False
         return False
 
+    async def _progress(self, message: str) -> None:
+        """Record a Running message, at most every PROGRESS_EVERY seconds (a PATCH each)."""
+        if time.monotonic() - self._last_progress < PROGRESS_EVERY:
+            return
+        self._last_progress = time.monotonic()
+        await self._persist("Running", message)
+
     async def _heartbeat(self) -> None:
+        if time.monotonic() - self._last_beat < HEARTBEAT_EVERY:
+            return
+        self._last_beat = time.monotonic()
         with contextlib.suppress(ClusterError):  # a missed beat is not a failed sync
             await lock.heartbeat(self.client, self.app_obj, self.refresher.holder)
 
@@ -386,7 +419,8 @@ async def _run_once(
                 last = ((op.app_obj.get("status") or {}).get("operationState") or {}).get("message")
                 await op.finish("Failed", f"timed out after {timeout:.0f} s: {last}")
                 break
-            await asyncio.sleep(poll)
+            if op.waiting:
+                await asyncio.sleep(poll)
     except BaseException as exc:
         if op.state == "Running":
             await op.finish("Error", f"sync interrupted: {exc}")
@@ -406,6 +440,7 @@ async def run_sync(
     initiator: str = "gitward-cli",
     automated: bool = False,
     takeover: bool = False,
+    comparison: Comparison | None = None,
 ) -> OperationResult:
     """Run a whole sync in this process, retrying as the retry policy says; refresh after."""
     app = parse_app_object(app_obj)
@@ -422,6 +457,7 @@ async def run_sync(
             progress=progress,
             retry_count=attempt,
             takeover=takeover and attempt == 0,
+            comparison=comparison if attempt == 0 else None,
         )
         result = await _run_once(op, request, max(deadline - time.monotonic(), 1.0), poll)
         app_obj = op.app_obj

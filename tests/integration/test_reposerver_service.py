@@ -188,6 +188,15 @@ async def test_app_name_and_namespace_are_part_of_the_key(
     ).cached
 
 
+async def test_many_apps_of_one_plain_directory_share_one_render(
+    repo: GitRepo, service: ManifestService
+) -> None:
+    apps = [application(repo.url, "dev", name=f"app{i}", namespace=f"ns{i}") for i in range(20)]
+    results = await asyncio.gather(*(service.generate(a) for a in apps))
+    assert service.stats.renders == 1  # plain manifests see no build environment
+    assert all(names(r.objects) == names(results[0].objects) for r in results)
+
+
 async def test_branch_per_environment_and_revision_override(
     repo: GitRepo, service: ManifestService
 ) -> None:
