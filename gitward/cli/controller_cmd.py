@@ -80,7 +80,9 @@ def controller(
                 client,
                 cli.namespace,
                 shards,
-                f"{replica_id or socket.gethostname()}-{os.getpid()}",
+                # A given --replica-id names the Leases too, so a restarted replica takes its
+                # shards back at once; without one, each process is a new member.
+                replica_id or f"{socket.gethostname()}-{os.getpid()}",
                 lease_duration=lease_duration,
                 mode=mode,
             )

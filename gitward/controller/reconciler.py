@@ -122,7 +122,12 @@ class Reconciler:
             return True  # otherwise another process (a CLI sync, a rollback) runs it now
         verdict = dependencies.blocked_by(obj, self.index())
         extra = [c for c in [dependencies.condition(verdict)] if c]
-        obj, comparison = await self.refresher.refresh(obj, extra_conditions=extra)
+        try:
+            obj, comparison = await self.refresher.refresh(obj, extra_conditions=extra)
+        except NotFound:  # deleted while it was being compared
+            self.memory.pop(name, None)
+            self.apps.pop(name, None)
+            return False
         self.apps[name] = obj
         app = parse_app_object(obj)
         if comparison.sync_status is not SyncStatus.OUT_OF_SYNC or not app.automated:

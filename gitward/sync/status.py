@@ -107,8 +107,24 @@ def replace_status_ops(app_obj: Obj, fields: Obj) -> list[Obj]:
 
 
 async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
-    """Replace ``fields`` of ``app_obj``'s status; return the stored Application."""
+    """Replace ``fields`` of ``app_obj``'s status; return the stored Application.
+
+    When ``app_obj`` (as read) has no status yet, a merge patch adds the fields
+    instead: the JSON patch would start with ``add /status {}``, which replaces a
+    whole status someone else wrote since the read (a sync's ``operationState``
+    and ``history``, written while this process compared a just-created app).
+    """
     meta = app_obj["metadata"]
+    if not isinstance(app_obj.get("status"), dict):
+        added = {key: value for key, value in fields.items() if value is not None}
+        return await client.patch(
+            APPLICATION_API,
+            "Application",
+            meta["name"],
+            meta.get("namespace"),
+            {"status": added},
+            subresource="status",
+        )
     return await client.patch(
         APPLICATION_API,
         "Application",
