@@ -1,22 +1,23 @@
-"""Sync benchmark: a 200-resource app, full sync vs kubectl, and a no-op re-sync.
+"""sync-1k: one app of N resources, gitward's sync vs kubectl on the same cluster.
 
-Runs on a local control plane named ``bench`` (started if needed, left running
-for repeat runs; ``gitward localkube down --name bench`` stops it). Prints a
-Markdown table and writes ``bench/results/sync.json``.
+Run as ``.venv/bin/python -m bench.sync [N]`` (default 1,000; 200 with
+``GITWARD_BENCH_QUICK=1``) on a fresh local control plane named
+``bench-sync``. Figures, each beside its baseline from the same run:
 
-Figures:
-- full sync of N resources by gitward vs ``kubectl apply --server-side`` of the same
-  manifests into another namespace (the baseline, same cluster, same run);
-- a re-sync of the unchanged app with ApplyOutOfSyncOnly: time and apply requests
-  (expected: zero PATCHes).
+- full sync of N resources (a third each ConfigMaps, Services, Deployments) by
+  gitward (render, compare, apply, status) vs ``kubectl apply --server-side -f
+  DIR`` of the same manifests into another namespace;
+- the no-op re-sync of the unchanged app (ApplyOutOfSyncOnly: compare, nothing
+  applied) vs ``kubectl diff --server-side -f DIR`` (which also only compares);
+- requests sent by each gitward run, by verb.
+
+Writes ``bench/results/sync-1k.json``; ``bench/ceiling.py`` then sets the
+full sync's throughput against the API server's raw apply throughput.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from bench.common import QUICK, Repo, cluster, table, write
 from gitward import localkube
 from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient
@@ -33,17 +35,16 @@ from gitward.install import install
 from gitward.sync.operation import run_sync
 from gitward.sync.plan import SyncRequest
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-RESULTS = Path(__file__).parent / "results"
+Obj = dict[str, Any]
+N = int(sys.argv[1]) if len(sys.argv) > 1 else (200 if QUICK else 1000)
 
 
-def manifests(n: int) -> list[dict[str, Any]]:
+def manifests(n: int, replicas: int = 1) -> list[Obj]:
     """n resources: a third ConfigMaps, a third Services, a third Deployments."""
-    docs: list[dict[str, Any]] = []
+    docs: list[Obj] = []
     for i in range(n):
         name = f"r{i:04d}"
-        kind = i % 3
-        if kind == 0:
+        if i % 3 == 0:
             docs.append(
                 {
                     "apiVersion": "v1",
@@ -52,7 +53,7 @@ def manifests(n: int) -> list[dict[str, Any]]:
                     "data": {"index": str(i)},
                 }
             )
-        elif kind == 1:
+        elif i % 3 == 1:
             docs.append(
                 {
                     "apiVersion": "v1",
@@ -69,7 +70,7 @@ def manifests(n: int) -> list[dict[str, Any]]:
                     "kind": "Deployment",
                     "metadata": {"name": name},
                     "spec": {
-                        "replicas": 1,
+                        "replicas": replicas,
                         "selector": {"matchLabels": labels},
                         "template": {
                             "metadata": {"labels": labels},
@@ -81,120 +82,131 @@ def manifests(n: int) -> list[dict[str, Any]]:
     return docs
 
 
-def git(*args: str, cwd: Path) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", *args],
-        cwd=cwd,
-        check=True,
+async def kubectl(kubectl_bin: str, kubeconfig: Path, *args: str) -> tuple[float, int]:
+    """(seconds, exit code) of one kubectl command."""
+    started = time.perf_counter()
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [kubectl_bin, "--kubeconfig", str(kubeconfig), *args],
         capture_output=True,
+        text=True,
     )
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
+    return time.perf_counter() - started, done.returncode
 
 
 async def main() -> None:
-    toolchain = localkube.ensure()
-    cluster = localkube.LocalCluster("bench")
-    cluster.up(toolchain, nodes=3)
-    kubectl = str(toolchain.binary("kubectl"))
+    kubectl_bin = str(localkube.ensure().binary("kubectl"))
+    local = cluster("bench-sync", fresh=True)
     docs = manifests(N)
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "repo"
-        (repo / "app").mkdir(parents=True)
-        (repo / "app" / "all.yaml").write_text(yaml.safe_dump_all(docs))
-        git("init", "-q", "--initial-branch=main", cwd=repo)
-        git("add", "-A", cwd=repo)
-        git("commit", "-qm", "bench", cwd=repo)
-        stamp = str(int(time.time()))
-        ns_app, ns_kubectl = f"bench-app-{stamp}", f"bench-kubectl-{stamp}"
-
-        async with await KubeClient.from_kubeconfig(str(cluster.kubeconfig)) as kube:
+        repo = Repo(Path(tmp), "repo")
+        repo.push({"app/all.yaml": yaml.safe_dump_all(docs)}, "bench")
+        directory = str(repo.work / "app")
+        ns_app, ns_kubectl = "bench-app", "bench-kubectl"
+        async with await KubeClient.from_kubeconfig(
+            str(local.kubeconfig), request_timeout=120
+        ) as kube:
             await install(kube, "argocd")
             for ns in (ns_app, ns_kubectl):
                 await kube.create(
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                 )
-
-            started = time.perf_counter()
-            await asyncio.to_thread(
-                subprocess.run,
-                [
-                    kubectl,
-                    "--kubeconfig",
-                    str(cluster.kubeconfig),
-                    "apply",
-                    "--server-side",
-                    "--field-manager=bench",
-                    "-n",
-                    ns_kubectl,
-                    "-f",
-                    str(repo / "app"),
-                ],
-                check=True,
-                capture_output=True,
+            kubectl_apply_s, _ = await kubectl(
+                kubectl_bin,
+                local.kubeconfig,
+                "apply",
+                "--server-side",
+                "--field-manager=bench",
+                "-n",
+                ns_kubectl,
+                "-f",
+                directory,
             )
-            kubectl_s = time.perf_counter() - started
-
-            app_name = f"bench-{stamp}"
-            app = {
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "Application",
-                "metadata": {"name": app_name, "namespace": "argocd"},
-                "spec": {
-                    "source": {"repoURL": repo.as_uri(), "path": "app"},
-                    "destination": {
-                        "server": "https://kubernetes.default.svc",
-                        "namespace": ns_app,
+            kubectl_diff_s, diff_rc = await kubectl(
+                kubectl_bin,
+                local.kubeconfig,
+                "diff",
+                "--server-side",
+                "--field-manager=bench",
+                "-n",
+                ns_kubectl,
+                "-f",
+                directory,
+            )
+            app = await kube.create(
+                {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Application",
+                    "metadata": {"name": "bench", "namespace": "argocd"},
+                    "spec": {
+                        "source": {"repoURL": repo.url, "path": "app"},
+                        "destination": {
+                            "server": "https://kubernetes.default.svc",
+                            "namespace": ns_app,
+                        },
                     },
-                },
-            }
-            app = await kube.create(app)
+                }
+            )
             refresher = await Refresher.create(kube, "argocd")
             before = kube.requests.copy()
             started = time.perf_counter()
-            result = await run_sync(refresher, app, SyncRequest())
+            result = await run_sync(refresher, app, SyncRequest(), timeout=900)
             full_s = time.perf_counter() - started
-            assert result.phase == "Succeeded", result.message
+            if result.phase != "Succeeded":
+                raise RuntimeError(f"sync {result.phase}: {result.message}")
             full_requests = dict(kube.requests - before)
 
-            app = await kube.get("argoproj.io/v1alpha1", "Application", app_name, "argocd")
+            app = await kube.get("argoproj.io/v1alpha1", "Application", "bench", "argocd")
             before = kube.requests.copy()
             started = time.perf_counter()
             result = await run_sync(
-                refresher,
-                app,
-                SyncRequest(sync_options=("ApplyOutOfSyncOnly=true",)),
+                refresher, app, SyncRequest(sync_options=("ApplyOutOfSyncOnly=true",))
             )
             noop_s = time.perf_counter() - started
-            assert result.phase == "Succeeded", result.message
+            if result.phase != "Succeeded":
+                raise RuntimeError(f"no-op sync {result.phase}: {result.message}")
             noop_requests = dict(kube.requests - before)
 
     figures = {
         "resources": N,
-        "kubectl_apply_server_side_s": round(kubectl_s, 3),
         "gitward_full_sync_s": round(full_s, 3),
-        "ratio_full_vs_kubectl": round(full_s / kubectl_s, 2),
+        "gitward_full_sync_objects_per_s": round(N / full_s, 1),
+        "ratio_full_vs_kubectl_apply": round(full_s / kubectl_apply_s, 2),
         "full_sync_requests": full_requests,
-        "noop_resync_apply_out_of_sync_only_s": round(noop_s, 3),
+        "gitward_noop_resync_s": round(noop_s, 3),
+        "ratio_noop_vs_kubectl_diff": round(noop_s / kubectl_diff_s, 2),
         "noop_resync_requests": noop_requests,
     }
-    record = {
-        "scenario": "sync",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "versions": toolchain.versions,
-        "figures": figures,
+    baselines = {
+        "kubectl_apply_server_side_s": round(kubectl_apply_s, 3),
+        "kubectl_diff_server_side_s": round(kubectl_diff_s, 3),
+        "kubectl_diff_exit_code": diff_rc,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "sync.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"| scenario ({N} resources) | seconds | ratio to kubectl |")
-    print("|---|---:|---:|")
-    print(f"| kubectl apply --server-side (baseline) | {kubectl_s:.2f} | 1.00 |")
-    rows = [
-        ("gitward full sync (render, compare, apply, status)", full_s),
-        ("gitward re-sync, unchanged, ApplyOutOfSyncOnly", noop_s),
-    ]
-    for label, seconds in rows:
-        print(f"| {label} | {seconds:.2f} | {seconds / kubectl_s:.2f} |")
+    path = write("sync-1k", figures, baselines)
+    print(
+        table(
+            [f"sync-1k ({N} resources)", "seconds", "baseline (s)", "ratio"],
+            [
+                (
+                    "full sync vs kubectl apply --server-side",
+                    full_s,
+                    kubectl_apply_s,
+                    full_s / kubectl_apply_s,
+                ),
+                (
+                    "no-op re-sync vs kubectl diff --server-side",
+                    noop_s,
+                    kubectl_diff_s,
+                    noop_s / kubectl_diff_s,
+                ),
+            ],
+        )
+    )
     print(f"\nrequests, full sync: {full_requests}")
     print(f"requests, no-op re-sync: {noop_requests} (APPLY = server-side applies)")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -217,6 +217,10 @@ class ClusterCache:
                 found.extend(cache.objects[k] for k in cache.by_owner.get(app_name, ()))
         return found
 
+    async def for_objects(self, objects: Iterable[Obj]) -> ClusterCache:
+        """The cache itself: it needs no preparation to answer a comparison."""
+        return self
+
     # -- writes this process made ---------------------------------------------------------------
 
     def observe(self, obj: Obj) -> None:

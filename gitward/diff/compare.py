@@ -13,12 +13,12 @@ declares is a difference (applying would remove it).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from gitward._util.jsoncopy import json_copy
 from gitward.diff.fieldset import format_path, has_path, owned_by
 from gitward.diff.ignore import IgnoreRule, apply_rules
 from gitward.diff.normalize import normalize_desired, normalize_live, scalars_equal
@@ -98,11 +98,11 @@ def _merge(live: Any, desired: Any) -> Any:
     if isinstance(desired, dict) and isinstance(live, dict):
         merged = dict(live)
         for key, value in desired.items():
-            merged[key] = _merge(live.get(key), value) if key in live else copy.deepcopy(value)
+            merged[key] = _merge(live.get(key), value) if key in live else json_copy(value)
         return merged
     if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
         return [_merge(lv, d) for lv, d in zip(live, desired, strict=True)]
-    return copy.deepcopy(desired)
+    return json_copy(desired)
 
 
 def compare(

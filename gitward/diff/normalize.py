@@ -8,10 +8,11 @@ helm, empty maps). Both sides are copied, never modified in place.
 
 from __future__ import annotations
 
-import copy
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from gitward._util.jsoncopy import json_copy
 
 Obj = dict[str, Any]
 
@@ -47,16 +48,18 @@ def _clean_metadata(meta: Obj) -> None:
 
 def normalize_live(live: Obj) -> Obj:
     """A copy of ``live`` without status and server bookkeeping."""
-    out = copy.deepcopy(live)
-    out.pop("status", None)
-    _clean_metadata(out.setdefault("metadata", {}))
+    # Leave out status and managedFields before copying: often most of the object.
+    out = {k: v for k, v in live.items() if k != "status"}
+    meta = {k: v for k, v in (live.get("metadata") or {}).items() if k != "managedFields"}
+    out["metadata"] = meta
+    out = json_copy(out)
+    _clean_metadata(out["metadata"])
     return out
 
 
 def normalize_desired(desired: Obj) -> Obj:
     """A copy of ``desired`` without status and rendering leftovers."""
-    out = copy.deepcopy(desired)
-    out.pop("status", None)
+    out = json_copy({k: v for k, v in desired.items() if k != "status"})
     meta = out.setdefault("metadata", {})
     if meta.get("creationTimestamp") is None:
         meta.pop("creationTimestamp", None)

@@ -16,7 +16,8 @@ from gitward.localkube.toolchain import Toolchain
 #: Start order; ``down`` stops them in reverse.
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
-SERVICE_CIDR = "10.0.0.0/24"
+#: Room for 65,534 Services: benchmarks create thousands (a /24 ran out at 254).
+SERVICE_CIDR = "10.0.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 
 

@@ -13,11 +13,11 @@ for one the app manages.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gitward._util.jsoncopy import json_copy
 from gitward.model.errors import ConfigError
 
 TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id"
@@ -86,7 +86,7 @@ def parse_tracking_id(value: str) -> tuple[str, ResourceKey] | None:
 
 def with_tracking(obj: Obj, app_name: str, method: TrackingMethod) -> Obj:
     """A copy of ``obj`` that carries ``app_name``'s tracking metadata."""
-    out = copy.deepcopy(obj)
+    out = json_copy(obj)
     meta = out.setdefault("metadata", {})
     if method in (TrackingMethod.ANNOTATION, TrackingMethod.ANNOTATION_AND_LABEL):
         annotations = dict(meta.get("annotations") or {})

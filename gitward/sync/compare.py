@@ -232,8 +232,11 @@ async def compare_app(
     except GitwardError as exc:
         return failed_comparison(app, revision or "", str(exc))
     tracking = settings.tracking
-    reader: LiveReader = live or ApiLiveReader(client, tracking)
     desired, errors = await prepare_desired(client, app, rendered.objects, tracking)
+    try:
+        reader = await (live or ApiLiveReader(client, tracking)).for_objects(desired)
+    except ClusterError as exc:
+        return failed_comparison(app, rendered.revision, str(exc))
     conditions = [{"type": "ComparisonError", "message": e} for e in errors]
     all_rules = diff.parse_rules(app.ignore_differences)
     semaphore = asyncio.Semaphore(concurrency)

@@ -34,7 +34,7 @@ Obj = dict[str, Any]
 Progress = Callable[[SyncTask], None]
 
 #: How many resources of one kind are applied at once.
-APPLY_CONCURRENCY = 16
+APPLY_CONCURRENCY = 32
 #: Least seconds between two progress messages / heartbeats written while a sync runs.
 PROGRESS_EVERY = 1.0
 HEARTBEAT_EVERY = 10.0

@@ -1,0 +1,128 @@
+"""What every benchmark shares: a local cluster, git repos, results files, tables.
+
+Every figure is written beside the baseline measured in the same run, because
+the machine is shared and noisy: ratios travel between runs, seconds do not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gitward import localkube
+
+RESULTS = Path(__file__).resolve().parent / "results"
+QUICK = os.environ.get("GITWARD_BENCH_QUICK") == "1"
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@gitward.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@gitward.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+Obj = dict[str, Any]
+
+
+def git(*args: str, cwd: Path) -> str:
+    done = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+class Repo:
+    """A bare repository (what apps point at) and a work tree that pushes to it."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.bare = root / f"{name}.git"
+        self.work = root / name
+        self.bare.mkdir(parents=True)
+        git("init", "-q", "--bare", "--initial-branch=main", str(self.bare), cwd=root)
+        git("clone", "-q", str(self.bare), str(self.work), cwd=root)
+        git("checkout", "-q", "-B", "main", cwd=self.work)
+
+    @property
+    def url(self) -> str:
+        return self.bare.as_uri()
+
+    def push(self, files: dict[str, str], message: str = "change") -> str:
+        """Write ``files``, commit, push to the bare repository; the new commit's SHA."""
+        for rel, text in files.items():
+            path = self.work / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git("add", "-A", cwd=self.work)
+        git("commit", "-qm", message, cwd=self.work)
+        git("push", "-q", "origin", "main", cwd=self.work)
+        return git("rev-parse", "HEAD", cwd=self.work)
+
+
+def cluster(name: str, fresh: bool = False, nodes: int = 3) -> localkube.LocalCluster:
+    """A local control plane for benchmarks (re-created when ``fresh``)."""
+    toolchain = localkube.ensure()
+    found = localkube.LocalCluster(name)
+    if fresh:
+        found.down()
+    found.up(toolchain, nodes=nodes)
+    return found
+
+
+def machine() -> Obj:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "quick": QUICK,
+    }
+
+
+def write(scenario: str, figures: Obj, baselines: Obj | None = None) -> Path:
+    """``bench/results/<scenario>.json``: machine, versions, figures, baselines."""
+    toolchain = localkube.find()
+    record = {
+        "scenario": scenario,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "versions": toolchain.versions if toolchain else {},
+        "figures": figures,
+        "baselines": baselines or {},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{scenario}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    if len(ordered) == 1:
+        return ordered[0]
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive")
+    return cuts[int(q) - 1] if 1 <= q <= 99 else (ordered[0] if q <= 0 else ordered[-1])
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A Markdown table (numbers right-aligned)."""
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|")
+    for row in rows:
+        cells = [f"{c:.3g}" if isinstance(c, float) else str(c) for c in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

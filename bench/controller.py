@@ -1,0 +1,484 @@
+"""Controller benchmarks: apps-1k, refresh, drift and push, on one fresh local cluster.
+
+Run as ``.venv/bin/python -m bench.controller`` (``GITWARD_BENCH_QUICK=1`` for
+reduced sizes). The controller runs as its own process, exactly as users run
+it (``gitward controller``), so its CPU time and peak RSS come from /proc and
+its request counts from its /metrics; the benchmark's own requests (creating
+apps, polling status) are not counted.
+
+- **apps-1k**: N Applications of 5 resources each (3 ConfigMaps, a Service,
+  a ServiceAccount) from one repository, created before the controller starts;
+  time from controller start until every app is Synced and Healthy; peak RSS;
+  API requests per app. Baseline: ``kubectl apply --server-side`` of the same
+  N x 5 objects (plus namespaces) in the same run.
+- **refresh**: steady state, nothing changed, reconciliation every few seconds:
+  CPU seconds, API requests and git commands per full cycle over all N apps.
+- **drift**: a tracked ConfigMap edited (as ``kubectl edit`` would), time until
+  self-heal put it back; p50/p95 over T trials, each on another app. Baseline:
+  the round trip of one GET (the API's own latency) in the same run.
+- **push**: ``git push`` + a signed GitHub webhook, time until the app is
+  Synced at the new commit; p50/p95 over P trials; then fan-out: one push
+  that concerns F apps, time until all are Synced at the new commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from bench.common import QUICK, Repo, cluster, percentile, table, write
+from gitward import localkube
+from gitward.cluster import KubeClient, NotFound
+from gitward.install import install
+from gitward.localkube.process import free_ports
+
+Obj = dict[str, Any]
+API = "argoproj.io/v1alpha1"
+SECRET = "bench-webhook-secret"  # noqa: S105 (a throw-away local cluster)
+
+APPS = 100 if QUICK else 1000
+DRIFT_TRIALS = 10 if QUICK else 50
+PUSH_TRIALS = 5 if QUICK else 20
+FANOUT = 50 if QUICK else 500
+RECONCILE_SECONDS = 10 if QUICK else 30
+WORKERS = 8
+
+
+def app_resources() -> str:
+    docs: list[Obj] = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}, "data": {"i": "0"}}
+        for i in range(3)
+    ]
+    docs.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        }
+    )
+    docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "runner"}})
+    return yaml.safe_dump_all(docs)
+
+
+def application(name: str, repo: Repo, path: str, namespace: str) -> Obj:
+    return {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": repo.url, "path": path, "targetRevision": "main"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+            "syncPolicy": {
+                "automated": {"prune": True, "selfHeal": True},
+                "syncOptions": ["CreateNamespace=true"],
+            },
+        },
+    }
+
+
+async def gather_limited(calls: list[Callable[[], Awaitable[Any]]], limit: int = 32) -> None:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[Any]]) -> None:
+        async with semaphore:
+            await call()
+
+    await asyncio.gather(*(one(c) for c in calls))
+
+
+class ControllerProcess:
+    """``gitward controller`` in its own process, with its /metrics and /proc figures."""
+
+    def __init__(self, kubeconfig: Path, log: Path) -> None:
+        self.port = free_ports(1)[0]
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(kubeconfig)]
+        argv += ["--namespace", "argocd", "controller", "--listen", f"127.0.0.1:{self.port}"]
+        argv += ["--workers", str(WORKERS), "--log-level", "warning"]
+        self.log = log.open("w")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    async def metrics(self, http: aiohttp.ClientSession) -> dict[str, float]:
+        """Summed samples by name+labels of interest: requests by verb, git, reconciles."""
+        async with http.get(self.url + "/metrics") as resp:
+            text = await resp.text()
+        out: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name.startswith("gitward_kubernetes_requests"):
+                    key = "api_" + sample.labels.get("verb", "")
+                elif sample.name.startswith("gitward_git_requests"):
+                    key = "git_" + sample.labels.get("request_type", "")
+                elif sample.name == "gitward_app_reconcile_seconds_count":
+                    key = "reconciles"
+                else:
+                    continue
+                out[key] = out.get(key, 0.0) + sample.value
+        return out
+
+    async def ready(self, http: aiohttp.ClientSession, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the controller exited: see {self.log.name}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(self.url + "/readyz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the controller did not become ready")
+
+    def profile(self, name: str) -> subprocess.Popen[bytes] | None:
+        """With GITWARD_BENCH_PROFILE=DIR, sample the controller with py-spy into DIR/name."""
+        out = os.environ.get("GITWARD_BENCH_PROFILE")
+        if not out:
+            return None
+        Path(out).mkdir(parents=True, exist_ok=True)
+        argv = ["py-spy", "record", "-p", str(self.proc.pid), "-f", "raw", "--nonblocking"]
+        return subprocess.Popen([*argv, "-r", "200", "-o", str(Path(out) / name)])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def requests_of(metrics: dict[str, float]) -> dict[str, float]:
+    return {k[4:]: v for k, v in metrics.items() if k.startswith("api_")}
+
+
+def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    return {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+
+
+async def app_states(kube: KubeClient, prefix: str) -> list[Obj]:
+    return [
+        a
+        for a in await kube.list(API, "Application", "argocd")
+        if a["metadata"]["name"].startswith(prefix)
+    ]
+
+
+def synced_healthy(app: Obj, revision: str | None = None) -> bool:
+    status = app.get("status") or {}
+    sync = status.get("sync") or {}
+    return (
+        sync.get("status") == "Synced"
+        and (status.get("health") or {}).get("status") == "Healthy"
+        and (revision is None or sync.get("revision") == revision)
+    )
+
+
+async def wait_all(
+    kube: KubeClient, prefix: str, count: int, revision: str | None, timeout: float
+) -> float:
+    """Seconds until ``count`` apps named ``prefix*`` are Synced+Healthy (at ``revision``)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        apps = await app_states(kube, prefix)
+        done = sum(synced_healthy(a, revision) for a in apps)
+        if done >= count:
+            return time.monotonic() - started
+        await asyncio.sleep(0.25)
+    raise RuntimeError(f"{prefix}*: not all {count} apps Synced/Healthy after {timeout:.0f} s")
+
+
+async def kubectl_baseline(kubectl: str, kubeconfig: Path, manifests: str, apps: int) -> float:
+    """``kubectl apply --server-side`` of the same objects into ``apps`` namespaces."""
+    with tempfile.TemporaryDirectory() as tmp:
+        docs = []
+        body = list(yaml.safe_load_all(manifests))
+        for i in range(apps):
+            ns = f"kubectl-{i:04d}"
+            docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+            for obj in body:
+                docs.append({**obj, "metadata": {**obj["metadata"], "namespace": ns}})
+        path = Path(tmp) / "all.yaml"
+        path.write_text(yaml.safe_dump_all(docs))
+        started = time.monotonic()
+        await asyncio.to_thread(
+            subprocess.run,
+            [kubectl, "--kubeconfig", str(kubeconfig), "apply", "--server-side", "-f", str(path)],
+            check=True,
+            capture_output=True,
+        )
+        return time.monotonic() - started
+
+
+def signed_push(repo: Repo) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(
+        {"ref": "refs/heads/main", "repository": {"clone_url": repo.url, "default_branch": "main"}}
+    ).encode()
+    digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "X-GitHub-Event": "push",
+        "X-Hub-Signature-256": f"sha256={digest}",
+        "Content-Type": "application/json",
+    }
+    return body, headers
+
+
+async def push_and_notify(
+    http: aiohttp.ClientSession, ctl: ControllerProcess, repo: Repo, files: dict[str, str]
+) -> tuple[str, float]:
+    """Push, then send the webhook; (new SHA, the moment the push began)."""
+    started = time.monotonic()
+    sha = await asyncio.to_thread(repo.push, files)
+    body, headers = signed_push(repo)
+    async with http.post(ctl.url + "/api/webhook", data=body, headers=headers) as resp:
+        if resp.status != 200:
+            raise RuntimeError(f"webhook answered {resp.status}: {await resp.text()}")
+    return sha, started
+
+
+async def drift_trials(kube: KubeClient, trials: int) -> tuple[list[float], list[float]]:
+    """(heal seconds, GET round-trip seconds) per trial."""
+    heals, gets = [], []
+    for i in range(trials):
+        ns = f"app-{i:04d}"
+        t0 = time.monotonic()
+        live = await kube.get("v1", "ConfigMap", "c0", ns)
+        gets.append(time.monotonic() - t0)
+        live["data"] = {"i": "edited by hand"}
+        await kube.replace(live)
+        started = time.monotonic()
+        while True:
+            with contextlib.suppress(NotFound):
+                now = await kube.get("v1", "ConfigMap", "c0", ns)
+                if now.get("data") == {"i": "0"}:
+                    break
+            if time.monotonic() - started > 60:
+                raise RuntimeError(f"{ns}/c0 was not healed within 60 s")
+            await asyncio.sleep(0.01)
+        heals.append(time.monotonic() - started)
+    return heals, gets
+
+
+async def main() -> None:
+    toolchain = localkube.ensure()
+    kubectl = str(toolchain.binary("kubectl"))
+    local = cluster("bench-controller", fresh=True)
+    figures: dict[str, Obj] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        repo = Repo(root, "apps")
+        manifests = app_resources()
+        repo.push({"app/resources.yaml": manifests}, "five resources")
+        async with (
+            await KubeClient.from_kubeconfig(str(local.kubeconfig), request_timeout=120) as kube,
+            aiohttp.ClientSession() as http,
+        ):
+            await install(kube, "argocd")
+            await kube.apply(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+                    "data": {
+                        "timeout.reconciliation": f"{RECONCILE_SECONDS}s",
+                        "timeout.reconciliation.jitter": "0s",
+                    },
+                }
+            )
+            await kube.apply(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": "argocd-secret", "namespace": "argocd"},
+                    "stringData": {"webhook.github.secret": SECRET},
+                }
+            )
+            kubectl_s = await kubectl_baseline(kubectl, local.kubeconfig, manifests, APPS)
+            await gather_limited(
+                [
+                    lambda i=i: kube.create(
+                        application(f"app-{i:04d}", repo, "app", f"app-{i:04d}")
+                    )
+                    for i in range(APPS)
+                ]
+            )
+
+            # -- apps-1k: cold start ------------------------------------------------------
+            ctl = ControllerProcess(local.kubeconfig, root / "controller.log")
+            try:
+                await ctl.ready(http)
+                await wait_all(kube, "app-", APPS, None, timeout=1800)
+                cold_s = time.monotonic() - ctl.started
+                after_cold = await ctl.metrics(http)
+                requests = requests_of(after_cold)
+                figures["apps-1k"] = {
+                    "apps": APPS,
+                    "objects": APPS * 5,
+                    "seconds_to_all_synced_healthy": round(cold_s, 2),
+                    "kubectl_apply_same_objects_s": round(kubectl_s, 2),
+                    "ratio_to_kubectl": round(cold_s / kubectl_s, 2),
+                    "peak_rss_mb": round(ctl.peak_rss_mb(), 1),
+                    "cpu_seconds": round(ctl.cpu_seconds(), 2),
+                    "api_requests_per_app": {
+                        k: round(v / APPS, 2) for k, v in sorted(requests.items())
+                    },
+                    "api_requests_per_app_total": round(sum(requests.values()) / APPS, 2),
+                }
+                print_apps(figures["apps-1k"])
+
+                # -- refresh: steady state -------------------------------------------------
+                # Let the post-sync passes settle, then measure whole cycles.
+                await asyncio.sleep(RECONCILE_SECONDS + 2)  # wall-clock window, not a sync
+                before, cpu0, t0 = await ctl.metrics(http), ctl.cpu_seconds(), time.monotonic()
+                target = before.get("reconciles", 0.0) + 2 * APPS
+                while True:  # poll the controller's own count of passes
+                    if (await ctl.metrics(http)).get("reconciles", 0.0) >= target:
+                        break
+                    await asyncio.sleep(0.5)
+                after, cpu1 = await ctl.metrics(http), ctl.cpu_seconds()
+                moved = delta(after, before)
+                cycles = moved["reconciles"] / APPS
+                api = {k: v / cycles for k, v in requests_of(moved).items() if v}
+                figures["refresh"] = {
+                    "apps": APPS,
+                    "cycles": round(cycles, 2),
+                    "cycle_interval_s": RECONCILE_SECONDS,
+                    "wall_s": round(time.monotonic() - t0, 1),
+                    "cpu_seconds_per_cycle": round((cpu1 - cpu0) / cycles, 3),
+                    "api_requests_per_cycle": {k: round(v, 1) for k, v in api.items()},
+                    "api_reads_per_cycle": round(
+                        sum(v for k, v in api.items() if k in ("GET", "LIST")), 1
+                    ),
+                    "git_ls_remote_per_cycle": round(moved.get("git_ls-remote", 0.0) / cycles, 1),
+                    "git_fetch_per_cycle": round(moved.get("git_fetch", 0.0) / cycles, 1),
+                }
+                print(json.dumps(figures["refresh"], indent=2))
+
+                # -- drift ----------------------------------------------------------------------
+                heals, gets = await drift_trials(kube, DRIFT_TRIALS)
+                figures["drift"] = {
+                    "trials": DRIFT_TRIALS,
+                    "heal_p50_s": round(percentile(heals, 50), 3),
+                    "heal_p95_s": round(percentile(heals, 95), 3),
+                    "heal_max_s": round(max(heals), 3),
+                    "api_get_p50_s": round(percentile(gets, 50), 4),
+                }
+                print(json.dumps(figures["drift"], indent=2))
+
+                # -- push: one app, then fan-out ---------------------------------------------
+                single = Repo(root, "single")
+                single.push({"app/resources.yaml": manifests}, "start")
+                await kube.create(application("push-one", single, "app", "push-one"))
+                await wait_all(kube, "push-one", 1, None, timeout=120)
+                push_s = []
+                for trial in range(PUSH_TRIALS):
+                    changed = manifests.replace("i: '0'", f"i: '{trial + 1}'")
+                    sha, started = await push_and_notify(
+                        http, ctl, single, {"app/resources.yaml": changed}
+                    )
+                    await wait_all(kube, "push-one", 1, sha, timeout=120)
+                    push_s.append(time.monotonic() - started)
+                fan = Repo(root, "fanout")
+                fan.push({"app/resources.yaml": manifests}, "start")
+                await gather_limited(
+                    [
+                        lambda i=i: kube.create(
+                            application(f"fan-{i:04d}", fan, "app", f"fan-{i:04d}")
+                        )
+                        for i in range(FANOUT)
+                    ]
+                )
+                await wait_all(kube, "fan-", FANOUT, None, timeout=1800)
+                changed = manifests.replace("i: '0'", "i: 'fanned-out'")
+                sampler = ctl.profile("fanout.txt")
+                sha, started = await push_and_notify(
+                    http, ctl, fan, {"app/resources.yaml": changed}
+                )
+                await wait_all(kube, "fan-", FANOUT, sha, timeout=1800)
+                fanout_s = time.monotonic() - started
+                if sampler is not None:
+                    sampler.send_signal(signal.SIGINT)
+                    sampler.wait(30)
+                figures["push"] = {
+                    "trials": PUSH_TRIALS,
+                    "push_to_synced_p50_s": round(percentile(push_s, 50), 3),
+                    "push_to_synced_p95_s": round(percentile(push_s, 95), 3),
+                    "fanout_apps": FANOUT,
+                    "fanout_push_to_all_synced_s": round(fanout_s, 2),
+                    "fanout_per_app_ms": round(fanout_s / FANOUT * 1000, 1),
+                }
+                print(json.dumps(figures["push"], indent=2))
+                figures["apps-1k"]["peak_rss_mb_end"] = round(ctl.peak_rss_mb(), 1)
+            finally:
+                ctl.stop()
+    get_p50 = figures["drift"]["api_get_p50_s"]
+    write(
+        "apps-1k",
+        figures["apps-1k"],
+        {"kubectl_apply_same_objects_s": figures["apps-1k"]["kubectl_apply_same_objects_s"]},
+    )
+    write("refresh", figures["refresh"], {"cycle_interval_s": RECONCILE_SECONDS})
+    write("drift", figures["drift"], {"api_get_p50_s": get_p50})
+    write("push", figures["push"], {"api_get_p50_s": get_p50})
+    print(
+        table(
+            ["scenario", "figure", "value", "target"],
+            [
+                (
+                    "apps-1k",
+                    "s to all Synced+Healthy",
+                    figures["apps-1k"]["seconds_to_all_synced_healthy"],
+                    "< 120",
+                ),
+                ("apps-1k", "peak RSS MB", figures["apps-1k"]["peak_rss_mb_end"], "< 300"),
+                ("refresh", "CPU s per cycle", figures["refresh"]["cpu_seconds_per_cycle"], "< 2"),
+                ("refresh", "API reads per cycle", figures["refresh"]["api_reads_per_cycle"], "0"),
+                ("drift", "heal p95 s", figures["drift"]["heal_p95_s"], "< 2"),
+                ("push", "push p95 s", figures["push"]["push_to_synced_p95_s"], "< 3"),
+                (
+                    "push",
+                    f"fan-out {FANOUT} apps s",
+                    figures["push"]["fanout_push_to_all_synced_s"],
+                    "< 10",
+                ),
+            ],
+        )
+    )
+
+
+def print_apps(f: Obj) -> None:
+    print(json.dumps(f, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
