@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help install toolchain demo demo-down test test-unit lint bench clean
+.PHONY: help install toolchain demo demo-down test test-unit lint bench bench-quick clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,9 +42,11 @@ test: lint toolchain ## The whole suite: lint, unit, integration and e2e tests
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing" >&2; exit 1; fi; exit $$rc
 
-bench: toolchain ## Benchmarks: figures and ratios to baselines, in bench/results/
-	$(BIN)/python bench/render.py
-	$(BIN)/python bench/sync.py 200
+bench: toolchain ## Every benchmark at full size: figures beside baselines, bench/results/
+	$(BIN)/python -m bench.run
+
+bench-quick: toolchain ## The same scenarios at reduced sizes (a few minutes)
+	GITWARD_BENCH_QUICK=1 $(BIN)/python -m bench.run
 
 clean: ## Remove .venv/ and caches inside the checkout (not ~/.cache/gitward)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import QUICK, RESULTS, cluster, table, write
+from bench.common import QUICK, RESULTS, cluster, release, table, write
 from bench.sync import manifests
 from gitward.cluster import KubeClient
 from gitward.cluster.kubeconfig import load
@@ -93,6 +93,7 @@ async def main() -> None:
                 seconds = await apply_all(session, server, headers, requests_for(ns, docs), level)
                 results[level] = n / seconds
                 print(f"concurrency {level:>2}: {n / seconds:7.1f} applies/s")
+    release(local)
     best_level = max(results, key=lambda k: results[k])
     best = results[best_level]
     figures = {

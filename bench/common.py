@@ -81,6 +81,15 @@ def cluster(name: str, fresh: bool = False, nodes: int = 3) -> localkube.LocalCl
     return found
 
 
+def release(local: localkube.LocalCluster) -> None:
+    """Stop a benchmark cluster so the next scenario has the machine to itself.
+
+    ``GITWARD_BENCH_KEEP=1`` keeps it for a look afterwards.
+    """
+    if os.environ.get("GITWARD_BENCH_KEEP") != "1":
+        local.down()
+
+
 def machine() -> Obj:
     return {
         "cpus": os.cpu_count(),

@@ -42,7 +42,7 @@ import aiohttp
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.common import QUICK, Repo, cluster, percentile, table, write
+from bench.common import QUICK, Repo, cluster, percentile, release, table, write
 from gitward import localkube
 from gitward.cluster import KubeClient, NotFound
 from gitward.install import install
@@ -441,6 +441,7 @@ async def main() -> None:
                 figures["apps-1k"]["peak_rss_mb_end"] = round(ctl.peak_rss_mb(), 1)
             finally:
                 ctl.stop()
+    release(local)
     get_p50 = figures["drift"]["api_get_p50_s"]
     write(
         "apps-1k",

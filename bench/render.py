@@ -1,6 +1,6 @@
 """Benchmark: the repo server's render path, cold versus answered from its caches.
 
-Run as ``.venv/bin/python bench/render.py``. Builds a throw-away git repository
+Run as ``.venv/bin/python -m bench.render``. Builds a throw-away git repository
 with a 1,000-manifest directory, a Kustomize overlay and a Helm chart, then
 times :meth:`ManifestService.generate` three ways for each:
 
@@ -19,12 +19,8 @@ ls-remote, no fetch, no export. Prints a Markdown table and writes
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from bench.common import git, write
 from gitward import localkube
 from gitward.model.application import Application, parse_application
 from gitward.render import RenderTools
@@ -41,19 +38,6 @@ from gitward.source import GitSource
 MANIFESTS = 1000
 COLD_RUNS = 3
 HIT_RUNS = 20
-RESULTS = Path(__file__).resolve().parent / "results" / "render.json"
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@gitward.invalid",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@gitward.invalid",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
-
-
-def git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True)
 
 
 def manifest(i: int) -> str:
@@ -207,23 +191,15 @@ async def main() -> int:
     )
     elapsed = time.perf_counter() - started
     print(f"\n{elapsed:.1f}s total; medians of {COLD_RUNS} cold and {HIT_RUNS}+ hit runs")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "benchmark": "render",
-                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "python": sys.version.split()[0],
-                "machine": platform.machine(),
-                "cpus": os.cpu_count(),
-                "tools": versions,
-                "scenarios": rows,
-                "reresolve_unchanged": traffic,
-                "seconds": round(elapsed, 1),
-            },
-            indent=2,
-        )
-        + "\n"
+    write(
+        "render",
+        {
+            "tools": versions,
+            "scenarios": rows,
+            "reresolve_unchanged": traffic,
+            "seconds": round(elapsed, 1),
+        },
+        {"baseline": "each scenario's cold render (empty caches) in the same run"},
     )
     ok = traffic["ls_remote"] == 1 and traffic["fetches"] == 0 and traffic["cached"]
     return 0 if ok else 1

@@ -1,0 +1,153 @@
+"""Run every benchmark scenario, then print one Markdown table against the targets.
+
+``make bench`` runs this at full size, ``make bench-quick`` with
+``GITWARD_BENCH_QUICK=1`` (reduced sizes, a few minutes). Each scenario runs in
+its own process, one after another, so they never compete for the machine;
+each writes ``bench/results/<scenario>.json``; the table is also written to
+``bench/results/summary.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.common import QUICK, RESULTS, machine, table
+
+SCENARIOS = ("bench.render", "bench.sync", "bench.ceiling", "bench.controller")
+
+
+def figures(name: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((RESULTS / f"{name}.json").read_text())
+    return found
+
+
+def rows() -> list[tuple[str, str, Any, Any, str]]:
+    """(scenario, figure, value, baseline or ratio, target) for the summary."""
+    s = figures("sync-1k")
+    c = figures("ceiling")
+    a = figures("apps-1k")
+    r = figures("refresh")
+    d = figures("drift")
+    p = figures("push")
+    render = {row["scenario"]: row for row in figures("render")["figures"]["scenarios"]}
+    sf, sb = s["figures"], s["baselines"]
+    af, rf, df, pf, cf = a["figures"], r["figures"], d["figures"], p["figures"], c["figures"]
+    n = sf["resources"]
+    out: list[tuple[str, str, Any, Any, str]] = [
+        (
+            f"sync-1k ({n})",
+            "full sync s (vs kubectl apply --server-side)",
+            sf["gitward_full_sync_s"],
+            f"{sb['kubectl_apply_server_side_s']} s = {sf['ratio_full_vs_kubectl_apply']}x",
+            "<= 0.5x",
+        ),
+        (
+            f"sync-1k ({n})",
+            "no-op re-sync s (vs kubectl diff --server-side)",
+            sf["gitward_noop_resync_s"],
+            f"{sb['kubectl_diff_server_side_s']} s = {sf['ratio_noop_vs_kubectl_diff']}x",
+            "",
+        ),
+        (
+            "ceiling",
+            "sync-1k objects/s (vs raw SSA ceiling)",
+            cf["sync_1k_objects_per_s"],
+            f"{cf['ceiling_applies_per_s']}/s at c={cf['ceiling_at_concurrency']} = "
+            f"{cf['sync_1k_share_of_ceiling']:.0%}",
+            ">= 70%",
+        ),
+        (
+            f"apps-1k ({af['apps']})",
+            "s to all Synced+Healthy (vs kubectl apply of the same objects)",
+            af["seconds_to_all_synced_healthy"],
+            f"{af['kubectl_apply_same_objects_s']} s = {af['ratio_to_kubectl']}x",
+            "< 120 s",
+        ),
+        (
+            f"apps-1k ({af['apps']})",
+            "controller peak RSS MB",
+            af.get("peak_rss_mb_end", af["peak_rss_mb"]),
+            f"{af['objects']} objects",
+            "< 300",
+        ),
+        (
+            f"apps-1k ({af['apps']})",
+            "API requests per app (cold start)",
+            af["api_requests_per_app_total"],
+            json.dumps(af["api_requests_per_app"]),
+            "",
+        ),
+        (
+            f"refresh ({rf['apps']})",
+            "CPU s per full cycle",
+            rf["cpu_seconds_per_cycle"],
+            f"{rf['cycles']} cycles every {rf['cycle_interval_s']} s",
+            "< 2",
+        ),
+        (
+            f"refresh ({rf['apps']})",
+            "API reads / git ls-remote per cycle",
+            f"{rf['api_reads_per_cycle']} / {rf['git_ls_remote_per_cycle']}",
+            f"writes {json.dumps(rf['api_requests_per_cycle'])}",
+            "0 reads",
+        ),
+        (
+            f"drift ({df['trials']} trials)",
+            "self-heal p50 / p95 s",
+            f"{df['heal_p50_s']} / {df['heal_p95_s']}",
+            f"one GET {df['api_get_p50_s'] * 1000:.1f} ms",
+            "p95 < 2",
+        ),
+        (
+            f"push ({pf['trials']} trials)",
+            "push+webhook to Synced p50 / p95 s",
+            f"{pf['push_to_synced_p50_s']} / {pf['push_to_synced_p95_s']}",
+            "",
+            "p95 < 3",
+        ),
+        (
+            f"push fan-out ({pf['fanout_apps']} apps)",
+            "push+webhook to all Synced s",
+            pf["fanout_push_to_all_synced_s"],
+            f"{pf['fanout_per_app_ms']} ms/app",
+            "< 10 (500 apps)",
+        ),
+    ]
+    for name, row in render.items():
+        out.append(
+            (
+                f"render {name}",
+                "cold / cached s",
+                f"{row['cold_s']:.3f} / {row['hit_s']:.4f}",
+                f"{row['cold_over_hit']:.0f}x",
+                "",
+            )
+        )
+    return out
+
+
+def main() -> int:
+    started = time.monotonic()
+    for module in SCENARIOS:
+        print(f"\n== {module}{' (quick)' if QUICK else ''}", flush=True)
+        done = subprocess.run([sys.executable, "-m", module], check=False)
+        if done.returncode != 0:
+            print(f"{module} failed with exit code {done.returncode}", file=sys.stderr)
+            return done.returncode
+    summary = table(["scenario", "figure", "value", "baseline / ratio", "target"], rows())
+    info = machine()
+    footer = (
+        f"\n{info['cpus']} CPUs, {info['platform']}, Python {info['python']}; "
+        f"{'quick sizes; ' if QUICK else ''}{time.monotonic() - started:.0f} s in all"
+    )
+    print("\n" + summary + footer)
+    (RESULTS / "summary.md").write_text(summary + footer + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
