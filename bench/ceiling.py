@@ -1,8 +1,8 @@
 """ceiling: the API server's raw server-side-apply throughput, the limit for any sync.
 
 Run as ``.venv/bin/python -m bench.ceiling`` after ``bench.sync`` (it reads
-``bench/results/sync-1k.json`` to state sync-1k's share of the ceiling). On the
-same kind of fresh cluster, a minimal client — one aiohttp session, bodies
+``bench/results/sync-1k.json`` to state sync-1k's share of the ceiling). On a
+fresh cluster of the same kind, a minimal client — one aiohttp session, bodies
 serialised before the clock starts, no discovery, no parsing of responses —
 applies sync-1k's N objects into a fresh namespace at concurrency 1..64.
 Deployments get ``replicas: 0`` here: their Pods would only add scheduler and
@@ -72,7 +72,7 @@ async def main() -> None:
     previous = json.loads((RESULTS / "sync-1k.json").read_text())
     n = int(previous["figures"]["resources"])
     sync_tput = float(previous["figures"]["gitward_full_sync_objects_per_s"])
-    local = cluster("bench-sync")
+    local = cluster("bench-ceiling", fresh=True)
     docs = manifests(n, replicas=0)
     credentials = load(str(local.kubeconfig), None)
     headers = {"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"}

@@ -165,7 +165,13 @@ class ControllerProcess:
             return None
         Path(out).mkdir(parents=True, exist_ok=True)
         argv = ["py-spy", "record", "-p", str(self.proc.pid), "-f", "raw", "--nonblocking"]
-        return subprocess.Popen([*argv, "-r", "200", "-o", str(Path(out) / name)])
+        return subprocess.Popen([*argv, "-r", "1000", "-o", str(Path(out) / name)])
+
+    @staticmethod
+    def stop_profile(sampler: subprocess.Popen[bytes] | None) -> None:
+        if sampler is not None:
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(30)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -359,13 +365,17 @@ async def main() -> None:
                 # -- refresh: steady state -------------------------------------------------
                 # Let the post-sync passes settle, then measure whole cycles.
                 await asyncio.sleep(RECONCILE_SECONDS + 2)  # wall-clock window, not a sync
+                sampler = ctl.profile("refresh.txt")
                 before, cpu0, t0 = await ctl.metrics(http), ctl.cpu_seconds(), time.monotonic()
                 target = before.get("reconciles", 0.0) + 2 * APPS
                 while True:  # poll the controller's own count of passes
                     if (await ctl.metrics(http)).get("reconciles", 0.0) >= target:
                         break
-                    await asyncio.sleep(0.5)
+                    # Rarely: rendering /metrics for N apps costs the controller CPU too,
+                    # which a Prometheus scraping every 15-30 s would not add per cycle.
+                    await asyncio.sleep(RECONCILE_SECONDS / 4)
                 after, cpu1 = await ctl.metrics(http), ctl.cpu_seconds()
+                ctl.stop_profile(sampler)
                 moved = delta(after, before)
                 cycles = moved["reconciles"] / APPS
                 api = {k: v / cycles for k, v in requests_of(moved).items() if v}
@@ -426,9 +436,7 @@ async def main() -> None:
                 )
                 await wait_all(kube, "fan-", FANOUT, sha, timeout=1800)
                 fanout_s = time.monotonic() - started
-                if sampler is not None:
-                    sampler.send_signal(signal.SIGINT)
-                    sampler.wait(30)
+                ctl.stop_profile(sampler)
                 figures["push"] = {
                     "trials": PUSH_TRIALS,
                     "push_to_synced_p50_s": round(percentile(push_s, 50), 3),

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from bench.common import QUICK, Repo, cluster, table, write
+from bench.common import QUICK, Repo, cluster, release, table, write
 from gitward import localkube
 from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient
@@ -91,7 +91,7 @@ async def kubectl(kubectl_bin: str, kubeconfig: Path, *args: str) -> tuple[float
         capture_output=True,
         text=True,
     )
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1):  # kubectl diff: 1 means "differences found"
         raise RuntimeError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
     return time.perf_counter() - started, done.returncode
 
@@ -169,6 +169,7 @@ async def main() -> None:
                 raise RuntimeError(f"no-op sync {result.phase}: {result.message}")
             noop_requests = dict(kube.requests - before)
 
+    release(local)
     figures = {
         "resources": N,
         "gitward_full_sync_s": round(full_s, 3),

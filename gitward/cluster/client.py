@@ -62,6 +62,8 @@ class KubeClient:
         #: Requests sent, by method (``GET``, ``PATCH``, ...; server-side applies count as
         #: ``APPLY``, not ``PATCH``): for metrics and benchmarks.
         self.requests: Counter[str] = Counter()
+        #: Answers, by (verb as in ``requests``, HTTP status; 0 when no answer came).
+        self.responses: Counter[tuple[str, int]] = Counter()
 
     @classmethod
     async def from_kubeconfig(
@@ -113,7 +115,8 @@ class KubeClient:
             headers["Content-Type"] = content_type
             data = json.dumps(body, separators=(",", ":"))
         session = self._session_for_loop()
-        self.requests["APPLY" if content_type == APPLY_CONTENT_TYPE else method] += 1
+        verb = "APPLY" if content_type == APPLY_CONTENT_TYPE else method
+        self.requests[verb] += 1
         try:
             async with session.request(
                 method,
@@ -126,9 +129,11 @@ class KubeClient:
                 raw = await resp.read()
                 status = resp.status
         except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+            self.responses[(verb, 0)] += 1
             raise ClusterUnreachable(
                 f"cannot reach the API server at {self.server}: {exc or type(exc).__name__}"
             ) from exc
+        self.responses[(verb, status)] += 1
         decoded = _decode(raw)
         if status >= 400:
             raise api_error(status, decoded, what or f"{method} {path}")
@@ -210,6 +215,7 @@ class KubeClient:
                 timeout=timeout,
                 server_hostname=self.credentials.tls_server_name,
             ) as resp:
+                self.responses[("WATCH", resp.status)] += 1
                 if resp.status >= 400:
                     raise api_error(resp.status, _decode(await resp.read()), f"watch {kind}")
                 async for line in resp.content:

@@ -83,6 +83,13 @@ class Controller:
         self.caches[client.server] = cache
         return cache
 
+    def clients(self) -> list[KubeClient]:
+        """The control cluster's client and every destination's (for metrics)."""
+        found = {self.client.server: self.client}
+        for target in self.refresher.destinations.targets:
+            found.setdefault(target.client.server, target.client)
+        return list(found.values())
+
     @property
     def live(self) -> ClusterCache:
         """The cache of the cluster the controller runs against."""

@@ -121,44 +121,59 @@ class Reconciler:
                 await self._run_requested(name, obj)
             return True  # otherwise another process (a CLI sync, a rollback) runs it now
         verdict = dependencies.blocked_by(obj, self.index())
-        extra = [c for c in [dependencies.condition(verdict)] if c]
-        try:
-            obj, comparison = await self.refresher.refresh(obj, extra_conditions=extra)
-        except NotFound:  # deleted while it was being compared
-            self.memory.pop(name, None)
-            self.apps.pop(name, None)
-            return False
+        comparison = await self.refresher.compare(obj)
+        comparison.conditions.extend(c for c in [dependencies.condition(verdict)] if c)
+        reason = self._sync_reason(name, obj, comparison, verdict.ready, memory)
+        if reason is None:
+            try:
+                obj = await self.refresher.write(obj, comparison)
+            except NotFound:  # deleted while it was being compared
+                self.memory.pop(name, None)
+                self.apps.pop(name, None)
+                return False
+            self.apps[name] = obj
+            return True
+        # The sync writes the status (its result and a fresh comparison) in one request.
         self.apps[name] = obj
+        app = parse_app_object(obj)
+        prune = bool(
+            app.sync_policy and app.sync_policy.automated and app.sync_policy.automated.prune
+        )
+        revision = comparison.revision
+        with log_context(revision=revision[:7], operation=f"sync-{uuid.uuid4().hex[:8]}"):
+            await self._auto_sync(name, obj, comparison, memory, prune, reason)
+        return True
+
+    def _sync_reason(
+        self, name: str, obj: Obj, comparison: Comparison, ready: bool, memory: AppMemory
+    ) -> str | None:
+        """Why an automated sync should run now (None: it should not)."""
         app = parse_app_object(obj)
         if comparison.sync_status is not SyncStatus.OUT_OF_SYNC or not app.automated:
             memory.heal_attempts = 0
-            return True
-        if not verdict.ready:
-            return True  # the dependencies' changes wake this app again
+            return None
+        if not ready:
+            return None  # the dependencies' changes wake this app again
         automated = app.sync_policy.automated if app.sync_policy else None
         assert automated is not None
         pending = comparison.out_of_sync
         if not automated.prune and all(r.requires_pruning for r in pending):
-            return True  # only pruning would help, and automated prune is off
+            return None  # only pruning would help, and automated prune is off
         revision = comparison.revision
         if revision == memory.failed_revision:
-            return True  # wait for a new commit, a manual sync or the retry policy
-        if revision == _synced_revision(obj):
-            if not automated.self_heal:
-                return True
-            if time.monotonic() < memory.next_heal_at:
-                self.wake(name, memory.next_heal_at - time.monotonic())
-                return True
-            delay = min(HEAL_FIRST_DELAY * HEAL_FACTOR**memory.heal_attempts, HEAL_MAX_DELAY)
-            memory.heal_attempts += 1
-            memory.next_heal_at = time.monotonic() + delay
-            reason = "self-heal"
-        else:
+            return None  # wait for a new commit, a manual sync or the retry policy
+        if revision != _synced_revision(obj):
             memory.heal_attempts = 0
-            reason = f"new revision {revision[:7]}"
-        with log_context(revision=revision[:7], operation=f"sync-{uuid.uuid4().hex[:8]}"):
-            await self._auto_sync(name, obj, comparison, memory, automated.prune, reason)
-        return True
+            return f"new revision {revision[:7]}"
+        if not automated.self_heal:
+            return None
+        if time.monotonic() < memory.next_heal_at:
+            self.wake(name, memory.next_heal_at - time.monotonic())
+            return None
+        delay = min(HEAL_FIRST_DELAY * HEAL_FACTOR**memory.heal_attempts, HEAL_MAX_DELAY)
+        memory.heal_attempts += 1
+        memory.next_heal_at = time.monotonic() + delay
+        return "self-heal"
 
     async def _auto_sync(
         self,

@@ -79,7 +79,9 @@ async def _wait_established(client: KubeClient, name: str, timeout: float) -> No
     delay = 0.05
     while True:
         crd = await client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-        conditions = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
+        conditions = {
+            c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []
+        }
         if conditions.get("Established") == "True":
             return
         if time.monotonic() > deadline:

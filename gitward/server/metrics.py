@@ -75,12 +75,39 @@ class ControllerCollector(Collector):
         yield depth
         requests = CounterMetricFamily(
             "gitward_kubernetes_requests",
-            "Requests to the Kubernetes API by verb.",
-            labels=["server", "verb"],
+            "Requests to the Kubernetes API by cluster, verb and HTTP status (0: no answer).",
+            labels=["server", "verb", "status"],
         )
-        for verb, count in sorted(ctl.client.requests.items()):
-            requests.add_metric([ctl.client.server, verb], float(count))
+        for client in ctl.clients():
+            for (verb, status), count in sorted(client.responses.items()):
+                requests.add_metric([client.server, verb, str(status)], float(count))
         yield requests
+        objects = GaugeMetricFamily(
+            "gitward_cluster_cache_objects",
+            "Live objects held by the watch cache, by cluster.",
+            labels=["server"],
+        )
+        kinds = GaugeMetricFamily(
+            "gitward_cluster_cache_kinds", "Kinds watched, by cluster.", labels=["server"]
+        )
+        events = CounterMetricFamily(
+            "gitward_cluster_cache_events",
+            "Watch events applied to the cache, by cluster.",
+            labels=["server"],
+        )
+        for server, cache in sorted(ctl.caches.items()):
+            objects.add_metric([server], float(cache.object_count))
+            kinds.add_metric([server], float(len(cache.kinds)))
+            events.add_metric([server], float(cache.events))
+        yield objects
+        yield kinds
+        yield events
+        shards = GaugeMetricFamily(
+            "gitward_controller_shards_owned",
+            "Shards this replica owns (1 with one shard per replica; 0 while standing by).",
+        )
+        shards.add_metric([], float(len(ctl.sharding.owned)))
+        yield shards
         git = CounterMetricFamily(
             "gitward_git_requests",
             "Git commands run, by repository and kind.",

@@ -28,7 +28,7 @@ from gitward.sync.destinations import Target
 from gitward.sync.ordering import Phase
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan, waves
 from gitward.sync.refresh import Refresher, parse_app_object
-from gitward.sync.status import now, patch_status
+from gitward.sync.status import now, patch_status, status_fields
 
 Obj = dict[str, Any]
 Progress = Callable[[SyncTask], None]
@@ -123,6 +123,8 @@ class SyncOperation:
         #: True when the last step() is waiting for the cluster (hooks, health): the
         #: caller pauses before the next one; otherwise it steps again at once.
         self.waiting = False
+        #: True once finish() stored a fresh comparison with the result.
+        self.refreshed = False
         self._last_progress = self._last_beat = time.monotonic()
 
     # -- persistence ---------------------------------------------------------
@@ -388,6 +390,11 @@ class SyncOperation:
                 entry["sources"] = self.app_obj["spec"]["sources"]
             previous = list((self.app_obj.get("status") or {}).get("history") or [])
             extra["history"] = history.append(previous, entry, self.app.revision_history_limit)
+        if phase == "Succeeded" and not self.request.dry_run:
+            # The refresh after the sync goes into the same status write as its result.
+            after = await self.refresher.compare(self.app_obj)
+            extra.update(status_fields(after, self.app_obj))
+            self.refreshed = True
         self.state = phase
         await self._persist(phase, message, finished=True, extra=extra)
         revision = self.comparison.revision[:7] if self.comparison else ""
@@ -480,6 +487,6 @@ async def run_sync(
             app_obj["metadata"]["name"],
             app_obj["metadata"].get("namespace"),
         )
-    if not request.dry_run:
+    if not request.dry_run and not op.refreshed:
         op.app_obj, _comparison = await refresher.refresh(op.app_obj)
     return result

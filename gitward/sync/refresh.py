@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,9 +19,26 @@ from gitward.sync.status import write_status
 Obj = dict[str, Any]
 
 
+#: Parsed Applications by (uid, resourceVersion): a stored object never changes under
+#: one resourceVersion, and a reconcile parses the same object several times.
+_PARSED: OrderedDict[tuple[str, str], Application] = OrderedDict()
+_PARSED_MAX = 5_000
+
+
 def parse_app_object(obj: Obj) -> Application:
     meta = obj.get("metadata") or {}
-    return parse_application(obj, f"Application {meta.get('namespace')}/{meta.get('name')}")
+    uid, version = str(meta.get("uid") or ""), str(meta.get("resourceVersion") or "")
+    key = (uid, version)
+    if uid and version:
+        found = _PARSED.get(key)
+        if found is not None:
+            return found
+    app = parse_application(obj, f"Application {meta.get('namespace')}/{meta.get('name')}")
+    if uid and version:
+        _PARSED[key] = app
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return app
 
 
 class Refresher:
@@ -81,10 +99,13 @@ class Refresher:
         """
         comparison = await self.compare(app_obj)
         comparison.conditions.extend(extra_conditions)
-        stored = await write_status(
+        return await self.write(app_obj, comparison), comparison
+
+    async def write(self, app_obj: Obj, comparison: Comparison) -> Obj:
+        """Store ``comparison`` in the app's status; the stored Application."""
+        return await write_status(
             self.client, app_obj, comparison, unchanged_for=self.unchanged_status_for
         )
-        return stored, comparison
 
     @staticmethod
     def diffs(comparison: Comparison) -> list[tuple[str, str]]:

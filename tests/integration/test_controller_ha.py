@@ -128,8 +128,8 @@ class ControllerProcess:
 
     @property
     def identity(self) -> str:
-        """The holderIdentity its Leases carry: ``<replica-id>-<pid>``."""
-        return f"{self.replica}-{self.proc.pid}"
+        """The holderIdentity its Leases carry: its ``--replica-id``."""
+        return self.replica
 
     def lines(self) -> list[Obj]:
         """The JSON log lines written so far (a torn last line is skipped)."""

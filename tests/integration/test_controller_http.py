@@ -151,5 +151,54 @@ async def test_push_webhook_refreshes_and_syncs_matching_apps(
             'gitward_app_sync_total{name="' + name + '",namespace="argocd",phase="Succeeded"}'
             in text
         )
-        assert "gitward_kubernetes_requests_total" in text
+        assert 'verb="APPLY"' in text
+        assert 'status="200"' in text
+        objects = next(
+            x for x in text.splitlines() if x.startswith("gitward_cluster_cache_objects")
+        )
+        assert float(objects.rsplit(" ", 1)[1]) >= 1  # at least the app's ConfigMap
+        assert "gitward_controller_shards_owned 1.0" in text
         assert "gitward_app_reconcile_seconds_bucket" in text
+
+
+async def test_metrics_show_a_manual_app_out_of_sync_and_nothing_synced(
+    installed: KubeClient,
+    served: tuple[Controller, str],
+    git_repo: Callable[[str], GitRepo],
+) -> None:
+    kube = installed
+    _ctl, base = served
+    name, ns = unique("manual-metrics"), unique("manual-metrics")
+    repo = git_repo("manual-metrics")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
+    await kube.create(
+        {
+            "apiVersion": API,
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": "argocd"},
+            "spec": {
+                "source": {"repoURL": repo.url, "path": "app"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+            },
+        }
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def info_line() -> str | None:
+                async with http.get(f"{base}/metrics") as resp:
+                    text = await resp.text()
+                for line in text.splitlines():
+                    if line.startswith("gitward_app_info") and f'name="{name}"' in line:
+                        return line + "\n" + text
+                return None
+
+            found = await eventually(info_line, "the manual app in /metrics")
+        line, text = found.split("\n", 1)
+        assert 'sync_status="OutOfSync"' in line
+        assert 'health_status="Missing"' in line
+        assert 'autosync_enabled="false"' in line
+        assert f'gitward_app_sync_total{{name="{name}"' not in text  # nothing was synced
+        assert await _data(kube, ns) is None
+    finally:
+        await kube.delete(API, "Application", name, "argocd")

@@ -1,0 +1,63 @@
+"""The work queue: de-duplication, urgent before periodic, re-run after an active pass."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gitward.controller.queue import WorkQueue
+
+
+async def drain(queue: WorkQueue) -> list[str]:
+    taken = []
+    while len(queue):
+        key = await asyncio.wait_for(queue.get(), 1)
+        taken.append(key)
+        queue.done(key)
+    return taken
+
+
+async def test_a_key_waits_once() -> None:
+    queue = WorkQueue()
+    for key in ("a", "b", "a", "a"):
+        queue.add(key)
+    assert await drain(queue) == ["a", "b"]
+
+
+async def test_urgent_keys_go_before_timer_keys_and_a_waiting_key_moves_up() -> None:
+    queue = WorkQueue()
+    for key in ("p1", "p2", "p3"):
+        queue.add(key, urgent=False)  # what a fired periodic timer does
+    queue.add("push")
+    queue.add("p3")  # an event for an app already waiting for its periodic pass
+    assert await drain(queue) == ["push", "p3", "p1", "p2"]
+
+
+async def test_a_key_added_while_active_runs_once_more_afterwards() -> None:
+    queue = WorkQueue()
+    queue.add("a")
+    key = await queue.get()
+    queue.add("a")
+    queue.add("a")
+    assert len(queue) == 0
+    queue.done(key)
+    assert await drain(queue) == ["a"]
+
+
+async def test_a_sooner_timer_is_not_pushed_back() -> None:
+    queue = WorkQueue()
+    loop = asyncio.get_running_loop()
+    queue.add_after("a", 0.01)
+    queue.add_after("a", 60)  # the periodic timer set after the same pass
+    started = loop.time()
+    assert await asyncio.wait_for(queue.get(), 5) == "a"
+    assert loop.time() - started < 5
+    queue.close()
+
+
+async def test_getters_wait_for_work() -> None:
+    queue = WorkQueue()
+    getter = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    assert not getter.done()
+    queue.add("late")
+    assert await asyncio.wait_for(getter, 1) == "late"
