@@ -26,7 +26,8 @@ class WorkQueue:
         self._active: set[str] = set()
         self._again: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._ready = asyncio.Event()
+        #: Idle workers, each waiting on its own future: an add wakes exactly one.
+        self._idle: deque[asyncio.Future[None]] = deque()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -41,7 +42,14 @@ class WorkQueue:
         # New, or moving up from the normal lane (its old entry is skipped when reached).
         self._pending[key] = urgent
         (self._urgent if urgent else self._normal).append(key)
-        self._ready.set()
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     def add_after(self, key: str, delay: float) -> None:
         """Add ``key`` (normal lane) in ``delay`` seconds, unless a timer fires sooner.
@@ -72,8 +80,14 @@ class WorkQueue:
                 del self._pending[key]
                 self._active.add(key)
                 return key
-            self._ready.clear()
-            await self._ready.wait()
+            waiter = asyncio.get_running_loop().create_future()
+            self._idle.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled() and (self._urgent or self._normal):
+                    self._wake_one()  # the wake-up meant for this worker goes to another
+                raise
 
     def done(self, key: str) -> None:
         self._active.discard(key)

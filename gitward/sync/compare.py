@@ -182,33 +182,42 @@ async def prepare_desired(
     return prepared, errors
 
 
-#: Dry-run verdicts by (server, desired object, live resourceVersion, rules): the same
-#: question asked again (a drifted app refreshed every cycle, the sync right after its
-#: refresh) costs no request. Bounded; a changed live object has a new resourceVersion.
-_VERDICTS: OrderedDict[tuple[str, str, str], bool] = OrderedDict()
-_VERDICTS_MAX = 20_000
+#: Outcomes by (server, live uid, live resourceVersion, digest of desired + rules): True
+#: when applying would change nothing. A live object never changes under one
+#: resourceVersion, so the same question asked again (every refresh of a steady app,
+#: the sync right after its refresh) is answered without diffing or a dry-run.
+_OUTCOMES: OrderedDict[tuple[str, str, str, str], bool] = OrderedDict()
+_OUTCOMES_MAX = 50_000
 
 
-async def _confirm_with_dry_run(
+def _outcome_key(
+    server: str, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
+) -> tuple[str, str, str, str] | None:
+    meta = live.get("metadata") or {}
+    uid, version = str(meta.get("uid") or ""), str(meta.get("resourceVersion") or "")
+    if not uid or not version:
+        return None
+    text = json.dumps([desired, repr(rules)], sort_keys=True, separators=(",", ":"))
+    return (server, uid, version, digest_of([text], 32))
+
+
+def _remember(key: tuple[str, str, str, str] | None, in_sync: bool) -> None:
+    if key is None:
+        return
+    _OUTCOMES[key] = in_sync
+    if len(_OUTCOMES) > _OUTCOMES_MAX:
+        _OUTCOMES.popitem(last=False)
+
+
+async def _dry_run_agrees(
     client: KubeClient, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
 ) -> bool:
     """True when the server says applying ``desired`` would leave ``live`` unchanged."""
-    version = str((live.get("metadata") or {}).get("resourceVersion", ""))
-    text = json.dumps([desired, repr(rules)], sort_keys=True, separators=(",", ":"))
-    key = (client.server, digest_of([text], 32), version)
-    if version and key in _VERDICTS:
-        _VERDICTS.move_to_end(key)
-        return _VERDICTS[key]
     try:
         predicted = await client.apply(desired, force=True, dry_run=True)
     except ApiError:
         return False  # the apply itself would fail: certainly not in sync
-    verdict = diff.compare_exact(predicted, live, rules)
-    if version:
-        _VERDICTS[key] = verdict
-        if len(_VERDICTS) > _VERDICTS_MAX:
-            _VERDICTS.popitem(last=False)
-    return verdict
+    return diff.compare_exact(predicted, live, rules)
 
 
 async def compare_app(
@@ -261,14 +270,23 @@ async def compare_app(
                     hook=True,
                 )
             rules = diff.rules_for(all_rules, key.group, key.kind, key.name, key.namespace)
-            result = diff.compare(obj, live, rules)
-            if (
-                result.modified
-                and live is not None
-                and not result.removed
-                and await _confirm_with_dry_run(client, obj, live, rules)
-            ):
-                result = diff.ResourceDiff(False, live=result.live, target=result.live)
+            memo = _outcome_key(client.server, obj, live, rules) if live is not None else None
+            known = _OUTCOMES.get(memo) if memo is not None else None
+            if known:
+                result = diff.ResourceDiff(False)  # in sync, as found for this very version
+            else:
+                result = diff.compare(obj, live, rules)
+                in_sync = not result.modified
+                if result.modified and live is not None and not result.removed:
+                    # A structural difference the server may erase (defaults, spellings).
+                    in_sync = (
+                        known
+                        if known is not None
+                        else await _dry_run_agrees(client, obj, live, rules)
+                    )
+                    if in_sync:
+                        result = diff.ResourceDiff(False, live=result.live, target=result.live)
+                _remember(memo, in_sync)
         status = SyncStatus.OUT_OF_SYNC if result.modified else SyncStatus.SYNCED
         verdict = health.assess(live) if live is not None else health.missing()
         return ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)

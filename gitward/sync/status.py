@@ -9,6 +9,8 @@ writers own (``operationState``, ``history``) are left as they are.
 from __future__ import annotations
 
 import datetime
+import functools
+import time
 from typing import Any
 
 from gitward.cluster import KubeClient
@@ -21,8 +23,16 @@ APPLICATION_API = "argoproj.io/v1alpha1"
 _SOURCE_TYPES = {"directory": "Directory", "kustomize": "Kustomize", "helm": "Helm"}
 
 
+_stamp: tuple[int, str] = (0, "")
+
+
 def now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current time as Kubernetes writes it (seconds), formatted once per second."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _stamp[1]
 
 
 #: The spec fields a comparison depends on, recorded in ``status.sync.comparedTo``.
@@ -136,12 +146,17 @@ async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
     )
 
 
-def _age_seconds(stamp: str) -> float:
+@functools.lru_cache(maxsize=4096)
+def _epoch(stamp: str) -> float:
     try:
-        then = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+        then = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
-        return float("inf")
-    return (datetime.datetime.now(datetime.UTC) - then).total_seconds()
+        return float("-inf")
+    return then.replace(tzinfo=datetime.UTC).timestamp()
+
+
+def _age_seconds(stamp: str) -> float:
+    return time.time() - _epoch(stamp)
 
 
 def only_timestamp_changed(app_obj: Obj, fields: Obj, max_age: float) -> bool:

@@ -20,6 +20,7 @@ from gitward.controller import Controller
 from gitward.localkube.process import free_ports
 from gitward.server import ControllerServer
 from tests.support.apps import configmap, unique, yaml_docs
+from tests.support.controller import application
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
 
@@ -86,21 +87,7 @@ async def test_push_webhook_refreshes_and_syncs_matching_apps(
     name, ns = unique("hook"), unique("hook")
     repo = git_repo("hook")
     repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
-    await kube.create(
-        {
-            "apiVersion": API,
-            "kind": "Application",
-            "metadata": {"name": name, "namespace": "argocd"},
-            "spec": {
-                "source": {"repoURL": repo.url, "path": "app"},
-                "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-                "syncPolicy": {
-                    "automated": {"prune": True},
-                    "syncOptions": ["CreateNamespace=true"],
-                },
-            },
-        }
-    )
+    await kube.create(application(name, repo, ns, {"prune": True}))
     await eventually(lambda: _data(kube, ns), "the first automated sync")
     changed = configmap("one")
     changed["data"] = {"k": "pushed"}
@@ -171,17 +158,7 @@ async def test_metrics_show_a_manual_app_out_of_sync_and_nothing_synced(
     name, ns = unique("manual-metrics"), unique("manual-metrics")
     repo = git_repo("manual-metrics")
     repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
-    await kube.create(
-        {
-            "apiVersion": API,
-            "kind": "Application",
-            "metadata": {"name": name, "namespace": "argocd"},
-            "spec": {
-                "source": {"repoURL": repo.url, "path": "app"},
-                "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-            },
-        }
-    )
+    await kube.create(application(name, repo, ns, None))
     try:
         async with aiohttp.ClientSession() as http:
 
