@@ -5,8 +5,8 @@ Run as ``.venv/bin/python -m bench.ceiling`` after ``bench.sync`` (it reads
 fresh cluster of the same kind, a minimal client — one aiohttp session, bodies
 serialised before the clock starts, no discovery, no parsing of responses —
 applies sync-1k's N objects into a fresh namespace at concurrency 1..64.
-Deployments get ``replicas: 0`` here: their Pods would only add scheduler and
-kwok load that has nothing to do with the apply path being measured.
+Deployments have ``replicas: 0`` as in sync-1k: Pods would only add scheduler
+and kwok load that has nothing to do with the apply path being measured.
 Writes ``bench/results/ceiling.json``.
 """
 
@@ -85,6 +85,11 @@ async def main() -> None:
     async with await KubeClient.from_kubeconfig(str(local.kubeconfig)) as kube:
         connector = aiohttp.TCPConnector(ssl=credentials.ssl_context(), limit=128)
         async with aiohttp.ClientSession(connector=connector) as session:
+            # An untimed first round warms the fresh API server up, as bench.sync does.
+            await kube.create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "warm-up"}}
+            )
+            await apply_all(session, server, headers, requests_for("warm-up", docs), 16)
             for level in LEVELS:
                 ns = f"ceiling-{stamp}-{level}"
                 await kube.create(

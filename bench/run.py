@@ -132,7 +132,10 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
 
 def main() -> int:
     started = time.monotonic()
+    only = sys.argv[1:]  # e.g. "bench.sync bench.ceiling"; "--summary" runs nothing
     for module in SCENARIOS:
+        if only and module not in only:
+            continue
         print(f"\n== {module}{' (quick)' if QUICK else ''}", flush=True)
         done = subprocess.run([sys.executable, "-m", module], check=False)
         if done.returncode != 0:

@@ -23,7 +23,7 @@ log = logging.getLogger("gitward.cli.controller")
 
 def controller(
     ctx: typer.Context,
-    workers: int = typer.Option(4, "--workers", help="Apps reconciled at once."),
+    workers: int = typer.Option(8, "--workers", help="Apps reconciled at once."),
     listen: str = typer.Option(
         ":8082", "--listen", help="HOST:PORT for /api/webhook, /metrics, /healthz, /readyz."
     ),
