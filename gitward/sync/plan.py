@@ -20,6 +20,7 @@ from gitward.sync.ordering import (
     Phase,
     hook_delete_policies,
     hook_phases,
+    is_hook,
     is_skipped,
     kind_rank,
     wave,
@@ -137,6 +138,8 @@ def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -
             continue
         assert state.desired is not None
         phases = hook_phases(state.desired)
+        if not phases and is_hook(state.desired):
+            continue  # a Helm hook Argo CD has no phase for (test, rollback, delete): ignored
         if phases:
             for phase in phases:
                 tasks.append(

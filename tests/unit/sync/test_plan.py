@@ -139,6 +139,23 @@ def test_resource_filter_and_skip_hook() -> None:
     assert [t.key.name for t in plan] == ["b"]
 
 
+def test_helm_hooks_without_an_argo_cd_phase_are_never_applied() -> None:
+    plan = build_plan(
+        comparison(
+            state(obj("ConfigMap", "plain")),
+            state(annotated("Pod", "smoke-test", **{"helm.sh/hook": "test"})),
+            state(annotated("Job", "undo", "batch/v1", **{"helm.sh/hook": "pre-rollback"})),
+            state(annotated("Job", "migrate", "batch/v1", **{"helm.sh/hook": "pre-upgrade"})),
+        ),
+        APP,
+        SyncRequest(),
+    )
+    assert [(t.key.name, t.action, t.phase) for t in plan] == [
+        ("migrate", "hook", Phase.PRE_SYNC),
+        ("plain", "apply", Phase.SYNC),
+    ]
+
+
 def test_annotation_parsing_errors_and_defaults() -> None:
     with pytest.raises(ConfigError, match="sync-wave: not an integer"):
         wave(annotated("ConfigMap", "x", **{"argocd.argoproj.io/sync-wave": "soon"}))
