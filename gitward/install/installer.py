@@ -8,11 +8,11 @@ instead of deleting them.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from gitward._util.polling import poll_until
 from gitward.cluster import (
     FIELD_MANAGER,
     ClusterError,
@@ -75,19 +75,17 @@ async def _ensure_namespace(client: KubeClient, name: str) -> Change:
 
 
 async def _wait_established(client: KubeClient, name: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
+    conditions: dict[str, str] = {}
+
+    async def established() -> bool:
         crd = await client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-        conditions = {
-            c["type"]: c["status"] for c in (crd.get("status") or {}).get("conditions") or []
-        }
-        if conditions.get("Established") == "True":
-            return
-        if time.monotonic() > deadline:
-            raise InstallError(f"CRD {name} not Established after {timeout:.0f} s: {conditions}")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 1.0)
+        conditions.clear()
+        for c in (crd.get("status") or {}).get("conditions") or []:
+            conditions[c["type"]] = c["status"]
+        return conditions.get("Established") == "True"
+
+    if not await poll_until(established, timeout):
+        raise InstallError(f"CRD {name} not Established after {timeout:.0f} s: {conditions}")
 
 
 async def install(client: KubeClient, ns: str = "argocd", timeout: float = 60.0) -> list[Change]:
@@ -159,11 +157,13 @@ async def uninstall(client: KubeClient, ns: str = "argocd", timeout: float = 60.
 async def _wait_gone(client: KubeClient, crd_names: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     for name in crd_names:
-        while True:
+
+        async def gone(name: str = name) -> bool:
             try:
                 await client.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
             except NotFound:
-                break
-            if time.monotonic() > deadline:
-                raise InstallError(f"CRD {name} still present after {timeout:.0f} s")
-            await asyncio.sleep(0.2)
+                return True
+            return False
+
+        if not await poll_until(gone, max(deadline - time.monotonic(), 0.0)):
+            raise InstallError(f"CRD {name} still present after {timeout:.0f} s")

@@ -7,13 +7,12 @@ fails that resource, and the operation reports which others were applied.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
-import time
 from typing import Any
 
 from gitward import health
+from gitward._util.polling import poll_until
 from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound
 from gitward.model.status import HealthStatus
 from gitward.sync.client_apply import client_side_apply
@@ -37,14 +36,10 @@ async def _get(client: KubeClient, task: SyncTask) -> Obj | None:
 
 
 async def _wait_gone(client: KubeClient, task: SyncTask, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while time.monotonic() < deadline:
-        if await _get(client, task) is None:
-            return True
-        await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
-    return False
+    async def gone() -> bool:
+        return await _get(client, task) is None
+
+    return await poll_until(gone, timeout)
 
 
 async def _recreate(client: KubeClient, task: SyncTask, obj: Obj, validation: str) -> Obj:
