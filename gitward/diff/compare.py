@@ -8,20 +8,27 @@ Deployment, Service, StatefulSet or HPA "Synced" without a server round trip.
 
 The other direction is covered by server-side apply's own bookkeeping: a
 field that gitward's field manager owns in the live object but Git no longer
-declares is a difference (applying would remove it).
+declares is a difference (applying would remove it). For objects applied
+client-side, the last-applied-configuration annotation plays that part.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from gitward._util.jsoncopy import json_copy
-from gitward.diff.fieldset import format_path, has_path, owned_by
+from gitward.diff.fieldset import Path, format_path, has_path, owned_by
 from gitward.diff.ignore import IgnoreRule, apply_rules
-from gitward.diff.normalize import normalize_desired, normalize_live, scalars_equal
+from gitward.diff.normalize import (
+    LAST_APPLIED,
+    normalize_desired,
+    normalize_live,
+    scalars_equal,
+)
 
 Obj = dict[str, Any]
 
@@ -105,6 +112,45 @@ def _merge(live: Any, desired: Any) -> Any:
     return json_copy(desired)
 
 
+def _dict_leaves(node: Any, prefix: Path) -> list[Path]:
+    if not isinstance(node, dict) or not node:
+        return [prefix]  # a scalar, a list or an empty map: a leaf as a whole
+    out: list[Path] = []
+    for key, value in node.items():
+        out.extend(_dict_leaves(value, (*prefix, ("f", key))))
+    return out
+
+
+def _last_applied_paths(live: Obj) -> list[Path]:
+    """What the last client-side apply set (``kubectl.kubernetes.io/last-applied-...``).
+
+    Without server-side apply's field ownership (``ServerSideApply=false``), this
+    annotation is how kubectl and gitward know which fields they set: one that is
+    still live but no longer in Git is a removal, as in kubectl's three-way merge.
+    Lists are leaves as a whole (their changes show in the structural diff).
+    """
+    annotations = (live.get("metadata") or {}).get("annotations") or {}
+    raw = annotations.get(LAST_APPLIED)
+    if not raw:
+        return []
+    try:
+        last = json.loads(raw)
+    except (TypeError, ValueError):
+        return []
+    if not isinstance(last, dict):
+        return []
+    paths: list[Path] = []
+    for key in ("spec", "data", "stringData", "binaryData", "rules", "subjects", "roleRef"):
+        if key in last:
+            paths.extend(_dict_leaves(last[key], (("f", key),)))
+    meta = last.get("metadata") or {}
+    for key in ("labels", "annotations"):
+        for name in meta.get(key) or {}:
+            if name != LAST_APPLIED:
+                paths.append((("f", "metadata"), ("f", key), ("f", name)))
+    return paths
+
+
 def compare(
     desired: Obj,
     live: Obj | None,
@@ -120,7 +166,8 @@ def compare(
     found: list[str] = []
     _differences(want, have, "", "", found)
     removed = []
-    for path in owned_by(live, manager, "Apply"):
+    owned = owned_by(live, manager, "Apply") or _last_applied_paths(live)
+    for path in owned:
         if path and path[0][1] in _IGNORED_OWNED_ROOTS:
             continue
         if has_path(have, path) and not has_path(want, path, lenient=True):

@@ -27,9 +27,13 @@ _SERVER_METADATA = (
     "deletionGracePeriodSeconds",
 )
 
+#: Where client-side apply (kubectl's, and gitward's with ServerSideApply=false) keeps
+#: the configuration it last applied.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
 #: Annotations written by the API server or controllers, never by Git.
 _SERVER_ANNOTATIONS = (
-    "kubectl.kubernetes.io/last-applied-configuration",
+    LAST_APPLIED,
     "deployment.kubernetes.io/revision",
 )
 

@@ -15,10 +15,9 @@ import json
 from typing import Any
 
 from gitward.cluster import FIELD_MANAGER, KubeClient
+from gitward.diff.normalize import LAST_APPLIED
 
 Obj = dict[str, Any]
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 def three_way_patch(last: Any, new: Any, live: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import subprocess
 import sys
@@ -416,6 +417,14 @@ async def test_client_side_apply_when_server_side_apply_is_off(
     assert "kubectl.kubernetes.io/last-applied-configuration" in live["metadata"]["annotations"]
     assert not any(m["operation"] == "Apply" for m in live["metadata"]["managedFields"])
     assert gitward(cluster.kubeconfig, "app", "diff", name).returncode == 0
+
+    # Dropping a label from Git is drift the compare sees, through last-applied.
+    dropped = copy.deepcopy(labelled)
+    dropped["metadata"]["labels"].pop("tier")
+    repo.commit({"app/cm.yaml": yaml_docs(dropped)})
+    diff = gitward(cluster.kubeconfig, "app", "diff", name)
+    assert diff.returncode == 1, diff.stdout + diff.stderr
+    assert "metadata.labels.tier" in diff.stdout
 
     labelled["metadata"]["labels"] = {"team": "b"}
     repo.commit({"app/cm.yaml": yaml_docs(labelled)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -125,6 +126,39 @@ def test_fields_other_managers_own_are_not_removals() -> None:
     )
     live["metadata"]["labels"]["added-by-hand"] = "yes"
     assert not compare(deployment(), live).modified
+
+
+def configmap(data: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": "cm", "namespace": "ns"}
+    if labels:
+        meta["labels"] = labels
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def client_side_applied(applied: dict[str, Any]) -> dict[str, Any]:
+    """``applied`` as the server keeps it after a client-side apply of it."""
+    live = copy.deepcopy(applied)
+    live["metadata"]["annotations"] = {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied)
+    }
+    live["metadata"]["resourceVersion"] = "7"
+    return live
+
+
+def test_field_removed_from_git_after_a_client_side_apply_is_a_difference() -> None:
+    before = configmap({"a": "1", "b": "2"}, labels={"team": "x", "tier": "web"})
+    live = client_side_applied(before)
+    now = configmap({"a": "1"}, labels={"team": "x"})
+    result = compare(now, live)
+    assert result.modified
+    assert set(result.removed) == {"data.b", "metadata.labels.tier"}
+    assert not compare(before, live).modified
+
+
+def test_fields_set_by_hand_next_to_a_client_side_apply_are_not_removals() -> None:
+    live = client_side_applied(configmap({"a": "1"}))
+    live["data"]["added-by-hand"] = "x"
+    assert not compare(configmap({"a": "1"}), live).modified
 
 
 def test_removed_list_item_is_a_difference() -> None:
