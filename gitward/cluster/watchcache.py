@@ -19,6 +19,9 @@ Correctness rules:
   newer object (resourceVersions of one kind are compared as etcd revisions).
 * An index from owning app to object keys is kept up to date on every event,
   so "what does app X track" is a dict lookup, not a scan.
+* Objects no app tracks are kept as stubs (name, uid, resourceVersion): the
+  cache holds other workloads' data (their Secrets above all) only as long as
+  it must, and a refresh that needs one (adopting an existing object) reads it.
 * ``410 Gone`` (the watch fell too far behind) relists the kind and reconciles
   the store with the list, notifying owners of whatever changed meanwhile.
 """
@@ -61,6 +64,12 @@ def _revision(obj: Obj | None) -> int:
         return -1
 
 
+def _stub(obj: Obj) -> Obj:
+    meta = obj.get("metadata") or {}
+    kept = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
+
+
 class _Gone(Exception):
     """The watch's resourceVersion is too old (410): relist at once."""
 
@@ -75,6 +84,8 @@ class KindCache:
         self.objects: dict[ObjKey, Obj] = {}
         self.owner: dict[ObjKey, str] = {}
         self.by_owner: dict[str, set[ObjKey]] = {}
+        #: Keys held as stubs (untracked objects: identity and version only).
+        self.stubs: set[ObjKey] = set()
         self.synced = asyncio.Event()
         #: Set once the first list ended, well or not: readers stop waiting then.
         self.settled = asyncio.Event()
@@ -105,7 +116,15 @@ class KindCache:
             return None, None  # an older event than what a write already stored
         previous = self.owner.get(key)
         owner = owner_app(obj, self.tracking)
-        self.objects[key] = obj
+        if owner is None:
+            # Nobody tracks it: keep only that it exists. Its body is read from the API
+            # the rare time a refresh needs it (adopting an existing object), so the
+            # cache holds no other workload's data (no foreign Secrets) and stays small.
+            self.objects[key] = _stub(obj)
+            self.stubs.add(key)
+        else:
+            self.objects[key] = obj
+            self.stubs.discard(key)
         self._index(key, owner)
         return previous, owner
 
@@ -117,6 +136,7 @@ class KindCache:
             return None  # deleted and re-created since: keep the newer object
         previous = self.owner.get(key)
         self.objects.pop(key, None)
+        self.stubs.discard(key)
         self._index(key, None)
         return previous
 
@@ -165,6 +185,10 @@ class ClusterCache:
     def kinds(self) -> set[Kind]:
         return set(self._kinds)
 
+    def kind_cache(self, api_version: str, kind: str) -> KindCache | None:
+        """The store of one kind, if it is watched (for metrics and tests)."""
+        return self._kinds.get((api_version, kind))
+
     @property
     def object_count(self) -> int:
         return sum(len(k.objects) for k in self._kinds.values())
@@ -203,9 +227,10 @@ class ClusterCache:
         self, api_version: str, kind: str, name: str, namespace: str | None
     ) -> Obj | None:
         cache = await self._synced(api_version, kind)
-        if cache is None:
+        key = (namespace or "", name)
+        if cache is None or key in cache.stubs:
             return await self._api.get(api_version, kind, name, namespace)
-        return cache.objects.get((namespace or "", name))
+        return cache.objects.get(key)
 
     async def tracked(self, app_name: str, kinds: Iterable[Kind]) -> list[Obj]:
         found: list[Obj] = []

@@ -46,6 +46,28 @@ async def test_reads_come_from_memory_once_the_kind_is_watched(
             assert sorted(o["metadata"]["name"] for o in tracked) == ["a", "b"]
         assert kube.requests - before == Counter(), "a warm cache must not ask the API"
         assert ("v1", "ConfigMap") in cache.kinds
+
+        # An object no app tracks is held as a stub; its body is read when asked for.
+        await kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "untracked", "namespace": namespace},
+                "data": {"k": "v"},
+            }
+        )
+
+        async def stubbed() -> bool:
+            return any(
+                key == (namespace, "untracked") for key in cache._kinds[("v1", "ConfigMap")].stubs
+            )
+
+        await eventually(stubbed, "the untracked ConfigMap as a stub", timeout=10)
+        before = kube.requests.copy()
+        body = await cache.get("v1", "ConfigMap", "untracked", namespace)
+        assert body is not None
+        assert body["data"] == {"k": "v"}
+        assert kube.requests - before == Counter({"GET": 1})
     finally:
         await cache.stop()
 

@@ -77,3 +77,18 @@ def test_objects_without_namespace_are_keyed_by_name() -> None:
     }
     assert c.put(ns) == (None, "infra")
     assert c.objects[("", "team")]["kind"] == "Namespace"  # filled in from the watch's kind
+
+
+def test_untracked_objects_are_kept_as_stubs_until_an_app_tracks_them() -> None:
+    c = cache()
+    plain = cm("foreign", 3)
+    plain["data"] = {"secret-ish": "value"}
+    assert c.put(plain) == (None, None)
+    assert ("ns", "foreign") in c.stubs
+    assert "data" not in c.objects[("ns", "foreign")]
+    assert c.objects[("ns", "foreign")]["metadata"]["resourceVersion"] == "3"
+    adopted = cm("foreign", 4, "app")
+    adopted["data"] = {"k": "v"}
+    c.put(adopted)
+    assert ("ns", "foreign") not in c.stubs
+    assert c.objects[("ns", "foreign")]["data"] == {"k": "v"}
