@@ -63,6 +63,12 @@ class Controller:
         self.reconciler = Reconciler(client, refresher, namespace, read_app=self._read_app)
         self.reconciler.wake = self.queue.add_after
         self.reconciler.index = lambda: self.app_objects
+        self.reconciler.forget_revisions = self.forget_revisions
+        source = getattr(refresher.manifests, "source", None)
+        if source is not None and hasattr(source, "ref_ttl"):
+            # A repository's refs are listed about once per refresh cycle, not once per
+            # app: webhooks and the refresh annotation drop the listing at once.
+            source.ref_ttl = max(source.ref_ttl, refresher.settings.reconciliation_seconds)
         refresher.holder = holder_id("controller", replica)
         #: Which apps this replica reconciles (all, unless --shards splits them).
         self.sharding: Sharding = sharding or NoSharding()
@@ -121,10 +127,17 @@ class Controller:
         source = getattr(self.refresher.manifests, "source", None)
         return dict(getattr(source, "stats", {}) or {})
 
-    def forget_revisions(self) -> None:
-        """Drop cached ref listings, so the next resolve sees a just-pushed commit."""
-        source = getattr(self.refresher.manifests, "source", None)
-        forget = getattr(source, "forget_refs", None)
+    def forget_revisions(self, hard: bool = False) -> None:
+        """Drop cached ref listings, so the next resolve sees a just-pushed commit.
+
+        ``hard`` (the ``hard`` refresh annotation) also drops every cached render.
+        """
+        manifests = self.refresher.manifests
+        clear = getattr(manifests, "clear_cache", None)
+        if hard and callable(clear):
+            clear()
+            return
+        forget = getattr(getattr(manifests, "source", None), "forget_refs", None)
         if callable(forget):
             forget()
 

@@ -78,6 +78,8 @@ class Reconciler:
         self.read_app = read_app or self.get_app
         #: The latest Application of each name in the namespace (for depends-on).
         self.index: Callable[[], Mapping[str, Obj]] = lambda: self.apps
+        #: Drops cached ref listings (and, when True, renders): the refresh annotation.
+        self.forget_revisions: Callable[[bool], None] = lambda _hard: None
         #: Asks for another pass of an app after a delay (the controller's queue).
         self.wake: Callable[[str, float], None] = lambda _name, _delay: None
         self.refresher = refresher
@@ -107,7 +109,11 @@ class Reconciler:
             return True  # a deleting app is never refreshed or synced
         memory = self.memory.setdefault(name, AppMemory())
         annotations = obj["metadata"].get("annotations") or {}
-        if annotations.get(REFRESH_ANNOTATION):
+        requested = annotations.get(REFRESH_ANNOTATION)
+        if requested:
+            # Argo CD's refresh: compare with Git as it is now (refs listed afresh);
+            # "hard" also renders again.
+            self.forget_revisions(str(requested).strip() == "hard")
             obj = await self.client.patch(
                 APPLICATION_API,
                 "Application",

@@ -144,3 +144,35 @@ async def test_a_steady_state_refresh_asks_the_api_nothing(
         sent = {verb: n for verb, n in (ctl.client.requests - before).items() if verb != "WATCH"}
         assert sent == {}, f"steady-state refreshes sent {sent}"
         assert ctl.live.object_count >= 2
+
+
+async def test_the_refresh_annotation_sees_a_new_commit_at_once(
+    installed: KubeClient, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """Refs are listed about once per cycle; the refresh annotation lists them afresh."""
+    kube = installed
+    name, ns = unique("annot"), unique("annot")
+    repo = git_repo("annot")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("one"))})
+    async with running_controller(kube, 120.0) as ctl:
+        source = ctl.refresher.manifests.source  # type: ignore[attr-defined]
+        assert source.ref_ttl == 120.0
+        await kube.create(application(name, repo, ns, {"prune": True}))
+        await eventually(lambda: configmap_data(kube, "one", ns), "the first automated sync")
+        changed = configmap("one")
+        changed["data"] = {"k": "refreshed"}
+        repo.commit({"app/cm.yaml": yaml_docs(changed)})
+        await kube.patch(
+            API,
+            "Application",
+            name,
+            "argocd",
+            {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}},
+        )
+
+        async def deployed() -> bool:
+            return await configmap_data(kube, "one", ns) == {"k": "refreshed"}
+
+        await eventually(deployed, "the new commit after the refresh annotation", timeout=30)
+        app = await kube.get(API, "Application", name, "argocd")
+        assert "argocd.argoproj.io/refresh" not in (app["metadata"].get("annotations") or {})
