@@ -127,27 +127,12 @@ async def main() -> None:
             # Warm the fresh API server up (caches, controllers' first syncs) so neither
             # measurement below pays for it: an untimed apply of the same manifests.
             await warm_up(kube, kubectl_bin, local.kubeconfig, directory)
+            server_side = ("--server-side", "--field-manager=bench", "-n", ns_kubectl)
             kubectl_apply_s, _ = await kubectl(
-                kubectl_bin,
-                local.kubeconfig,
-                "apply",
-                "--server-side",
-                "--field-manager=bench",
-                "-n",
-                ns_kubectl,
-                "-f",
-                directory,
+                kubectl_bin, local.kubeconfig, "apply", *server_side, "-f", directory
             )
             kubectl_diff_s, diff_rc = await kubectl(
-                kubectl_bin,
-                local.kubeconfig,
-                "diff",
-                "--server-side",
-                "--field-manager=bench",
-                "-n",
-                ns_kubectl,
-                "-f",
-                directory,
+                kubectl_bin, local.kubeconfig, "diff", *server_side, "-f", directory
             )
             app = await kube.create(
                 {
