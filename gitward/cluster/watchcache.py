@@ -34,6 +34,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gitward._util.versions import resource_version as _revision
 from gitward.cluster.client import KubeClient
 from gitward.cluster.errors import ClusterError, UnknownKind
 from gitward.cluster.live import ApiLiveReader
@@ -53,15 +54,6 @@ FIRST_LIST_WAIT = 30.0
 def _key(obj: Obj) -> ObjKey:
     meta = obj.get("metadata") or {}
     return str(meta.get("namespace") or ""), str(meta.get("name", ""))
-
-
-def _revision(obj: Obj | None) -> int:
-    """An object's resourceVersion as a number (-1 when absent or not numeric)."""
-    raw = ((obj or {}).get("metadata") or {}).get("resourceVersion", "")
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return -1
 
 
 def _stub(obj: Obj) -> Obj:

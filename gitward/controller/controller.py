@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gitward._util.logcontext import log_context
+from gitward._util.versions import resource_version
 from gitward.cluster import ClusterError, KubeClient
 from gitward.cluster.watchcache import ClusterCache
 from gitward.controller import dependencies
@@ -113,7 +114,7 @@ class Controller:
             if not self.ready.is_set():
                 return await self.reconciler.get_app(name)
             return None
-        if written is not None and _revision(written) > _revision(watched):
+        if written is not None and resource_version(written) > resource_version(watched):
             return written
         return watched
 
@@ -158,11 +159,11 @@ class Controller:
         self._readiness_changed(name, False)
 
     def _readiness_changed(self, name: str, ready: bool) -> None:
-        if self._ready.get(name) == ready:
+        previous = self._ready.pop(name, None)
+        if name in self.app_objects:
+            self._ready[name] = ready  # a deleted app is forgotten, not remembered as not ready
+        if previous == ready:
             return
-        self._ready[name] = ready
-        if not ready and name not in self.app_objects:
-            self._ready.pop(name, None)
         if not self._declaring:
             return  # nobody declares depends-on: nothing to wake (the common case)
         declaring = {n: self.app_objects[n] for n in self._declaring if n in self.app_objects}
@@ -282,10 +283,3 @@ class Controller:
         await asyncio.gather(shard_task, return_exceptions=True)
         await self.refresher.destinations.close()
         self.queue.close()
-
-
-def _revision(obj: Obj) -> int:
-    try:
-        return int((obj.get("metadata") or {}).get("resourceVersion", ""))
-    except ValueError:
-        return -1

@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitward._util.lru import BoundedLRU
 from gitward._util.tasks import shared_task
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
@@ -81,7 +82,7 @@ class ManifestService:
         self.cache = ManifestCache(self.cache_size)
         self.stats = ManifestStats()
         self._inflight: dict[CacheKey, asyncio.Task[_Rendered]] = {}
-        self._types: dict[tuple[str, str, str, str], str] = {}
+        self._types: BoundedLRU[tuple[str, str, str, str], str] = BoundedLRU(10_000)
         self._tools_key: str | None = None
 
     def clear_cache(self) -> None:
@@ -183,9 +184,7 @@ class ManifestService:
         if found is None:
             async with self.source.checkout(key.repo_url, key.sha, creds) as tree:
                 found = detect(tree.path / key.path, source)
-            if len(self._types) >= 10_000:
-                self._types.clear()
-            self._types[where] = found
+            self._types.put(where, found)
         return found
 
     async def _cached_or_render(

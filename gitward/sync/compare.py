@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gitward import diff, health
 from gitward._util.hashing import digest_of
+from gitward._util.lru import BoundedLRU
+from gitward._util.versions import state_key
 from gitward.cluster import ApiError, ClusterError, KubeClient, UnknownKind
 from gitward.cluster.live import ApiLiveReader, LiveReader
 from gitward.model.application import Application
@@ -186,27 +187,17 @@ async def prepare_desired(
 #: when applying would change nothing. A live object never changes under one
 #: resourceVersion, so the same question asked again (every refresh of a steady app,
 #: the sync right after its refresh) is answered without diffing or a dry-run.
-_OUTCOMES: OrderedDict[tuple[str, str, str, str], bool] = OrderedDict()
-_OUTCOMES_MAX = 50_000
+_OUTCOMES: BoundedLRU[tuple[str, str, str, str], bool] = BoundedLRU(50_000)
 
 
 def _outcome_key(
     server: str, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
 ) -> tuple[str, str, str, str] | None:
-    meta = live.get("metadata") or {}
-    uid, version = str(meta.get("uid") or ""), str(meta.get("resourceVersion") or "")
-    if not uid or not version:
+    state = state_key(live)
+    if state is None:
         return None
     text = json.dumps([desired, repr(rules)], sort_keys=True, separators=(",", ":"))
-    return (server, uid, version, digest_of([text], 32))
-
-
-def _remember(key: tuple[str, str, str, str] | None, in_sync: bool) -> None:
-    if key is None:
-        return
-    _OUTCOMES[key] = in_sync
-    if len(_OUTCOMES) > _OUTCOMES_MAX:
-        _OUTCOMES.popitem(last=False)
+    return (server, *state, digest_of([text], 32))
 
 
 async def _dry_run_agrees(
@@ -286,7 +277,8 @@ async def compare_app(
                     )
                     if in_sync:
                         result = diff.ResourceDiff(False, live=result.live, target=result.live)
-                _remember(memo, in_sync)
+                if memo is not None:
+                    _OUTCOMES.put(memo, in_sync)
         status = SyncStatus.OUT_OF_SYNC if result.modified else SyncStatus.SYNCED
         verdict = health.assess(live) if live is not None else health.missing()
         return ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)

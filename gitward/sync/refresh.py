@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 from gitward import diff
+from gitward._util.lru import BoundedLRU
+from gitward._util.versions import state_key
 from gitward.cluster import KubeClient
 from gitward.model.application import Application, parse_application
 from gitward.model.errors import GitwardError
@@ -21,23 +22,18 @@ Obj = dict[str, Any]
 
 #: Parsed Applications by (uid, resourceVersion): a stored object never changes under
 #: one resourceVersion, and a reconcile parses the same object several times.
-_PARSED: OrderedDict[tuple[str, str], Application] = OrderedDict()
-_PARSED_MAX = 5_000
+_PARSED: BoundedLRU[tuple[str, str], Application] = BoundedLRU(5_000)
 
 
 def parse_app_object(obj: Obj) -> Application:
+    key = state_key(obj)
+    found = _PARSED.get(key) if key else None
+    if found is not None:
+        return found
     meta = obj.get("metadata") or {}
-    uid, version = str(meta.get("uid") or ""), str(meta.get("resourceVersion") or "")
-    key = (uid, version)
-    if uid and version:
-        found = _PARSED.get(key)
-        if found is not None:
-            return found
     app = parse_application(obj, f"Application {meta.get('namespace')}/{meta.get('name')}")
-    if uid and version:
-        _PARSED[key] = app
-        if len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
+    if key:
+        _PARSED.put(key, app)
     return app
 
 
