@@ -15,14 +15,14 @@ known to be interrupted at once rather than after :data:`STALE_AFTER`.
 
 from __future__ import annotations
 
-import datetime
+import math
 import socket
 import uuid
 from typing import Any
 
 from gitward.cluster import Conflict, KubeClient
 from gitward.model.errors import GitwardError
-from gitward.sync.status import APPLICATION_API, now
+from gitward.sync.status import APPLICATION_API, age_seconds, now
 
 Obj = dict[str, Any]
 
@@ -52,7 +52,7 @@ def holder_of(app: Obj) -> str:
 
 def requested(app: Obj) -> bool:
     """An operation someone asked for (Argo CD's CLI or UI, kubectl) that nobody runs yet."""
-    return bool(app.get("operation")) and _heartbeat(app) is None
+    return bool(app.get("operation")) and _beat_age(app) is None
 
 
 def interrupted(app: Obj, holder: str) -> str:
@@ -75,27 +75,21 @@ class OperationInProgress(GitwardError):
     """Another sync (or rollback) of this Application is running."""
 
 
-def _heartbeat(app: Obj) -> datetime.datetime | None:
-    for item in (app.get("operation") or {}).get("info") or []:
-        if item.get("name") == HEARTBEAT:
-            try:
-                return datetime.datetime.strptime(item["value"], "%Y-%m-%dT%H:%M:%SZ").replace(
-                    tzinfo=datetime.UTC
-                )
-            except (KeyError, ValueError):
-                return None
-    return None
+def _beat_age(app: Obj) -> float | None:
+    """Seconds since the operation's last heartbeat; None without a readable one."""
+    stamp = _info(app, HEARTBEAT)
+    age = age_seconds(stamp) if stamp else math.inf
+    return None if math.isinf(age) else age
 
 
 def held(app: Obj) -> bool:
     """True when a live (not stale) operation holds ``app``."""
     if not app.get("operation"):
         return False
-    beat = _heartbeat(app)
-    if beat is None:
+    age = _beat_age(app)
+    if age is None:
         # Set by something else (Argo CD's CLI, a controller): honour it.
         return True
-    age = (datetime.datetime.now(datetime.UTC) - beat).total_seconds()
     return age < STALE_AFTER
 
 

@@ -155,14 +155,15 @@ def _epoch(stamp: str) -> float:
     return then.replace(tzinfo=datetime.UTC).timestamp()
 
 
-def _age_seconds(stamp: str) -> float:
+def age_seconds(stamp: str) -> float:
+    """Seconds since a Kubernetes timestamp (``...T...Z``); infinite when unreadable."""
     return time.time() - _epoch(stamp)
 
 
 def only_timestamp_changed(app_obj: Obj, fields: Obj, max_age: float) -> bool:
     """True when writing ``fields`` would change nothing but a recent ``reconciledAt``."""
     status = app_obj.get("status") or {}
-    if _age_seconds(str(status.get("reconciledAt", ""))) >= max_age:
+    if age_seconds(str(status.get("reconciledAt", ""))) >= max_age:
         return False
     for key, value in fields.items():
         if key == "reconciledAt":
