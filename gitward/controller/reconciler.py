@@ -100,9 +100,7 @@ class Reconciler:
         """One pass over app ``name``; False when the app no longer exists."""
         obj = await self.read_app(name)
         if obj is None:
-            self.memory.pop(name, None)
-            self.apps.pop(name, None)
-            return False
+            return self._gone(name)
         if cascade.is_deleting(obj):
             self.apps[name] = obj
             await self._finalize(name, obj)
@@ -134,21 +132,21 @@ class Reconciler:
             try:
                 obj = await self.refresher.write(obj, comparison)
             except NotFound:  # deleted while it was being compared
-                self.memory.pop(name, None)
-                self.apps.pop(name, None)
-                return False
+                return self._gone(name)
             self.apps[name] = obj
             return True
         # The sync writes the status (its result and a fresh comparison) in one request.
         self.apps[name] = obj
-        app = parse_app_object(obj)
-        prune = bool(
-            app.sync_policy and app.sync_policy.automated and app.sync_policy.automated.prune
-        )
-        revision = comparison.revision
-        with log_context(revision=revision[:7], operation=f"sync-{uuid.uuid4().hex[:8]}"):
-            await self._auto_sync(name, obj, comparison, memory, prune, reason)
+        ids = {"revision": comparison.revision[:7], "operation": f"sync-{uuid.uuid4().hex[:8]}"}
+        with log_context(**ids):
+            await self._auto_sync(name, obj, comparison, memory, reason)
         return True
+
+    def _gone(self, name: str) -> bool:
+        """Forget an app that no longer exists; False, as reconcile() says then."""
+        self.memory.pop(name, None)
+        self.apps.pop(name, None)
+        return False
 
     def _sync_reason(
         self, name: str, obj: Obj, comparison: Comparison, ready: bool, memory: AppMemory
@@ -187,11 +185,12 @@ class Reconciler:
         obj: Obj,
         comparison: Comparison,
         memory: AppMemory,
-        prune: bool,
         reason: str,
     ) -> None:
         """Sync to the revision just compared, planning from that very comparison."""
         revision = comparison.revision
+        automated = comparison.app.sync_policy.automated if comparison.app.sync_policy else None
+        prune = bool(automated and automated.prune)
         log.info("app %s: automated sync (%s)", name, reason)
         try:
             result = await run_sync(
