@@ -23,9 +23,11 @@ from typing import Any
 
 import yaml
 
+from gitward.model.errors import RenderError
 from gitward.model.source_spec import HelmSpec
 from gitward.render.env import RenderEnv, envsubst
 from gitward.render.errors import PathError, ToolFailed, UnsupportedSource
+from gitward.render.jail import Jail
 from gitward.render.paths import (
     check_symlinks,
     copy_tree,
@@ -33,11 +35,19 @@ from gitward.render.paths import (
     inside,
     resolve_in_repo,
 )
-from gitward.render.tools import RenderTools, run_tool
+from gitward.render.tools import RenderTools, operand, option, run_tool
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _REF = re.compile(r"^\$(\{[^}]*\}|[A-Za-z0-9_]+)")
 _MISSING_DEPS = re.compile(r"missing in charts/ directory: (.+)")
+
+
+#: Helm's own rule for release names (``helm template`` refuses others); 53 characters at most.
+_RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_RELEASE_NAME_MAX = 53
+#: An unescaped ``,`` or ``=`` in a ``--set`` name starts another assignment in Helm's syntax.
+_SET_META = re.compile(r"(?<!\\)[,=]")
+_HELM_LIST = re.compile(r"^\{[^{}]*\}$")
 
 
 def clean_set_value(value: str) -> str:
@@ -45,7 +55,7 @@ def clean_set_value(value: str) -> str:
 
     A value written as a Helm list (``{a,b}``) is passed unchanged.
     """
-    if value.startswith("{") and value.endswith("}"):
+    if _HELM_LIST.match(value):
         return value
     out: list[str] = []
     previous = ""
@@ -53,6 +63,27 @@ def clean_set_value(value: str) -> str:
         out.append("\\," if ch == "," and previous != "\\" else ch)
         previous = ch
     return "".join(out)
+
+
+def release_name(raw: str, what: str) -> str:
+    """A release name Helm accepts, or a :class:`RenderError` naming the field."""
+    if len(raw) > _RELEASE_NAME_MAX or not _RELEASE_NAME.match(raw):
+        raise RenderError(
+            f"{what} {raw!r} is not a valid Helm release name (lower-case letters, digits, "
+            f"'-' and '.', starting and ending with a letter or digit, at most "
+            f"{_RELEASE_NAME_MAX} characters)"
+        )
+    return raw
+
+
+def set_name(raw: str, what: str) -> str:
+    """A ``--set``/``--set-file`` key; a ``,`` or ``=`` in it would smuggle in another entry."""
+    if not raw or _SET_META.search(raw) or raw.startswith("-"):
+        raise RenderError(
+            f"{what} {raw!r} is not a Helm value name: it must be non-empty and hold no "
+            "unescaped ',' or '=' (they would start another assignment)"
+        )
+    return raw
 
 
 def _spec_file(root: Path, chart: Path, raw: str, variables: dict[str, str], what: str) -> Path:
@@ -74,47 +105,58 @@ def _spec_file(root: Path, chart: Path, raw: str, variables: dict[str, str], wha
 def template_args(
     root: Path, chart: Path, spec: HelmSpec, env: RenderEnv, values_file: Path | None
 ) -> list[str]:
-    """The ``helm template`` argument list (chart path as given)."""
+    """The ``helm template`` argument list (chart path as given).
+
+    Every value that comes from the spec is glued to its flag (``--flag=value``)
+    or checked by Helm's own rules before it lands in a positional place, so no
+    spec field can become a flag (``releaseName: --post-renderer=sh``) or a second
+    ``--set`` entry (``name: leak=/etc/passwd,x``).
+    """
     variables = env.build_vars()
-    release = spec.release_name or env.app_short_name()
-    args = ["template", release, str(chart)]
+    field = "spec.source.helm"
+    release = (
+        release_name(spec.release_name, f"{field}.releaseName")
+        if spec.release_name
+        else release_name(env.app_short_name(), "the application name (Helm's release name)")
+    )
+    args = ["template", operand(release, f"{field}.releaseName"), operand(str(chart), "chart")]
     namespace = spec.namespace or env.app_namespace
     if namespace:
-        args += ["--namespace", namespace]
+        args.append(option("namespace", namespace, f"{field}.namespace"))
     kube_version = spec.kube_version or env.kube_version
     if kube_version:
-        args += ["--kube-version", kube_version]
+        args.append(option("kube-version", kube_version, f"{field}.kubeVersion"))
     for i, raw in enumerate(spec.value_files):
-        path = _spec_file(root, chart, raw, variables, f"spec.source.helm.valueFiles[{i}]")
+        path = _spec_file(root, chart, raw, variables, f"{field}.valueFiles[{i}]")
         if not path.is_file():
             if spec.ignore_missing_value_files:
                 continue
             raise PathError(
-                f"spec.source.helm.valueFiles[{i}] {raw!r}: {display(root, path)} does not "
+                f"{field}.valueFiles[{i}] {raw!r}: {display(root, path)} does not "
                 "exist (set ignoreMissingValueFiles to skip missing files)",
                 raw,
             )
-        args += ["--values", str(path)]
+        args.append(option("values", str(path)))
     if values_file is not None:
-        args += ["--values", str(values_file)]
+        args.append(option("values", str(values_file)))
     sets: dict[str, str] = {}
     set_strings: dict[str, str] = {}
-    for p in spec.parameters:
-        (set_strings if p.force_string else sets)[p.name] = envsubst(p.value, variables)
-    args += [a for name, v in sets.items() for a in ("--set", f"{name}={clean_set_value(v)}")]
+    for i, p in enumerate(spec.parameters):
+        name = set_name(p.name, f"{field}.parameters[{i}].name")
+        (set_strings if p.force_string else sets)[name] = envsubst(p.value, variables)
+    args += [option("set", f"{name}={clean_set_value(v)}") for name, v in sets.items()]
     args += [
-        a
-        for name, v in set_strings.items()
-        for a in ("--set-string", f"{name}={clean_set_value(v)}")
+        option("set-string", f"{name}={clean_set_value(v)}") for name, v in set_strings.items()
     ]
     for i, fp in enumerate(spec.file_parameters):
-        what = f"spec.source.helm.fileParameters[{i}].path"
+        name = set_name(fp.name, f"{field}.fileParameters[{i}].name")
+        what = f"{field}.fileParameters[{i}].path"
         path = _spec_file(root, chart, fp.path, variables, what)
         if not path.is_file():
             raise PathError(f"{what} {fp.path!r}: {display(root, path)} does not exist", fp.path)
-        args += ["--set-file", f"{fp.name}={clean_set_value(str(path))}"]
-    for version in spec.api_versions or env.api_versions:
-        args += ["--api-versions", version]
+        args.append(option("set-file", f"{name}={clean_set_value(str(path))}"))
+    for i, version in enumerate(spec.api_versions or env.api_versions):
+        args.append(option("api-versions", version, f"{field}.apiVersions[{i}]"))
     args.append("--skip-crds" if spec.skip_crds else "--include-crds")
     if spec.skip_schema_validation:
         args.append("--skip-schema-validation")
@@ -210,9 +252,10 @@ async def render_helm(
         values_file.write_text(inline)
     args = template_args(root, chart, spec, env, values_file)
     shown = f"helm template {where}"
+    jail = Jail(read=(root,), write=(tmp,))
     try:
         return await run_tool(
-            tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown
+            tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown, jail=jail
         )
     except ToolFailed as exc:
         if "missing in charts/ directory" not in exc.stderr:
@@ -227,6 +270,9 @@ async def render_helm(
         cwd=tmp,
         context=where,
         display=f"helm dependency build {where}",
+        jail=jail,
     )
     args[2] = str(copy)
-    return await run_tool(tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown)
+    return await run_tool(
+        tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown, jail=jail
+    )

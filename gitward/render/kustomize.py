@@ -28,9 +28,10 @@ import yaml
 from gitward.model.errors import RenderError
 from gitward.model.source_spec import KustomizeSpec
 from gitward.render.env import RenderEnv, envsubst
-from gitward.render.errors import RemoteBaseRefused
+from gitward.render.errors import PathError, RemoteBaseRefused
+from gitward.render.jail import Jail
 from gitward.render.paths import check_symlinks, display, inside, make_mirror
-from gitward.render.tools import RenderTools, run_tool
+from gitward.render.tools import RenderTools, option, run_tool
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
@@ -50,6 +51,8 @@ _PATH_ITEM_FIELDS = ("patches", "patchesJson6902", "replacements")
 _GENERATOR_FIELDS = ("configMapGenerator", "secretGenerator", "helmChartInflationGenerator")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HOST = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}(:\d+)?$", re.IGNORECASE)
+#: Longest path-like kustomization entry gitward looks at.
+MAX_ENTRY = 4096
 _REMOTE_PREFIXES = ("git@", "git::", "gh:", "github.com/", "gitlab.com/", "bitbucket.org/")
 
 
@@ -99,14 +102,52 @@ def _entries(data: dict[str, Any]) -> Iterable[tuple[str, str]]:
                 yield field, gen["env"]
 
 
-def refuse_remote_bases(root: Path, app: Path, components: Iterable[str] = ()) -> None:
-    """Walk the kustomizations reachable from ``app`` and refuse any remote reference.
+def _load_kustomization(root: Path, kfile: Path) -> dict[str, Any]:
+    """A kustomization file as a mapping; anything else is an error (fail closed).
 
-    Directories outside the repository are not followed (kustomize itself will
-    refuse or report them); a kustomization that does not parse is left for
-    kustomize to report with its own message.
+    A file this check cannot read is never left for kustomize to read its own
+    way: a parser that disagrees with the check is how a path slips past it.
+    """
+    where = display(root, kfile)
+    try:
+        data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except UnicodeDecodeError as exc:
+        raise RenderError(f"{where}: not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise RenderError(f"{where}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise RenderError(f"{where}{line}: invalid YAML: {problem}") from None
+    except (ValueError, TypeError, RecursionError) as exc:  # a bad tag (`!!float x`), deep nesting
+        raise RenderError(f"{where}: invalid YAML: {type(exc).__name__}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RenderError(f"{where}: a kustomization must be a mapping, not {type(data).__name__}")
+    return data
+
+
+def _inline(entry: str) -> bool:
+    """Whether an entry is inline YAML (a patch or plugin config), not a path."""
+    return "\n" in entry or entry.lstrip().startswith(("apiVersion:", "kind:", "{"))
+
+
+def check_kustomization_tree(
+    root: Path, app: Path, components: Iterable[str] = (), patches: Iterable[str] = ()
+) -> None:
+    """Walk every kustomization reachable from ``app``; refuse what leaves the repository.
+
+    Every path-like entry (resources, bases, components, patches, generator
+    files, openapi, replacements, ...) must resolve, symlinks followed, inside
+    ``root``; remote bases are refused outright. The walk follows every local
+    directory entry, so a base of a base is checked too. Kustomize then runs
+    confined to ``root`` by the kernel (:mod:`gitward.render.jail`), so an entry
+    this walk does not know still cannot read outside.
     """
     extra = [("spec.source.kustomize.components", c) for c in components]
+    extra += [("spec.source.kustomize.patches", p) for p in patches]
     queue: list[tuple[Path, list[tuple[str, str]]]] = [(app, extra)]
     seen: set[Path] = set()
     while queue:
@@ -115,24 +156,37 @@ def refuse_remote_bases(root: Path, app: Path, components: Iterable[str] = ()) -
             continue
         seen.add(directory)
         kfile = find_kustomization(directory)
-        data: Any = None
-        if kfile is not None:
-            try:
-                data = yaml.load(kfile.read_text(), Loader=yaml.CSafeLoader)
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                data = None
-        entries = list(_entries(data)) if isinstance(data, dict) else []
+        data = _load_kustomization(root, kfile) if kfile is not None else {}
         where = display(root, kfile) if kfile else display(root, directory)
-        for field, entry in [*entries, *more]:
+        for field, entry in [*_entries(data), *more]:
+            if len(entry) > MAX_ENTRY:
+                raise RenderError(f"{where}: a {field} entry is longer than {MAX_ENTRY} characters")
+            if _inline(entry):
+                continue
             local = directory / entry
             if _is_remote(entry, local):
                 raise RemoteBaseRefused(where, field, entry)
             try:
                 resolved = local.resolve()
             except (OSError, RuntimeError):
-                continue
-            if resolved.is_dir() and inside(root, resolved):
+                raise PathError(
+                    f"{where}: {field} entry {entry!r} cannot be resolved (symlink loop?)", entry
+                ) from None
+            if not inside(root, resolved):
+                raise PathError(
+                    f"{where}: {field} entry {entry!r} leads outside the repository", entry
+                )
+            if resolved.is_dir():
                 queue.append((resolved, []))
+
+
+def _key(key: str, field: str) -> str:
+    """A label or annotation key; ``kustomize edit`` splits ``key:value`` at the first ':'."""
+    if not key or ":" in key:
+        raise RenderError(
+            f"spec.source.kustomize.{field} key {key!r} is not a valid key (empty, or holds ':')"
+        )
+    return key
 
 
 def _edit_commands(spec: KustomizeSpec, env: RenderEnv) -> list[list[str]]:
@@ -144,10 +198,11 @@ def _edit_commands(spec: KustomizeSpec, env: RenderEnv) -> list[list[str]]:
     if spec.name_suffix:
         commands.append(["edit", "set", "namesuffix", "--", spec.name_suffix])
     if spec.images:
-        commands.append(["edit", "set", "image", *(envsubst(i, variables) for i in spec.images)])
+        images = [envsubst(i, variables) for i in spec.images]
+        commands.append(["edit", "set", "image", "--", *images])
     if spec.replicas:
         commands.append(
-            ["edit", "set", "replicas", *(f"{r.name}={r.count}" for r in spec.replicas)]
+            ["edit", "set", "replicas", "--", *(f"{r.name}={r.count}" for r in spec.replicas)]
         )
     if spec.common_labels:
         flags = ["--force"] if spec.force_common_labels else []
@@ -155,15 +210,19 @@ def _edit_commands(spec: KustomizeSpec, env: RenderEnv) -> list[list[str]]:
             flags.append("--without-selector")
             if spec.label_include_templates:
                 flags.append("--include-templates")
-        labels = [f"{k}:{envsubst(v, variables)}" for k, v in sorted(spec.common_labels.items())]
-        commands.append(["edit", "add", "label", *flags, *labels])
+        labels = [
+            f"{_key(k, 'commonLabels')}:{envsubst(v, variables)}"
+            for k, v in sorted(spec.common_labels.items())
+        ]
+        commands.append(["edit", "add", "label", *flags, "--", *labels])
     if spec.common_annotations:
         flags = ["--force"] if spec.force_common_annotations else []
         annotations = [
-            f"{k}:{envsubst(v, variables) if spec.common_annotations_envsubst else v}"
+            f"{_key(k, 'commonAnnotations')}:"
+            f"{envsubst(v, variables) if spec.common_annotations_envsubst else v}"
             for k, v in sorted(spec.common_annotations.items())
         ]
-        commands.append(["edit", "add", "annotation", *flags, *annotations])
+        commands.append(["edit", "add", "annotation", *flags, "--", *annotations])
     if spec.namespace:
         commands.append(["edit", "set", "namespace", "--", spec.namespace])
     return commands
@@ -202,8 +261,10 @@ async def render_kustomize(
     if spec.ignore_missing_components:
         components = [c for c in components if (app / c).exists()]
     await asyncio.to_thread(check_symlinks, root, app)
-    await asyncio.to_thread(refuse_remote_bases, root, app, components)
+    patch_paths = [p.path for p in spec.patches if p.path]
+    await asyncio.to_thread(check_kustomization_tree, root, app, components, patch_paths)
     tools.binary("kustomize")
+    jail = Jail(read=(root,), write=(tmp,))
     build_dir, cwd = app, root
     if spec.has_edits():
         cwd = tmp / "tree"
@@ -217,6 +278,7 @@ async def render_kustomize(
                 cwd=build_dir,
                 context=where,
                 display=f"kustomize {' '.join(args[:3])}",
+                jail=jail,
             )
         if spec.patches:
             kfile = find_kustomization(build_dir)
@@ -227,18 +289,20 @@ async def render_kustomize(
             await run_tool(
                 tools,
                 "kustomize",
-                ["edit", "add", "component", *components],
+                ["edit", "add", "component", "--", *components],
                 env=proc_env,
                 cwd=build_dir,
                 context=where,
                 display="kustomize edit add component",
+                jail=jail,
             )
     return await run_tool(
         tools,
         "kustomize",
-        ["build", str(build_dir)],
+        ["build", option("load-restrictor", "LoadRestrictionsRootOnly"), str(build_dir)],
         env=proc_env,
         cwd=cwd,
         context=where,
         display=f"kustomize build {where}",
+        jail=jail,
     )

@@ -16,7 +16,34 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitward.model.errors import RenderError
 from gitward.render.errors import ToolFailed, ToolMissing, ToolTimeout
+from gitward.render.jail import Jail
+
+#: Longest value gitward passes from a spec to a tool (a larger one is a mistake or an attack).
+MAX_ARGUMENT = 64 * 1024
+
+
+def option(name: str, value: str, what: str = "") -> str:
+    """``--name=value``: a user's value glued to its flag, so it can never become a flag itself."""
+    return f"--{name}={checked(value, what or name)}"
+
+
+def operand(value: str, what: str) -> str:
+    """A positional argument from a spec: refused when a leading ``-`` would make it a flag."""
+    checked(value, what)
+    if value.startswith("-"):
+        raise RenderError(f"{what} {value!r} starts with '-', which the tool would read as a flag")
+    return value
+
+
+def checked(value: str, what: str) -> str:
+    """``value`` unless it holds a NUL or control line break or is absurdly long."""
+    if "\x00" in value:
+        raise RenderError(f"{what}: contains a NUL character")
+    if len(value) > MAX_ARGUMENT:
+        raise RenderError(f"{what}: longer than {MAX_ARGUMENT} characters")
+    return value
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,7 @@ async def run_tool(
     cwd: Path | None = None,
     context: str = "",
     display: str | None = None,
+    jail: Jail | None = None,
 ) -> str:
     """Run ``tool args`` and return its stdout; raise with its stderr if it fails or times out.
 
@@ -81,13 +109,15 @@ async def run_tool(
     which Application source the failing command belonged to. ``display`` is how
     the command is named in errors; by default the tool and its first argument
     only, because later arguments (``--set password=...``) may hold secrets.
+    ``jail`` confines the process to the paths it names (see :mod:`gitward.render.jail`);
+    every run on behalf of a spec passes one.
     """
     binary = tools.binary(tool)
     command = display or " ".join([tool, *args[:1]])
     try:
+        argv = jail.argv(binary, args) if jail is not None else [str(binary), *args]
         proc = await asyncio.create_subprocess_exec(
-            str(binary),
-            *args,
+            *argv,
             cwd=str(cwd) if cwd else None,
             env=dict(env),
             stdin=asyncio.subprocess.DEVNULL,

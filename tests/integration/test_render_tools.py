@@ -86,7 +86,7 @@ async def test_tools_get_the_build_environment_and_nothing_else(
     assert data["HTTPS_PROXY"] == "http://127.0.0.1:9"  # nothing a tool fetches leaves the host
     assert data["HOME"] != os.environ.get("HOME")
     assert not await asyncio.to_thread(os.path.exists, data["HOME"])  # temp home removed
-    assert data["ARGS"] == f"build {repo / 'app'}"
+    assert data["ARGS"] == f"build --load-restrictor=LoadRestrictionsRootOnly {repo / 'app'}"
 
 
 async def test_a_hanging_tool_is_killed_at_the_deadline(tmp_path: Path) -> None:
