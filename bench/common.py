@@ -11,15 +11,19 @@ import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from gitward import localkube
+from gitward.source.policy import LOCAL_REPOSITORIES_ENV
 
 RESULTS = Path(__file__).resolve().parent / "results"
 QUICK = os.environ.get("GITWARD_BENCH_QUICK") == "1"
+#: Benchmark repositories are file:// repositories under the temporary directory.
+os.environ.setdefault(LOCAL_REPOSITORIES_ENV, tempfile.gettempdir())
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "bench",

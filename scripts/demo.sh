@@ -41,6 +41,9 @@ run cat "$REPO/argocd/application.yaml"
 
 step "Install gitward and create the brief's Application"
 run "$GW" install
+# The demo's repository is a local directory: allow file:// repositories there (off by default).
+"$KUBECTL" -n argocd create configmap argocd-cm --dry-run=client -o yaml \
+  --from-literal=gitward.localRepositories="$WORK" | "$KUBECTL" apply --server-side -f - >/dev/null
 "$KUBECTL" create namespace myapp --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
 run "$GW" app create -f "$REPO/argocd/application.yaml" --upsert
 run "$GW" app get myapp-argo-application

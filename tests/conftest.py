@@ -9,6 +9,7 @@ which makes edit-test cycles fast.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,14 @@ import pytest
 from gitward import localkube
 from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster, Toolchain
+from gitward.source.policy import LOCAL_REPOSITORIES_ENV
 from tests.support.git import GitDaemon, GitRepo, SmartHttpServer
+
+#: Test repositories live under the temporary directory and many are reached by file://, so
+#: this session (and every process it starts) allows local repositories there, as an
+#: installation would with argocd-cm ``gitward.localRepositories``. Tests of the refusal
+#: build their own policy.
+os.environ.setdefault(LOCAL_REPOSITORIES_ENV, tempfile.gettempdir())
 
 
 @pytest.fixture(scope="session")

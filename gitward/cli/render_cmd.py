@@ -24,7 +24,8 @@ from gitward.model.application import Application, load_applications
 from gitward.model.errors import ConfigError
 from gitward.render import RenderTools
 from gitward.reposerver import Manifests, ManifestService
-from gitward.source import CredentialStore
+from gitward.source import CredentialStore, GitSource
+from gitward.source.policy import RepoURLPolicy
 
 
 def render_tools() -> RenderTools:
@@ -91,7 +92,10 @@ def render(
     creds = CredentialStore.from_file(repo_creds) if repo_creds is not None else None
 
     async def run() -> Manifests:
-        service = ManifestService(tools=render_tools(), credentials=creds)
+        # The file is the caller's own, read with the caller's rights: local repositories are
+        # allowed here (gitward's caches still are not), unlike in anything a cluster feeds.
+        source = GitSource(policy=RepoURLPolicy.create(["/"]))
+        service = ManifestService(source=source, tools=render_tools(), credentials=creds)
         return await service.generate(app, revision, allow_empty=allow_empty)
 
     manifests = asyncio.run(run())

@@ -17,7 +17,9 @@ from gitward.model.application import Application
 from gitward.model.errors import ConfigError
 from gitward.render import RenderEnv, RenderTools, detect, render
 from gitward.reposerver import ManifestService
+from gitward.source import GitSource
 from gitward.source.credentials import CredentialStore
+from gitward.source.policy import RepoURLPolicy
 from gitward.sync import Refresher as BaseRefresher
 from gitward.sync import Settings, load_settings
 
@@ -86,7 +88,8 @@ class Refresher(BaseRefresher):
         if local is not None:
             return cls(client, settings, LocalManifests(local, tools))
         creds = await repo_credentials(client, namespace)
-        service = ManifestService(tools=tools, credentials=creds)
+        source = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
+        service = ManifestService(source=source, tools=tools, credentials=creds)
         if hard:
             service.clear_cache()
         return cls(client, settings, service)

@@ -17,6 +17,7 @@ from gitward.source.errors import (
     UnknownRevision,
 )
 from gitward.source.gitsource import Checkout, GitSource, GitStats, default_cache_dir
+from gitward.source.policy import RepoURLPolicy, RepoURLRefused
 from gitward.source.urls import normalize_url, redact_url, same_repo
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "GitStats",
     "GitTimeout",
     "RepoCredentials",
+    "RepoURLPolicy",
+    "RepoURLRefused",
     "RepositoryNotFound",
     "UnknownRevision",
     "default_cache_dir",

@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitward._util.redact import redact
 from gitward.source.credentials import RepoCredentials
 from gitward.source.errors import (
     AuthenticationFailed,
@@ -39,6 +40,7 @@ from gitward.source.errors import (
     GitTimeout,
     RepositoryNotFound,
 )
+from gitward.source.policy import RepoURLPolicy
 from gitward.source.urls import redact_url
 
 log = logging.getLogger("gitward.source")
@@ -63,8 +65,13 @@ _DROPPED_ENV = (
     "GIT_SSH",
     "GIT_SSH_COMMAND",
     "SSH_ASKPASS",
+    "GIT_ALLOW_PROTOCOL",
+    "GIT_PROXY_COMMAND",
+    "GIT_EXEC_PATH",
+    "GIT_CONFIG",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
 )
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 _AUTH_MARKERS = (
     "authentication failed",
     "could not read username",
@@ -92,18 +99,22 @@ class GitResult:
 
 
 def scrub(text: str, secrets: Sequence[str]) -> str:
-    """``text`` without any of ``secrets`` and without user-info in URLs."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _USERINFO.sub(r"\g<scheme>***@", text)
+    """``text`` without any of ``secrets`` and without credentials (see :func:`redact`)."""
+    return redact(text, secrets)
 
 
 class GitRunner:
     """Runs git with gitward's fixed options; one per :class:`~gitward.source.GitSource`."""
 
-    def __init__(self, helper_dir: Path, known_hosts: str | None = None) -> None:
+    def __init__(
+        self,
+        helper_dir: Path,
+        known_hosts: str | None = None,
+        policy: RepoURLPolicy | None = None,
+    ) -> None:
         self.helper_dir = helper_dir
         self.known_hosts = known_hosts
+        self.policy = policy if policy is not None else RepoURLPolicy.create()
         self._askpass: Path | None = None
 
     def askpass(self) -> Path:
@@ -172,7 +183,14 @@ class GitRunner:
         git_dir: Path | None = None,
         env_extra: dict[str, str] | None = None,
     ) -> GitResult:
-        """Run ``git <args>``; raise a :class:`GitCommandError` subclass on failure."""
+        """Run ``git <args>``; raise a :class:`GitCommandError` subclass on failure.
+
+        ``url`` is checked against the URL policy on every call (it raises
+        :class:`~gitward.source.policy.RepoURLRefused`), and git may use only the
+        transports that check allowed (``GIT_ALLOW_PROTOCOL``), so a URL that got
+        here some other way still cannot reach ``ext::`` or a local path.
+        """
+        protocols = self.policy.check(url)
         command = next((a for a in args if not a.startswith("-")), "git")
         argv = ["git", "-c", "protocol.version=2", "-c", "credential.helper="]
         if creds is not None and creds.insecure:
@@ -185,6 +203,7 @@ class GitRunner:
         log.debug("git %s %s", command, redact_url(url))
         with self._environment(url, creds) as env:
             env.update(env_extra or {})
+            env["GIT_ALLOW_PROTOCOL"] = protocols
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,

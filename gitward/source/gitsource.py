@@ -33,6 +33,7 @@ from gitward.source.errors import UnknownRevision
 from gitward.source.gitcmd import GitRunner
 from gitward.source.locks import KeyedLocks, file_lock
 from gitward.source.mirror import Mirror
+from gitward.source.policy import RepoURLPolicy
 from gitward.source.refs import FULL_SHA, NEEDS_MIRROR, RefMap, match_revision, parse_ls_remote
 from gitward.source.trees import TreeCache
 from gitward.source.urls import normalize_url, url_slug
@@ -104,13 +105,16 @@ class GitSource:
         max_trees: int = 200,
         known_hosts: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        policy: RepoURLPolicy | None = None,
     ) -> None:
         self.cache_dir = cache_dir or default_cache_dir()
+        #: gitward's own caches are never a source, whatever the allow-list says.
+        self.policy = (policy or RepoURLPolicy.create()).with_forbidden(self.cache_dir)
         self.timeout = timeout
         self.ls_remote_timeout = ls_remote_timeout
         self.ref_ttl = ref_ttl
         self.clock = clock
-        self.runner = GitRunner(self.cache_dir / "bin", known_hosts)
+        self.runner = GitRunner(self.cache_dir / "bin", known_hosts, self.policy)
         self.trees = TreeCache(self.cache_dir / "trees", self.runner, timeout, max_trees)
         self.stats: dict[str, GitStats] = {}
         self._refs: dict[str, tuple[float, RefMap]] = {}
@@ -183,7 +187,7 @@ class GitSource:
         async with self._timed(url) as stats:
             stats.ls_remote += 1
             result = await self.runner.run(
-                ["ls-remote", url], url=url, timeout=self.ls_remote_timeout, creds=creds
+                ["ls-remote", "--", url], url=url, timeout=self.ls_remote_timeout, creds=creds
             )
         refs = parse_ls_remote(result.stdout)
         self._refs[key] = (self.clock() + self.ref_ttl, refs)

@@ -152,7 +152,7 @@ class Mirror:
     async def fetch_commit(self, sha: str, creds: RepoCredentials | None) -> None:
         """Fetch just ``sha`` (depth 1); if the server refuses SHA wants, fetch all refs."""
         try:
-            await self._fetch(["--depth=1", self.url, f"+{sha}:refs/gitward/{sha}"], creds)
+            await self._fetch(["--depth=1"], [f"+{sha}:refs/gitward/{sha}"], creds)
         except _FINAL:
             raise
         except GitCommandError as exc:
@@ -165,12 +165,15 @@ class Mirror:
         """Fetch every branch and tag with full history (short SHAs need it)."""
         shallow = (await self._git("rev-parse", "--is-shallow-repository")).strip() == "true"
         args = ["--unshallow"] if shallow else []
-        await self._fetch([*args, self.url, *_REFS_SPECS], creds)
+        await self._fetch(args, list(_REFS_SPECS), creds)
 
-    async def _fetch(self, args: list[str], creds: RepoCredentials | None) -> None:
+    async def _fetch(
+        self, options: list[str], refspecs: list[str], creds: RepoCredentials | None
+    ) -> None:
+        """``git fetch OPTIONS -- URL REFSPECS``: the URL after ``--``, never read as an option."""
         base = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-gc"]
         try:
-            await self._git(*base, *args, creds=creds)
+            await self._git(*base, *options, "--", self.url, *refspecs, creds=creds)
         except _FINAL:
             raise
         except GitCommandError as exc:
@@ -179,13 +182,14 @@ class Mirror:
             log.warning("mirror %s reported corruption; re-creating it", self.path)
             remove_tree(self.path)
             await self.ensure()
-            fresh = [a for a in args if a != "--unshallow"]  # a new mirror is not shallow
-            await self._git(*base, *fresh, creds=creds)
+            fresh = [a for a in options if a != "--unshallow"]  # a new mirror is not shallow
+            await self._git(*base, *fresh, "--", self.url, *refspecs, creds=creds)
 
     async def expand(self, short: str, revision: str) -> str:
         """The full SHA of the one commit ``short`` abbreviates."""
         try:
-            out = await self._git("rev-parse", "--verify", f"{short}^{{commit}}")
+            spec = f"{short}^{{commit}}"
+            out = await self._git("rev-parse", "--verify", "--end-of-options", spec)
         except GitCommandError as exc:
             if "ambiguous" in exc.stderr:
                 raise AmbiguousRevision(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.errors import ConfigError
 from gitward.model.tracking import TrackingMethod
+from gitward.source.policy import LOCAL_REPOSITORIES_KEY, split_paths
 
 SETTINGS_CONFIGMAP = "argocd-cm"
 
@@ -20,6 +21,8 @@ class Settings:
     tracking: TrackingMethod = TrackingMethod.ANNOTATION
     reconciliation_seconds: float = 120.0
     reconciliation_jitter_seconds: float = 60.0
+    #: Directories ``file://``/path repoURLs may point into; empty (the default) refuses them.
+    local_repositories: tuple[str, ...] = ()
 
 
 def _seconds(data: dict[str, str], key: str, default: float) -> float:
@@ -44,6 +47,7 @@ def parse_settings(data: dict[str, str]) -> Settings:
         tracking=TrackingMethod.parse(data.get("application.resourceTrackingMethod")),
         reconciliation_seconds=_seconds(data, "timeout.reconciliation", 120.0),
         reconciliation_jitter_seconds=_seconds(data, "timeout.reconciliation.jitter", 60.0),
+        local_repositories=split_paths(data.get(LOCAL_REPOSITORIES_KEY, "")),
     )
 
 
