@@ -12,6 +12,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from gitward._util.redact import redact_userinfo
 from gitward.cli.console import out
 
 Obj = dict[str, Any]
@@ -62,7 +63,7 @@ def app_header(app: Obj) -> None:
         ("Project", spec.get("project") or "default"),
         ("Server", dest.get("server") or dest.get("name") or ""),
         ("Namespace", dest.get("namespace", "")),
-        ("Repo", source.get("repoURL", "")),
+        ("Repo", redact_userinfo(str(source.get("repoURL", "")))),
         ("Target", source.get("targetRevision") or "HEAD"),
         ("Path", source.get("path") or source.get("chart") or ""),
         ("Sync Policy", _sync_policy(spec)),
@@ -136,7 +137,7 @@ def app_list_table(apps: list[Obj], wide: bool = False) -> Table:
         if wide:
             source = _source(spec)
             row += [
-                escape(source.get("repoURL", "")),
+                escape(redact_userinfo(str(source.get("repoURL", "")))),
                 escape(source.get("path", "")),
                 escape(source.get("targetRevision") or "HEAD"),
             ]

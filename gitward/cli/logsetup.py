@@ -6,12 +6,12 @@ controller's log with a single filter.
 
 Two promises hold whatever a caller logs:
 
-- **No credentials.** Every line goes through :func:`redact` last: URL user-info
-  (gitward's own :func:`gitward.source.gitcmd.scrub`), ``Authorization``
-  headers and bearer tokens, ``password=``/``token=``/``secret=`` pairs and
-  PEM private keys are masked. In JSON the string values are redacted before
-  encoding and the encoded line once more, and the patterns stop at quotes
-  and backslashes, so the line stays valid JSON.
+- **No credentials.** Every line goes through :func:`gitward._util.redact.redact`
+  last: URL user-info, ``Authorization`` headers and bearer tokens,
+  ``password=``/``token=``/``secret=`` pairs and PEM private keys are masked.
+  In JSON the string values are redacted before encoding and the encoded line
+  once more, and the patterns stop at quotes and backslashes, so the line
+  stays valid JSON.
 - **Never an exception from logging.** A message whose ``%`` arguments do not
   fit, or an object whose ``str()`` raises, is written as best it can be rather
   than replaced by the logging module's ``--- Logging error ---`` dump.
@@ -28,8 +28,9 @@ from datetime import UTC, datetime
 from typing import Literal, TextIO
 
 from gitward._util.logcontext import ContextFilter
+from gitward._util.redact import MASK as _MASK
+from gitward._util.redact import SECRET_NAME, redact
 from gitward.model.errors import ConfigError
-from gitward.source.gitcmd import scrub
 
 LogFormat = Literal["text", "json"]
 
@@ -46,34 +47,7 @@ LEVELS = {
 #: Keys of a JSON line that bound fields may not take (a clash is written as ``context.KEY``).
 JSON_KEYS = ("time", "level", "logger", "msg", "error")
 
-_MASK = "***"
-#: A value runs to whitespace, a quote, a backslash or a separator: it never eats JSON syntax.
-_VALUE = r"[^\s\"'\\&,;}\]]+"
-_AUTH_HEADER = re.compile(
-    r"(?i)(\bauthorization[\"']?\s*[:=]\s*[\"']?)(?:(bearer|basic|token|digest)\s+)?" + _VALUE
-)
-_BEARER = re.compile(r"(?i)\b(bearer)\s+(?!\*\*\*)(?!token\b)[A-Za-z0-9._~+/=-]{4,}")
-_CREDENTIAL_NAMES = r"[\w.-]*(?:password|passwd|secret|token|api[_-]?key)"
-_KEY_VALUE = re.compile(rf"(?i)\b({_CREDENTIAL_NAMES})([\"']?\s*[=:]\s*[\"']?)" + _VALUE)
-#: Bound fields with these names are masked whole (their value may not be a string).
-_SECRET_FIELD = re.compile(rf"(?i){_CREDENTIAL_NAMES}|authorization")
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL
-)
-
-
-def _auth_header(match: re.Match[str]) -> str:
-    scheme = f"{match[2]} " if match[2] else ""
-    return f"{match[1]}{scheme}{_MASK}"
-
-
-def redact(text: str) -> str:
-    """``text`` with credentials masked: URL user-info, auth headers, secret pairs, keys."""
-    text = _PRIVATE_KEY.sub("[private key redacted]", text)
-    text = scrub(text, ())
-    text = _AUTH_HEADER.sub(_auth_header, text)
-    text = _BEARER.sub(rf"\1 {_MASK}", text)
-    return _KEY_VALUE.sub(rf"\1\2{_MASK}", text)
+_SECRET_FIELD = SECRET_NAME
 
 
 def _safe_str(value: object) -> str:

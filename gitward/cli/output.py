@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from rich.markup import escape
 
+from gitward._util.redact import redact_tree
 from gitward.cli.console import out
 from gitward.model.errors import ConfigError
 
@@ -20,7 +21,12 @@ def check_output(output: str, *allowed: str) -> None:
 
 
 def print_object(obj: Any, output: str) -> None:
-    """Machine-readable output: JSON (indented) or YAML in the fields' own order."""
+    """Machine-readable output: JSON (indented) or YAML in the fields' own order.
+
+    URL user-info is masked (``https://***@host``): a token pasted into a repoURL
+    belongs in a repository Secret, and output is where it would be copied from.
+    """
+    obj = redact_tree(obj)
     if output == "json":
         print(json.dumps(obj, indent=2))
     else:

@@ -11,9 +11,20 @@ resource or command at fault, and never contain credentials.
 
 from __future__ import annotations
 
+from gitward._util.redact import redact
+
 
 class GitwardError(Exception):
-    """A failure gitward reports to its user rather than a programming error."""
+    """A failure gitward reports to its user rather than a programming error.
+
+    Its text is always redacted (:func:`gitward._util.redact.redact`): a message
+    built from a URL, a tool's stderr or an API server's answer reaches logs,
+    conditions, Events and the terminal only through ``str()``, so no subclass
+    can leak a credential by forgetting to mask one.
+    """
+
+    def __str__(self) -> str:
+        return redact(super().__str__(), pairs=False)
 
 
 class ConfigError(GitwardError):

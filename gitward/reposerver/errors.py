@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gitward.model.errors import RenderError
+from gitward.source.urls import redact_url
 
 
 class EmptyRender(RenderError):
@@ -14,11 +15,12 @@ class EmptyRender(RenderError):
     """
 
     def __init__(self, app: str, repo_url: str, path: str, revision: str) -> None:
+        shown = redact_url(repo_url)
         super().__init__(
-            f"application {app}: source {repo_url} path {path or '.'!r} at {revision[:12]} "
+            f"application {app}: source {shown} path {path or '.'!r} at {revision[:12]} "
             "rendered no objects (an empty render is refused unless allowed)"
         )
         self.app = app
-        self.repo_url = repo_url
+        self.repo_url = redact_url(repo_url)
         self.path = path
         self.revision = revision

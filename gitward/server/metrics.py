@@ -17,8 +17,46 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gitward.controller import Controller
+from gitward.source.urls import redact_url
 
 Obj = dict[str, Any]
+
+
+def _mapping(value: Any) -> Obj:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) and value else default
+
+
+def app_info_labels(app: Obj) -> list[str]:
+    """The ``gitward_app_info`` labels of one Application object, whatever its fields hold.
+
+    The object is user input: a field of the wrong type gives an empty label, never a
+    failed scrape, and the repository URL is shown without its user-info.
+    """
+    meta, spec = _mapping(app.get("metadata")), _mapping(app.get("spec"))
+    status = _mapping(app.get("status"))
+    sources = spec.get("sources")
+    source = _mapping(spec.get("source")) or (
+        _mapping(sources[0]) if isinstance(sources, list) and sources else {}
+    )
+    dest = _mapping(spec.get("destination"))
+    policy = _mapping(spec.get("syncPolicy"))
+    automated = policy.get("automated")
+    enabled = isinstance(automated, dict) and automated.get("enabled", True) is not False
+    return [
+        _text(meta.get("namespace")),
+        _text(meta.get("name")),
+        _text(spec.get("project"), "default"),
+        redact_url(_text(source.get("repoURL"))),
+        redact_url(_text(dest.get("server")) or _text(dest.get("name"))),
+        _text(dest.get("namespace")),
+        _text(_mapping(status.get("sync")).get("status"), "Unknown"),
+        _text(_mapping(status.get("health")).get("status"), "Unknown"),
+        "true" if enabled else "false",
+    ]
 
 
 class ControllerCollector(Collector):
@@ -43,24 +81,7 @@ class ControllerCollector(Collector):
             ],
         )
         for app in ctl.apps.values():
-            spec, status = app.get("spec") or {}, app.get("status") or {}
-            source = spec.get("source") or ((spec.get("sources") or [{}])[0])
-            dest = spec.get("destination") or {}
-            automated = (spec.get("syncPolicy") or {}).get("automated")
-            info.add_metric(
-                [
-                    str(app["metadata"].get("namespace", "")),
-                    str(app["metadata"]["name"]),
-                    str(spec.get("project") or "default"),
-                    str(source.get("repoURL", "")),
-                    str(dest.get("server") or dest.get("name") or ""),
-                    str(dest.get("namespace", "")),
-                    str((status.get("sync") or {}).get("status", "Unknown")),
-                    str((status.get("health") or {}).get("status", "Unknown")),
-                    "true" if automated is not None and automated.get("enabled", True) else "false",
-                ],
-                1.0,
-            )
+            info.add_metric(app_info_labels(app), 1.0)
         yield info
         syncs = CounterMetricFamily(
             "gitward_app_sync",
@@ -80,7 +101,7 @@ class ControllerCollector(Collector):
         )
         for client in ctl.clients():
             for (verb, status), count in sorted(client.responses.items()):
-                requests.add_metric([client.server, verb, str(status)], float(count))
+                requests.add_metric([redact_url(client.server), verb, str(status)], float(count))
         yield requests
         objects = GaugeMetricFamily(
             "gitward_cluster_cache_objects",
@@ -96,9 +117,10 @@ class ControllerCollector(Collector):
             labels=["server"],
         )
         for server, cache in sorted(ctl.caches.items()):
-            objects.add_metric([server], float(cache.object_count))
-            kinds.add_metric([server], float(len(cache.kinds)))
-            events.add_metric([server], float(cache.events))
+            shown = redact_url(server)
+            objects.add_metric([shown], float(cache.object_count))
+            kinds.add_metric([shown], float(len(cache.kinds)))
+            events.add_metric([shown], float(cache.events))
         yield objects
         yield kinds
         yield events
@@ -123,7 +145,8 @@ class ControllerCollector(Collector):
             "Seconds spent in git, by repository.",
             labels=["repo"],
         )
-        for repo, stats in sorted(ctl.git_stats().items()):
+        for key, stats in sorted(ctl.git_stats().items()):
+            repo = redact_url(key)
             git.add_metric([repo, "ls-remote"], float(stats.ls_remote))
             git.add_metric([repo, "fetch"], float(stats.fetches))
             failures.add_metric([repo], float(getattr(stats, "failures", 0)))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from gitward._util.redact import redact_userinfo
+
 #: ``user@host:path`` — git's scp-like syntax for SSH (no scheme, a colon before any slash).
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^/:]+):(?P<path>(?!//).*)$")
 
@@ -121,7 +123,11 @@ def redact_url(url: str) -> str:
     """
     if "://" not in url:
         return url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return redact_userinfo(url)  # not a URL urllib can split: mask by pattern
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rpartition("@")[2]

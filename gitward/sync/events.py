@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from gitward._util.redact import redact
 from gitward.cluster import ClusterError, KubeClient
 from gitward.sync.status import now
 
@@ -35,7 +36,7 @@ async def record(
             "resourceVersion": meta.get("resourceVersion"),
         },
         "reason": reason,
-        "message": message,
+        "message": redact(message),
         "type": "Warning" if warning else "Normal",
         "source": {"component": "gitward"},
         "reportingComponent": "gitward",

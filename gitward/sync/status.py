@@ -13,6 +13,7 @@ import functools
 import time
 from typing import Any
 
+from gitward._util.redact import redact
 from gitward.cluster import KubeClient
 from gitward.sync.compare import Comparison
 
@@ -57,6 +58,9 @@ def _stamped(conditions: list[Obj], app_obj: Obj, at: str) -> list[Obj]:
         old = previous.get(cond["type"])
         same = old is not None and old.get("message") == cond.get("message")
         stamp = old.get("lastTransitionTime", at) if same and old else at
+        message = cond.get("message")
+        if isinstance(message, str):
+            cond = {**cond, "message": redact(message)}
         stamped.append({**cond, "lastTransitionTime": stamp})
     return stamped
 
