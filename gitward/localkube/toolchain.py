@@ -6,6 +6,8 @@ Go module per upstream project, with ``go.mod`` and ``go.sum`` committed). The
 result is cached outside the repository, under a directory named by the
 versions and a digest of those module files, so a change of any pin builds a
 new toolchain and an unchanged checkout reuses the old one without needing Go.
+Each module's binaries are cached on their own too, so adding or re-pinning one
+tool compiles that tool only.
 
 A build writes into a temporary directory and renames it into place only when
 every binary is there, so an interrupted build never leaves a half toolchain
@@ -253,49 +255,106 @@ def _write_kwok_stages(go: str, tools_dir: Path, out: Path, log_file: Path) -> N
     out.write_text("\n---\n".join(docs) + "\n")
 
 
+def module_key(tools_dir: Path, module: str, group: list[Target]) -> str:
+    """Cache directory name of one wrapper module's binaries: its pins and its targets."""
+    recipe = json.dumps([[t.name, t.package, list(t.ldflags)] for t in group])
+    files = [tools_dir / module / name for name in ("go.mod", "go.sum")]
+    contents = [f.read_bytes() for f in files if f.is_file()]
+    return f"{module}-{digest_of([RECIPE_VERSION, recipe, *contents], 16)}"
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Rename ``staging`` to ``final`` unless another process got there first."""
+    if final.exists():
+        shutil.rmtree(staging)
+    else:
+        staging.rename(final)
+
+
+def _build_module(
+    go: str,
+    tools_dir: Path,
+    cache_dir: Path,
+    module: str,
+    group: list[Target],
+    log: Callable[[str], None],
+    log_file: Path,
+) -> Path:
+    """The built binaries of one module, from its own cache entry or compiled now."""
+    modules = cache_dir / "modules"
+    final = modules / module_key(tools_dir, module, group)
+    if (final / "manifest.json").is_file():
+        log(f"reusing {module} ({', '.join(t.name for t in group)}) from {final}")
+        return final
+    modules.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=modules))
+    try:
+        (staging / "bin").mkdir()
+        for target in group:
+            log(f"building {target.name} ({target.package})")
+            _run_go(
+                go,
+                [
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    " ".join(("-s", "-w", *target.ldflags)),
+                    "-o",
+                    str(staging / "bin" / target.name),
+                    target.package,
+                ],
+                tools_dir / module,
+                log_file,
+            )
+        if module == "kwok":
+            _write_kwok_stages(go, tools_dir, staging / "kwok-stages.yaml", log_file)
+        (staging / "manifest.json").write_text(json.dumps({"module": module}) + "\n")
+        _publish(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
 def build(
     tools_dir: Path, cache_dir: Path, log: Callable[[str], None] = lambda _msg: None
 ) -> Toolchain:
-    """Compile every target into a fresh cache directory and publish it atomically."""
+    """Build (or reuse) every module's binaries, then publish the toolchain atomically.
+
+    Each wrapper module is cached on its own (``modules/<module>-<digest>``), so a
+    new or re-pinned tool builds only that tool; the toolchain directory itself
+    is a ``bin/`` of links into those entries plus the manifest.
+    """
     go = _go_binary()
     versions = pinned_versions(tools_dir)
     final = cache_dir / toolchain_key(tools_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     log_file = cache_dir / f"{final.name}.build.log"
     log_file.write_text("")
-    bin_dir = staging / "bin"
-    bin_dir.mkdir()
     started = time.monotonic()
+    by_module: dict[str, list[Target]] = {}
+    for target in targets(versions):
+        by_module.setdefault(target.module, []).append(target)
+    built = {
+        module: _build_module(go, tools_dir, cache_dir, module, group, log, log_file)
+        for module, group in by_module.items()
+    }
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=cache_dir))
     try:
-        by_module: dict[str, list[Target]] = {}
-        for target in targets(versions):
-            by_module.setdefault(target.module, []).append(target)
+        bin_dir = staging / "bin"
+        bin_dir.mkdir()
         for module, group in by_module.items():
             for target in group:
-                log(f"building {target.name} ({target.package})")
-                _run_go(
-                    go,
-                    [
-                        "build",
-                        "-trimpath",
-                        "-ldflags",
-                        " ".join(("-s", "-w", *target.ldflags)),
-                        "-o",
-                        str(bin_dir / target.name),
-                        target.package,
-                    ],
-                    tools_dir / module,
-                    log_file,
-                )
-        _write_kwok_stages(go, tools_dir, staging / "kwok-stages.yaml", log_file)
+                (bin_dir / target.name).symlink_to(built[module] / "bin" / target.name)
+        shutil.copyfile(built["kwok"] / "kwok-stages.yaml", staging / "kwok-stages.yaml")
         elapsed = time.monotonic() - started
-        manifest = {"versions": versions, "build_seconds": round(elapsed, 1)}
+        manifest = {
+            "versions": versions,
+            "build_seconds": round(elapsed, 1),
+            "modules": {module: path.name for module, path in built.items()},
+        }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        if final.exists():  # another process finished first; keep theirs
-            shutil.rmtree(staging)
-        else:
-            staging.rename(final)
+        _publish(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

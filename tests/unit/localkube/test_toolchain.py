@@ -85,3 +85,52 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "kustomize",
         "helm",
     }
+
+
+FAKE_GO = """#!/bin/sh
+# Records each call; `build -o OUT` writes a stub, `list -m` points at fake kwok sources.
+echo "$*" >> "$FAKE_GO_LOG"
+if [ "$1" = build ]; then
+  while [ $# -gt 0 ]; do [ "$1" = -o ] && { shift; printf 'stub' > "$1"; }; shift; done
+elif [ "$1" = list ]; then
+  echo "$FAKE_KWOK_DIR"
+fi
+"""
+
+
+def test_each_module_is_built_once_and_reused(
+    tools: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-pinned module rebuilds alone; the others come from their own cache entries.
+
+    The go here only records calls and writes stubs: what is tested is which builds run.
+    """
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    go = bindir / "go"
+    go.write_text(FAKE_GO)
+    go.chmod(0o755)
+    kwok = tmp_path / "kwok-src"
+    for rel in tc._KWOK_STAGES:
+        (kwok / "kustomize" / "stage" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (kwok / "kustomize" / "stage" / rel).write_text(f"kind: Stage # {rel}\n")
+    calls = tmp_path / "calls.log"
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_GO_LOG", str(calls))
+    monkeypatch.setenv("FAKE_KWOK_DIR", str(kwok))
+    cache = tmp_path / "cache"
+
+    first = tc.ensure(tools, cache)
+    builds = [c for c in calls.read_text().splitlines() if c.startswith("build")]
+    assert len(builds) == len(tc.targets(tc.pinned_versions(tools)))
+    assert first.binary("kube-apiserver").read_text() == "stub"
+    assert "kind: Stage" in first.stages_file.read_text()
+
+    calls.write_text("")
+    go_sum = tools / "helm" / "go.sum"
+    go_sum.write_text(go_sum.read_text() + "example.com/x v1.0.0 h1:abc=\n")
+    second = tc.ensure(tools, cache)
+    assert second.root != first.root
+    builds = [c for c in calls.read_text().splitlines() if c.startswith("build")]
+    assert builds == [next(b for b in builds if b.endswith("helm.sh/helm/v3/cmd/helm"))]
+    assert second.binary("kubectl").resolve() == first.binary("kubectl").resolve()
