@@ -1,4 +1,4 @@
-"""A de-duplicating work queue with two lanes, the controller's only scheduler.
+"""A de-duplicating work queue with two lanes: the controllers' only scheduler.
 
 A key added while it waits is not added twice; a key added while a worker
 processes it is processed once more afterwards (the change may have come too

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward import localkube
+from gitward.appset.gotemplate import GoTemplates
 from gitward.cluster import KubeClient
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
@@ -34,6 +35,12 @@ def render_tools() -> RenderTools:
     if toolchain is not None:
         return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
     return RenderTools.from_path()
+
+
+def gotemplates() -> GoTemplates:
+    """The goTemplate renderer from the local toolchain when it is built, else from PATH."""
+    toolchain = localkube.find()
+    return GoTemplates.find(toolchain.bin_dir if toolchain is not None else None)
 
 
 async def repo_credentials(client: KubeClient, namespace: str) -> CredentialStore:
