@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,8 +54,13 @@ class Rendered:
     error: str = ""
 
 
-def _limit_memory() -> None:  # pragma: no cover - runs in the child between fork and exec
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+def _first_lines(text: str) -> str:
+    """What a failed run said, without the Go runtime's goroutine dump after a fatal error."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal error:", "panic:", "runtime:")):
+            return line[:300]
+    return " ".join(lines[:3])[:500]
 
 
 @dataclass
@@ -83,7 +87,9 @@ class GoTemplates:
             )
         if not os.access(self.binary, os.X_OK):
             raise GoTemplateError(f"{self.binary} is not an executable file")
-        return Jail(read=()).argv(self.binary, [])
+        # The program sets its own memory limit: a preexec_fn in this threaded process could
+        # deadlock the child between fork and exec, holding every pipe it inherited.
+        return Jail(read=()).argv(self.binary, [f"--max-memory={MEMORY_LIMIT}"])
 
     async def render(self, jobs: Sequence[Job]) -> list[list[Rendered]]:
         """Every job's renderings, in order; template errors are data, not exceptions."""
@@ -103,7 +109,6 @@ class GoTemplates:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            preexec_fn=_limit_memory,
         )
         try:
             stdout, stderr = await asyncio.wait_for(proc.communicate(body), self.timeout)
@@ -119,7 +124,7 @@ class GoTemplates:
                 await proc.wait()
             raise
         if proc.returncode != 0:
-            message = redact(stderr.decode(errors="replace").strip()[-2000:])
+            message = redact(_first_lines(stderr.decode(errors="replace")))
             raise GoTemplateError(
                 f"goTemplate renderer failed (exit {proc.returncode}): {message or 'no output'}"
             )

@@ -251,7 +251,9 @@ class AppSetReconciler:
         outcome.held = the_plan.held
         outcome.errors = errors
         await self._events(obj, outcome, the_plan)
-        obj = await self._clear_annotations(obj, approved=bool(the_plan.deletes))
+        # An approval is used up once nothing is held: by this pass's deletion, or because
+        # the generators returned the apps. Kept while a hold lasts (it may match later).
+        obj = await self._clear_annotations(obj, approval_used=not the_plan.held)
         error = None
         if errors:
             last = list(errors.values())[-1]
@@ -359,11 +361,11 @@ class AppSetReconciler:
         else:
             self._warned.pop(name, None)
 
-    async def _clear_annotations(self, obj: Obj, approved: bool) -> Obj:
+    async def _clear_annotations(self, obj: Obj, approval_used: bool) -> Obj:
         """Remove a used approval and Argo CD's refresh annotation once handled."""
         annotations = (obj.get("metadata") or {}).get("annotations") or {}
         remove: dict[str, None] = {}
-        if approved and APPROVE_ANNOTATION in annotations:
+        if approval_used and APPROVE_ANNOTATION in annotations:
             remove[APPROVE_ANNOTATION] = None
         if REFRESH_ANNOTATION in annotations:
             remove[REFRESH_ANNOTATION] = None

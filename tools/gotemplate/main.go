@@ -20,12 +20,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/Masterminds/sprig/v3"
 	"github.com/gosimple/slug"
@@ -272,7 +276,34 @@ func checkOption(option string) (err error) {
 	return nil
 }
 
+// watchMemory ends the process when the Go runtime holds more than limit
+// bytes, so a template that allocates without end (Sprig's until, repeat)
+// fails with "out of memory" instead of taking the machine's memory. The
+// process watches itself: a limit set between fork and exec by gitward's
+// multi-threaded parent would not be safe, and an address-space limit does not
+// fit the Go runtime's large virtual reservations.
+func watchMemory(limit uint64) {
+	if limit == 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(limit))
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	go func() {
+		for {
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > limit {
+				fmt.Fprintf(os.Stderr, "fatal error: out of memory: the template needed more than %d bytes\n", limit)
+				os.Exit(3)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+}
+
 func main() {
+	maxMemory := flag.Uint64("max-memory", 0, "memory limit in bytes (0: none)")
+	flag.Parse()
+	watchMemory(*maxMemory)
 	if err := run(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
