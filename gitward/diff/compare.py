@@ -151,18 +151,22 @@ def _last_applied_paths(live: Obj) -> list[Path]:
     return paths
 
 
-def compare(
+async def compare(
     desired: Obj,
     live: Obj | None,
     rules: list[IgnoreRule] | None = None,
     manager: str = "gitward",
 ) -> ResourceDiff:
-    """Compare ``desired`` (rendered, with tracking metadata) with ``live`` (or None)."""
+    """Compare ``desired`` (rendered, with tracking metadata) with ``live`` (or None).
+
+    A coroutine only because ``jqPathExpressions`` rules are evaluated in a jq
+    worker process; without them nothing here awaits.
+    """
     rules = rules or []
-    want = apply_rules(rules, normalize_desired(desired), live)
+    want = await apply_rules(rules, normalize_desired(desired), live)
     if live is None:
         return ResourceDiff(modified=True, paths=("(missing)",), target=want)
-    have = apply_rules(rules, normalize_live(live), live)
+    have = await apply_rules(rules, normalize_live(live), live)
     found: list[str] = []
     _differences(want, have, "", "", found)
     removed = []
@@ -182,7 +186,7 @@ def compare(
     )
 
 
-def compare_exact(predicted: Obj, live: Obj, rules: list[IgnoreRule] | None = None) -> bool:
+async def compare_exact(predicted: Obj, live: Obj, rules: list[IgnoreRule] | None = None) -> bool:
     """True when a server-side dry-run result equals the live object (after normalising).
 
     Used to confirm a structural difference: if applying would leave the object
@@ -190,8 +194,8 @@ def compare_exact(predicted: Obj, live: Obj, rules: list[IgnoreRule] | None = No
     state.
     """
     rules = rules or []
-    a = apply_rules(rules, normalize_live(predicted), live)
-    b = apply_rules(rules, normalize_live(live), live)
+    a = await apply_rules(rules, normalize_live(predicted), live)
+    b = await apply_rules(rules, normalize_live(live), live)
     return bool(a == b)
 
 

@@ -20,6 +20,7 @@ class Settings:
     tracking: TrackingMethod = TrackingMethod.ANNOTATION
     reconciliation_seconds: float = 120.0
     reconciliation_jitter_seconds: float = 60.0
+    jq_timeout_seconds: float = 1.0
 
 
 def _seconds(data: dict[str, str], key: str, default: float) -> float:
@@ -44,6 +45,7 @@ def parse_settings(data: dict[str, str]) -> Settings:
         tracking=TrackingMethod.parse(data.get("application.resourceTrackingMethod")),
         reconciliation_seconds=_seconds(data, "timeout.reconciliation", 120.0),
         reconciliation_jitter_seconds=_seconds(data, "timeout.reconciliation.jitter", 60.0),
+        jq_timeout_seconds=_seconds(data, "ignore.normalizer.jq.timeout", 1.0),
     )
 
 
