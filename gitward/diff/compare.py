@@ -129,23 +129,28 @@ def _last_applied_paths(live: Obj) -> list[Path]:
     still live but no longer in Git is a removal, as in kubectl's three-way merge.
     Lists are leaves as a whole (their changes show in the structural diff).
     """
-    annotations = (live.get("metadata") or {}).get("annotations") or {}
-    raw = annotations.get(LAST_APPLIED)
+    meta = live.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    raw = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
     if not raw:
         return []
     try:
         last = json.loads(raw)
-    except (TypeError, ValueError):
-        return []
+    except (TypeError, ValueError, RecursionError):
+        return []  # anyone who may edit the live object may write this annotation
     if not isinstance(last, dict):
         return []
     paths: list[Path] = []
-    for key in ("spec", "data", "stringData", "binaryData", "rules", "subjects", "roleRef"):
-        if key in last:
-            paths.extend(_dict_leaves(last[key], (("f", key),)))
-    meta = last.get("metadata") or {}
+    try:
+        for key in ("spec", "data", "stringData", "binaryData", "rules", "subjects", "roleRef"):
+            if key in last:
+                paths.extend(_dict_leaves(last[key], (("f", key),)))
+    except RecursionError:
+        return []
+    meta = last.get("metadata")
     for key in ("labels", "annotations"):
-        for name in meta.get(key) or {}:
+        names = meta.get(key) if isinstance(meta, dict) else None
+        for name in names if isinstance(names, dict) else {}:
             if name != LAST_APPLIED:
                 paths.append((("f", "metadata"), ("f", key), ("f", name)))
     return paths
