@@ -63,7 +63,7 @@ def _checked(name: str) -> Any:
     def construct(loader: KubeLoader, node: yaml.Node) -> Any:
         try:
             value = base(loader, node)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, IndexError):  # !!float x, !!bool x, !!float ''
             raise _refuse(loader, node, f"{node.value!r} is not a valid {name}") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise _refuse(loader, node, f"{node.value!r}: infinity and NaN have no JSON form")

@@ -177,7 +177,7 @@ async def compare(
     removed = []
     owned = owned_by(live, manager, "Apply") or _last_applied_paths(live)
     for path in owned:
-        if path and path[0][1] in _IGNORED_OWNED_ROOTS:
+        if path and path[0][0] == "f" and path[0][1] in _IGNORED_OWNED_ROOTS:
             continue
         if has_path(have, path) and not has_path(want, path, lenient=True):
             removed.append(format_path(path))

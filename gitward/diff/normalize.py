@@ -65,7 +65,9 @@ def normalize_live(live: Obj) -> Obj:
 def normalize_desired(desired: Obj) -> Obj:
     """A copy of ``desired`` without status and rendering leftovers."""
     out = json_copy({k: v for k, v in desired.items() if k != "status"})
-    meta = out.setdefault("metadata", {})
+    meta = out.get("metadata")
+    if not isinstance(meta, dict):  # `metadata: null` (the parsers refuse other types)
+        meta = out["metadata"] = {}
     if meta.get("creationTimestamp") is None:
         meta.pop("creationTimestamp", None)
     _clean_metadata(meta)
