@@ -209,12 +209,26 @@ def test_bad_jq_expression_names_the_entry() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("500m", "0.5"), ("1Gi", str(2**30)), ("2", "2"), ("1e3", "1000"), ("1.5k", "1500")],
+    [
+        ("500m", "0.5"),
+        ("1Gi", str(2**30)),
+        ("2", "2"),
+        ("1e3", "1000"),
+        ("1.5k", "1500"),
+        ("1E", "1e18"),  # E alone is the exa suffix, not an exponent
+        ("1Ei", str(2**60)),
+        ("2E3", "2000"),
+    ],
 )
 def test_quantity(text: str, value: str) -> None:
     from decimal import Decimal
 
     assert quantity(text) == Decimal(value)
+
+
+@pytest.mark.parametrize("text", ["6e7444370", "1e", "1.2.3", "1" * 100, "1Eii", "e3"])
+def test_not_quantities(text: str) -> None:
+    assert quantity(text) is None
 
 
 async def test_list_map_keys_the_server_defaulted_are_not_removals() -> None:
