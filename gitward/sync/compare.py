@@ -238,7 +238,10 @@ async def compare_app(
     except ClusterError as exc:
         return failed_comparison(app, rendered.revision, str(exc))
     conditions = [{"type": "ComparisonError", "message": e} for e in errors]
-    all_rules = diff.parse_rules(app.ignore_differences, jq_timeout=settings.jq_timeout_seconds)
+    try:
+        all_rules = diff.parse_rules(app.ignore_differences, jq_timeout=settings.jq_timeout_seconds)
+    except GitwardError as exc:  # e.g. a jq expression refused as unsafe: say so, compare nothing
+        return failed_comparison(app, rendered.revision, str(exc))
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(obj: Obj) -> ResourceState:
