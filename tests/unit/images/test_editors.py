@@ -61,7 +61,7 @@ def test_plain_manifests_change_only_the_image_values(tmp_path: Path) -> None:
 
 def test_an_image_that_is_nowhere_is_an_error(tmp_path: Path) -> None:
     write_tree(tmp_path, {"dev/deploy.yaml": DEPLOYMENT})
-    with pytest.raises(ImageNotFound, match="ghcr.io/org/api: not found"):
+    with pytest.raises(ImageNotFound, match=r"ghcr\.io/org/api: not found"):
         edit_source(tmp_path, Target("dev"), [parse_change("ghcr.io/org/api:2")])
 
 
@@ -146,7 +146,7 @@ def test_helm_path_names_one_place(tmp_path: Path) -> None:
         tmp_path, Target("chart", helm_path="worker.image"), [parse_change("org/worker:3")]
     )
     assert '    tag: "3"' in edited.texts["chart/values.yaml"]
-    with pytest.raises(ImageNotFound, match="no value at nothing.here"):
+    with pytest.raises(ImageNotFound, match=r"no value at nothing\.here"):
         edit_source(tmp_path, Target("chart", helm_path="nothing.here"), [parse_change("x:1")])
 
 
