@@ -19,6 +19,7 @@ from gitward.cli import (
     context,
     controller_cmd,
     image_cmd,
+    init_cmd,
     install_cmd,
     localkube_cmd,
     render_cmd,
@@ -39,6 +40,7 @@ app.add_typer(image_cmd.app, name="image")
 app.command("install")(install_cmd.install)
 app.command("uninstall")(install_cmd.uninstall)
 app.command("render")(render_cmd.render)
+app.command("init")(init_cmd.init)
 app.command("controller")(controller_cmd.controller)
 
 

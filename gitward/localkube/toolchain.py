@@ -108,6 +108,9 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
             tools_dir / "kustomize" / "go.mod", "sigs.k8s.io/kustomize/kustomize/v5"
         ),
         "helm": module_version(tools_dir / "helm" / "go.mod", "helm.sh/helm/v3"),
+        "actionlint": module_version(
+            tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
+        ),
     }
 
 
@@ -152,6 +155,8 @@ def targets(versions: dict[str, str]) -> list[Target]:
             "helm.sh/helm/v3/cmd/helm",
             (f"-X helm.sh/helm/v3/internal/version.version={versions['helm']}",),
         ),
+        # Test-only: checks the GitHub Actions workflow `gitward init` writes.
+        Target("actionlint", "actionlint", "github.com/rhysd/actionlint/cmd/actionlint"),
     ]
 
 
