@@ -111,6 +111,12 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
         "actionlint": module_version(
             tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
         ),
+        "registry": module_version(
+            tools_dir / "registry" / "go.mod", "github.com/distribution/distribution/v3"
+        ),
+        "crane": module_version(
+            tools_dir / "crane" / "go.mod", "github.com/google/go-containerregistry"
+        ),
     }
 
 
@@ -157,6 +163,14 @@ def targets(versions: dict[str, str]) -> list[Target]:
         ),
         # Test-only: checks the GitHub Actions workflow `gitward init` writes.
         Target("actionlint", "actionlint", "github.com/rhysd/actionlint/cmd/actionlint"),
+        # Test-only: a real OCI registry (token auth) and a client that pushes to it.
+        Target(
+            "registry",
+            "registry",
+            "github.com/distribution/distribution/v3/cmd/registry",
+            (f"-X github.com/distribution/distribution/v3/version.version={versions['registry']}",),
+        ),
+        Target("crane", "crane", "github.com/google/go-containerregistry/cmd/crane"),
     ]
 
 

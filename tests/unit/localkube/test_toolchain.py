@@ -85,6 +85,8 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "kustomize",
         "helm",
         "actionlint",
+        "registry",
+        "crane",
     }
 
 
