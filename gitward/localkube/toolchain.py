@@ -108,6 +108,15 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
             tools_dir / "kustomize" / "go.mod", "sigs.k8s.io/kustomize/kustomize/v5"
         ),
         "helm": module_version(tools_dir / "helm" / "go.mod", "helm.sh/helm/v3"),
+        "actionlint": module_version(
+            tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
+        ),
+        "registry": module_version(
+            tools_dir / "registry" / "go.mod", "github.com/distribution/distribution/v3"
+        ),
+        "crane": module_version(
+            tools_dir / "crane" / "go.mod", "github.com/google/go-containerregistry"
+        ),
     }
 
 
@@ -152,6 +161,16 @@ def targets(versions: dict[str, str]) -> list[Target]:
             "helm.sh/helm/v3/cmd/helm",
             (f"-X helm.sh/helm/v3/internal/version.version={versions['helm']}",),
         ),
+        # Test-only: checks the GitHub Actions workflow `gitward init` writes.
+        Target("actionlint", "actionlint", "github.com/rhysd/actionlint/cmd/actionlint"),
+        # Test-only: a real OCI registry (token auth) and a client that pushes to it.
+        Target(
+            "registry",
+            "registry",
+            "github.com/distribution/distribution/v3/cmd/registry",
+            (f"-X github.com/distribution/distribution/v3/version.version={versions['registry']}",),
+        ),
+        Target("crane", "crane", "github.com/google/go-containerregistry/cmd/crane"),
     ]
 
 
