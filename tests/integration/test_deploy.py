@@ -27,6 +27,7 @@ from gitward.localkube import LocalCluster, Toolchain
 from tests.support.apps import unique
 from tests.support.git import GitRepo, SmartHttpServer
 from tests.support.poll import eventually
+from tests.support.schemas import TEMPLATE, export
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -230,3 +231,35 @@ async def test_the_controller_runs_in_cluster_as_its_pod(
         log.close()
         with contextlib.suppress(NotFound):
             await kube.delete(API, "Application", name, "argocd")
+
+
+async def test_kubeconform_accepts_the_manifests_under_the_servers_own_schemas(
+    installed: KubeClient, toolchain: Toolchain, tmp_path: Path
+) -> None:
+    schemas = tmp_path / "schemas"
+    assert await export(installed, schemas) > 100
+    location = f"{schemas}/{TEMPLATE}"
+    rendered = run(
+        str(toolchain.binary("helm")), "template", "gitward", str(DEPLOY / "chart"),
+        "--namespace", "argocd", "--kube-version", "1.36.3",
+        "--set", "controller.replicas=3", "--include-crds",
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+    (tmp_path / "chart.yaml").write_text(rendered.stdout)
+    check = [
+        str(toolchain.binary("kubeconform")),
+        "-strict",
+        "-summary",
+        "-schema-location",
+        location,
+    ]
+    for path in (DEPLOY / "install.yaml", tmp_path / "chart.yaml"):
+        done = run(*check, str(path))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Invalid: 0, Errors: 0, Skipped: 0" in done.stdout, done.stdout
+    # ... and it would have said so: a misspelt field fails the same check.
+    broken = (DEPLOY / "install.yaml").read_text().replace("serviceName:", "serviceNmae:")
+    (tmp_path / "broken.yaml").write_text(broken)
+    done = run(*check, str(tmp_path / "broken.yaml"))
+    assert done.returncode != 0
+    assert "serviceNmae" in done.stdout
