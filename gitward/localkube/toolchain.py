@@ -117,6 +117,9 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
         "crane": module_version(
             tools_dir / "crane" / "go.mod", "github.com/google/go-containerregistry"
         ),
+        "kubeconform": module_version(
+            tools_dir / "kubeconform" / "go.mod", "github.com/yannh/kubeconform"
+        ),
     }
 
 
@@ -171,6 +174,8 @@ def targets(versions: dict[str, str]) -> list[Target]:
             (f"-X github.com/distribution/distribution/v3/version.version={versions['registry']}",),
         ),
         Target("crane", "crane", "github.com/google/go-containerregistry/cmd/crane"),
+        # Test-only: validates deploy/ against schemas exported from the test API server.
+        Target("kubeconform", "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform"),
     ]
 
 

@@ -87,6 +87,7 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "actionlint",
         "registry",
         "crane",
+        "kubeconform",
     }
 
 
