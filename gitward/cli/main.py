@@ -24,6 +24,7 @@ from gitward.cli import (
     localkube_cmd,
     render_cmd,
     repo_cmd,
+    stats_cmd,
 )
 from gitward.cli.console import err, out
 
@@ -41,6 +42,7 @@ app.command("install")(install_cmd.install)
 app.command("uninstall")(install_cmd.uninstall)
 app.command("render")(render_cmd.render)
 app.command("init")(init_cmd.init)
+app.command("stats")(stats_cmd.stats)
 app.command("controller")(controller_cmd.controller)
 
 
