@@ -111,6 +111,18 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
         "sprig": module_version(
             tools_dir / "gotemplate" / "go.mod", "github.com/Masterminds/sprig/v3"
         ),
+        "actionlint": module_version(
+            tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
+        ),
+        "registry": module_version(
+            tools_dir / "registry" / "go.mod", "github.com/distribution/distribution/v3"
+        ),
+        "crane": module_version(
+            tools_dir / "crane" / "go.mod", "github.com/google/go-containerregistry"
+        ),
+        "kubeconform": module_version(
+            tools_dir / "kubeconform" / "go.mod", "github.com/yannh/kubeconform"
+        ),
     }
 
 
@@ -158,6 +170,18 @@ def targets(versions: dict[str, str]) -> list[Target]:
         # gitward's own program (tools/gotemplate/main.go): ApplicationSet goTemplate rendering
         # with Go's text/template and Sprig, the engine Argo CD's output comes from.
         Target("gitward-gotemplate", "gotemplate", "gitward.local/tools/gotemplate"),
+        # Test-only: checks the GitHub Actions workflow `gitward init` writes.
+        Target("actionlint", "actionlint", "github.com/rhysd/actionlint/cmd/actionlint"),
+        # Test-only: a real OCI registry (token auth) and a client that pushes to it.
+        Target(
+            "registry",
+            "registry",
+            "github.com/distribution/distribution/v3/cmd/registry",
+            (f"-X github.com/distribution/distribution/v3/version.version={versions['registry']}",),
+        ),
+        Target("crane", "crane", "github.com/google/go-containerregistry/cmd/crane"),
+        # Test-only: validates deploy/ against schemas exported from the test API server.
+        Target("kubeconform", "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform"),
     ]
 
 

@@ -208,7 +208,7 @@ async def _dry_run_agrees(
         predicted = await client.apply(desired, force=True, dry_run=True)
     except ApiError:
         return False  # the apply itself would fail: certainly not in sync
-    return diff.compare_exact(predicted, live, rules)
+    return await diff.compare_exact(predicted, live, rules)
 
 
 async def compare_app(
@@ -238,7 +238,10 @@ async def compare_app(
     except ClusterError as exc:
         return failed_comparison(app, rendered.revision, str(exc))
     conditions = [{"type": "ComparisonError", "message": e} for e in errors]
-    all_rules = diff.parse_rules(app.ignore_differences)
+    try:
+        all_rules = diff.parse_rules(app.ignore_differences, jq_timeout=settings.jq_timeout_seconds)
+    except GitwardError as exc:  # e.g. a jq expression refused as unsafe: say so, compare nothing
+        return failed_comparison(app, rendered.revision, str(exc))
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(obj: Obj) -> ResourceState:
@@ -266,7 +269,7 @@ async def compare_app(
             if known:
                 result = diff.ResourceDiff(False)  # in sync, as found for this very version
             else:
-                result = diff.compare(obj, live, rules)
+                result = await diff.compare(obj, live, rules)
                 in_sync = not result.modified
                 if result.modified and live is not None and not result.removed:
                     # A structural difference the server may erase (defaults, spellings).

@@ -23,6 +23,7 @@ class Settings:
     reconciliation_jitter_seconds: float = 60.0
     #: Directories ``file://``/path repoURLs may point into; empty (the default) refuses them.
     local_repositories: tuple[str, ...] = ()
+    jq_timeout_seconds: float = 1.0
 
 
 def _seconds(data: dict[str, str], key: str, default: float) -> float:
@@ -48,6 +49,7 @@ def parse_settings(data: dict[str, str]) -> Settings:
         reconciliation_seconds=_seconds(data, "timeout.reconciliation", 120.0),
         reconciliation_jitter_seconds=_seconds(data, "timeout.reconciliation.jitter", 60.0),
         local_repositories=split_paths(data.get(LOCAL_REPOSITORIES_KEY, "")),
+        jq_timeout_seconds=_seconds(data, "ignore.normalizer.jq.timeout", 1.0),
     )
 
 
