@@ -27,7 +27,7 @@ from typing import Any
 
 from gitward._util.jsoncopy import json_copy
 from gitward.appset.template import Desired
-from gitward.diff.ignore import IgnoreRule, apply_rules
+from gitward.diff.ignore import IgnoreRule, apply_rules, parse_rules
 from gitward.model.applicationset import APPROVE_ANNOTATION, ApplicationSet
 from gitward.model.errors import ConfigError
 
@@ -141,23 +141,25 @@ def merge_diff(live: Any, desired: Any) -> Any:
 
 
 def _ignore_rules(appset: ApplicationSet, name: str) -> list[IgnoreRule]:
-    rules = []
-    for i, entry in enumerate(appset.ignore_application_differences):
-        if entry.get("name") and entry.get("name") != name:
-            continue
-        pointers = entry.get("jsonPointers") or []
-        paths = entry.get("jqPathExpressions") or []
-        if not isinstance(pointers, list) or not isinstance(paths, list):
-            raise ConfigError(
-                f"{appset.where}: spec.ignoreApplicationDifferences[{i}]: "
-                "jsonPointers and jqPathExpressions must be lists"
-            )
-        rules.append(
-            IgnoreRule(
-                "argoproj.io", "Application", json_pointers=tuple(pointers), jq_paths=tuple(paths)
-            )
-        )
-    return rules
+    """``ignoreApplicationDifferences`` entries for app ``name`` (an entry without a name: all).
+
+    Parsed by the diff package's parser, so a jq expression is checked (and later run
+    in its sandboxed worker) exactly like an Application's ``ignoreDifferences``.
+    """
+    entries = [
+        {
+            "group": "argoproj.io",
+            "kind": "Application",
+            "jsonPointers": e.get("jsonPointers"),
+            "jqPathExpressions": e.get("jqPathExpressions"),
+        }
+        for e in appset.ignore_application_differences
+        if not e.get("name") or e.get("name") == name
+    ]
+    try:
+        return parse_rules(entries, f"{appset.where}: spec.ignoreApplicationDifferences")
+    except ConfigError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def desired_for_update(appset: ApplicationSet, generated: Obj, live: Obj) -> Obj:
@@ -219,7 +221,7 @@ def _hold(appset: ApplicationSet, deletes: list[str], total: int) -> str:
     return ""
 
 
-def plan(
+async def plan(
     appset: ApplicationSet,
     desired: list[Desired],
     valid: list[Desired],
@@ -258,8 +260,8 @@ def plan(
             want.pop("operation", None)
         rules = _ignore_rules(appset, name)
         if rules:
-            want = apply_rules(rules, want, None)
-            have = apply_rules(rules, have, None)
+            want = await apply_rules(rules, want, None)
+            have = await apply_rules(rules, have, None)
         patch = merge_diff(have, want)
         if patch is not None:
             out.updates.append(Update(name, patch))

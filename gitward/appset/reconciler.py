@@ -33,7 +33,7 @@ from gitward.appset.validate import (
     IN_CLUSTER_NAME,
     IN_CLUSTER_SERVER,
     ProjectRules,
-    no_project_rules,
+    project_rules,
     validate,
 )
 from gitward.cluster import ApiError, Conflict, KubeClient, NotFound
@@ -113,7 +113,7 @@ class AppSetReconciler:
         applications: Callable[[], Mapping[str, Obj]],
         projects: Callable[[], Awaitable[Mapping[str, Obj]]],
         clusters: Callable[[], Awaitable[list[Obj]]],
-        rules: ProjectRules = no_project_rules,
+        rules: ProjectRules = project_rules,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -181,7 +181,7 @@ class AppSetReconciler:
             )
             rollout.apply_to_apps(checked.valid, owned, result)
             application_status, progressing = result.statuses, result.progressing
-        the_plan = planning.plan(appset, desired, checked.valid, owned, self.applications())
+        the_plan = await planning.plan(appset, desired, checked.valid, owned, self.applications())
         errors: dict[str, str] = dict(checked.errors)
         for app_name, owner in the_plan.foreign.items():
             errors[app_name] = f"application {app_name} already exists and is owned by {owner}"

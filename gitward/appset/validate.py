@@ -7,9 +7,10 @@ deleted because its new version is invalid. gitward checks more than Argo CD
 before the API server sees an app: the name (non-empty, a DNS-1123 subdomain,
 unique in the set) and the whole spec as gitward parses Applications.
 
-AppProject rules (which repositories, destinations and kinds a project allows)
-are the next layer: :class:`ProjectRules` is the seam where they plug in; until
-then a project must exist, and that is all.
+The project must exist, and allow each source repository and the destination
+(Argo CD's ``sourceRepos`` and ``destinations`` rules, :mod:`gitward.projects`);
+which kinds a project allows is checked by the Application's own sync, as for
+any Application. :data:`ProjectRules` is the seam for more checks.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gitward._util.lru import BoundedLRU
 from gitward.appset.template import Desired
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
+from gitward.model.project import AppProject, parse_project
+from gitward.projects import destination_permitted, source_permitted
 
 Obj = dict[str, Any]
 
@@ -29,12 +33,45 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
 IN_CLUSTER_NAME = "in-cluster"
 
-#: (generated Application, its AppProject) -> why the project refuses it, or None.
-ProjectRules = Callable[[Obj, Obj], str | None]
+#: (generated Application, its AppProject object, cluster names to servers) -> why the
+#: project refuses the app, or None.
+ProjectRules = Callable[[Obj, Obj, Mapping[str, str]], str | None]
+
+_parsed: BoundedLRU[tuple[str, str, str], AppProject] = BoundedLRU(256)
 
 
-def no_project_rules(_app: Obj, _project: Obj) -> str | None:
-    """Until AppProject enforcement exists: an existing project allows everything."""
+def _project(obj: Obj) -> AppProject:
+    meta = obj.get("metadata") or {}
+    key = (str(meta.get("namespace")), str(meta.get("name")), str(meta.get("resourceVersion")))
+    found = _parsed.get(key)
+    if found is None:
+        found = parse_project(obj, f"AppProject {meta.get('name')}")
+        _parsed.put(key, found)
+    return found
+
+
+def project_rules(app: Obj, project_obj: Obj, clusters: Mapping[str, str]) -> str | None:
+    """Argo CD's checks of a generated app against its project: repositories, destination."""
+    try:
+        project = _project(project_obj)
+    except ConfigError as exc:
+        return f"its AppProject is invalid: {exc}"
+    spec = app.get("spec") or {}
+    sources = list(spec.get("sources") or []) or [spec.get("source") or {}]
+    for source in sources:
+        url = str((source or {}).get("repoURL") or "")
+        if url and not source_permitted(project, url):
+            return f"application repo {url} is not permitted in project '{project.name}'"
+    dest = spec.get("destination") or {}
+    name, server = str(dest.get("name") or ""), str(dest.get("server") or "").rstrip("/")
+    if name and not server:
+        server = IN_CLUSTER_SERVER if name == IN_CLUSTER_NAME else clusters.get(name, "")
+    namespace = str(dest.get("namespace") or "")
+    if not destination_permitted(project, server, name, namespace):
+        return (
+            f"application destination server '{server or name}' and namespace '{namespace}' "
+            f"do not match any of the allowed destinations in project '{project.name}'"
+        )
     return None
 
 
@@ -82,7 +119,7 @@ def validate(
     desired: list[Desired],
     projects: Mapping[str, Obj | None],
     cluster_names: Mapping[str, str],
-    rules: ProjectRules = no_project_rules,
+    rules: ProjectRules = project_rules,
 ) -> Validation:
     """Sort ``desired`` into writable apps and errors (name -> message), in order."""
     seen: set[str] = set()
@@ -109,9 +146,7 @@ def validate(
             if project is None:
                 problem = f"application references project {project_name} which does not exist"
             else:
-                refused = rules(app, project)
-                if refused:
-                    problem = f"application {name}: project {project_name}: {refused}"
+                problem = rules(app, project, cluster_names)
         if problem is None:
             bad_destination = check_destination(app, cluster_names)
             if bad_destination:
