@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gitward.appset.generators import GeneratorError, run_generators
+from gitward.appset.generators.git import parse_parameter_file
+from gitward.appset.generators.listgen import parse_elements_yaml
 from tests.unit.appset.support import DictSources, appset, cluster_secret, context
 
 
@@ -283,3 +287,22 @@ async def test_selector_post_filters_flattened_params() -> None:
 async def test_bad_generators_are_errors_never_zero_apps(entry: dict, message: str) -> None:
     with pytest.raises(GeneratorError, match=message):
         await params_of({"generators": [entry]})
+
+
+@given(st.binary(max_size=300))
+def test_a_parameter_file_parses_or_fails_as_a_generator_error(data: bytes) -> None:
+    try:
+        found = parse_parameter_file(data, "f")
+    except GeneratorError:
+        return
+    assert isinstance(found, list)
+    assert all(isinstance(obj, dict) for obj in found)
+
+
+@given(st.text(alphabet="-:[]{}ab 1\n", max_size=80))
+def test_elements_yaml_parses_or_fails_as_a_generator_error(text: str) -> None:
+    try:
+        found = parse_elements_yaml(text, "x")
+    except GeneratorError:
+        return
+    assert all(isinstance(obj, dict) for obj in found)

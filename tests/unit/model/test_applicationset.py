@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gitward.model.applicationset import parse_applicationset, parse_max_delete
 from gitward.model.errors import ConfigError
@@ -68,3 +72,36 @@ def test_max_delete_values() -> None:
     for bad in ("lots", "150%", "-1"):
         with pytest.raises(ConfigError, match="max-delete"):
             parse_max_delete(bad, "x")
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "generators",
+                "template",
+                "goTemplate",
+                "goTemplateOptions",
+                "syncPolicy",
+                "strategy",
+                "templatePatch",
+                "preservedFields",
+                "ignoreApplicationDifferences",
+            ]
+        ),
+        JSONISH,
+        max_size=5,
+    )
+)
+def test_any_spec_parses_or_fails_as_a_config_error(spec: dict) -> None:
+    with contextlib.suppress(ConfigError):
+        parse_applicationset(obj(spec))
