@@ -49,7 +49,7 @@ class ControllerServer:
         self.client = client
         self.namespace = namespace
         self.max_payload = max_payload
-        self.metrics = Metrics(controller)
+        self.metrics = Metrics(controller, appsets)
         self._secrets: tuple[float, WebhookSecrets] | None = None
         self._warned_unverified = False
         self._runner: web.AppRunner | None = None

@@ -6,6 +6,7 @@ Each test makes its own repository and names, and deletes its sets at the end
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -194,7 +195,9 @@ async def test_the_briefs_clusters_appset_creates_an_app_per_cluster_and_both_de
                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "myapp"}}
                     )
             for app_name in wanted:  # the brief's template has no sync policy: sync by hand
-                result = gitward(kubeconfig, "--namespace", "argocd", "app", "sync", app_name)
+                result = await asyncio.to_thread(
+                    gitward, kubeconfig, "--namespace", "argocd", "app", "sync", app_name
+                )
                 assert result.returncode == 0, result.stdout + result.stderr
             assert await configmap_data(far, "brief", "myapp") == {"k": "brief"}
             assert await configmap_data(kube, "brief", "myapp") == {"k": "brief"}
@@ -320,9 +323,13 @@ async def test_git_directories_and_files_follow_pushes_through_the_webhook(
         await eventually(
             resources_cleaned, "its resources deleted through the finalizer", timeout=60
         )
-        state = await kube.get(API, "ApplicationSet", dirs["metadata"]["name"], "argocd")
-        listed = {r["name"] for r in state["status"]["resources"]}
-        assert listed == {f"{tag}-one", f"{tag}-three", f"{tag}-four"}
+
+        async def listed() -> bool:
+            state = await kube.get(API, "ApplicationSet", dirs["metadata"]["name"], "argocd")
+            names = {r["name"] for r in state["status"]["resources"]}
+            return names == {f"{tag}-one", f"{tag}-three", f"{tag}-four"}
+
+        await eventually(listed, "status.resources without the deleted app")
 
 
 async def test_nothing_is_deleted_when_git_fails_or_empties_until_a_person_approves(
@@ -388,12 +395,23 @@ async def test_nothing_is_deleted_when_git_fails_or_empties_until_a_person_appro
             "v1", "Event", "argocd", field_selector=f"involvedObject.name={tag}"
         )
         assert any(e["reason"] == "DeletionHeld" and e["type"] == "Warning" for e in events)
-        shown = gitward(kubeconfig, "--namespace", "argocd", "appset", "get", tag)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/metrics") as resp,
+        ):
+            metrics = await resp.text()
+        assert f'gitward_appset_deletion_held{{name="{tag}",namespace="argocd"}} 4.0' in metrics
+        assert f'argocd_appset_owned_applications{{name="{tag}",namespace="argocd"}} 4.0' in metrics
+        shown = await asyncio.to_thread(
+            gitward, kubeconfig, "--namespace", "argocd", "appset", "get", tag
+        )
         assert "Held:" in shown.stdout
         assert f"{tag}-a" in shown.stdout
 
         # A person approves: exactly those four go.
-        result = gitward(kubeconfig, "--namespace", "argocd", "appset", "approve", tag)
+        result = await asyncio.to_thread(
+            gitward, kubeconfig, "--namespace", "argocd", "appset", "approve", tag
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
         async def none_left() -> bool:
@@ -611,7 +629,11 @@ async def test_go_template_with_sprig_and_missingkey_error(
         apps = await eventually(made, "both apps once every element has a path")
         assert set(apps) == {f"{tag}-payments-eu", f"{tag}-search"}
         assert apps[f"{tag}-payments-eu"]["metadata"]["annotations"]["cfg"] == "replicas: 3"
-        assert (await conditions(kube, tag))["ErrorOccurred"]["status"] == "False"
+
+        async def no_error() -> bool:
+            return (await conditions(kube, tag))["ErrorOccurred"]["status"] == "False"
+
+        await eventually(no_error, "the error condition to clear")
 
 
 # -- progressive sync ------------------------------------------------------------------------------
