@@ -175,45 +175,60 @@ async def test_the_briefs_clusters_appset_creates_an_app_per_cluster_and_both_de
         },
     )
     local_name = secret_fields(local)["name"]
-    try:
-        async with (
-            await KubeClient.from_kubeconfig(str(second_cluster.kubeconfig)) as far,
-            created(kube, local, brief),
-        ):
-            wanted = {f"{far_name}-myapp", f"{local_name}-myapp"}
+    made: list[KubeClient] = []
+    async with await KubeClient.from_kubeconfig(str(second_cluster.kubeconfig)) as far:
+        try:
+            async with created(kube, local, brief):
+                wanted = {f"{far_name}-myapp", f"{local_name}-myapp"}
 
-            async def generated() -> bool:
-                return wanted <= await names(kube, brief["metadata"]["name"])
+                async def generated() -> bool:
+                    return wanted <= await names(kube, brief["metadata"]["name"])
 
-            await eventually(generated, "an Application per registered cluster")
-            apps = await owned(kube, brief["metadata"]["name"])
-            assert apps[f"{far_name}-myapp"]["spec"]["destination"]["server"] == far.server
-            assert "in-cluster-myapp" not in apps  # a Secret registers the in-cluster URL
-            for client in (kube, far):  # the brief's namespace, as its user would create it
-                with contextlib.suppress(Conflict):
-                    await client.create(
-                        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "myapp"}}
+                await eventually(generated, "an Application per registered cluster")
+                apps = await owned(kube, brief["metadata"]["name"])
+                assert apps[f"{far_name}-myapp"]["spec"]["destination"]["server"] == far.server
+                assert "in-cluster-myapp" not in apps  # a Secret registers the in-cluster URL
+                for client in (kube, far):  # the brief's namespace, as its user would create it
+                    with contextlib.suppress(Conflict):
+                        await client.create(
+                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "myapp"}}
+                        )
+                        made.append(client)
+                for app_name in wanted:  # the brief's template has no sync policy: sync by hand
+                    result = await asyncio.to_thread(
+                        gitward, kubeconfig, "--namespace", "argocd", "app", "sync", app_name
                     )
-            for app_name in wanted:  # the brief's template has no sync policy: sync by hand
-                result = await asyncio.to_thread(
-                    gitward, kubeconfig, "--namespace", "argocd", "app", "sync", app_name
+                    assert result.returncode == 0, result.stdout + result.stderr
+                assert await configmap_data(far, "brief", "myapp") == {"k": "brief"}
+                assert await configmap_data(kube, "brief", "myapp") == {"k": "brief"}
+
+            # The set is gone: its apps, and through their finalizers the ConfigMaps, go too.
+            async def cascaded() -> bool:
+                return not await names(kube, brief["metadata"]["name"]) and (
+                    await configmap_data(far, "brief", "myapp") is None
                 )
-                assert result.returncode == 0, result.stdout + result.stderr
-            assert await configmap_data(far, "brief", "myapp") == {"k": "brief"}
-            assert await configmap_data(kube, "brief", "myapp") == {"k": "brief"}
 
-        # The set is gone: its apps, and through their finalizers the ConfigMaps, go with it.
-        async def cascaded() -> bool:
-            return not await names(kube, brief["metadata"]["name"]) and (
-                await configmap_data(far, "brief", "myapp") is None
-            )
-
-        async with await KubeClient.from_kubeconfig(str(second_cluster.kubeconfig)) as far:
             await eventually(cascaded, "the apps and their resources deleted with the set")
-    finally:
-        for secret in await kube.list("v1", "Secret", "argocd", CLUSTER_SECRETS):
-            if secret_fields(secret).get("name") == far_name:
-                await kube.delete("v1", "Secret", secret["metadata"]["name"], "argocd")
+        finally:
+            for client in made:  # other tests of the session use "myapp" too
+                await _delete_namespace(client, "myapp")
+            for secret in await kube.list("v1", "Secret", "argocd", CLUSTER_SECRETS):
+                if secret_fields(secret).get("name") == far_name:
+                    await kube.delete("v1", "Secret", secret["metadata"]["name"], "argocd")
+
+
+async def _delete_namespace(client: KubeClient, name: str) -> None:
+    with contextlib.suppress(NotFound):
+        await client.delete("v1", "Namespace", name, propagation="Background")
+
+    async def gone() -> bool:
+        try:
+            await client.get("v1", "Namespace", name)
+        except NotFound:
+            return True
+        return False
+
+    await eventually(gone, f"namespace {name} to be deleted", timeout=120)
 
 
 # -- git directories and files, webhooks, deletion ----------------------------------------------
