@@ -105,10 +105,12 @@ def controller(
         ctl = Controller(
             client, refresher, cli.namespace, workers=workers, replica=replica_id, sharding=sharding
         )
-        appset_ctl = _appset_controller(client, refresher, ctl, cli.namespace, sharding, shards)
-        server = ControllerServer(
-            ctl, client, cli.namespace, appsets=appset_ctl if appsets else None
+        appset_ctl = (
+            _appset_controller(client, refresher, ctl, cli.namespace, sharding, shards)
+            if appsets
+            else None
         )
+        server = ControllerServer(ctl, client, cli.namespace, appsets=appset_ctl)
         host, _, port = listen.rpartition(":")
         try:
             await server.start(host, int(port))
@@ -121,7 +123,7 @@ def controller(
             listen,
         )
         try:
-            if appsets:
+            if appset_ctl is not None:
                 await asyncio.gather(ctl.run(stop), appset_ctl.run(stop))
             else:
                 await ctl.run(stop)
