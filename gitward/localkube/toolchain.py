@@ -108,6 +108,13 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
             tools_dir / "kustomize" / "go.mod", "sigs.k8s.io/kustomize/kustomize/v5"
         ),
         "helm": module_version(tools_dir / "helm" / "go.mod", "helm.sh/helm/v3"),
+        "jsonnet": module_version(tools_dir / "jsonnet" / "go.mod", "github.com/google/go-jsonnet"),
+        "registry": module_version(
+            tools_dir / "registry" / "go.mod", "github.com/distribution/distribution/v3"
+        ),
+        "crane": module_version(
+            tools_dir / "crane" / "go.mod", "github.com/google/go-containerregistry"
+        ),
     }
 
 
@@ -152,6 +159,16 @@ def targets(versions: dict[str, str]) -> list[Target]:
             "helm.sh/helm/v3/cmd/helm",
             (f"-X helm.sh/helm/v3/internal/version.version={versions['helm']}",),
         ),
+        # Jsonnet as Argo CD evaluates it (go-jsonnet); run jailed like kustomize and helm.
+        Target("jsonnet", "jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet"),
+        # A real OCI registry and client for the OCI chart and artifact tests.
+        Target(
+            "registry",
+            "registry",
+            "github.com/distribution/distribution/v3/cmd/registry",
+            (f"-X github.com/distribution/distribution/v3/version.version={versions['registry']}",),
+        ),
+        Target("crane", "crane", "github.com/google/go-containerregistry/cmd/crane"),
     ]
 
 

@@ -36,6 +36,8 @@ from gitward.sync.settings import Settings
 Obj = dict[str, Any]
 
 COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
+#: A custom health check (argocd-cm Lua or CEL) failed; the resource's health is Unknown.
+HEALTH_CHECK_ERROR = "HealthCheckError"
 
 
 class RenderedManifests(Protocol):
@@ -138,6 +140,22 @@ def _images(obj: Obj) -> Iterable[str]:
             stack.extend(node)
 
 
+_SYSTEM_RULES: BoundedLRU[str, list[diff.IgnoreRule]] = BoundedLRU(8)
+
+
+def _system_rules(settings: Settings) -> list[diff.IgnoreRule]:
+    """argocd-cm's ``resource.customizations.ignoreDifferences``, parsed once per content."""
+    entries = settings.overrides.ignore_entries()
+    if not entries:
+        return []
+    key = json.dumps(entries, sort_keys=True)
+    found = _SYSTEM_RULES.get(key)
+    if found is None:
+        found = diff.parse_rules(entries, "argocd-cm resource.customizations")
+        _SYSTEM_RULES.put(key, found)
+    return found
+
+
 def _ignores_extraneous(obj: Obj) -> bool:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return "IgnoreExtraneous" in str(annotations.get(COMPARE_OPTIONS_ANNOTATION, ""))
@@ -238,7 +256,9 @@ async def compare_app(
     except ClusterError as exc:
         return failed_comparison(app, rendered.revision, str(exc))
     conditions = [{"type": "ComparisonError", "message": e} for e in errors]
-    all_rules = diff.parse_rules(app.ignore_differences)
+    overrides = settings.overrides
+    health_errors: list[str] = []
+    all_rules = diff.parse_rules(app.ignore_differences) + _system_rules(settings)
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(obj: Obj) -> ResourceState:
@@ -257,7 +277,7 @@ async def compare_app(
                     obj,
                     live,
                     SyncStatus.SYNCED,
-                    health.assess(live) if live else None,
+                    health.assess(live, overrides, health_errors) if live else None,
                     hook=True,
                 )
             rules = diff.rules_for(all_rules, key.group, key.kind, key.name, key.namespace)
@@ -280,7 +300,9 @@ async def compare_app(
                 if memo is not None:
                     _OUTCOMES.put(memo, in_sync)
         status = SyncStatus.OUT_OF_SYNC if result.modified else SyncStatus.SYNCED
-        verdict = health.assess(live) if live is not None else health.missing()
+        verdict = (
+            health.assess(live, overrides, health_errors) if live is not None else health.missing()
+        )
         return ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)
 
     try:
@@ -301,7 +323,7 @@ async def compare_app(
                     None,
                     extra,
                     SyncStatus.OUT_OF_SYNC,
-                    health.assess(extra),
+                    health.assess(extra, overrides, health_errors),
                     requires_pruning=True,
                 )
             )
@@ -319,6 +341,7 @@ async def compare_app(
     if errors:
         sync = SyncStatus.OUT_OF_SYNC
     app_health = health.roll_up(s.health for s in counted if not s.requires_pruning)
+    conditions += [{"type": HEALTH_CHECK_ERROR, "message": e} for e in health_errors]
     return Comparison(
         app, rendered.revision, sync, app_health, states, conditions, rendered.source_type
     )

@@ -312,7 +312,9 @@ class SyncOperation:
                 return False
             if self._has_later_work() and not self.request.dry_run:
                 try:
-                    healthy, reason = await execute.wave_health(self.dest, self.running)
+                    healthy, reason = await execute.wave_health(
+                        self.dest, self.running, self.refresher.settings.overrides
+                    )
                 except execute.WaveDegraded as exc:
                     return await self._fail(str(exc))
                 if not healthy:

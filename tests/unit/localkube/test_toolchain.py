@@ -84,6 +84,9 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "kwok",
         "kustomize",
         "helm",
+        "jsonnet",
+        "registry",
+        "crane",
     }
 
 
