@@ -73,8 +73,11 @@ def _app_from_flags(
     self_heal: bool,
     auto_prune: bool,
     sync_options: list[str],
+    helm_chart: str = "",
 ) -> Obj:
-    source: Obj = {"repoURL": repo, "path": path}
+    source: Obj = {"repoURL": repo, "chart": helm_chart} if helm_chart else {"repoURL": repo}
+    if path or not helm_chart:
+        source["path"] = path
     if revision:
         source["targetRevision"] = revision
     destination: Obj = {"namespace": dest_namespace}
@@ -109,7 +112,12 @@ def create(
     ),
     repo: str = typer.Option("", "--repo", help="Repository URL."),
     path: str = typer.Option("", "--path", help="Path inside the repository."),
-    revision: str = typer.Option("", "--revision", help="Target revision (default HEAD)."),
+    helm_chart: str = typer.Option(
+        "", "--helm-chart", help="Chart name in a Helm repository (--repo is its URL)."
+    ),
+    revision: str = typer.Option(
+        "", "--revision", help="Target revision (default HEAD; a version or range for charts)."
+    ),
     dest_server: str = typer.Option(
         "https://kubernetes.default.svc", "--dest-server", help="Destination cluster URL."
     ),
@@ -155,6 +163,7 @@ def create(
                 self_heal,
                 auto_prune,
                 sync_option,
+                helm_chart,
             )
         )
         parse_application(objects[-1], "flags")

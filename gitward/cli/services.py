@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from gitward import localkube
-from gitward.cluster import KubeClient
+from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
 from gitward.render import RenderEnv, RenderTools, detect, render
 from gitward.reposerver import ManifestService
 from gitward.source import GitSource
 from gitward.source.credentials import CredentialStore
+from gitward.source.helmrepo import HelmRepos
+from gitward.source.http import TLSCerts
 from gitward.source.policy import RepoURLPolicy
 from gitward.sync import Refresher as BaseRefresher
 from gitward.sync import Settings, load_settings
@@ -42,6 +44,19 @@ async def repo_credentials(client: KubeClient, namespace: str) -> CredentialStor
     for kind in ("repository", "repo-creds"):
         secrets += await client.list("v1", "Secret", namespace, f"{SECRET_TYPE_LABEL}={kind}")
     return CredentialStore.from_secrets(secrets)
+
+
+TLS_CERTS_CONFIGMAP = "argocd-tls-certs-cm"
+
+
+async def tls_certs(client: KubeClient, namespace: str) -> TLSCerts:
+    """Argo CD's ``argocd-tls-certs-cm``: extra CA certificates (PEM) by server host name."""
+    try:
+        cm = await client.get("v1", "ConfigMap", TLS_CERTS_CONFIGMAP, namespace)
+    except NotFound:
+        return TLSCerts({})
+    data = cm.get("data") or {}
+    return TLSCerts({str(host).lower(): str(pem) for host, pem in data.items()})
 
 
 @dataclasses.dataclass
@@ -89,7 +104,10 @@ class Refresher(BaseRefresher):
             return cls(client, settings, LocalManifests(local, tools))
         creds = await repo_credentials(client, namespace)
         source = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
-        service = ManifestService(source=source, tools=tools, credentials=creds)
+        helm_repos = HelmRepos(certs=await tls_certs(client, namespace))
+        service = ManifestService(
+            source=source, tools=tools, credentials=creds, helm_repos=helm_repos
+        )
         if hard:
             service.clear_cache()
         return cls(client, settings, service)

@@ -289,7 +289,7 @@ class HelmSpec:
     kube_version: str = ""
     api_versions: tuple[str, ...] = ()
     ignore_missing_value_files: bool = False
-    #: Accepted for compatibility; gitward never fetches charts, so there is nothing to pass.
+    #: Send the repository's credentials to chart URLs on other hosts too (as Helm's flag).
     pass_credentials: bool = False
     #: Argo CD's choice of Helm major version; gitward runs Helm 3.
     version: str = ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,21 +60,31 @@ def _tool_env(env: RenderEnv, home: Path) -> dict[str, str]:
 
 
 async def render(
-    repo_root: Path, source: ApplicationSource, env: RenderEnv, tools: RenderTools
+    repo_root: Path,
+    source: ApplicationSource,
+    env: RenderEnv,
+    tools: RenderTools,
+    *,
+    dependencies: Mapping[str, Path] | None = None,
+    kind: str | None = None,
 ) -> list[dict[str, Any]]:
     """The Kubernetes objects ``source`` describes in the tree at ``repo_root``.
 
+    ``dependencies`` are Helm chart dependencies the caller downloaded (see
+    :func:`~gitward.render.helm.chart_dependencies`); ``kind`` forces the renderer
+    (a chart from a Helm repository is Helm whatever its files say). A source
+    with ``chart`` set must have been turned into a local chart by the caller.
     Raises a :class:`~gitward.model.errors.RenderError` subclass naming the
     file, line, field or command at fault.
     """
     if source.chart:
         raise UnsupportedSource(
-            f"spec.source.chart {source.chart!r}: charts from Helm repositories are not "
-            "supported; keep the chart in git and point spec.source.path at it"
+            f"spec.source.chart {source.chart!r}: the chart must be downloaded (by the repo "
+            "server) before it is rendered"
         )
     root = resolve_root(repo_root)
     app = resolve_app_dir(root, source.path)
-    kind = detect(app, source)
+    kind = kind or detect(app, source)
     if kind == "directory":
         spec = source.directory or DirectorySpec()
         return await asyncio.to_thread(render_directory, root, app, spec)
@@ -87,5 +98,7 @@ async def render(
             text = await render_kustomize(root, app, source.kustomize, env, tools, tmp, proc_env)
         else:
             origin = f"helm template {display(root, app)}"
-            text = await render_helm(root, app, source.helm, env, tools, tmp, proc_env)
+            text = await render_helm(
+                root, app, source.helm, env, tools, tmp, proc_env, dependencies
+            )
     return await asyncio.to_thread(parse_stream, text, origin)

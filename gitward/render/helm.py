@@ -8,16 +8,19 @@ leading ``/``) and fenced into the repository, the inline ``values`` /
 ``$VAR`` expansion and Argo CD's comma escaping, ``--include-crds`` unless
 ``skipCrds``, and the cluster's kube and API versions.
 
-Dependencies vendored in ``charts/`` just work. When Chart.yaml lists a
-dependency that is missing there, Argo CD runs ``helm dependency build``;
-gitward does that only when every dependency is a local ``file://`` chart (so
-no download can happen) and only in a copy of the chart, never in the tree.
+Dependencies vendored in ``charts/`` just work. Dependencies from chart
+repositories are downloaded by the repo server (never by helm, which runs
+without a network) and handed in as directories, which are put into a copy's
+``charts/``. When only local ``file://`` dependencies are missing, gitward
+runs ``helm dependency build --skip-refresh`` in a copy of the chart, never in
+the tree.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +168,25 @@ def template_args(
     return args
 
 
+def chart_dependencies(chart: Path) -> list[dict[str, Any]]:
+    """Chart.yaml's dependencies that are neither vendored in ``charts/`` nor local.
+
+    These are the ones gitward downloads (from an ``http(s)://`` or ``oci://``
+    repository, or ``@name`` of a configured one) before ``helm template`` runs;
+    each entry has at least ``name``, ``version`` and ``repository``.
+    """
+    vendored = chart / "charts"
+    wanted = []
+    for dep in _dependencies(chart):
+        name, repo = str(dep.get("name") or ""), str(dep.get("repository") or "")
+        if not name or not repo or repo.startswith("file://"):
+            continue
+        if (vendored / name).is_dir() or any(vendored.glob(f"{name}-*.tgz")):
+            continue
+        wanted.append({"name": name, "version": str(dep.get("version") or ""), "repository": repo})
+    return wanted
+
+
 def _dependencies(chart: Path) -> list[dict[str, Any]]:
     """The dependencies Chart.yaml (or a v1 chart's requirements.yaml) declares."""
     for name in ("Chart.yaml", "requirements.yaml"):
@@ -197,7 +219,10 @@ def _plan_dependency_build(root: Path, chart: Path, stderr: str) -> list[Path]:
                 "`helm dependency build` and commit the charts/ directory"
             )
     remote = [
-        str(d.get("name")) for d in deps if not str(d.get("repository", "")).startswith("file://")
+        str(d.get("name"))
+        for d in deps
+        if not str(d.get("repository", "")).startswith("file://")
+        and not (chart / "charts" / str(d.get("name"))).is_dir()
     ]
     if remote:
         raise UnsupportedSource(
@@ -222,6 +247,18 @@ def _plan_dependency_build(root: Path, chart: Path, stderr: str) -> list[Path]:
     return local
 
 
+def _copy_with_dependencies(chart: Path, dependencies: Mapping[str, Path], tmp: Path) -> Path:
+    """A writable copy of ``chart`` under ``tmp`` with the downloaded charts in ``charts/``."""
+    copy = tmp / "with-dependencies" / chart.name
+    copy_tree(chart, copy)
+    charts = copy / "charts"
+    charts.mkdir(exist_ok=True)
+    for name, path in dependencies.items():
+        if not (charts / name).exists():
+            copy_tree(path, charts / name)
+    return copy
+
+
 def _copy_for_build(root: Path, chart: Path, deps: list[Path], dest: Path) -> Path:
     """Copy the chart and its local dependencies to ``dest``, at their repository paths."""
     for path in [chart, *deps]:
@@ -239,8 +276,14 @@ async def render_helm(
     tools: RenderTools,
     tmp: Path,
     proc_env: dict[str, str],
+    dependencies: Mapping[str, Path] | None = None,
 ) -> str:
-    """``helm template`` output for the chart directory ``chart``."""
+    """``helm template`` output for the chart directory ``chart``.
+
+    ``dependencies`` are charts gitward downloaded for Chart.yaml entries from
+    repositories (name to unpacked directory): the chart is copied and they
+    are put into the copy's ``charts/``, so helm finds them without a network.
+    """
     where = display(root, chart)
     spec = spec or HelmSpec()
     await asyncio.to_thread(check_symlinks, root, chart)
@@ -253,6 +296,9 @@ async def render_helm(
     args = template_args(root, chart, spec, env, values_file)
     shown = f"helm template {where}"
     jail = Jail(read=(root,), write=(tmp,))
+    if dependencies:
+        copy = await asyncio.to_thread(_copy_with_dependencies, chart, dependencies, tmp)
+        args[2] = str(copy)
     try:
         return await run_tool(
             tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown, jail=jail

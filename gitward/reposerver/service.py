@@ -15,6 +15,7 @@ import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gitward._util.lru import BoundedLRU
@@ -23,9 +24,11 @@ from gitward.model.application import Application
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import ApplicationSource, normalise_path
 from gitward.render import RenderEnv, RenderTools, detect, render
+from gitward.render.helm import chart_dependencies
 from gitward.reposerver.cache import CacheKey, ManifestCache
 from gitward.reposerver.errors import EmptyRender
 from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url
+from gitward.source.helmrepo import ChartVersion, HelmRepos
 
 log = logging.getLogger("gitward.reposerver")
 
@@ -74,6 +77,7 @@ class ManifestService:
     source: GitSource = field(default_factory=GitSource)
     tools: RenderTools = field(default_factory=RenderTools.from_path)
     credentials: CredentialStore | None = None
+    helm_repos: HelmRepos = field(default_factory=HelmRepos)
     cache_size: int = 256
     kube_version: str | None = None
     api_versions: tuple[str, ...] = ()
@@ -89,6 +93,7 @@ class ManifestService:
         """Forget every render and every ref listing (a hard refresh)."""
         self.cache.clear()
         self.source.forget_refs()
+        self.helm_repos.forget_indexes()
 
     async def _tools_version_key(self) -> str:
         if self._tools_key is None:
@@ -141,7 +146,12 @@ class ManifestService:
         url = source.repo_url
         creds = self._creds(url, store)
         target = revision or source.target_revision
-        sha = await self.source.resolve(url, target, creds)
+        chart: ChartVersion | None = None
+        if source.chart:
+            chart = await self.helm_repos.resolve(url, source.chart, target, creds)
+            sha = chart.version
+        else:
+            sha = await self.source.resolve(url, target, creds)
         env = RenderEnv(
             app_name=app.name,
             app_namespace=app.destination.namespace,
@@ -154,8 +164,8 @@ class ManifestService:
         )
         key = CacheKey(
             repo=normalize_url(url),
-            sha=sha,
-            path=normalise_path(source.path),
+            sha=f"{source.chart}@{chart.version}#{chart.digest}" if chart else sha,
+            path=source.chart if chart else normalise_path(source.path),
             options=source.options_key(),
             tools=await self._tools_version_key(),
             app_name=app.name,
@@ -165,12 +175,12 @@ class ManifestService:
             kube_version=self.kube_version or "",
             api_versions=self.api_versions,
         )
-        if await self._source_type(key, source, creds) == "directory":
+        if chart is None and await self._source_type(key, source, creds) == "directory":
             # Plain manifests see no build environment: every app of this path shares one render.
             key = dataclasses.replace(
                 key, app_name="", namespace="", target_revision="", repo_url=""
             )
-        rendered = await self._cached_or_render(key, source, env, creds)
+        rendered = await self._cached_or_render(key, source, env, creds, store, chart)
         if not rendered.objects and not allow_empty:
             raise EmptyRender(app.name, env.repo_url, source.path, sha)
         return sha, rendered
@@ -193,6 +203,8 @@ class ManifestService:
         source: ApplicationSource,
         env: RenderEnv,
         creds: RepoCredentials | None,
+        store: CredentialStore | None = None,
+        chart: ChartVersion | None = None,
     ) -> _Rendered:
         hit = self.cache.get(key)
         if hit is not None:
@@ -201,14 +213,14 @@ class ManifestService:
         self.stats.misses += 1
         task = self._inflight.get(key)
         if task is None:
-            task = shared_task(self._render(key, source, env, creds))
+            task = shared_task(self._render(key, source, env, creds, store, chart))
             self._inflight[key] = task
             task.add_done_callback(lambda _t: self._inflight.pop(key, None))
             return await asyncio.shield(task)  # the starter owns the rendered list
         await asyncio.shield(task)
         copy = self.cache.get(key)  # joiners get private copies of the starter's result
         if copy is None:  # evicted at once (cache full of larger renders): render again
-            return await self._render(key, source, env, creds)
+            return await self._render(key, source, env, creds, store, chart)
         return _Rendered(copy.objects, copy.source_type, False)
 
     async def _render(
@@ -217,13 +229,69 @@ class ManifestService:
         source: ApplicationSource,
         env: RenderEnv,
         creds: RepoCredentials | None,
+        store: CredentialStore | None = None,
+        chart: ChartVersion | None = None,
     ) -> _Rendered:
-        async with self.source.checkout(env.repo_url, key.sha, creds) as tree:
-            self.stats.renders += 1
-            objects = await render(tree.path, source, env, self.tools)
-            source_type = detect(tree.path / key.path, source)
+        if chart is not None:
+            objects = await self._render_chart(source, env, creds, store, chart)
+            source_type = "helm"
+        else:
+            async with self.source.checkout(env.repo_url, key.sha, creds) as tree:
+                self.stats.renders += 1
+                app_dir = tree.path / key.path
+                source_type = detect(app_dir, source)
+                deps = await self._dependencies(app_dir, store) if source_type == "helm" else {}
+                objects = await render(tree.path, source, env, self.tools, dependencies=deps)
         self.cache.put(key, objects, source_type)
         log.debug(
             "rendered %s %s at %s: %d objects", env.app_name, key.path, key.sha[:12], len(objects)
         )
         return _Rendered(objects, source_type, False)
+
+    async def _render_chart(
+        self,
+        source: ApplicationSource,
+        env: RenderEnv,
+        creds: RepoCredentials | None,
+        store: CredentialStore | None,
+        chart: ChartVersion,
+    ) -> list[Obj]:
+        """Download (once) and render a chart from a Helm repository."""
+        passing = bool(source.helm and source.helm.pass_credentials)
+        chart_dir = await self.helm_repos.fetch(
+            source.repo_url, chart, creds, pass_credentials=passing
+        )
+        self.stats.renders += 1
+        deps = await self._dependencies(chart_dir, store)
+        local = dataclasses.replace(source, chart="", path=chart_dir.name)
+        return await render(
+            chart_dir.parent, local, env, self.tools, dependencies=deps, kind="helm"
+        )
+
+    async def _dependencies(
+        self, chart_dir: Path, store: CredentialStore | None
+    ) -> dict[str, Path]:
+        """Chart.yaml dependencies from repositories, downloaded here (never by helm)."""
+        wanted = await asyncio.to_thread(chart_dependencies, chart_dir)
+        found: dict[str, Path] = {}
+        for dep in wanted:
+            repo = self._dependency_repo(dep["repository"], store)
+            creds = self._creds(repo, store)
+            version = await self.helm_repos.resolve(repo, dep["name"], dep["version"], creds)
+            found[dep["name"]] = await self.helm_repos.fetch(repo, version, creds)
+        return found
+
+    def _dependency_repo(self, repository: str, store: CredentialStore | None) -> str:
+        """A dependency's repository URL; ``@name`` and ``alias:name`` name a configured one."""
+        for prefix in ("@", "alias:"):
+            if repository.startswith(prefix):
+                name = repository[len(prefix) :]
+                store = store if store is not None else self.credentials
+                for creds in store.repositories.values() if store else ():
+                    if creds.name == name:
+                        return creds.url
+                raise ConfigError(
+                    f"chart dependency repository {repository!r}: no repository named {name!r} "
+                    "is configured"
+                )
+        return repository
