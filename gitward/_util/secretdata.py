@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +24,7 @@ def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
     for key, value in data.items():
         try:
             fields[str(key)] = base64.b64decode(str(value), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError):  # binascii.Error; or non-ASCII text
             raise SecretDataError(f"data.{key}: not valid base64 text") from None
     string_data = secret.get("stringData") or {}
     if not isinstance(string_data, Mapping):

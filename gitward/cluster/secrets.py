@@ -72,7 +72,10 @@ def creds_secret_name(url: str) -> str:
 
 def cluster_secret_name(server: str) -> str:
     """``cluster-<host>-<hash>``: the host (no port) keeps the name readable."""
-    host = urlsplit(server).hostname or "cluster"
+    try:
+        host = urlsplit(server).hostname or "cluster"
+    except ValueError:  # an unbalanced IPv6 bracket: the hash alone names it
+        host = "cluster"
     host = "".join(c if c.isalnum() or c in ".-" else "-" for c in host.lower()).strip(".-")
     return f"cluster-{host or 'cluster'}-{fnv32a(server)}"
 
@@ -80,11 +83,16 @@ def cluster_secret_name(server: str) -> str:
 # -- Secret fields ----------------------------------------------------------------------------
 
 
+def _metadata(secret: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = secret.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
 def describe_secret(secret: Mapping[str, Any]) -> str:
     """``Secret namespace/name``, for messages."""
-    meta = secret.get("metadata") or {}
+    meta = _metadata(secret)
     ns = meta.get("namespace")
-    return f"Secret {ns + '/' if ns else ''}{meta.get('name', '?')}"
+    return f"Secret {str(ns) + '/' if ns else ''}{meta.get('name', '?')}"
 
 
 def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
@@ -223,6 +231,10 @@ def parse_cluster_secret(secret: Mapping[str, Any]) -> ClusterSpec:
     server = fields.get("server", "").strip()
     if not server:
         raise InvalidClusterSecret(f"{where}: server: required")
+    try:
+        urlsplit(server).port  # noqa: B018 - raises ValueError for a malformed URL or port
+    except ValueError as exc:
+        raise InvalidClusterSecret(f"{where}: server: not a valid URL: {exc}") from None
     raw = fields.get("config", "").strip() or "{}"
     try:
         config = json.loads(raw)
@@ -231,6 +243,8 @@ def parse_cluster_secret(secret: Mapping[str, Any]) -> ClusterSpec:
         raise InvalidClusterSecret(
             f"{where}: config: not valid JSON (line {exc.lineno} column {exc.colno})"
         ) from None
+    except (ValueError, RecursionError):  # too deep, or a number of thousands of digits
+        raise InvalidClusterSecret(f"{where}: config: not valid JSON") from None
     if not isinstance(config, dict):
         raise InvalidClusterSecret(f"{where}: config: expected a JSON object")
     for unsupported in ("username", "password", "execProviderConfig", "awsAuthConfig"):
@@ -263,7 +277,7 @@ def parse_cluster_secret(secret: Mapping[str, Any]) -> ClusterSpec:
         tls=tls,
         namespaces=namespaces,
         project=fields.get("project", "").strip(),
-        secret_name=str((secret.get("metadata") or {}).get("name", "")),
+        secret_name=str(_metadata(secret).get("name", "")),
     )
 
 

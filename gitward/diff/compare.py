@@ -129,46 +129,55 @@ def _last_applied_paths(live: Obj) -> list[Path]:
     still live but no longer in Git is a removal, as in kubectl's three-way merge.
     Lists are leaves as a whole (their changes show in the structural diff).
     """
-    annotations = (live.get("metadata") or {}).get("annotations") or {}
-    raw = annotations.get(LAST_APPLIED)
+    meta = live.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    raw = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
     if not raw:
         return []
     try:
         last = json.loads(raw)
-    except (TypeError, ValueError):
-        return []
+    except (TypeError, ValueError, RecursionError):
+        return []  # anyone who may edit the live object may write this annotation
     if not isinstance(last, dict):
         return []
     paths: list[Path] = []
-    for key in ("spec", "data", "stringData", "binaryData", "rules", "subjects", "roleRef"):
-        if key in last:
-            paths.extend(_dict_leaves(last[key], (("f", key),)))
-    meta = last.get("metadata") or {}
+    try:
+        for key in ("spec", "data", "stringData", "binaryData", "rules", "subjects", "roleRef"):
+            if key in last:
+                paths.extend(_dict_leaves(last[key], (("f", key),)))
+    except RecursionError:
+        return []
+    meta = last.get("metadata")
     for key in ("labels", "annotations"):
-        for name in meta.get(key) or {}:
+        names = meta.get(key) if isinstance(meta, dict) else None
+        for name in names if isinstance(names, dict) else {}:
             if name != LAST_APPLIED:
                 paths.append((("f", "metadata"), ("f", key), ("f", name)))
     return paths
 
 
-def compare(
+async def compare(
     desired: Obj,
     live: Obj | None,
     rules: list[IgnoreRule] | None = None,
     manager: str = "gitward",
 ) -> ResourceDiff:
-    """Compare ``desired`` (rendered, with tracking metadata) with ``live`` (or None)."""
+    """Compare ``desired`` (rendered, with tracking metadata) with ``live`` (or None).
+
+    A coroutine only because ``jqPathExpressions`` rules are evaluated in a jq
+    worker process; without them nothing here awaits.
+    """
     rules = rules or []
-    want = apply_rules(rules, normalize_desired(desired), live)
+    want = await apply_rules(rules, normalize_desired(desired), live)
     if live is None:
         return ResourceDiff(modified=True, paths=("(missing)",), target=want)
-    have = apply_rules(rules, normalize_live(live), live)
+    have = await apply_rules(rules, normalize_live(live), live)
     found: list[str] = []
     _differences(want, have, "", "", found)
     removed = []
     owned = owned_by(live, manager, "Apply") or _last_applied_paths(live)
     for path in owned:
-        if path and path[0][1] in _IGNORED_OWNED_ROOTS:
+        if path and path[0][0] == "f" and path[0][1] in _IGNORED_OWNED_ROOTS:
             continue
         if has_path(have, path) and not has_path(want, path, lenient=True):
             removed.append(format_path(path))
@@ -182,7 +191,7 @@ def compare(
     )
 
 
-def compare_exact(predicted: Obj, live: Obj, rules: list[IgnoreRule] | None = None) -> bool:
+async def compare_exact(predicted: Obj, live: Obj, rules: list[IgnoreRule] | None = None) -> bool:
     """True when a server-side dry-run result equals the live object (after normalising).
 
     Used to confirm a structural difference: if applying would leave the object
@@ -190,8 +199,8 @@ def compare_exact(predicted: Obj, live: Obj, rules: list[IgnoreRule] | None = No
     state.
     """
     rules = rules or []
-    a = apply_rules(rules, normalize_live(predicted), live)
-    b = apply_rules(rules, normalize_live(live), live)
+    a = await apply_rules(rules, normalize_live(predicted), live)
+    b = await apply_rules(rules, normalize_live(live), live)
     return bool(a == b)
 
 

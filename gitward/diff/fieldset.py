@@ -20,18 +20,50 @@ Step = tuple[str, Any]
 Path = tuple[Step, ...]
 
 
-def leaf_paths(fields: dict[str, Any], prefix: Path = ()) -> Iterator[Path]:
-    """Every owned path that ends in a leaf (a scalar, or a whole owned node)."""
-    children = [k for k in fields if k != "."]
-    if not children:
-        yield prefix
-        return
-    for key in children:
-        kind, _, rest = key.partition(":")
-        value: Any = json.loads(rest) if kind in ("k", "v") else rest
-        if kind == "i":
-            value = int(rest)
-        yield from leaf_paths(fields[key] or {}, (*prefix, (kind, value)))
+def _step(key: Any) -> Step | None:
+    """One trie key as a step; None for a key the API server never writes."""
+    if not isinstance(key, str):
+        return None
+    kind, sep, rest = key.partition(":")
+    if not sep:
+        return None
+    if kind == "f":
+        return (kind, rest)
+    if kind == "i":
+        if rest.isascii() and rest.isdigit() and len(rest) <= 18:
+            return (kind, int(rest))
+        return None
+    if kind in ("k", "v"):
+        try:
+            value = json.loads(rest)
+        except (ValueError, RecursionError):
+            return None
+        if kind == "k" and not isinstance(value, dict):
+            return None
+        return (kind, value)
+    return None
+
+
+def leaf_paths(fields: Any, prefix: Path = ()) -> Iterator[Path]:
+    """Every owned path that ends in a leaf (a scalar, or a whole owned node).
+
+    ``fieldsV1`` comes from the live object; a key that is not the API server's
+    syntax (``k:{bad``, ``i:x``) is skipped rather than trusted, and the walk is
+    iterative so that a deep object cannot exhaust the stack.
+    """
+    stack: list[tuple[Any, Path]] = [(fields, prefix)]
+    while stack:
+        node, path = stack.pop()
+        children: list[tuple[Any, Path]] = []
+        if isinstance(node, dict):
+            for key, child in node.items():
+                step = _step(key) if key != "." else None
+                if step is not None:
+                    children.append((child or {}, (*path, step)))
+        if not children:
+            yield path
+            continue
+        stack.extend(reversed(children))
 
 
 def _item_matches(item: Any, key_fields: dict[str, Any], lenient: bool = False) -> bool:
@@ -119,8 +151,10 @@ def format_path(path: Path) -> str:
 def owned_by(live: dict[str, Any], manager: str, operation: str | None = None) -> list[Path]:
     """Leaf paths owned by ``manager`` (optionally only its ``Apply`` or ``Update`` entry)."""
     paths: list[Path] = []
-    for entry in live.get("metadata", {}).get("managedFields", []) or []:
-        if entry.get("manager") != manager:
+    meta = live.get("metadata")
+    entries = meta.get("managedFields") if isinstance(meta, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("manager") != manager:
             continue
         if operation and entry.get("operation") != operation:
             continue

@@ -6,21 +6,30 @@ An entry selects resources by ``group``, ``kind`` and optionally ``name`` and
 ``managedFieldsManagers`` (every field those managers own in the live object,
 e.g. an HPA's ``spec.replicas`` or a mutating webhook's injections).
 Matching fields are removed from both sides before comparing.
+
+A jq expression is checked when the rules are parsed (gitward.diff.jqexpr:
+one expression, no environment, input or module access) and evaluated in a
+sandboxed worker process with a time limit (gitward.diff.jqrun). As in Argo
+CD, an expression that fails on an object (``.spec.x[]`` where there is no
+``x``) removes nothing from that object; one that hits the time or memory
+limit is logged as a warning naming the field.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
-import jq
-
 from gitward.diff.fieldset import owned_by, remove_path
+from gitward.diff.jqexpr import JqExpressionError, check_expression
+from gitward.diff.jqrun import DEFAULT_TIMEOUT, JqFailure, JqRunner, default_runner
 from gitward.model.errors import ConfigError
 
 Obj = dict[str, Any]
+
+log = logging.getLogger("gitward.diff")
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,10 @@ class IgnoreRule:
     json_pointers: tuple[str, ...] = ()
     jq_paths: tuple[str, ...] = ()
     managers: tuple[str, ...] = ()
+    #: ``spec.ignoreDifferences[i]``: names the rule in log lines.
+    where: str = field(default="", compare=False)
+    #: Seconds one jq evaluation may take (argocd-cm ``ignore.normalizer.jq.timeout``).
+    jq_timeout: float = field(default=DEFAULT_TIMEOUT, compare=False)
 
     def matches(self, group: str, kind: str, name: str, namespace: str) -> bool:
         return (
@@ -50,8 +63,13 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def parse_rules(entries: Iterable[Any], where: str = "spec.ignoreDifferences") -> list[IgnoreRule]:
-    """Parse and validate entries; a bad jq expression fails here, naming the entry."""
+def parse_rules(
+    entries: Iterable[Any],
+    where: str = "spec.ignoreDifferences",
+    *,
+    jq_timeout: float = DEFAULT_TIMEOUT,
+) -> list[IgnoreRule]:
+    """Parse and validate entries; a bad or unsafe jq expression fails here, naming it."""
     rules = []
     for i, entry in enumerate(entries):
         at = f"{where}[{i}]"
@@ -65,19 +83,17 @@ def parse_rules(entries: Iterable[Any], where: str = "spec.ignoreDifferences") -
             json_pointers=_strings(entry.get("jsonPointers"), f"{at}.jsonPointers"),
             jq_paths=_strings(entry.get("jqPathExpressions"), f"{at}.jqPathExpressions"),
             managers=_strings(entry.get("managedFieldsManagers"), f"{at}.managedFieldsManagers"),
+            where=at,
+            jq_timeout=jq_timeout,
         )
         for j, expr in enumerate(rule.jq_paths):
             try:
-                _compiled(expr)
-            except ValueError as exc:
-                raise ConfigError(f"{at}.jqPathExpressions[{j}]: {expr!r}: {exc}") from exc
+                check_expression(expr)
+            except JqExpressionError as exc:
+                shown = expr if len(expr) <= 200 else expr[:200] + "..."
+                raise ConfigError(f"{at}.jqPathExpressions[{j}]: {shown!r}: {exc}") from None
         rules.append(rule)
     return rules
-
-
-@lru_cache(maxsize=512)
-def _compiled(expr: str) -> Any:
-    return jq.compile(f"del({expr})")
 
 
 def _unescape(token: str) -> str:
@@ -93,24 +109,45 @@ def remove_pointer(obj: Any, pointer: str) -> None:
     for token in tokens[:-1]:
         if isinstance(node, dict):
             node = node.get(token)
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
+        elif isinstance(node, list) and (index := _index(token, len(node))) is not None:
+            node = node[index]
         else:
             return
     last = tokens[-1]
     if isinstance(node, dict):
         node.pop(last, None)
-    elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
-        del node[int(last)]
+    elif isinstance(node, list) and (index := _index(last, len(node))) is not None:
+        del node[index]
 
 
-def apply_rules(rules: list[IgnoreRule], obj: Obj, live_with_managed_fields: Obj | None) -> Obj:
-    """Return ``obj`` with every ignored field removed (may return a new object)."""
+def _index(token: str, length: int) -> int | None:
+    """``token`` as an index below ``length`` (ASCII digits only, no 4,000-digit ints)."""
+    if not token.isascii() or not token.isdigit() or len(token) > 18:
+        return None
+    index = int(token)
+    return index if index < length else None
+
+
+async def apply_rules(
+    rules: list[IgnoreRule],
+    obj: Obj,
+    live_with_managed_fields: Obj | None,
+    runner: JqRunner | None = None,
+) -> Obj:
+    """Return ``obj`` with every ignored field removed (may return a new object).
+
+    A coroutine because jq runs in another process: the event loop only waits.
+    """
     for rule in rules:
         for pointer in rule.json_pointers:
             remove_pointer(obj, pointer)
-        for expr in rule.jq_paths:
-            result = _compiled(expr).input_value(obj).first()
+        for j, expr in enumerate(rule.jq_paths):
+            try:
+                result = await (runner or default_runner()).delete(expr, obj, rule.jq_timeout)
+            except JqFailure as exc:
+                level = logging.WARNING if exc.kind == "limit" else logging.DEBUG
+                log.log(level, "%s.jqPathExpressions[%d]: %s", rule.where, j, exc)
+                continue
             if isinstance(result, dict):
                 obj = result
         if rule.managers and live_with_managed_fields is not None:

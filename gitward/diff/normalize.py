@@ -8,8 +8,9 @@ helm, empty maps). Both sides are copied, never modified in place.
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from typing import Any
 
 from gitward._util.jsoncopy import json_copy
@@ -64,14 +65,18 @@ def normalize_live(live: Obj) -> Obj:
 def normalize_desired(desired: Obj) -> Obj:
     """A copy of ``desired`` without status and rendering leftovers."""
     out = json_copy({k: v for k, v in desired.items() if k != "status"})
-    meta = out.setdefault("metadata", {})
+    meta = out.get("metadata")
+    if not isinstance(meta, dict):  # `metadata: null` (the parsers refuse other types)
+        meta = out["metadata"] = {}
     if meta.get("creationTimestamp") is None:
         meta.pop("creationTimestamp", None)
     _clean_metadata(meta)
     return out
 
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[numkMGTPE]i?|Ki)?$")
+_QUANTITY = re.compile(
+    r"^([+-]?[0-9.]{1,64})(?:[eE]([+-]?[0-9]{1,4})|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]))?$"
+)
 _SUFFIX = {
     "": Decimal(1),
     "n": Decimal("1e-9"),
@@ -93,23 +98,32 @@ _SUFFIX = {
 
 
 def quantity(value: Any) -> Decimal | None:
-    """The numeric value of a Kubernetes quantity (``500m``, ``1Gi``, ``2``), else None."""
+    """The numeric value of a Kubernetes quantity (``500m``, ``1Gi``, ``2``, ``1e3``), else None.
+
+    ``E`` alone is the exa suffix (``1E`` = 10^18), as in Kubernetes; an exponent
+    needs digits (``1e3``). Lengths and exponents are bounded, so a value like
+    ``6e7444370`` is not a quantity rather than a computation without end.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, int) and value.bit_length() > 256:
+            return None
         return Decimal(str(value))
     if not isinstance(value, str):
         return None
     match = _QUANTITY.match(value.strip())
     if not match:
         return None
-    number, suffix = match.group(1), match.group(2) or ""
+    number, exponent, suffix = match.group(1), match.group(2), match.group(3) or ""
     try:
         base = Decimal(number)
-        if suffix[:1] in ("e", "E"):
-            return base * (Decimal(10) ** int(suffix[1:]))
+        if exponent is not None:
+            return base.scaleb(int(exponent))
         return base * _SUFFIX[suffix]
-    except (InvalidOperation, KeyError):
+    except DecimalException:
         return None
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from gitward._util.yamlload import KubeLoader
+from gitward._util.yamlload import load_all
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import ApplicationSource, FieldReader, source_from
 
@@ -258,7 +258,7 @@ def load_applications(text: str, filename: str) -> list[Application]:
     """Every Application in a multi-document YAML file; empty documents are skipped."""
     apps: list[Application] = []
     try:
-        for index, doc in enumerate(yaml.load_all(text, Loader=KubeLoader), start=1):
+        for index, doc in enumerate(load_all(text), start=1):
             if doc is None:
                 continue
             where = f"{filename}: document {index}"

@@ -17,10 +17,10 @@ is the stable key to use for caches.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from gitward.model.errors import ConfigError
 
@@ -418,8 +418,8 @@ def source_from(r: FieldReader) -> ApplicationSource:
     kustomize = _kustomize_from(r.obj("kustomize"))
     helm = _helm_from(r.obj("helm"))
     source = ApplicationSource(
-        repo_url=r.string("repoURL", required=True),
-        target_revision=r.string("targetRevision") or "HEAD",
+        repo_url=_repo_url(r),
+        target_revision=_bounded(r, "targetRevision", MAX_REVISION_LENGTH) or "HEAD",
         path=r.string("path"),
         chart=r.string("chart"),
         ref=r.string("ref"),
@@ -434,6 +434,31 @@ def source_from(r: FieldReader) -> ApplicationSource:
     if source.chart and kinds and kinds != ["helm"]:
         raise r.error(kinds[0], "a Helm repository chart takes only helm options")
     return source
+
+
+#: Longest ``repoURL`` and ``targetRevision`` accepted (git's own limits are about these).
+MAX_URL_LENGTH = 2048
+MAX_REVISION_LENGTH = 1024
+
+
+def _bounded(r: FieldReader, key: str, limit: int, *, required: bool = False) -> str:
+    value = r.string(key, required=required)
+    if len(value) > limit:
+        raise r.error(key, f"longer than {limit} characters")
+    return value
+
+
+def _repo_url(r: FieldReader) -> str:
+    """``repoURL``, refused when no git could use it (so no cache or message trips on it)."""
+    url = _bounded(r, "repoURL", MAX_URL_LENGTH, required=True)
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        raise r.error("repoURL", "contains control characters")
+    if "://" in url:
+        try:
+            urlsplit(url).port  # noqa: B018 - urlsplit and .port raise ValueError when malformed
+        except ValueError as exc:
+            raise r.error("repoURL", f"not a valid URL: {exc}") from None
+    return url
 
 
 def _directory_from(r: FieldReader | None) -> DirectorySpec | None:
@@ -451,7 +476,7 @@ def _replica_count(r: FieldReader) -> int:
     value = r.data.get("count")
     if isinstance(value, int) and not isinstance(value, bool):
         count = value
-    elif isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
+    elif isinstance(value, str) and _digits(value.strip()):
         count = int(value)
     elif value is None:
         raise r.error("count", "required")
@@ -460,6 +485,11 @@ def _replica_count(r: FieldReader) -> int:
     if count < 0:
         raise r.error("count", f"expected a non-negative integer, got {count}")
     return count
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits, few enough for a count (``int()`` refuses more than 4,300)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 _PATCH_TARGET_FIELDS = [

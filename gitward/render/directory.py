@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from gitward._util.yamlload import load_all
 from gitward.model.errors import RenderError
 from gitward.model.source_spec import DirectorySpec
 from gitward.render.errors import ManifestParseError, PathError, UnsupportedSource
@@ -120,7 +121,7 @@ def load_file(real: Path, name: str) -> list[dict[str, Any]]:
 def _any_object_before_error(text: str) -> bool:
     """Whether a valid object precedes the failing document (then the file is a manifest)."""
     try:
-        for data in yaml.load_all(text, Loader=yaml.CSafeLoader):
+        for data in load_all(text):
             if data is None:
                 continue
             return (
@@ -131,11 +132,19 @@ def _any_object_before_error(text: str) -> bool:
     return False
 
 
+def _no_constant(word: str) -> Any:
+    raise ValueError(f"{word} is not JSON")
+
+
 def _load_json(text: str, name: str) -> list[dict[str, Any]]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ManifestParseError(name, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except RecursionError:
+        raise ManifestParseError(name, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # a number of more than 4,300 digits; NaN or Infinity
+        raise ManifestParseError(name, f"invalid JSON: {exc}") from None
     check_object(data, name, None)
     return expand(data, name, None)
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from gitward._util.yamlload import load_one
 from gitward.model.errors import RenderError
 from gitward.model.source_spec import HelmSpec
 from gitward.render.env import RenderEnv, envsubst
@@ -194,7 +195,7 @@ def _dependencies(chart: Path) -> list[dict[str, Any]]:
         if not path.is_file():
             continue
         try:
-            data = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+            data = load_one(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             continue
         deps = data.get("dependencies") if isinstance(data, dict) else None

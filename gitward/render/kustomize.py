@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from gitward._util.yamlload import load_one
 from gitward.model.errors import RenderError
 from gitward.model.source_spec import KustomizeSpec
 from gitward.render.env import RenderEnv, envsubst
@@ -110,7 +111,7 @@ def _load_kustomization(root: Path, kfile: Path) -> dict[str, Any]:
     """
     where = display(root, kfile)
     try:
-        data = yaml.load(kfile.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        data = load_one(kfile.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise RenderError(f"{where}: not UTF-8 text: {exc.reason}") from None
     except OSError as exc:
@@ -120,8 +121,6 @@ def _load_kustomization(root: Path, kfile: Path) -> dict[str, Any]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise RenderError(f"{where}{line}: invalid YAML: {problem}") from None
-    except (ValueError, TypeError, RecursionError) as exc:  # a bad tag (`!!float x`), deep nesting
-        raise RenderError(f"{where}: invalid YAML: {type(exc).__name__}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -230,7 +229,12 @@ def _edit_commands(spec: KustomizeSpec, env: RenderEnv) -> list[list[str]]:
 
 def _append_patches(kfile: Path, spec: KustomizeSpec, where: str) -> None:
     """Append the spec's patches to the (copied) kustomization, as Argo CD does."""
-    data = yaml.load(kfile.read_text(), Loader=yaml.CSafeLoader) or {}
+    try:
+        data = load_one(kfile.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RenderError(
+            f"{where}: kustomization after the edits is not valid YAML: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise RenderError(f"{where}: kustomization is not a mapping")
     patches = data.get("patches")

@@ -1,10 +1,10 @@
 """YAML and JSON text to Kubernetes objects (plain dicts), with errors that point at the line.
 
-Parsing uses PyYAML's C parser (``CSafeLoader``) for speed, with two changes
-so that the dicts equal what Kubernetes' own YAML-to-JSON conversion produces:
-timestamps stay strings (``date: 2024-01-01`` is text to the API server, and a
-``datetime`` would not survive JSON), and non-string keys (``80: x``) become
-strings. ``List`` objects are expanded into their items and empty documents
+Parsing uses PyYAML's C parser (``CSafeLoader``) for speed, through
+gitward._util.yamlload so that the dicts equal what Kubernetes' own
+YAML-to-JSON conversion produces (timestamps stay strings, keys are strings)
+and anything JSON cannot hold (``!!binary``, ``.inf``, alias bombs) is an
+error with its line. ``List`` objects are expanded into their items and empty documents
 dropped, as Argo CD does before it compares anything.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from gitward._util.yamlload import KubeLoader
+from gitward._util.yamlload import load_all
 from gitward.render.errors import ManifestParseError
 
 
@@ -28,7 +28,7 @@ def load_documents(text: str, file: str) -> list[tuple[int, Any]]:
     """
     docs: list[tuple[int, Any]] = []
     try:
-        for data in yaml.load_all(text, Loader=KubeLoader):
+        for data in load_all(text):
             docs.append((len(docs) + 1, data))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -58,6 +58,43 @@ def check_object(data: Any, file: str, document: int | None, item: int | None = 
             f"{what}not a Kubernetes object: {' and '.join(missing)} missing or not a string",
             document=document,
         )
+    problem = _metadata_problem(data.get("metadata"))
+    if problem:
+        raise ManifestParseError(
+            file, f"{what}{data['kind']}: metadata{problem}", document=document
+        )
+
+
+def _metadata_problem(meta: Any) -> str:
+    """What is wrong with an object's ``metadata`` (empty when nothing is).
+
+    Everything downstream reads names and labels as strings and maps; a
+    manifest that says ``metadata: []`` or ``name: 5`` is refused here, with
+    the file, rather than failing far away as a type error.
+    """
+    if meta is None:
+        return ""
+    if not isinstance(meta, dict):
+        return f": expected a mapping, got {_type(meta)}"
+    for key in ("name", "namespace", "generateName"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            return f".{key}: expected a string, got {_type(meta[key])}"
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            return f".{key}: expected a mapping, got {_type(value)}"
+        for name, text in value.items():
+            if not isinstance(text, str):
+                return f".{key}.{name}: expected a string, got {_type(text)} (quote it)"
+    return ""
+
+
+def _type(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else f"a number ({value!r})"[:40]
+    )
 
 
 def expand(obj: dict[str, Any], file: str, document: int | None) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
 """The controller's HTTP endpoints: ``/api/webhook``, ``/metrics``, ``/healthz``, ``/readyz``.
 
 Served with aiohttp, which the cluster client already uses, so the controller
-process carries one HTTP stack. Webhook bodies are read only up to the size
-limit: a larger one is refused from its Content-Length, or as soon as more
-bytes than the limit arrive.
+process carries one HTTP stack. A webhook body is read whole — however many
+TCP writes it comes in, chunked or not — up to the size limit: a larger one
+is refused from its Content-Length, or as soon as more bytes than the limit
+arrive. Whatever the sender puts in the body or headers, the answer is a
+status with a message (400, 401, 413), never a 500.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class ControllerServer:
         self.max_payload = max_payload
         self.metrics = Metrics(controller)
         self._secrets: tuple[float, WebhookSecrets] | None = None
+        self._warned_unverified = False
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -92,23 +95,43 @@ class ControllerServer:
         self._secrets = (now + SECRETS_TTL, secrets)
         return secrets
 
-    async def _webhook(self, request: web.Request) -> web.Response:
+    async def _body(self, request: web.Request) -> bytes | None:
+        """The whole request body, or None once it is larger than the limit."""
         length = request.content_length
         if length is not None and length > self.max_payload:
-            return web.Response(status=413, text="payload too large\n")
-        body = await request.content.read(self.max_payload + 1)
-        if len(body) > self.max_payload:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = await request.content.read(64 * 1024)  # b"" only at the end of the body
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_payload:
+                return None
+            chunks.append(chunk)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        if body is None:
             return web.Response(status=413, text="payload too large\n")
         try:
-            provider = verify(dict(request.headers), body, await self._webhook_secrets())
+            secrets = await self._webhook_secrets()
+            provider = verify(dict(request.headers), body, secrets)
+            if not secrets.any and not self._warned_unverified:
+                self._warned_unverified = True
+                log.warning(
+                    "webhooks are accepted unverified: argocd-secret sets no webhook secret"
+                )
+            try:
+                payload: Any = json.loads(body)
+            except (ValueError, RecursionError) as exc:
+                detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise WebhookRejected(400, f"body is not JSON: {detail}") from None
+            push = parse_push(provider, payload)
         except WebhookRejected as exc:
             log.warning("webhook refused: %s", exc)
             return web.Response(status=exc.status, text=f"{exc}\n")
-        try:
-            payload: Any = json.loads(body)
-        except ValueError:
-            return web.Response(status=400, text="body is not JSON\n")
-        push = parse_push(provider, payload if isinstance(payload, dict) else {})
         if push is None:
             return web.json_response({"refreshed": [], "message": "not a push event"})
         refreshed = []

@@ -4,9 +4,15 @@ GitHub signs the body with HMAC-SHA256 (``X-Hub-Signature-256``), GitLab
 sends a shared token (``X-Gitlab-Token``), Bitbucket Cloud a hook UUID
 (``X-Hook-UUID``); the secrets come from the ``argocd-secret`` Secret
 (``webhook.github.secret``, ``webhook.gitlab.secret``,
-``webhook.bitbucket.uuid``), as in Argo CD. With a secret configured, a
-missing or wrong signature is refused; without one, pushes are accepted
-unverified (Argo CD's behaviour) and a warning is logged once.
+``webhook.bitbucket.uuid``), as in Argo CD. Without any secret, pushes are
+accepted unverified (Argo CD's behaviour; the server logs a warning once).
+Once *any* secret is configured, each provider is accepted only with its own:
+with only the GitHub secret set, a request that claims to come from GitLab or
+Bitbucket is refused, not waved through unverified.
+
+The body and headers are the sender's to choose, so every field is checked
+for its type: a payload gitward cannot read is a :class:`WebhookRejected`
+with status 400 and a message naming the field, never an exception.
 
 An app matches a push when its repoURL names the same repository (https and
 ssh forms, ``.git`` or not) and its targetRevision is the pushed branch or
@@ -22,12 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.model.application import Application
+from gitward.model.errors import GitwardError
 from gitward.source.urls import same_repo
 
 Obj = dict[str, Any]
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(GitwardError):
     """The request is not a push we accept; ``status`` is the HTTP status to answer."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -57,6 +64,19 @@ class WebhookSecrets:
             bitbucket_uuid=fields.get("webhook.bitbucket.uuid", ""),
         )
 
+    @property
+    def any(self) -> bool:
+        """Whether some secret is set: then every provider needs its own."""
+        return bool(self.github or self.gitlab or self.bitbucket_uuid)
+
+
+#: provider -> (event header, secret field of argocd-secret, display name)
+_PROVIDERS = {
+    "github": ("X-GitHub-Event", "webhook.github.secret", "GitHub"),
+    "gitlab": ("X-Gitlab-Event", "webhook.gitlab.secret", "GitLab"),
+    "bitbucket": ("X-Event-Key", "webhook.bitbucket.uuid", "Bitbucket"),
+}
+
 
 def _header(headers: Mapping[str, str], name: str) -> str:
     for key, value in headers.items():
@@ -65,28 +85,38 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time equality of a header (any characters at all) and a secret."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
 def verify(headers: Mapping[str, str], body: bytes, secrets: WebhookSecrets) -> str:
     """The provider of a verified request; raises :class:`WebhookRejected` otherwise."""
-    if _header(headers, "X-GitHub-Event"):
-        if secrets.github:
-            signature = _header(headers, "X-Hub-Signature-256")
-            digest = hmac.new(secrets.github.encode(), body, hashlib.sha256).hexdigest()
-            if not hmac.compare_digest(signature, f"sha256={digest}"):
-                raise WebhookRejected(401, "GitHub signature does not match")
-        return "github"
-    if _header(headers, "X-Gitlab-Event"):
-        if secrets.gitlab and not hmac.compare_digest(
-            _header(headers, "X-Gitlab-Token"), secrets.gitlab
-        ):
+    provider = next((p for p, (h, _, _) in _PROVIDERS.items() if _header(headers, h)), None)
+    if provider is None:
+        raise WebhookRejected(400, "not a GitHub, GitLab or Bitbucket webhook")
+    if not secrets.any:
+        return provider
+    _, field, name = _PROVIDERS[provider]
+    if provider == "github":
+        if not secrets.github:
+            raise WebhookRejected(401, f"{name} webhooks are refused: {field} is not set")
+        digest = hmac.new(secrets.github.encode(), body, hashlib.sha256).hexdigest()
+        if not _same(_header(headers, "X-Hub-Signature-256"), f"sha256={digest}"):
+            raise WebhookRejected(401, "GitHub signature does not match")
+    elif provider == "gitlab":
+        if not secrets.gitlab:
+            raise WebhookRejected(401, f"{name} webhooks are refused: {field} is not set")
+        if not _same(_header(headers, "X-Gitlab-Token"), secrets.gitlab):
             raise WebhookRejected(401, "GitLab token does not match")
-        return "gitlab"
-    if _header(headers, "X-Event-Key"):
-        if secrets.bitbucket_uuid and not hmac.compare_digest(
-            _header(headers, "X-Hook-UUID"), secrets.bitbucket_uuid
-        ):
+    else:
+        if not secrets.bitbucket_uuid:
+            raise WebhookRejected(401, f"{name} webhooks are refused: {field} is not set")
+        if not _same(_header(headers, "X-Hook-UUID"), secrets.bitbucket_uuid):
             raise WebhookRejected(401, "Bitbucket hook UUID does not match")
-        return "bitbucket"
-    raise WebhookRejected(400, "not a GitHub, GitLab or Bitbucket webhook")
+    return provider
 
 
 def _short_ref(ref: str) -> str:
@@ -96,38 +126,72 @@ def _short_ref(ref: str) -> str:
     return ref
 
 
-def parse_push(provider: str, payload: Obj) -> Push | None:
-    """The push a payload describes; None for other events (ping, pull request)."""
-    if provider == "github":
-        repo = payload.get("repository") or {}
+def _obj(parent: Obj, key: str, where: str) -> Obj:
+    """``parent[key]`` as an object (absent or null: empty); 400 for any other type."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise WebhookRejected(400, f"{where}{key}: expected an object, got {_kind(value)}")
+    return value
+
+
+def _text(parent: Obj, key: str, where: str) -> str:
+    """``parent[key]`` as a string (absent or null: empty); 400 for any other type."""
+    value = parent.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WebhookRejected(400, f"{where}{key}: expected a string, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "null")
+
+
+def _urls(parent: Obj, keys: tuple[str, ...], where: str) -> tuple[str, ...]:
+    return tuple(url for url in (_text(parent, k, where) for k in keys) if url)
+
+
+def parse_push(provider: str, payload: Any) -> Push | None:
+    """The push a payload describes; None for other events (ping, pull request).
+
+    Raises :class:`WebhookRejected` (400) for a payload that is not a JSON
+    object or has a field of the wrong type.
+    """
+    if not isinstance(payload, dict):
+        raise WebhookRejected(400, f"payload: expected a JSON object, got {_kind(payload)}")
+    if provider in ("github", "gitlab"):
         if "ref" not in payload:
             return None
-        urls = [repo.get(k) for k in ("html_url", "clone_url", "ssh_url", "git_url", "url")]
-        return Push(
-            provider,
-            tuple(u for u in urls if u),
-            _short_ref(str(payload["ref"])),
-            str(repo.get("default_branch", "")),
-        )
-    if provider == "gitlab":
-        project = payload.get("project") or {}
-        if "ref" not in payload:
-            return None
-        urls = [project.get(k) for k in ("web_url", "git_http_url", "git_ssh_url")]
-        return Push(
-            provider,
-            tuple(u for u in urls if u),
-            _short_ref(str(payload["ref"])),
-            str(project.get("default_branch", "")),
-        )
-    repo = payload.get("repository") or {}
-    changes = ((payload.get("push") or {}).get("changes")) or []
-    if not changes:
+        ref = _text(payload, "ref", "")
+        if provider == "github":
+            repo = _obj(payload, "repository", "")
+            keys = ("html_url", "clone_url", "ssh_url", "git_url", "url")
+            urls = _urls(repo, keys, "repository.")
+            default = _text(repo, "default_branch", "repository.")
+        else:
+            project = _obj(payload, "project", "")
+            urls = _urls(project, ("web_url", "git_http_url", "git_ssh_url"), "project.")
+            default = _text(project, "default_branch", "project.")
+        return Push(provider, urls, _short_ref(ref), default)
+    repo = _obj(payload, "repository", "")
+    changes = _obj(payload, "push", "").get("changes")
+    if changes is None or changes == []:
         return None
-    new = changes[0].get("new") or {}
-    html = ((repo.get("links") or {}).get("html") or {}).get("href", "")
-    main = (repo.get("mainbranch") or {}).get("name", "")
-    return Push(provider, (html,) if html else (), str(new.get("name", "")), str(main))
+    if not isinstance(changes, list) or not isinstance(changes[0], dict):
+        raise WebhookRejected(400, "push.changes: expected an array of objects")
+    new = _obj(changes[0], "new", "push.changes[0].")
+    html = _text(
+        _obj(_obj(repo, "links", "repository."), "html", "repository.links."),
+        "href",
+        "repository.links.html.",
+    )
+    main = _text(_obj(repo, "mainbranch", "repository."), "name", "repository.mainbranch.")
+    name = _text(new, "name", "push.changes[0].new.")
+    return Push(provider, (html,) if html else (), name, main)
 
 
 def matches(app: Application, push: Push) -> bool:

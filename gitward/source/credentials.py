@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from gitward._util.secretdata import SecretDataError, secret_fields
+from gitward._util.yamlload import load_all
 from gitward.source.errors import CredentialsError
 from gitward.source.urls import normalize_prefix, normalize_url, redact_url
 
@@ -165,9 +166,10 @@ class CredentialStore:
         """Read Argo CD repository and repo-creds Secrets; other Secrets are ignored."""
         store = cls()
         for secret in secrets:
-            meta = secret.get("metadata") or {}
-            labels = meta.get("labels") or {}
-            secret_type = labels.get(SECRET_TYPE_LABEL)
+            meta = secret.get("metadata")
+            meta = meta if isinstance(meta, Mapping) else {}
+            labels = meta.get("labels")
+            secret_type = labels.get(SECRET_TYPE_LABEL) if isinstance(labels, Mapping) else None
             if secret_type not in (REPOSITORY, REPO_CREDS):
                 continue
             where = f"Secret {meta.get('namespace', '')}/{meta.get('name', '?')}".replace(" /", " ")
@@ -185,9 +187,11 @@ class CredentialStore:
         """
         path = Path(path)
         try:
-            docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+            docs = [d for d in load_all(path.read_text()) if d is not None]
         except OSError as exc:
             raise CredentialsError(f"{path}: cannot read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CredentialsError(f"{path}: not UTF-8 text") from None
         except yaml.YAMLError as exc:
             raise CredentialsError(f"{path}: not valid YAML: {exc}") from None
         store = cls()

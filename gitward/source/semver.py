@@ -13,28 +13,54 @@ rules). This module implements that grammar without a dependency:
 
 Pre-release versions match only a constraint that itself names a pre-release,
 so ``^1.0.0`` never picks ``1.5.0-rc.1``.
+
+Both sides are hostile input (a ``targetRevision``, a repository's tag list),
+so matching is linear: the expressions run on RE2 (google-re2), hyphen ranges
+are found by splitting into words, and lengths are bounded. A version
+component must fit in 64 bits, as in Masterminds/semver (which parses them as
+``uint64``): a tag ``v1`` followed by 5,000 zeros is not a version, rather
+than an integer Python refuses to convert.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import re2
 
 T = TypeVar("T")
 
-_VERSION = re.compile(
-    r"^[vV]?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
+#: Longest version (a tag name) and constraint (a targetRevision) considered at all.
+MAX_VERSION_LENGTH = 256
+MAX_CONSTRAINT_LENGTH = 1024
+_MAX_COMPONENT = 2**64 - 1
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False
+_VERSION: Any = re2.compile(
+    r"^[vV]?(?P<major>[0-9]+)(?:\.(?P<minor>[0-9]+))?(?:\.(?P<patch>[0-9]+))?"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$",
+    _OPTIONS,
 )
-_PARTIAL = re.compile(
-    r"^[vV]?(?P<major>\d+|[xX*])(?:\.(?P<minor>\d+|[xX*]))?(?:\.(?P<patch>\d+|[xX*]))?"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+_PARTIAL: Any = re2.compile(
+    r"^[vV]?(?P<major>[0-9]+|[xX*])(?:\.(?P<minor>[0-9]+|[xX*]))?(?:\.(?P<patch>[0-9]+|[xX*]))?"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$",
+    _OPTIONS,
 )
-_COMPARATOR = re.compile(r"^(?P<op>!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?\s*(?P<ver>\S+)$")
-_HYPHEN = re.compile(r"(\S+)\s+-\s+(\S+)")
-_OP_SPACE = re.compile(r"(!=|>=|=>|<=|=<|~>|>|<|=|~|\^)\s+")
+_COMPARATOR: Any = re2.compile(r"^(?P<op>!=|>=|=>|<=|=<|~>|>|<|=|~|\^)?(?P<ver>\S+)$", _OPTIONS)
+_OPS = ("!=", ">=", "=>", "<=", "=<", "~>", ">", "<", "=", "~", "^")
+
+
+def _component(text: str | None) -> int | None:
+    """A numeric component, or None when absent or beyond 64 bits."""
+    if text is None:
+        return None
+    if len(text) > 20:
+        return None
+    value = int(text)
+    return value if value <= _MAX_COMPONENT else None
 
 
 @dataclass(frozen=True)
@@ -61,13 +87,17 @@ class Version:
 
 def parse_version(text: str) -> Version | None:
     """``v1.2.3-rc.1+build`` → Version; ``1.2`` → 1.2.0; None for anything else."""
-    match = _VERSION.match(text.strip())
+    stripped = text.strip()
+    if len(stripped) > MAX_VERSION_LENGTH:
+        return None
+    match = _VERSION.match(stripped)
     if not match:
         return None
-    pre = tuple(match["pre"].split(".")) if match["pre"] else ()
-    return Version(
-        int(match["major"]), int(match["minor"] or 0), int(match["patch"] or 0), pre, text
-    )
+    major, minor, patch = (_component(match.group(k) or "0") for k in ("major", "minor", "patch"))
+    if major is None or minor is None or patch is None:
+        return None
+    pre = tuple(match.group("pre").split(".")) if match.group("pre") else ()
+    return Version(major, minor, patch, pre, text)
 
 
 @dataclass(frozen=True)
@@ -98,18 +128,26 @@ class _Partial:
 
 
 def _parse_partial(text: str) -> _Partial | None:
+    if len(text) > MAX_VERSION_LENGTH:
+        return None
     match = _PARTIAL.match(text)
     if not match:
         return None
     parts: list[int | None] = []
     for name in ("major", "minor", "patch"):
-        value = match[name]
-        parts.append(None if value is None or value in "xX*" else int(value))
+        value = match.group(name)
+        if value is None or value in "xX*":
+            parts.append(None)
+            continue
+        number = _component(value)
+        if number is None:
+            return None
+        parts.append(number)
     # Anything after a wildcard is a wildcard too: 1.x.3 means 1.x.
     for i in range(1, 3):
         if parts[i - 1] is None:
             parts[i] = None
-    pre = tuple(match["pre"].split(".")) if match["pre"] else ()
+    pre = tuple(match.group("pre").split(".")) if match.group("pre") else ()
     return _Partial(parts[0], parts[1], parts[2], pre)
 
 
@@ -187,12 +225,36 @@ class Constraint:
         return found
 
 
+def _words(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Hyphen ranges ``(a, b)`` and the remaining comparator words of one alternative.
+
+    Commas separate like spaces, and an operator may stand apart from its
+    version (``>= 1.2``): it is joined to the next word.
+    """
+    words = text.replace(",", " ").split()
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] in _OPS:
+            joined[-1] += word
+        else:
+            joined.append(word)
+    hyphens: list[tuple[str, str]] = []
+    rest: list[str] = []
+    k = 0
+    while k < len(joined):
+        if k + 2 < len(joined) and joined[k + 1] == "-":
+            hyphens.append((joined[k], joined[k + 2]))
+            k += 3
+        else:
+            rest.append(joined[k])
+            k += 1
+    return hyphens, rest
+
+
 def _parse_alternative(text: str) -> tuple[tuple[Check, ...], bool] | None:
     checks: list[Check] = []
     allow_pre = False
-    text = _OP_SPACE.sub(r"\1", text.replace(",", " "))
-    hyphens = _HYPHEN.findall(text)
-    text = _HYPHEN.sub(" ", text)
+    hyphens, words = _words(text)
     for a, b in hyphens:
         lo, hi = _parse_partial(a), _parse_partial(b)
         if lo is None or hi is None:
@@ -201,18 +263,20 @@ def _parse_alternative(text: str) -> tuple[tuple[Check, ...], bool] | None:
         checks.append(
             _range(lo.lower(), hi.lower(), True) if hi.exact else _range(lo.lower(), hi.upper())
         )
-    for token in text.split():
+    for token in words:
         match = _COMPARATOR.match(token)
-        partial = _parse_partial(match["ver"]) if match else None
+        partial = _parse_partial(match.group("ver")) if match else None
         if match is None or partial is None:
             return None
         allow_pre = allow_pre or bool(partial.prerelease)
-        checks.append(_comparator(match["op"] or "", partial))
+        checks.append(_comparator(match.group("op") or "", partial))
     return (tuple(checks), allow_pre) if checks else None
 
 
 def parse_constraint(text: str) -> Constraint | None:
     """Parse ``text`` as a constraint; None when it is not one (a branch name, say)."""
+    if len(text) > MAX_CONSTRAINT_LENGTH:
+        return None
     alternatives = []
     for part in text.split("||"):
         alternative = _parse_alternative(part.strip())

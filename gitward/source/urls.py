@@ -6,19 +6,36 @@ mirrors, exported trees, credentials — must treat those spellings as one key.
 :func:`normalize_url` gives that key. :func:`redact_url` is what every message,
 log line and exception uses, so a password a user pasted into a URL never
 travels further than the git child process that needs it.
+
+URLs come from Applications and Secrets anyone may write, so every function
+here is total: a URL that :func:`urllib.parse.urlsplit` refuses (``http://]``,
+an unbalanced IPv6 bracket) is split by hand instead of raising ValueError,
+so caches and messages never fail on it (gitward.model.source_spec refuses
+such a ``repoURL`` when it parses an Application).
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
-
-from gitward._util.redact import redact_userinfo
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 #: ``user@host:path`` — git's scp-like syntax for SSH (no scheme, a colon before any slash).
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^/:]+):(?P<path>(?!//).*)$")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ssh": 22, "git": 9418}
+
+
+def _parts(url: str) -> SplitResult:
+    """``urlsplit(url)``, or for a URL it refuses the same five parts cut by hand."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        scheme, _, rest = url.partition("://")
+        cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        netloc, tail = rest[:cut], rest[cut:]
+        path, _, fragment = tail.partition("#")
+        path, _, query = path.partition("?")
+        return SplitResult(scheme, netloc, path, query, fragment)
 
 
 def _to_ssh(url: str) -> str:
@@ -34,7 +51,7 @@ def _to_ssh(url: str) -> str:
 
 def _canonical_netloc(scheme: str, url: str) -> str:
     """Lower-cased host, default port dropped; user kept only for SSH, password never."""
-    parts = urlsplit(url)
+    parts = _parts(url)
     host = (parts.hostname or "").lower()
     if ":" in host:  # an IPv6 literal needs its brackets back
         host = f"[{host}]"
@@ -55,7 +72,7 @@ def _split(url: str) -> tuple[str, str, str]:
     url = _to_ssh(url.strip())
     if "://" not in url:
         return "", "", url
-    parts = urlsplit(url)
+    parts = _parts(url)
     scheme = parts.scheme.lower()
     if scheme == "file":
         return scheme, parts.netloc.lower(), parts.path
@@ -123,11 +140,7 @@ def redact_url(url: str) -> str:
     """
     if "://" not in url:
         return url
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return redact_userinfo(url)  # not a URL urllib can split: mask by pattern
+    parts = _parts(url)
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rpartition("@")[2]

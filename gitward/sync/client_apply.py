@@ -71,7 +71,7 @@ async def client_side_apply(
     raw = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
     try:
         last = json.loads(raw) if raw else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # anyone who may edit the live object writes this
         last = {}
     patch = three_way_patch(last, new, live)
     if not patch:

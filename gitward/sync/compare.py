@@ -151,7 +151,9 @@ def _system_rules(settings: Settings) -> list[diff.IgnoreRule]:
     key = json.dumps(entries, sort_keys=True)
     found = _SYSTEM_RULES.get(key)
     if found is None:
-        found = diff.parse_rules(entries, "argocd-cm resource.customizations")
+        found = diff.parse_rules(
+            entries, "argocd-cm resource.customizations", jq_timeout=settings.jq_timeout_seconds
+        )
         _SYSTEM_RULES.put(key, found)
     return found
 
@@ -226,7 +228,7 @@ async def _dry_run_agrees(
         predicted = await client.apply(desired, force=True, dry_run=True)
     except ApiError:
         return False  # the apply itself would fail: certainly not in sync
-    return diff.compare_exact(predicted, live, rules)
+    return await diff.compare_exact(predicted, live, rules)
 
 
 async def compare_app(
@@ -258,7 +260,12 @@ async def compare_app(
     conditions = [{"type": "ComparisonError", "message": e} for e in errors]
     overrides = settings.overrides
     health_errors: list[str] = []
-    all_rules = diff.parse_rules(app.ignore_differences) + _system_rules(settings)
+    try:
+        all_rules = diff.parse_rules(
+            app.ignore_differences, jq_timeout=settings.jq_timeout_seconds
+        ) + _system_rules(settings)
+    except GitwardError as exc:  # e.g. a jq expression refused as unsafe: say so, compare nothing
+        return failed_comparison(app, rendered.revision, str(exc))
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(obj: Obj) -> ResourceState:
@@ -286,7 +293,7 @@ async def compare_app(
             if known:
                 result = diff.ResourceDiff(False)  # in sync, as found for this very version
             else:
-                result = diff.compare(obj, live, rules)
+                result = await diff.compare(obj, live, rules)
                 in_sync = not result.modified
                 if result.modified and live is not None and not result.removed:
                     # A structural difference the server may erase (defaults, spellings).

@@ -26,6 +26,7 @@ class Settings:
     local_repositories: tuple[str, ...] = ()
     #: ``resource.customizations*``: health scripts and system-wide ignoreDifferences.
     overrides: ResourceOverrides = field(default_factory=ResourceOverrides)
+    jq_timeout_seconds: float = 1.0
 
 
 def _seconds(data: dict[str, str], key: str, default: float) -> float:
@@ -52,6 +53,7 @@ def parse_settings(data: dict[str, str]) -> Settings:
         reconciliation_jitter_seconds=_seconds(data, "timeout.reconciliation.jitter", 60.0),
         local_repositories=split_paths(data.get(LOCAL_REPOSITORIES_KEY, "")),
         overrides=parse_overrides(data),
+        jq_timeout_seconds=_seconds(data, "ignore.normalizer.jq.timeout", 1.0),
     )
 
 

@@ -201,7 +201,9 @@ async def test_a_kustomization_the_check_cannot_parse_is_refused(
     tmp_path: Path, tools: RenderTools
 ) -> None:
     write_tree(tmp_path, {"app/kustomization.yaml": "resources: !!float nope\n"})
-    with pytest.raises(RenderError, match=r"app/kustomization.yaml: invalid YAML"):
+    with pytest.raises(
+        RenderError, match=r"app/kustomization.yaml:1: invalid YAML: .nope. is not a valid float"
+    ):
         await render(tmp_path, kustomize_source(), ENV, tools)  # type: ignore[arg-type]
 
 

@@ -254,3 +254,20 @@ def test_insecure_is_stored_as_argo_cd_writes_it() -> None:
     spec = ClusterSpec("https://a:6443", tls=TLSClientConfig(insecure=True))
     secret = build_cluster_secret(spec, "argocd")
     assert json.loads(secret_fields(secret)["config"]) == {"tlsClientConfig": {"insecure": True}}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"server": "https://[::1"}, "server: not a valid URL: Invalid IPv6 URL"),
+        ({"server": "https://k:99999"}, "server: not a valid URL: Port out of range 0-65535"),
+        ({"server": "https://k", "config": "[" * 30_000}, "config: not valid JSON"),
+        ({"server": "https://k", "config": '{"a": ' + "1" * 5000 + "}"}, "config: not valid JSON"),
+    ],
+)
+def test_malformed_cluster_secrets_are_typed_errors(fields: dict[str, str], message: str) -> None:
+    secret = {"metadata": {"name": "c", "namespace": "argocd"}, "stringData": fields}
+    with pytest.raises(InvalidClusterSecret) as info:
+        parse_cluster_secret(secret)
+    assert str(info.value) == f"Secret argocd/c: {message}"
+    assert cluster_secret_name(fields["server"]).startswith("cluster-")

@@ -62,20 +62,20 @@ def as_live(desired: dict[str, Any], managed: dict[str, Any] | None = None) -> d
     return live
 
 
-def test_server_defaults_are_not_differences() -> None:
-    result = compare(deployment(), as_live(deployment()))
+async def test_server_defaults_are_not_differences() -> None:
+    result = await compare(deployment(), as_live(deployment()))
     assert not result.modified
     assert unified(result, "apps/Deployment/prod/web") == ""
 
 
-def test_missing_live_object() -> None:
-    result = compare(deployment(), None)
+async def test_missing_live_object() -> None:
+    result = await compare(deployment(), None)
     assert result.modified
     assert result.paths == ("(missing)",)
 
 
-def test_changed_field_is_named_and_shown() -> None:
-    result = compare(deployment(image="nginx:1.28"), as_live(deployment()))
+async def test_changed_field_is_named_and_shown() -> None:
+    result = await compare(deployment(image="nginx:1.28"), as_live(deployment()))
     assert result.modified
     assert result.paths == ("spec.template.spec.containers[web].image",)
     text = unified(result, "web")
@@ -83,49 +83,49 @@ def test_changed_field_is_named_and_shown() -> None:
     assert "+      - image: nginx:1.28\n" in text
 
 
-def test_equal_quantities_in_other_spellings_are_equal() -> None:
+async def test_equal_quantities_in_other_spellings_are_equal() -> None:
     desired = deployment()
     desired["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] = {
         "cpu": "0.5",
         "memory": "1024Mi",
     }
-    assert not compare(desired, as_live(deployment())).modified
+    assert not (await compare(desired, as_live(deployment()))).modified
 
 
-def test_quantity_rules_do_not_apply_outside_resources() -> None:
+async def test_quantity_rules_do_not_apply_outside_resources() -> None:
     desired = deployment(image="1.0")
-    assert compare(desired, as_live(deployment(image="1"))).modified
+    assert (await compare(desired, as_live(deployment(image="1")))).modified
 
 
-def test_int_or_string_port() -> None:
+async def test_int_or_string_port() -> None:
     desired = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
     desired["spec"] = {"ports": [{"port": 80, "targetPort": "8080"}]}
     live = copy.deepcopy(desired)
     live["spec"]["ports"][0].update({"targetPort": 8080, "protocol": "TCP"})
     live["spec"].update({"clusterIP": "10.0.0.12", "type": "ClusterIP"})
-    assert not compare(desired, live).modified
+    assert not (await compare(desired, live)).modified
 
 
-def test_field_removed_from_git_but_owned_by_gitward_is_a_difference() -> None:
+async def test_field_removed_from_git_but_owned_by_gitward_is_a_difference() -> None:
     managed = {
         "f:metadata": {"f:labels": {"f:app": {}, "f:tier": {}}},
         "f:spec": {"f:replicas": {}},
     }
     live = as_live(deployment(), managed)
     live["metadata"]["labels"]["tier"] = "frontend"
-    result = compare(deployment(), live)
+    result = await compare(deployment(), live)
     assert result.modified
     assert result.removed == ("metadata.labels.tier",)
     assert "# removed from Git: metadata.labels.tier" in unified(result, "web")
 
 
-def test_fields_other_managers_own_are_not_removals() -> None:
+async def test_fields_other_managers_own_are_not_removals() -> None:
     live = as_live(deployment(), {"f:spec": {"f:replicas": {}}})
     live["metadata"]["managedFields"].append(
         {"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:metadata": {"f:labels": {}}}}
     )
     live["metadata"]["labels"]["added-by-hand"] = "yes"
-    assert not compare(deployment(), live).modified
+    assert not (await compare(deployment(), live)).modified
 
 
 def configmap(data: dict[str, str], labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -145,30 +145,30 @@ def client_side_applied(applied: dict[str, Any]) -> dict[str, Any]:
     return live
 
 
-def test_field_removed_from_git_after_a_client_side_apply_is_a_difference() -> None:
+async def test_field_removed_from_git_after_a_client_side_apply_is_a_difference() -> None:
     before = configmap({"a": "1", "b": "2"}, labels={"team": "x", "tier": "web"})
     live = client_side_applied(before)
     now = configmap({"a": "1"}, labels={"team": "x"})
-    result = compare(now, live)
+    result = await compare(now, live)
     assert result.modified
     assert set(result.removed) == {"data.b", "metadata.labels.tier"}
-    assert not compare(before, live).modified
+    assert not (await compare(before, live)).modified
 
 
-def test_fields_set_by_hand_next_to_a_client_side_apply_are_not_removals() -> None:
+async def test_fields_set_by_hand_next_to_a_client_side_apply_are_not_removals() -> None:
     live = client_side_applied(configmap({"a": "1"}))
     live["data"]["added-by-hand"] = "x"
-    assert not compare(configmap({"a": "1"}), live).modified
+    assert not (await compare(configmap({"a": "1"}), live)).modified
 
 
-def test_removed_list_item_is_a_difference() -> None:
+async def test_removed_list_item_is_a_difference() -> None:
     desired = deployment()
     live = as_live(deployment())
     live["spec"]["template"]["spec"]["containers"].append({"name": "sidecar", "image": "x"})
-    assert compare(desired, live).modified
+    assert (await compare(desired, live)).modified
 
 
-def test_ignore_differences_json_pointer_and_jq() -> None:
+async def test_ignore_differences_json_pointer_and_jq() -> None:
     live = as_live(deployment(replicas=5, image="nginx:9"))
     rules = parse_rules(
         [
@@ -182,11 +182,11 @@ def test_ignore_differences_json_pointer_and_jq() -> None:
             },
         ]
     )
-    assert compare(deployment(), live).modified
-    assert not compare(deployment(), live, rules).modified
+    assert (await compare(deployment(), live)).modified
+    assert not (await compare(deployment(), live, rules)).modified
 
 
-def test_ignore_differences_by_managed_fields_manager() -> None:
+async def test_ignore_differences_by_managed_fields_manager() -> None:
     live = as_live(deployment(replicas=7))
     live["metadata"]["managedFields"] = [
         {
@@ -198,8 +198,8 @@ def test_ignore_differences_by_managed_fields_manager() -> None:
     rules = parse_rules(
         [{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["hpa-controller"]}]
     )
-    assert compare(deployment(replicas=2), live).modified
-    assert not compare(deployment(replicas=2), live, rules).modified
+    assert (await compare(deployment(replicas=2), live)).modified
+    assert not (await compare(deployment(replicas=2), live, rules)).modified
 
 
 def test_bad_jq_expression_names_the_entry() -> None:
@@ -209,7 +209,16 @@ def test_bad_jq_expression_names_the_entry() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("500m", "0.5"), ("1Gi", str(2**30)), ("2", "2"), ("1e3", "1000"), ("1.5k", "1500")],
+    [
+        ("500m", "0.5"),
+        ("1Gi", str(2**30)),
+        ("2", "2"),
+        ("1e3", "1000"),
+        ("1.5k", "1500"),
+        ("1E", "1e18"),  # E alone is the exa suffix, not an exponent
+        ("1Ei", str(2**60)),
+        ("2E3", "2000"),
+    ],
 )
 def test_quantity(text: str, value: str) -> None:
     from decimal import Decimal
@@ -217,7 +226,12 @@ def test_quantity(text: str, value: str) -> None:
     assert quantity(text) == Decimal(value)
 
 
-def test_list_map_keys_the_server_defaulted_are_not_removals() -> None:
+@pytest.mark.parametrize("text", ["6e7444370", "1e", "1.2.3", "1" * 100, "1Eii", "e3"])
+def test_not_quantities(text: str) -> None:
+    assert quantity(text) is None
+
+
+async def test_list_map_keys_the_server_defaulted_are_not_removals() -> None:
     desired = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
     desired["spec"] = {"ports": [{"port": 80, "targetPort": 8080}]}
     live = copy.deepcopy(desired)
@@ -230,6 +244,6 @@ def test_list_map_keys_the_server_defaulted_are_not_removals() -> None:
             "fieldsV1": {"f:spec": {"f:ports": {key: {".": {}, "f:port": {}, "f:targetPort": {}}}}},
         }
     ]
-    assert not compare(desired, live).modified
+    assert not (await compare(desired, live)).modified
     desired["spec"]["ports"] = [{"port": 81, "targetPort": 8080}]
-    assert compare(desired, live).modified
+    assert (await compare(desired, live)).modified

@@ -166,6 +166,23 @@ def test_durations_accept_go_form_and_bare_seconds() -> None:
             lambda d: d["spec"]["source"].update(plugin={"name": "p"}),
             "x: spec.source.plugin: config management plugins are not supported",
         ),
+        (
+            lambda d: d["spec"]["source"].update(repoURL="http://]"),
+            "x: spec.source.repoURL: not a valid URL: Invalid IPv6 URL",
+        ),
+        (
+            lambda d: d["spec"]["source"].update(repoURL="https://h:99999/x"),
+            "x: spec.source.repoURL: not a valid URL: Port out of range",
+        ),
+        (
+            lambda d: d["spec"]["source"].update(repoURL="https://h/x\n--upload-pack=y"),
+            "x: spec.source.repoURL: contains control characters",
+        ),
+        (
+            lambda d: d["spec"]["source"].update(targetRevision="v" * 2000),
+            "x: spec.source.targetRevision: longer than 1024 characters",
+        ),
+        (lambda d: d.update(metadata=[]), "x: metadata: expected a mapping, got a list"),
     ],
 )
 def test_application_errors_name_document_and_field(mutate: Any, message: str) -> None:

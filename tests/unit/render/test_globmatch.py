@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from gitward.render.globmatch import GlobSyntaxError, glob_match
@@ -40,3 +43,42 @@ def test_matches_like_argo_cd(pattern: str, path: str, expected: bool) -> None:
 def test_malformed_patterns_are_refused(pattern: str) -> None:
     with pytest.raises(GlobSyntaxError):
         glob_match(pattern, "x")
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("stars", [10, 50, 200])
+def test_pathological_patterns_match_in_linear_time(stars: int) -> None:
+    # A backtracking engine needed 17 s for 10 stars against a 40-character name.
+    pattern = "*a" * stars + "*.json"
+    assert _seconds(lambda: glob_match(pattern, "a" * 40)) < 0.5
+    assert _seconds(lambda: glob_match(pattern, "a" * 5000 + ".yaml")) < 0.5
+    assert glob_match(pattern, "a" * stars + ".json")
+    assert not glob_match(pattern, "a" * (stars - 1) + ".json")
+
+
+def test_nested_and_long_patterns_are_refused_not_crashing() -> None:
+    with pytest.raises(GlobSyntaxError, match="nested deeper"):
+        glob_match("{" * 400 + "a" + "}" * 400, "a")
+    with pytest.raises(GlobSyntaxError, match="longer than"):
+        glob_match("a" * 2000, "a")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "expected"),
+    [
+        ("(a|b)+.yaml", "(a|b)+.yaml", True),  # regex syntax is literal text
+        ("(a|b)+.yaml", "a.yaml", False),
+        ("é?.yaml", "éx.yaml", True),
+        ("a b.yaml", "a b.yaml", True),
+        ("*.yaml", "bad\udcff.yaml", True),  # a name that is not UTF-8
+        ("?.yaml", "\udcff.yaml", True),
+        ("[^a].yaml", "^.yaml", True),
+    ],
+)
+def test_literal_text_and_odd_names(pattern: str, path: str, expected: bool) -> None:
+    assert glob_match(pattern, path) is expected

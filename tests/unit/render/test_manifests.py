@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gitward.render.errors import ManifestParseError
-from gitward.render.manifests import parse_stream
+from gitward.render.manifests import load_documents, objects_from, parse_stream
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
 
@@ -60,3 +60,47 @@ def test_helm_source_comment_names_the_template_at_fault() -> None:
     )
     with pytest.raises(ManifestParseError, match=r"\(app/templates/bad\.yaml\): document 2"):
         parse_stream(text, "helm template app")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("!!float x", "'x' is not a valid float"),
+        ("!!float", "is not a valid float"),
+        ("!!int x", "'x' is not a valid int"),
+        ("!!bool maybe", "is not a valid bool"),
+        ("!!binary aGVsbG8=", "the tag !!binary has no JSON form"),
+        ("!!omap [a: 1]", "the tag !!omap has no JSON form"),
+        (".inf", "infinity and NaN have no JSON form"),
+        ("1" + "0" * 5000, "is not a valid int"),
+        ("!!python/object/apply:os.system [id]", "could not determine a constructor"),
+    ],
+)
+def test_yaml_values_json_cannot_hold_are_errors_with_their_line(value: str, message: str) -> None:
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: {value}\n"
+    with pytest.raises(ManifestParseError) as info:
+        load_documents(text, "cm.yaml")
+    assert info.value.line == 6
+    assert message in str(info.value)
+
+
+def test_a_yaml_set_is_a_mapping_of_nulls_as_go_yaml_reads_it() -> None:
+    docs = load_documents("a: !!set {x, y}\n", "f.yaml")
+    assert docs == [(1, {"a": {"x": None, "y": None}})]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ("[]", "ConfigMap: metadata: expected a mapping, got a list"),
+        ("{name: 5}", "metadata.name: expected a string, got a number"),
+        ("{name: a, labels: [x]}", "metadata.labels: expected a mapping, got a list"),
+        ("{name: a, annotations: {a: 1}}", "metadata.annotations.a: expected a string"),
+    ],
+)
+def test_wrong_typed_metadata_is_refused_naming_the_file(metadata: str, message: str) -> None:
+    text = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {metadata}\n"
+    with pytest.raises(ManifestParseError) as info:
+        objects_from(load_documents(text, "cm.yaml"), "cm.yaml")
+    assert str(info.value).startswith("cm.yaml")
+    assert message in str(info.value)

@@ -104,3 +104,100 @@ def test_gitlab_and_bitbucket_payloads() -> None:
     )
     assert bitbucket is not None
     assert matches(app("https://bitbucket.org/t/r.git"), bitbucket)
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"X-Gitlab-Event": "Push Hook"}, "GitLab webhooks are refused: webhook.gitlab.secret"),
+        ({"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": ""}, "GitLab webhooks are refused"),
+        ({"X-Event-Key": "repo:push"}, "Bitbucket webhooks are refused: webhook.bitbucket.uuid"),
+        ({"X-Event-Key": "repo:push", "X-Hook-UUID": "s3cret"}, "Bitbucket webhooks are refused"),
+    ],
+)
+def test_once_one_secret_is_set_other_providers_need_their_own(
+    headers: dict[str, str], message: str
+) -> None:
+    with pytest.raises(WebhookRejected) as info:
+        verify(headers, BODY, WebhookSecrets(github="s3cret"))
+    assert info.value.status == 401
+    assert message in str(info.value)
+    gitlab_only = WebhookSecrets(gitlab="tok")
+    with pytest.raises(WebhookRejected, match="GitHub webhooks are refused"):
+        verify({"X-GitHub-Event": "push"}, BODY, gitlab_only)
+    # Without any secret, every provider is accepted unverified (Argo CD's default).
+    assert verify(headers, BODY, WebhookSecrets()) in ("gitlab", "bitbucket")
+
+
+@pytest.mark.parametrize("signature", ["sha256=é", "\udcff\udcfe", "sha256=" + "ü" * 64, ""])
+def test_any_signature_header_is_a_401_not_a_crash(signature: str) -> None:
+    headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": signature}
+    with pytest.raises(WebhookRejected) as info:
+        verify(headers, BODY, WebhookSecrets(github="s3cret"))
+    assert info.value.status == 401
+    with pytest.raises(WebhookRejected):
+        verify(
+            {"X-Gitlab-Event": "x", "X-Gitlab-Token": signature}, BODY, WebhookSecrets(gitlab="é")
+        )
+
+
+@pytest.mark.parametrize(
+    ("provider", "payload", "message"),
+    [
+        ("github", [], "payload: expected a JSON object, got an array"),
+        ("github", "push", "payload: expected a JSON object, got a string"),
+        ("github", None, "payload: expected a JSON object, got null"),
+        ("github", {"ref": 5}, "ref: expected a string, got a number"),
+        ("github", {"ref": "refs/heads/main", "repository": []}, "repository: expected an object"),
+        (
+            "github",
+            {"ref": "refs/heads/main", "repository": {"clone_url": {"x": 1}}},
+            "repository.clone_url: expected a string, got an object",
+        ),
+        (
+            "github",
+            {"ref": "main", "repository": {"default_branch": True}},
+            "repository.default_branch: expected a string, got a boolean",
+        ),
+        ("gitlab", {"ref": "main", "project": "p"}, "project: expected an object"),
+        ("bitbucket", {"push": []}, "push: expected an object, got an array"),
+        ("bitbucket", {"push": {"changes": {"a": 1}}}, "push.changes: expected an array"),
+        ("bitbucket", {"push": {"changes": [5]}}, "push.changes: expected an array of objects"),
+        (
+            "bitbucket",
+            {"push": {"changes": [{"new": {"name": []}}]}},
+            "push.changes[0].new.name: expected a string",
+        ),
+        (
+            "bitbucket",
+            {"push": {"changes": [{"new": {}}]}, "repository": {"links": {"html": 3}}},
+            "repository.links.html: expected an object, got a number",
+        ),
+    ],
+)
+def test_wrong_types_anywhere_are_a_400_naming_the_field(
+    provider: str, payload: object, message: str
+) -> None:
+    with pytest.raises(WebhookRejected) as info:
+        parse_push(provider, payload)
+    assert info.value.status == 400
+    assert message in str(info.value)
+
+
+def test_bitbucket_push_is_read() -> None:
+    payload = {
+        "push": {"changes": [{"new": {"name": "main"}}]},
+        "repository": {
+            "links": {"html": {"href": "https://bitbucket.org/org/repo"}},
+            "mainbranch": {"name": "main"},
+        },
+    }
+    push = parse_push("bitbucket", payload)
+    assert push is not None
+    assert (push.ref, push.repo_urls, push.default_branch) == (
+        "main",
+        ("https://bitbucket.org/org/repo",),
+        "main",
+    )
+    assert parse_push("bitbucket", {"push": {"changes": []}}) is None
+    assert parse_push("github", {"zen": "ping"}) is None

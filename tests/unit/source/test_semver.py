@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from gitward.source.semver import parse_constraint, parse_version
@@ -88,3 +91,41 @@ def test_partial_versions_fill_zeros() -> None:
     assert v is not None
     assert (v.major, v.minor, v.patch) == (1, 2, 0)
     assert parse_version("latest") is None
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1" * 1000,  # one long word: the old hyphen-range regex was quadratic here
+        "1" * 20_000,
+        ">=1 " * 250,
+        "1.2 - " * 150,
+        "a" * 1000 + " - " + "b" * 1000,
+        "||" * 500,
+    ],
+)
+def test_long_target_revisions_parse_in_bounded_time(text: str) -> None:
+    assert _seconds(lambda: parse_constraint(text)) < 0.2
+
+
+def test_huge_version_numbers_are_not_versions() -> None:
+    # Masterminds/semver reads components as uint64; Python's int() refuses > 4300 digits.
+    assert parse_version("v1" + "0" * 5000) is None
+    assert parse_version("18446744073709551616.0.0") is None
+    assert parse_version("18446744073709551615.0.0") is not None
+    assert parse_version("1.2.3-" + "1" * 300) is None  # longer than any tag we consider
+    assert parse_version("\u0661.\u0662.\u0663") is None  # Arabic-Indic digits are not digits here
+    parsed = parse_constraint(">=1.0.0")
+    assert parsed is not None
+    tags = [("v1" + "0" * 5000, "huge"), ("v" + "9" * 4400 + ".0.0", "huger"), ("v1.2.0", "ok")]
+    assert _seconds(lambda: parsed.best(tags)) < 0.2
+    found = parsed.best(tags)
+    assert found is not None
+    assert found[1] == "ok"
+    assert parse_constraint("~" + "9" * 5000) is None

@@ -72,3 +72,13 @@ def test_slug_is_a_safe_directory_name() -> None:
     slug = url_slug("https://user:pw@github.com/org/my repo.git")
     assert slug == "github.com_org_my_repo"
     assert "pw" not in slug
+
+
+@pytest.mark.parametrize(
+    "url", ["http://]", "http://[", "https://bot:tok3n@[::1/x", "ssh://git@[x/y"]
+)
+def test_urls_urlsplit_refuses_are_handled_not_raised(url: str) -> None:
+    assert normalize_url(url).startswith(url.split(":")[0])
+    assert "tok3n" not in redact_url(url)
+    assert same_repo(url, url)
+    assert url_slug(url)
