@@ -31,10 +31,14 @@ SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label key
 
 
 def render_tools() -> RenderTools:
-    """kustomize and helm from the local toolchain when it is built, else from PATH."""
+    """kustomize, helm and jsonnet from the local toolchain when it is built, else from PATH."""
     toolchain = localkube.find()
     if toolchain is not None:
-        return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
+        return RenderTools(
+            kustomize=toolchain.binary("kustomize"),
+            helm=toolchain.binary("helm"),
+            jsonnet=toolchain.binary("jsonnet"),
+        )
     return RenderTools.from_path()
 
 

@@ -6,7 +6,7 @@ server checks the Application CRD (a string field given a number is an error,
 not a silent conversion, because ``1.10`` would become ``1.1``), and every
 error names the exact field path, e.g. ``spec.source.helm.parameters[2].name:
 required``. Fields Argo CD defines that gitward does not act on (``helm.version``,
-``helm.passCredentials``, ``kustomize.version``, ``directory.jsonnet``) are
+``helm.version``, ``kustomize.version``) are
 accepted and kept so that an Application written for Argo CD parses unchanged.
 
 Mapping-valued fields (labels, ``valuesObject``) are plain dicts, so these
@@ -142,14 +142,46 @@ def _compact(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class JsonnetVar:
+    """One ``extVars`` or ``tlas`` entry: a string, or Jsonnet code when ``code``."""
+
+    name: str
+    value: str = ""
+    code: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact({"name": self.name, "value": self.value, "code": self.code})
+
+
+@dataclass(frozen=True)
+class JsonnetSpec:
+    """``directory.jsonnet``: external variables, top-level arguments, library paths."""
+
+    ext_vars: tuple[JsonnetVar, ...] = ()
+    tlas: tuple[JsonnetVar, ...] = ()
+    libs: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.ext_vars or self.tlas or self.libs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "extVars": [v.to_dict() for v in self.ext_vars],
+                "tlas": [v.to_dict() for v in self.tlas],
+                "libs": list(self.libs),
+            }
+        )
+
+
+@dataclass(frozen=True)
 class DirectorySpec:
-    """``directory``: which plain manifest files of the path to load."""
+    """``directory``: which manifest files of the path to load, and how to evaluate Jsonnet."""
 
     recurse: bool = False
     include: str = ""
     exclude: str = ""
-    #: Argo CD's jsonnet options, kept as written; gitward does not evaluate jsonnet.
-    jsonnet: Mapping[str, Any] = field(default_factory=dict)
+    jsonnet: JsonnetSpec = field(default_factory=JsonnetSpec)
 
     def is_zero(self) -> bool:
         return not (self.recurse or self.include or self.exclude or self.jsonnet)
@@ -160,7 +192,7 @@ class DirectorySpec:
                 "recurse": self.recurse,
                 "include": self.include,
                 "exclude": self.exclude,
-                "jsonnet": dict(self.jsonnet),
+                "jsonnet": self.jsonnet.to_dict(),
             }
         )
 
@@ -468,7 +500,26 @@ def _directory_from(r: FieldReader | None) -> DirectorySpec | None:
         recurse=r.flag("recurse"),
         include=r.string("include"),
         exclude=r.string("exclude"),
-        jsonnet=r.raw_obj("jsonnet") or {},
+        jsonnet=_jsonnet_from(r.obj("jsonnet")),
+    )
+
+
+def _jsonnet_vars(r: FieldReader, key: str) -> tuple[JsonnetVar, ...]:
+    out = []
+    for item, path in r.items(key):
+        v = r.item_obj(item, path)
+        name = v.string("name", required=True)
+        if "=" in name or name.startswith("-"):
+            raise v.error("name", f"{name!r}: a Jsonnet variable name holds no '=' nor leading '-'")
+        out.append(JsonnetVar(name=name, value=v.string("value"), code=v.flag("code")))
+    return tuple(out)
+
+
+def _jsonnet_from(r: FieldReader | None) -> JsonnetSpec:
+    if r is None:
+        return JsonnetSpec()
+    return JsonnetSpec(
+        ext_vars=_jsonnet_vars(r, "extVars"), tlas=_jsonnet_vars(r, "tlas"), libs=r.str_list("libs")
     )
 
 

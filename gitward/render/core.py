@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from gitward.model.source_spec import ApplicationSource, DirectorySpec
-from gitward.render.directory import render_directory
+from gitward.render.directory import load_file, manifest_files, render_directory
 from gitward.render.env import RenderEnv
 from gitward.render.errors import UnsupportedSource
 from gitward.render.helm import render_helm
+from gitward.render.jsonnet import render_jsonnet_file
 from gitward.render.kustomize import KUSTOMIZATION_NAMES, render_kustomize
 from gitward.render.manifests import parse_stream
 from gitward.render.paths import display, resolve_app_dir, resolve_root
@@ -59,6 +60,30 @@ def _tool_env(env: RenderEnv, home: Path) -> dict[str, str]:
     return proc_env
 
 
+async def _render_with_jsonnet(
+    root: Path,
+    app: Path,
+    spec: DirectorySpec,
+    files: list[tuple[str, Path]],
+    env: RenderEnv,
+    tools: RenderTools,
+) -> list[dict[str, Any]]:
+    """A directory source holding Jsonnet: each file in order, jsonnet ones evaluated."""
+    objects: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="gitward-render-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "home").mkdir()
+        proc_env = _tool_env(env, tmp / "home")
+        for rel, real in files:
+            if rel.endswith(".jsonnet"):
+                objects += await render_jsonnet_file(
+                    root, app, app / rel, spec.jsonnet, env, tools, tmp, proc_env
+                )
+            else:
+                objects += await asyncio.to_thread(load_file, real, display(root, app / rel))
+    return objects
+
+
 async def render(
     repo_root: Path,
     source: ApplicationSource,
@@ -87,7 +112,10 @@ async def render(
     kind = kind or detect(app, source)
     if kind == "directory":
         spec = source.directory or DirectorySpec()
-        return await asyncio.to_thread(render_directory, root, app, spec)
+        files = await asyncio.to_thread(manifest_files, root, app, spec)
+        if not any(rel.endswith(".jsonnet") for rel, _ in files):
+            return await asyncio.to_thread(render_directory, root, app, spec)
+        return await _render_with_jsonnet(root, app, spec, files, env, tools)
     with tempfile.TemporaryDirectory(prefix="gitward-render-") as tmp_name:
         tmp = Path(tmp_name)
         home = tmp / "home"

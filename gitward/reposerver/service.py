@@ -175,7 +175,15 @@ class ManifestService:
             kube_version=self.kube_version or "",
             api_versions=self.api_versions,
         )
-        if chart is None and await self._source_type(key, source, creds) == "directory":
+        shareable = not (
+            source.directory
+            and (source.directory.jsonnet.ext_vars or source.directory.jsonnet.tlas)
+        )
+        if (
+            chart is None
+            and shareable
+            and await self._source_type(key, source, creds) == "directory"
+        ):
             # Plain manifests see no build environment: every app of this path shares one render.
             key = dataclasses.replace(
                 key, app_name="", namespace="", target_revision="", repo_url=""
