@@ -8,6 +8,7 @@ the installation's Secrets.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ class LocalRendered:
     revision: str
     objects: list[Obj]
     source_type: str
+    revisions: tuple[str, ...] = ()
 
 
 class LocalManifests:
@@ -78,9 +80,14 @@ class LocalManifests:
         self.tools = tools
 
     async def generate(
-        self, app: Application, revision: str | None = None, *, allow_empty: bool = False
+        self,
+        app: Application,
+        revision: str | None = None,
+        *,
+        allow_empty: bool = False,
+        revisions: Sequence[str] | None = None,
     ) -> LocalRendered:
-        del revision, allow_empty  # a local directory has no revisions
+        del revision, allow_empty, revisions  # a local directory has no revisions
         if app.source is None:
             raise ConfigError("--local needs an application with a single source")
         source = dataclasses.replace(app.source, path=".")

@@ -92,12 +92,14 @@ async def render(
     *,
     dependencies: Mapping[str, Path] | None = None,
     kind: str | None = None,
+    refs: Mapping[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
     """The Kubernetes objects ``source`` describes in the tree at ``repo_root``.
 
     ``dependencies`` are Helm chart dependencies the caller downloaded (see
     :func:`~gitward.render.helm.chart_dependencies`); ``kind`` forces the renderer
-    (a chart from a Helm repository is Helm whatever its files say). A source
+    (a chart from a Helm repository is Helm whatever its files say); ``refs`` are the
+    trees of a multi-source app's ``ref`` sources, for ``$name/...`` value files. A source
     with ``chart`` set must have been turned into a local chart by the caller.
     Raises a :class:`~gitward.model.errors.RenderError` subclass naming the
     file, line, field or command at fault.
@@ -127,6 +129,6 @@ async def render(
         else:
             origin = f"helm template {display(root, app)}"
             text = await render_helm(
-                root, app, source.helm, env, tools, tmp, proc_env, dependencies
+                root, app, source.helm, env, tools, tmp, proc_env, dependencies, refs
             )
     return await asyncio.to_thread(parse_stream, text, origin)

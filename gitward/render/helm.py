@@ -90,14 +90,30 @@ def set_name(raw: str, what: str) -> str:
     return raw
 
 
-def _spec_file(root: Path, chart: Path, raw: str, variables: dict[str, str], what: str) -> Path:
-    """A value or set-file path from the spec, expanded and fenced into the repository."""
+def _spec_file(
+    root: Path,
+    chart: Path,
+    raw: str,
+    variables: dict[str, str],
+    what: str,
+    refs: Mapping[str, Path] | None = None,
+) -> Path:
+    """A value or set-file path from the spec, expanded and fenced into its repository.
+
+    ``$name/path`` names a file of the multi-source ``ref: name`` source, whose
+    checked-out tree the caller passes in ``refs``; it is fenced into that tree.
+    """
     ref = _REF.match(raw)
     if ref and ref.group(1).strip("{}") not in variables:
-        raise UnsupportedSource(
-            f"{what} {raw!r} refers to another source ({ref.group(0)}); multi-source "
-            "references must be resolved to a path by the caller before rendering"
-        )
+        name = ref.group(1).strip("{}")
+        if refs is None or name not in refs:
+            known = ", ".join(sorted(refs or {})) or "none"
+            raise UnsupportedSource(
+                f"{what} {raw!r} refers to source ${name}, which is not a ref source of this "
+                f"application (ref sources: {known})"
+            )
+        rest = raw[ref.end() :].lstrip("/")
+        return resolve_in_repo(refs[name], refs[name], rest, what)
     path = envsubst(raw, variables)
     if _URL.match(path):
         raise UnsupportedSource(
@@ -107,7 +123,12 @@ def _spec_file(root: Path, chart: Path, raw: str, variables: dict[str, str], wha
 
 
 def template_args(
-    root: Path, chart: Path, spec: HelmSpec, env: RenderEnv, values_file: Path | None
+    root: Path,
+    chart: Path,
+    spec: HelmSpec,
+    env: RenderEnv,
+    values_file: Path | None,
+    refs: Mapping[str, Path] | None = None,
 ) -> list[str]:
     """The ``helm template`` argument list (chart path as given).
 
@@ -131,7 +152,7 @@ def template_args(
     if kube_version:
         args.append(option("kube-version", kube_version, f"{field}.kubeVersion"))
     for i, raw in enumerate(spec.value_files):
-        path = _spec_file(root, chart, raw, variables, f"{field}.valueFiles[{i}]")
+        path = _spec_file(root, chart, raw, variables, f"{field}.valueFiles[{i}]", refs)
         if not path.is_file():
             if spec.ignore_missing_value_files:
                 continue
@@ -155,7 +176,7 @@ def template_args(
     for i, fp in enumerate(spec.file_parameters):
         name = set_name(fp.name, f"{field}.fileParameters[{i}].name")
         what = f"{field}.fileParameters[{i}].path"
-        path = _spec_file(root, chart, fp.path, variables, what)
+        path = _spec_file(root, chart, fp.path, variables, what, refs)
         if not path.is_file():
             raise PathError(f"{what} {fp.path!r}: {display(root, path)} does not exist", fp.path)
         args.append(option("set-file", f"{name}={clean_set_value(str(path))}"))
@@ -278,6 +299,7 @@ async def render_helm(
     tmp: Path,
     proc_env: dict[str, str],
     dependencies: Mapping[str, Path] | None = None,
+    refs: Mapping[str, Path] | None = None,
 ) -> str:
     """``helm template`` output for the chart directory ``chart``.
 
@@ -294,9 +316,9 @@ async def render_helm(
     if inline.strip():
         values_file = tmp / "inline-values.yaml"
         values_file.write_text(inline)
-    args = template_args(root, chart, spec, env, values_file)
+    args = template_args(root, chart, spec, env, values_file, refs)
     shown = f"helm template {where}"
-    jail = Jail(read=(root,), write=(tmp,))
+    jail = Jail(read=(root, *(refs or {}).values()), write=(tmp,))
     if dependencies:
         copy = await asyncio.to_thread(_copy_with_dependencies, chart, dependencies, tmp)
         args[2] = str(copy)

@@ -11,9 +11,11 @@ of different Applications, even of one repository, run concurrently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,15 @@ class _Rendered:
     cached: bool
 
 
+def _uses_refs(source: ApplicationSource) -> bool:
+    """Whether the source's output depends on ref sources (``$name/...`` value files)."""
+    helm = source.helm
+    if helm is None:
+        return False
+    paths = [*helm.value_files, *(p.path for p in helm.file_parameters)]
+    return any(p.startswith("$") for p in paths)
+
+
 def _renderable(source: ApplicationSource) -> bool:
     """A multi-source entry with only ``ref`` set supplies values files, not manifests."""
     return not (source.ref and not source.path and not source.chart)
@@ -112,28 +123,88 @@ class ManifestService:
         creds: CredentialStore | None = None,
         *,
         allow_empty: bool = False,
+        revisions: Sequence[str] | None = None,
+        positions: Sequence[int] | None = None,
     ) -> Manifests:
-        """Render ``app``'s source at ``revision`` (default: its ``targetRevision``)."""
-        sources = [s for s in app.effective_sources if _renderable(s)]
-        if not sources:
+        """Render ``app``'s sources (default: at their ``targetRevision``).
+
+        ``revision`` overrides a single-source app's revision; ``revisions`` gives
+        one per entry of ``spec.sources`` (an empty one keeps that source's
+        target). ``ref`` sources are checked out first and held while the others
+        render, so ``$name/values.yaml`` value files read their tree.
+        ``positions`` (1-based, ``--source-position``) renders only those sources.
+        ``Manifests.revisions`` has one resolved revision per source, refs included.
+        """
+        all_sources = list(app.effective_sources)
+        if not any(_renderable(s) for s in all_sources):
             raise ConfigError(f"application {app.name}: no source to render")
-        if revision and len(sources) > 1:
-            raise ConfigError(
-                f"application {app.name}: a revision override needs a single-source application"
+        targets = self._targets(app, all_sources, revision, revisions)
+        wanted = set(positions) if positions else set(range(1, len(all_sources) + 1))
+        for position in positions or ():
+            if not 1 <= position <= len(all_sources) or not _renderable(all_sources[position - 1]):
+                raise ConfigError(
+                    f"application {app.name}: --source-position {position}: no renderable "
+                    f"source there (it has {len(all_sources)} sources)"
+                )
+        async with contextlib.AsyncExitStack() as stack:
+            refs: dict[str, tuple[str, Path]] = {}
+            resolved: dict[int, str] = {}
+            for i, source in enumerate(all_sources):
+                if not source.ref:
+                    continue
+                if source.chart:
+                    raise ConfigError(
+                        f"application {app.name}: spec.sources[{i}]: a ref source must be a "
+                        "Git repository, not a chart"
+                    )
+                tree = await stack.enter_async_context(
+                    self.source.checkout(
+                        source.repo_url, targets[i], self._creds(source.repo_url, creds)
+                    )
+                )
+                refs[source.ref] = (tree.sha, tree.path)
+                resolved[i] = tree.sha
+            order = [i for i, s in enumerate(all_sources) if _renderable(s) and i + 1 in wanted]
+            parts = await asyncio.gather(
+                *(
+                    self._generate_one(app, all_sources[i], targets[i], creds, allow_empty, refs)
+                    for i in order
+                )
             )
-        parts = await asyncio.gather(
-            *(self._generate_one(app, s, revision, creds, allow_empty) for s in sources)
-        )
         objects: list[Obj] = []
-        for _, rendered in parts:
+        for i, (sha, rendered) in zip(order, parts, strict=True):
             objects.extend(rendered.objects)
+            resolved[i] = sha
         return Manifests(
             revision=parts[0][0],
             objects=objects,
             source_type=parts[0][1].source_type,
             cached=all(rendered.cached for _, rendered in parts),
-            revisions=tuple(sha for sha, _ in parts),
+            revisions=tuple(resolved.get(i, "") for i in range(len(all_sources))),
         )
+
+    @staticmethod
+    def _targets(
+        app: Application,
+        sources: list[ApplicationSource],
+        revision: str | None,
+        revisions: Sequence[str] | None,
+    ) -> list[str]:
+        if revisions:
+            if len(revisions) != len(sources):
+                raise ConfigError(
+                    f"application {app.name}: {len(revisions)} revisions given for "
+                    f"{len(sources)} sources"
+                )
+            return [r or s.target_revision for r, s in zip(revisions, sources, strict=True)]
+        if revision:
+            if len(sources) > 1:
+                raise ConfigError(
+                    f"application {app.name}: a revision override needs a single-source "
+                    "application (give one revision per source)"
+                )
+            return [revision]
+        return [s.target_revision for s in sources]
 
     async def _generate_one(
         self,
@@ -142,10 +213,15 @@ class ManifestService:
         revision: str | None,
         store: CredentialStore | None,
         allow_empty: bool,
+        refs: dict[str, tuple[str, Path]] | None = None,
     ) -> tuple[str, _Rendered]:
         url = source.repo_url
         creds = self._creds(url, store)
         target = revision or source.target_revision
+        ref_paths = {name: path for name, (_, path) in (refs or {}).items()}
+        options = source.options_key()
+        if refs and _uses_refs(source):
+            options += json.dumps({name: sha for name, (sha, _) in sorted(refs.items())})
         chart: ChartVersion | None = None
         if source.chart:
             chart = await self.helm_repos.resolve(url, source.chart, target, creds)
@@ -166,7 +242,7 @@ class ManifestService:
             repo=normalize_url(url),
             sha=f"{source.chart}@{chart.version}#{chart.digest}" if chart else sha,
             path=source.chart if chart else normalise_path(source.path),
-            options=source.options_key(),
+            options=options,
             tools=await self._tools_version_key(),
             app_name=app.name,
             namespace=app.destination.namespace,
@@ -188,7 +264,7 @@ class ManifestService:
             key = dataclasses.replace(
                 key, app_name="", namespace="", target_revision="", repo_url=""
             )
-        rendered = await self._cached_or_render(key, source, env, creds, store, chart)
+        rendered = await self._cached_or_render(key, source, env, creds, store, chart, ref_paths)
         if not rendered.objects and not allow_empty:
             raise EmptyRender(app.name, env.repo_url, source.path, sha)
         return sha, rendered
@@ -213,6 +289,7 @@ class ManifestService:
         creds: RepoCredentials | None,
         store: CredentialStore | None = None,
         chart: ChartVersion | None = None,
+        refs: dict[str, Path] | None = None,
     ) -> _Rendered:
         hit = self.cache.get(key)
         if hit is not None:
@@ -221,14 +298,14 @@ class ManifestService:
         self.stats.misses += 1
         task = self._inflight.get(key)
         if task is None:
-            task = shared_task(self._render(key, source, env, creds, store, chart))
+            task = shared_task(self._render(key, source, env, creds, store, chart, refs))
             self._inflight[key] = task
             task.add_done_callback(lambda _t: self._inflight.pop(key, None))
             return await asyncio.shield(task)  # the starter owns the rendered list
         await asyncio.shield(task)
         copy = self.cache.get(key)  # joiners get private copies of the starter's result
         if copy is None:  # evicted at once (cache full of larger renders): render again
-            return await self._render(key, source, env, creds, store, chart)
+            return await self._render(key, source, env, creds, store, chart, refs)
         return _Rendered(copy.objects, copy.source_type, False)
 
     async def _render(
@@ -239,9 +316,10 @@ class ManifestService:
         creds: RepoCredentials | None,
         store: CredentialStore | None = None,
         chart: ChartVersion | None = None,
+        refs: dict[str, Path] | None = None,
     ) -> _Rendered:
         if chart is not None:
-            objects = await self._render_chart(source, env, creds, store, chart)
+            objects = await self._render_chart(source, env, creds, store, chart, refs)
             source_type = "helm"
         else:
             async with self.source.checkout(env.repo_url, key.sha, creds) as tree:
@@ -249,7 +327,9 @@ class ManifestService:
                 app_dir = tree.path / key.path
                 source_type = detect(app_dir, source)
                 deps = await self._dependencies(app_dir, store) if source_type == "helm" else {}
-                objects = await render(tree.path, source, env, self.tools, dependencies=deps)
+                objects = await render(
+                    tree.path, source, env, self.tools, dependencies=deps, refs=refs
+                )
         self.cache.put(key, objects, source_type)
         log.debug(
             "rendered %s %s at %s: %d objects", env.app_name, key.path, key.sha[:12], len(objects)
@@ -263,6 +343,7 @@ class ManifestService:
         creds: RepoCredentials | None,
         store: CredentialStore | None,
         chart: ChartVersion,
+        refs: dict[str, Path] | None = None,
     ) -> list[Obj]:
         """Download (once) and render a chart from a Helm repository."""
         passing = bool(source.helm and source.helm.pass_credentials)
@@ -273,7 +354,7 @@ class ManifestService:
         deps = await self._dependencies(chart_dir, store)
         local = dataclasses.replace(source, chart="", path=chart_dir.name)
         return await render(
-            chart_dir.parent, local, env, self.tools, dependencies=deps, kind="helm"
+            chart_dir.parent, local, env, self.tools, dependencies=deps, kind="helm", refs=refs
         )
 
     async def _dependencies(

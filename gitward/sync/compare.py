@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,13 +44,19 @@ class RenderedManifests(Protocol):
     revision: str
     objects: list[Obj]
     source_type: str
+    revisions: tuple[str, ...]
 
 
 class ManifestSource(Protocol):
     """What the comparison needs from the repo server (gitward.reposerver)."""
 
     async def generate(
-        self, app: Application, revision: str | None = None, *, allow_empty: bool = False
+        self,
+        app: Application,
+        revision: str | None = None,
+        *,
+        allow_empty: bool = False,
+        revisions: Sequence[str] | None = None,
     ) -> RenderedManifests: ...
 
 
@@ -99,6 +105,8 @@ class Comparison:
     resources: list[ResourceState] = field(default_factory=list)
     conditions: list[Obj] = field(default_factory=list)
     source_type: str = ""
+    #: One resolved revision per ``spec.sources`` entry (multi-source apps only).
+    revisions: tuple[str, ...] = ()
 
     @property
     def out_of_sync(self) -> list[ResourceState]:
@@ -241,6 +249,7 @@ async def compare_app(
     previous_resources: Iterable[Obj] = (),
     concurrency: int = 16,
     live: LiveReader | None = None,
+    revisions: Sequence[str] | None = None,
 ) -> Comparison:
     """Refresh ``app``: what Git declares vs what runs, per resource.
 
@@ -248,7 +257,9 @@ async def compare_app(
     objects (default: the API itself; the controller passes its watch cache).
     """
     try:
-        rendered = await manifests.generate(app, revision, allow_empty=True)
+        rendered = await manifests.generate(
+            app, revision, allow_empty=True, revisions=revisions or None
+        )
     except GitwardError as exc:
         return failed_comparison(app, revision or "", str(exc))
     tracking = settings.tracking
@@ -350,5 +361,12 @@ async def compare_app(
     app_health = health.roll_up(s.health for s in counted if not s.requires_pruning)
     conditions += [{"type": HEALTH_CHECK_ERROR, "message": e} for e in health_errors]
     return Comparison(
-        app, rendered.revision, sync, app_health, states, conditions, rendered.source_type
+        app,
+        rendered.revision,
+        sync,
+        app_health,
+        states,
+        conditions,
+        rendered.source_type,
+        tuple(rendered.revisions) if app.has_multiple_sources else (),
     )

@@ -88,6 +88,8 @@ def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -
     images = comparison.images
     if comparison.revision:
         sync["revision"] = comparison.revision
+    if comparison.revisions:
+        sync["revisions"] = list(comparison.revisions)
     fields: Obj = {
         "sync": sync,
         "health": comparison.health.as_dict(),

@@ -209,3 +209,90 @@ async def test_refused_credentials_and_an_untrusted_server_are_clear_errors(
         assert chart_repo.url.split("//")[1].split("/")[0] in condition["message"]
     finally:
         await kube.delete("v1", "Secret", secret_name, "argocd")
+
+
+async def test_two_sources_chart_from_the_repository_and_values_from_git(
+    trusted: KubeClient,
+    cluster: LocalCluster,
+    chart_repo: ChartRepo,
+    tmp_path: Path,
+    git_repo: Callable[[str], GitRepo],
+) -> None:
+    """Argo CD's multi-source pattern: a chart plus a ``ref`` source holding its values."""
+    kube = trusted
+    _publish_web(chart_repo, tmp_path / "src", "1.0.0", "from the chart")
+    values = git_repo("values")
+    first = values.commit(
+        {
+            "envs/prod/values.yaml": "greeting: from git\n",
+            "extra/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n",
+        }
+    )
+    name, ns = unique("multi"), unique("multi")
+    app = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "project": "default",
+            "sources": [
+                {
+                    "repoURL": chart_repo.url,
+                    "chart": "web",
+                    "targetRevision": "1.*",
+                    "helm": {"valueFiles": ["$values/envs/prod/values.yaml"]},
+                },
+                {"repoURL": values.url, "targetRevision": "main", "ref": "values"},
+                {"repoURL": values.url, "targetRevision": "main", "path": "extra"},
+            ],
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+            "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+        },
+    }
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(yaml.safe_dump(app))
+    created = gitward(cluster.kubeconfig, "app", "create", "-f", str(manifest))
+    assert created.returncode == 0, created.stderr
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["revisions"] == ["1.0.0", first, first], status.get("conditions")
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    web = await kube.get("v1", "ConfigMap", "web", ns)
+    assert web["data"] == {"chart": "web-1.0.0", "greeting": "from git"}
+    await kube.get("v1", "ConfigMap", "extra", ns)
+
+    only_chart = gitward(cluster.kubeconfig, "app", "manifests", name, "--source-position", "1")
+    assert only_chart.returncode == 0, only_chart.stderr
+    assert [d["metadata"]["name"] for d in yaml.safe_load_all(only_chart.stdout)] == ["web"]
+
+    # Changing the values in Git makes the app OutOfSync, at the new commit of the ref.
+    second = values.commit({"envs/prod/values.yaml": "greeting: changed in git\n"})
+    status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
+    assert status["sync"]["status"] == "OutOfSync"
+    assert status["sync"]["revisions"] == ["1.0.0", second, second]
+    diff = gitward(cluster.kubeconfig, "app", "diff", name, "--source-position", "1")
+    assert diff.returncode == 1
+    assert "changed in git" in diff.stdout
+    _publish_web(chart_repo, tmp_path / "src", "1.1.0", "from the chart")
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    web = await kube.get("v1", "ConfigMap", "web", ns)
+    assert web["data"] == {"chart": "web-1.1.0", "greeting": "changed in git"}
+
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert [h["revisions"] for h in status["history"]] == [
+        ["1.0.0", first, first],
+        ["1.1.0", second, second],
+    ]
+    assert status["operationState"]["syncResult"]["revisions"] == ["1.1.0", second, second]
+    history_table = gitward(cluster.kubeconfig, "app", "history", name)
+    assert "1.* (1.0.0)" in history_table.stdout
+    assert f"main ({first[:7]})" in history_table.stdout
+
+    # Rollback restores both: the old chart version and the old values commit.
+    rolled = gitward(cluster.kubeconfig, "app", "rollback", name, "0")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    web = await kube.get("v1", "ConfigMap", "web", ns)
+    assert web["data"] == {"chart": "web-1.0.0", "greeting": "from git"}
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["history"][-1]["revisions"] == ["1.0.0", first, first]
