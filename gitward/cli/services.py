@@ -117,7 +117,11 @@ class Refresher(BaseRefresher):
         source = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
         helm_repos = HelmRepos(certs=await tls_certs(client, namespace))
         service = ManifestService(
-            source=source, tools=tools, credentials=creds, helm_repos=helm_repos
+            source=source,
+            tools=tools,
+            credentials=creds,
+            helm_repos=helm_repos,
+            plugins=settings.plugins,
         )
         if hard:
             service.clear_cache()

@@ -17,6 +17,7 @@ is the stable key to use for caches.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +25,10 @@ from urllib.parse import urlsplit
 
 from gitward.model.errors import ConfigError
 
-#: The three renderers gitward implements, as ``detect`` and ``explicit_type`` name them.
-SOURCE_TYPES = ("directory", "helm", "kustomize")
+#: The renderers gitward implements, as ``detect`` and ``explicit_type`` name them.
+SOURCE_TYPES = ("directory", "helm", "kustomize", "plugin")
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class FieldReader:
@@ -360,6 +363,44 @@ class HelmSpec:
         )
 
 
+@dataclass(frozen=True)
+class PluginParameter:
+    """One ``plugin.parameters`` entry: a string, an array or a map."""
+
+    name: str
+    string: str | None = None
+    array: tuple[str, ...] | None = None
+    map: Mapping[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.string is not None:
+            out["string"] = self.string
+        if self.array is not None:
+            out["array"] = list(self.array)
+        if self.map is not None:
+            out["map"] = dict(self.map)
+        return out
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """``plugin``: which config management plugin (by name, or discovered) and its input."""
+
+    name: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[PluginParameter, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "name": self.name,
+                "env": [{"name": n, "value": v} for n, v in self.env],
+                "parameters": [p.to_dict() for p in self.parameters],
+            }
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApplicationSource:
     """A repository, a revision, a path in it, and how to render what is there."""
@@ -373,6 +414,7 @@ class ApplicationSource:
     directory: DirectorySpec | None = None
     kustomize: KustomizeSpec | None = None
     helm: HelmSpec | None = None
+    plugin: PluginSpec | None = None
 
     def explicit_type(self) -> str | None:
         """The renderer the spec asks for by setting its options, if it does.
@@ -398,6 +440,7 @@ class ApplicationSource:
                 "directory": self.directory.to_dict() if self.directory else None,
                 "kustomize": self.kustomize.to_dict() if self.kustomize else None,
                 "helm": self.helm.to_dict() if self.helm else None,
+                "plugin": (self.plugin.to_dict() or {"name": ""}) if self.plugin else None,
             }
         )
 
@@ -430,6 +473,8 @@ def _explicit_types(source: ApplicationSource) -> list[str]:
         kinds.append("helm")
     if source.kustomize is not None and not source.kustomize.is_zero():
         kinds.append("kustomize")
+    if source.plugin is not None:
+        kinds.append("plugin")
     return kinds
 
 
@@ -440,12 +485,6 @@ def parse_source(data: Any, where: str = "spec.source") -> ApplicationSource:
 
 def source_from(r: FieldReader) -> ApplicationSource:
     """Parse the source that ``r`` reads (used for ``spec.source`` and ``spec.sources[i]``)."""
-    if r.has("plugin"):
-        raise r.error(
-            "plugin",
-            "config management plugins are not supported: gitward renders plain "
-            "manifests, Kustomize and Helm only",
-        )
     directory = _directory_from(r.obj("directory"))
     kustomize = _kustomize_from(r.obj("kustomize"))
     helm = _helm_from(r.obj("helm"))
@@ -459,6 +498,7 @@ def source_from(r: FieldReader) -> ApplicationSource:
         directory=directory,
         kustomize=kustomize,
         helm=helm,
+        plugin=_plugin_from(r.obj("plugin")),
     )
     kinds = _explicit_types(source)
     if len(kinds) > 1:
@@ -491,6 +531,34 @@ def _repo_url(r: FieldReader) -> str:
         except ValueError as exc:
             raise r.error("repoURL", f"not a valid URL: {exc}") from None
     return url
+
+
+def _plugin_from(r: FieldReader | None) -> PluginSpec | None:
+    if r is None:
+        return None
+    env = []
+    for item, path in r.items("env"):
+        e = r.item_obj(item, path)
+        name = e.string("name", required=True)
+        if not _ENV_NAME.match(name):
+            raise e.error("name", f"{name!r} is not an environment variable name")
+        env.append((name, e.string("value")))
+    parameters = []
+    for item, path in r.items("parameters"):
+        p = r.item_obj(item, path)
+        name = p.string("name", required=True)
+        given = [k for k in ("string", "array", "map") if p.has(k)]
+        if len(given) > 1:
+            raise p.error(None, f"set one of string, array or map, not {' and '.join(given)}")
+        parameters.append(
+            PluginParameter(
+                name=name,
+                string=p.string("string") if p.has("string") else None,
+                array=p.str_list("array") if p.has("array") else None,
+                map=p.str_map("map") if p.has("map") else None,
+            )
+        )
+    return PluginSpec(name=r.string("name"), env=tuple(env), parameters=tuple(parameters))
 
 
 def _directory_from(r: FieldReader | None) -> DirectorySpec | None:

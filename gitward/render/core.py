@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gitward.model.source_spec import ApplicationSource, DirectorySpec
+from gitward.model.plugins import PluginConfig
+from gitward.model.source_spec import ApplicationSource, DirectorySpec, PluginSpec
 from gitward.render.directory import load_file, manifest_files, render_directory
 from gitward.render.env import RenderEnv
 from gitward.render.errors import UnsupportedSource
@@ -24,6 +25,7 @@ from gitward.render.jsonnet import render_jsonnet_file
 from gitward.render.kustomize import KUSTOMIZATION_NAMES, render_kustomize
 from gitward.render.manifests import parse_stream
 from gitward.render.paths import display, resolve_app_dir, resolve_root
+from gitward.render.plugin import render_plugin
 from gitward.render.tools import RenderTools
 
 #: Sent to tools as every proxy so that nothing they try to fetch leaves the machine.
@@ -31,7 +33,7 @@ _NOWHERE = "http://127.0.0.1:9"
 
 
 def detect(app_dir: Path, source: ApplicationSource) -> str:
-    """``"helm"``, ``"kustomize"`` or ``"directory"``, decided as Argo CD decides.
+    """``"helm"``, ``"kustomize"``, ``"plugin"`` or ``"directory"``, decided as Argo CD decides.
 
     A source that sets options for one renderer gets that renderer whatever the
     files say. Otherwise a kustomization file wins over Chart.yaml, and a
@@ -93,13 +95,15 @@ async def render(
     dependencies: Mapping[str, Path] | None = None,
     kind: str | None = None,
     refs: Mapping[str, Path] | None = None,
+    plugins: Sequence[PluginConfig] = (),
 ) -> list[dict[str, Any]]:
     """The Kubernetes objects ``source`` describes in the tree at ``repo_root``.
 
     ``dependencies`` are Helm chart dependencies the caller downloaded (see
     :func:`~gitward.render.helm.chart_dependencies`); ``kind`` forces the renderer
     (a chart from a Helm repository is Helm whatever its files say); ``refs`` are the
-    trees of a multi-source app's ``ref`` sources, for ``$name/...`` value files. A source
+    trees of a multi-source app's ``ref`` sources, for ``$name/...`` value files;
+    ``plugins`` are the installation's config management plugins. A source
     with ``chart`` set must have been turned into a local chart by the caller.
     Raises a :class:`~gitward.model.errors.RenderError` subclass naming the
     file, line, field or command at fault.
@@ -123,7 +127,12 @@ async def render(
         home = tmp / "home"
         home.mkdir()
         proc_env = _tool_env(env, home)
-        if kind == "kustomize":
+        if kind == "plugin":
+            text, name = await render_plugin(
+                root, app, source.plugin or PluginSpec(), plugins, env, tools, tmp, proc_env
+            )
+            origin = f"plugin {name} for {display(root, app)}"
+        elif kind == "kustomize":
             origin = f"kustomize build {display(root, app)}"
             text = await render_kustomize(root, app, source.kustomize, env, tools, tmp, proc_env)
         else:

@@ -108,6 +108,7 @@ async def run_tool(
     context: str = "",
     display: str | None = None,
     jail: Jail | None = None,
+    binary: Path | None = None,
 ) -> str:
     """Run ``tool args`` and return its stdout; raise with its stderr if it fails or times out.
 
@@ -116,9 +117,11 @@ async def run_tool(
     the command is named in errors; by default the tool and its first argument
     only, because later arguments (``--set password=...``) may hold secrets.
     ``jail`` confines the process to the paths it names (see :mod:`gitward.render.jail`);
-    every run on behalf of a spec passes one.
+    every run on behalf of a spec passes one. ``binary`` runs that program instead
+    of ``tools``' own ``tool`` (a config management plugin's command); ``tool`` then
+    only names it in errors.
     """
-    binary = tools.binary(tool)
+    binary = binary or tools.binary(tool)
     command = display or " ".join([tool, *args[:1]])
     try:
         argv = jail.argv(binary, args) if jail is not None else [str(binary), *args]

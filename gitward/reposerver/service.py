@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitward._util.hashing import digest_of
 from gitward._util.lru import BoundedLRU
 from gitward._util.tasks import shared_task
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
+from gitward.model.plugins import PluginConfig
 from gitward.model.source_spec import ApplicationSource, normalise_path
 from gitward.render import RenderEnv, RenderTools, detect, render
 from gitward.render.helm import chart_dependencies
@@ -89,6 +91,8 @@ class ManifestService:
     tools: RenderTools = field(default_factory=RenderTools.from_path)
     credentials: CredentialStore | None = None
     helm_repos: HelmRepos = field(default_factory=HelmRepos)
+    #: The installation's config management plugins (argocd-cm).
+    plugins: tuple[PluginConfig, ...] = ()
     cache_size: int = 256
     kube_version: str | None = None
     api_versions: tuple[str, ...] = ()
@@ -222,6 +226,8 @@ class ManifestService:
         options = source.options_key()
         if refs and _uses_refs(source):
             options += json.dumps({name: sha for name, (sha, _) in sorted(refs.items())})
+        if source.plugin is not None:  # a changed plugin definition renders differently
+            options += digest_of([repr(self.plugins)], 16)
         chart: ChartVersion | None = None
         if source.chart:
             chart = await self.helm_repos.resolve(url, source.chart, target, creds)
@@ -328,7 +334,13 @@ class ManifestService:
                 source_type = detect(app_dir, source)
                 deps = await self._dependencies(app_dir, store) if source_type == "helm" else {}
                 objects = await render(
-                    tree.path, source, env, self.tools, dependencies=deps, refs=refs
+                    tree.path,
+                    source,
+                    env,
+                    self.tools,
+                    dependencies=deps,
+                    refs=refs,
+                    plugins=self.plugins,
                 )
         self.cache.put(key, objects, source_type)
         log.debug(

@@ -21,7 +21,12 @@ Obj = dict[str, Any]
 
 APPLICATION_API = "argoproj.io/v1alpha1"
 
-_SOURCE_TYPES = {"directory": "Directory", "kustomize": "Kustomize", "helm": "Helm"}
+_SOURCE_TYPES = {
+    "directory": "Directory",
+    "kustomize": "Kustomize",
+    "helm": "Helm",
+    "plugin": "Plugin",
+}
 
 
 _stamp: tuple[int, str] = (0, "")
