@@ -22,6 +22,7 @@ from gitward.source import GitSource
 from gitward.source.credentials import CredentialStore
 from gitward.source.helmrepo import HelmRepos
 from gitward.source.http import TLSCerts
+from gitward.source.oci import OCIClient
 from gitward.source.policy import RepoURLPolicy
 from gitward.sync import Refresher as BaseRefresher
 from gitward.sync import Settings, load_settings
@@ -115,12 +116,13 @@ class Refresher(BaseRefresher):
             return cls(client, settings, LocalManifests(local, tools))
         creds = await repo_credentials(client, namespace)
         source = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
-        helm_repos = HelmRepos(certs=await tls_certs(client, namespace))
+        certs = await tls_certs(client, namespace)
         service = ManifestService(
             source=source,
             tools=tools,
             credentials=creds,
-            helm_repos=helm_repos,
+            helm_repos=HelmRepos(certs=certs),
+            oci=OCIClient(certs=certs),
             plugins=settings.plugins,
         )
         if hard:

@@ -33,6 +33,7 @@ from gitward.reposerver.cache import CacheKey, ManifestCache
 from gitward.reposerver.errors import EmptyRender
 from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url
 from gitward.source.helmrepo import ChartVersion, HelmRepos
+from gitward.source.oci import OCIClient, is_oci
 
 log = logging.getLogger("gitward.reposerver")
 
@@ -91,6 +92,7 @@ class ManifestService:
     tools: RenderTools = field(default_factory=RenderTools.from_path)
     credentials: CredentialStore | None = None
     helm_repos: HelmRepos = field(default_factory=HelmRepos)
+    oci: OCIClient = field(default_factory=OCIClient)
     #: The installation's config management plugins (argocd-cm).
     plugins: tuple[PluginConfig, ...] = ()
     cache_size: int = 256
@@ -229,9 +231,16 @@ class ManifestService:
         if source.plugin is not None:  # a changed plugin definition renders differently
             options += digest_of([repr(self.plugins)], 16)
         chart: ChartVersion | None = None
-        if source.chart:
+        oci = is_oci(url, creds)
+        if source.chart and oci:
+            version, digest = await self.oci.resolve_chart(url, source.chart, target, creds)
+            chart = ChartVersion(source.chart, version, (), digest)
+            sha = version
+        elif source.chart:
             chart = await self.helm_repos.resolve(url, source.chart, target, creds)
             sha = chart.version
+        elif oci:
+            sha = await self.oci.resolve_artifact(url, target, creds)
         else:
             sha = await self.source.resolve(url, target, creds)
         env = RenderEnv(
@@ -263,6 +272,7 @@ class ManifestService:
         )
         if (
             chart is None
+            and not oci
             and shareable
             and await self._source_type(key, source, creds) == "directory"
         ):
@@ -327,6 +337,21 @@ class ManifestService:
         if chart is not None:
             objects = await self._render_chart(source, env, creds, store, chart, refs)
             source_type = "helm"
+        elif is_oci(source.repo_url, creds):
+            artifact = await self.oci.fetch_artifact(source.repo_url, key.sha, creds)
+            self.stats.renders += 1
+            app_path = artifact / key.path
+            source_type = detect(app_path, source)
+            deps = await self._dependencies(app_path, store) if source_type == "helm" else {}
+            objects = await render(
+                artifact,
+                source,
+                env,
+                self.tools,
+                dependencies=deps,
+                refs=refs,
+                plugins=self.plugins,
+            )
         else:
             async with self.source.checkout(env.repo_url, key.sha, creds) as tree:
                 self.stats.renders += 1
@@ -359,9 +384,12 @@ class ManifestService:
     ) -> list[Obj]:
         """Download (once) and render a chart from a Helm repository."""
         passing = bool(source.helm and source.helm.pass_credentials)
-        chart_dir = await self.helm_repos.fetch(
-            source.repo_url, chart, creds, pass_credentials=passing
-        )
+        if is_oci(source.repo_url, creds):
+            chart_dir = await self.oci.fetch_chart(source.repo_url, chart.name, chart.digest, creds)
+        else:
+            chart_dir = await self.helm_repos.fetch(
+                source.repo_url, chart, creds, pass_credentials=passing
+            )
         self.stats.renders += 1
         deps = await self._dependencies(chart_dir, store)
         local = dataclasses.replace(source, chart="", path=chart_dir.name)
@@ -378,6 +406,10 @@ class ManifestService:
         for dep in wanted:
             repo = self._dependency_repo(dep["repository"], store)
             creds = self._creds(repo, store)
+            if is_oci(repo, creds):
+                _, digest = await self.oci.resolve_chart(repo, dep["name"], dep["version"], creds)
+                found[dep["name"]] = await self.oci.fetch_chart(repo, dep["name"], digest, creds)
+                continue
             version = await self.helm_repos.resolve(repo, dep["name"], dep["version"], creds)
             found[dep["name"]] = await self.helm_repos.fetch(repo, version, creds)
         return found

@@ -83,7 +83,7 @@ class _Index:
     fresh_until: float
 
 
-def _cache_base() -> Path:
+def cache_base() -> Path:
     env = os.environ.get("GITWARD_CACHE")
     if env:
         return Path(env)
@@ -158,8 +158,8 @@ def pick_version(
     )
 
 
-def unpack_chart(archive: bytes, dest: Path, what: str) -> Path:
-    """Extract a chart archive into ``dest`` safely; return the chart's top directory."""
+def _extract(archive: bytes, dest: Path, what: str) -> None:
+    """Extract a (gzipped) tar safely into ``dest``: data filter, no links, bounded."""
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:*") as tar:
             members = tar.getmembers()
@@ -173,11 +173,33 @@ def unpack_chart(archive: bytes, dest: Path, what: str) -> Path:
             tar.extractall(dest, filter="data")
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ChartIntegrityError(f"{what}: not a chart archive: {exc}") from None
+
+
+def unpack_chart(archive: bytes, dest: Path, what: str) -> Path:
+    """Extract a chart archive into ``dest`` safely; return the chart's top directory."""
+    _extract(archive, dest, what)
     tops = [p for p in dest.iterdir() if p.is_dir()]
     charts = [p for p in tops if (p / "Chart.yaml").is_file()]
     if len(charts) != 1:
         raise ChartIntegrityError(f"{what}: expected one chart directory with a Chart.yaml")
     return charts[0]
+
+
+def unpack_archive(archive: bytes, dest: Path, what: str) -> Path:
+    """Extract a tree of manifests to ``dest/tree`` once, renamed into place when complete."""
+    staging = dest.with_name(f".{dest.name}.{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "tree").mkdir(parents=True)
+    _extract(archive, staging / "tree", what)
+    for path in (staging, *staging.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (staging / ".gitward-tree").write_text(what)
+    if dest.exists():
+        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging.rename(dest)
+    return dest / "tree"
 
 
 class HelmRepos:
@@ -192,7 +214,7 @@ class HelmRepos:
         certs: TLSCerts | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.cache_dir = (cache_dir or _cache_base()) / "charts"
+        self.cache_dir = (cache_dir or cache_base()) / "charts"
         self.timeout = timeout
         self.index_ttl = index_ttl
         self.certs = certs
@@ -319,7 +341,7 @@ class HelmRepos:
         key = version.digest or digest_of([name], 32)
         unpacked = self.cache_dir / "unpacked" / key
         async with self._locks(key):
-            found = _chart_dir(unpacked)
+            found = chart_dir(unpacked)
             if found is not None:
                 return found
             _, body, _ = await self._get(url, creds, send_credentials=same or pass_credentials)
@@ -331,17 +353,18 @@ class HelmRepos:
                     f"{what}: sha256 {digest} does not match the index's digest {version.digest}"
                 )
             archive = self.cache_dir / "sha256" / f"{digest}.tgz"
-            return await asyncio.to_thread(_store, body, archive, unpacked, what)
+            return await asyncio.to_thread(store_chart, body, archive, unpacked, what)
 
 
-def _chart_dir(unpacked: Path) -> Path | None:
+def chart_dir(unpacked: Path) -> Path | None:
+    """The chart directory a finished unpack left in ``unpacked``, None if there is none."""
     marker = unpacked / ".gitward-chart"
     if not marker.is_file():
         return None
     return unpacked / str(json.loads(marker.read_text())["dir"])
 
 
-def _store(body: bytes, archive: Path, unpacked: Path, what: str) -> Path:
+def store_chart(body: bytes, archive: Path, unpacked: Path, what: str) -> Path:
     """Keep the archive and an unpacked copy, each renamed into place only when complete."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     tmp = archive.with_suffix(f".{os.getpid()}.tmp")
@@ -357,7 +380,7 @@ def _store(body: bytes, archive: Path, unpacked: Path, what: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
     else:
         staging.rename(unpacked)
-    found = _chart_dir(unpacked)
+    found = chart_dir(unpacked)
     if found is None:
         raise ChartIntegrityError(f"{what}: unpacked chart vanished from {unpacked}")
     return found
