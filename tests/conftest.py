@@ -21,6 +21,7 @@ from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster, Toolchain
 from gitward.source.policy import LOCAL_REPOSITORIES_ENV
 from tests.support.git import GitDaemon, GitRepo, SmartHttpServer
+from tests.support.registry import Registry
 
 #: Test repositories live under the temporary directory and many are reached by file://, so
 #: this session (and every process it starts) allows local repositories there, as an
@@ -128,3 +129,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 1
         if reporter:
             reporter.write_line(f"CI: {skipped} test(s) skipped; skips are failures in CI")
+
+
+@pytest.fixture
+def registry(toolchain: Toolchain, tmp_path: Path) -> Iterator[Registry]:
+    """A real OCI registry with token auth on 127.0.0.1 (user ``ci``, password ``ci-password``)."""
+    reg = Registry(toolchain, tmp_path / "registry")
+    yield reg
+    reg.stop()

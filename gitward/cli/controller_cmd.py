@@ -12,9 +12,10 @@ import typer
 
 from gitward.cli import context, logsetup
 from gitward.cli.services import Refresher
-from gitward.cluster import KubeClient
+from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller import Controller
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
+from gitward.install import ensure_default_project
 from gitward.model.errors import ConfigError
 from gitward.server import ControllerServer
 
@@ -69,6 +70,14 @@ def controller(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
+        try:
+            if await ensure_default_project(client, cli.namespace):
+                log.info("created the default AppProject in namespace %r", cli.namespace)
+        except UnknownKind:
+            raise ConfigError(
+                "the argoproj.io CRDs are not installed in this cluster: run `gitward install` "
+                "or apply deploy/install.yaml first"
+            ) from None
         refresher = await Refresher.create(client, cli.namespace)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

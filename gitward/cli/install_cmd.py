@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+import yaml
 
 from gitward import install as installer
 from gitward.cli import context
 from gitward.cli.console import err, out
+from gitward.model.errors import ConfigError
 
 NamespaceOption = typer.Option(
     None, "--namespace", help="Namespace for gitward's objects (default: the global --namespace)."
@@ -18,11 +22,44 @@ def _report(changes: list[installer.Change]) -> None:
         out.print(f"{change.resource} {change.action}")
 
 
-def install(ctx: typer.Context, namespace: str | None = NamespaceOption) -> None:
-    """Install the Application, AppProject and ApplicationSet CRDs, the default project
-    and the controller's RBAC. Idempotent."""
+def install(
+    ctx: typer.Context,
+    namespace: str | None = NamespaceOption,
+    components: str = typer.Option(
+        "",
+        "--components",
+        help=f"Also run these in the cluster, comma-separated: {', '.join(installer.COMPONENTS)}.",
+    ),
+    image: str = typer.Option(installer.DEFAULT_IMAGE, "--image", help="gitward's image."),
+    replicas: int = typer.Option(
+        1, "--replicas", help="Controller replicas (the apps are sharded between them)."
+    ),
+    service_monitor: bool = typer.Option(
+        False, "--service-monitor", help="Add a Prometheus Operator ServiceMonitor."
+    ),
+    manifests_only: bool = typer.Option(
+        False, "--manifests-only", help="Print the YAML that would be applied; apply nothing."
+    ),
+) -> None:
+    """Install the Application, AppProject and ApplicationSet CRDs, the default project,
+    the controller's RBAC and, with --components, gitward itself. Idempotent."""
     ns = namespace or context.get(ctx).namespace
-    changes = context.run(ctx, lambda client: installer.install(client, ns))
+    wanted = tuple(c.strip() for c in components.split(",") if c.strip())
+    unknown = [c for c in wanted if c not in installer.COMPONENTS]
+    if unknown:
+        raise ConfigError(
+            f"--components: unknown {', '.join(unknown)} (known: {', '.join(installer.COMPONENTS)})"
+        )
+    if replicas < 1:
+        raise ConfigError("--replicas: at least 1")
+    options = installer.ComponentOptions(ns, image, replicas, service_monitor)
+    if manifests_only:
+        docs = installer.manifests(ns, wanted, options)
+        sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
+        return
+    changes = context.run(
+        ctx, lambda client: installer.install(client, ns, components=wanted, options=options)
+    )
     _report(changes)
     created = sum(c.action != "unchanged" for c in changes)
     err.print(f"gitward installed in namespace {ns!r} ({created} of {len(changes)} changed)")

@@ -18,10 +18,13 @@ from gitward.cli import (
     cluster_cmd,
     context,
     controller_cmd,
+    image_cmd,
+    init_cmd,
     install_cmd,
     localkube_cmd,
     render_cmd,
     repo_cmd,
+    stats_cmd,
 )
 from gitward.cli.console import err, out
 
@@ -34,9 +37,12 @@ app.add_typer(localkube_cmd.app, name="localkube")
 app.add_typer(app_cmd.app, name="app")
 app.add_typer(repo_cmd.app, name="repo")
 app.add_typer(cluster_cmd.app, name="cluster")
+app.add_typer(image_cmd.app, name="image")
 app.command("install")(install_cmd.install)
 app.command("uninstall")(install_cmd.uninstall)
 app.command("render")(render_cmd.render)
+app.command("init")(init_cmd.init)
+app.command("stats")(stats_cmd.stats)
 app.command("controller")(controller_cmd.controller)
 
 

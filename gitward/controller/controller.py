@@ -83,7 +83,8 @@ class Controller:
         self._generations: dict[str, tuple[int, str, bool]] = {}
         self.reconciles = 0
         self.ready = asyncio.Event()  # set once the first list of Applications is queued
-        self.observe_reconcile: Callable[[float], None] = lambda _seconds: None
+        #: Called after each reconcile with its seconds and the app's name (metrics).
+        self.observe_reconcile: Callable[[float, str], None] = lambda _seconds, _name: None
 
     def _cache_for(self, client: KubeClient) -> ClusterCache:
         cache = ClusterCache(client, self.refresher.settings.tracking, self.queue.add)
@@ -236,7 +237,7 @@ class Controller:
                 try:
                     exists = await self.reconciler.reconcile(name)
                     self.reconciles += 1
-                    self.observe_reconcile(time.monotonic() - started)
+                    self.observe_reconcile(time.monotonic() - started, name)
                 except Exception:  # one app's failure must not stop the others
                     log.exception("reconciling app %s failed", name)
                     exists = True

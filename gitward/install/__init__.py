@@ -3,7 +3,28 @@
 Layer 3: uses :mod:`gitward.cluster`; knows nothing of git, rendering or sync.
 """
 
+from gitward.install.components import COMPONENTS, DEFAULT_IMAGE, ComponentOptions
 from gitward.install.crds import GROUP, VERSION, crds
-from gitward.install.installer import Change, InstallError, install, uninstall
+from gitward.install.installer import (
+    Change,
+    InstallError,
+    ensure_default_project,
+    install,
+    manifests,
+    uninstall,
+)
 
-__all__ = ["GROUP", "VERSION", "Change", "InstallError", "crds", "install", "uninstall"]
+__all__ = [
+    "COMPONENTS",
+    "DEFAULT_IMAGE",
+    "GROUP",
+    "VERSION",
+    "Change",
+    "ComponentOptions",
+    "InstallError",
+    "crds",
+    "ensure_default_project",
+    "install",
+    "manifests",
+    "uninstall",
+]

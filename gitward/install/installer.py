@@ -16,11 +16,13 @@ from gitward._util.polling import poll_until
 from gitward.cluster import (
     FIELD_MANAGER,
     ClusterError,
+    Conflict,
     KubeClient,
     NotFound,
     UnknownKind,
     describe,
 )
+from gitward.install.components import ComponentOptions, component_objects
 from gitward.install.crds import GROUP, VERSION, crds
 from gitward.install.objects import controller_rbac, default_project, namespace
 
@@ -58,6 +60,26 @@ async def _apply(client: KubeClient, obj: Obj) -> Change:
     return Change(describe(obj), action)
 
 
+async def ensure_default_project(client: KubeClient, ns: str) -> bool:
+    """Create the ``default`` AppProject if it is missing (never change an existing one).
+
+    Argo CD's server does the same at start: an install from one manifest file cannot
+    hold the project, since its CRD is not served yet when the file is applied.
+    Returns whether it was created.
+    """
+    project = default_project(ns)
+    try:
+        await client.get(project["apiVersion"], "AppProject", "default", ns)
+        return False
+    except NotFound:
+        pass
+    try:
+        await client.create(project)
+    except Conflict:
+        return False  # another replica made it first
+    return True
+
+
 async def _ensure_namespace(client: KubeClient, name: str) -> Change:
     """Create the namespace if missing; never re-apply it.
 
@@ -88,8 +110,31 @@ async def _wait_established(client: KubeClient, name: str, timeout: float) -> No
         raise InstallError(f"CRD {name} not Established after {timeout:.0f} s: {conditions}")
 
 
-async def install(client: KubeClient, ns: str = "argocd", timeout: float = 60.0) -> list[Change]:
-    """Apply CRDs (waiting until served), the namespace, RBAC and the default project."""
+def manifests(
+    ns: str = "argocd",
+    components: tuple[str, ...] = (),
+    options: ComponentOptions | None = None,
+) -> list[Obj]:
+    """Every object an install creates, in apply order (what ``--manifests-only`` prints)."""
+    opts = options or ComponentOptions(namespace=ns)
+    return [
+        *crds(),
+        namespace(ns),
+        *controller_rbac(ns),
+        default_project(ns),
+        *component_objects(components, opts),
+    ]
+
+
+async def install(
+    client: KubeClient,
+    ns: str = "argocd",
+    timeout: float = 60.0,
+    components: tuple[str, ...] = (),
+    options: ComponentOptions | None = None,
+) -> list[Change]:
+    """Apply CRDs (waiting until served), the namespace, RBAC, the default project and the
+    asked-for components (controller)."""
     changes = [await _apply(client, crd) for crd in crds()]
     for crd in crds():
         await _wait_established(client, crd["metadata"]["name"], timeout)
@@ -98,6 +143,8 @@ async def install(client: KubeClient, ns: str = "argocd", timeout: float = 60.0)
     for obj in controller_rbac(ns):
         changes.append(await _apply(client, obj))
     changes.append(await _apply(client, default_project(ns)))
+    for obj in component_objects(components, options or ComponentOptions(namespace=ns)):
+        changes.append(await _apply(client, obj))
     return changes
 
 

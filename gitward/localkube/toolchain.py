@@ -109,11 +109,17 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
         ),
         "helm": module_version(tools_dir / "helm" / "go.mod", "helm.sh/helm/v3"),
         "jsonnet": module_version(tools_dir / "jsonnet" / "go.mod", "github.com/google/go-jsonnet"),
+        "actionlint": module_version(
+            tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
+        ),
         "registry": module_version(
             tools_dir / "registry" / "go.mod", "github.com/distribution/distribution/v3"
         ),
         "crane": module_version(
             tools_dir / "crane" / "go.mod", "github.com/google/go-containerregistry"
+        ),
+        "kubeconform": module_version(
+            tools_dir / "kubeconform" / "go.mod", "github.com/yannh/kubeconform"
         ),
     }
 
@@ -162,6 +168,9 @@ def targets(versions: dict[str, str]) -> list[Target]:
         # Jsonnet as Argo CD evaluates it (go-jsonnet); run jailed like kustomize and helm.
         Target("jsonnet", "jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet"),
         # A real OCI registry and client for the OCI chart and artifact tests.
+        # Test-only: checks the GitHub Actions workflow `gitward init` writes.
+        Target("actionlint", "actionlint", "github.com/rhysd/actionlint/cmd/actionlint"),
+        # Test-only: a real OCI registry (token auth) and a client that pushes to it.
         Target(
             "registry",
             "registry",
@@ -169,6 +178,8 @@ def targets(versions: dict[str, str]) -> list[Target]:
             (f"-X github.com/distribution/distribution/v3/version.version={versions['registry']}",),
         ),
         Target("crane", "crane", "github.com/google/go-containerregistry/cmd/crane"),
+        # Test-only: validates deploy/ against schemas exported from the test API server.
+        Target("kubeconform", "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform"),
     ]
 
 

@@ -24,6 +24,7 @@ from gitward.render.helm import render_helm
 from gitward.render.jsonnet import render_jsonnet_file
 from gitward.render.kustomize import KUSTOMIZATION_NAMES, render_kustomize
 from gitward.render.manifests import parse_stream
+from gitward.render.overrides import apply_overrides
 from gitward.render.paths import display, resolve_app_dir, resolve_root
 from gitward.render.plugin import render_plugin
 from gitward.render.tools import RenderTools
@@ -115,6 +116,7 @@ async def render(
         )
     root = resolve_root(repo_root)
     app = resolve_app_dir(root, source.path)
+    source = await asyncio.to_thread(apply_overrides, root, app, source, env.app_name)
     kind = kind or detect(app, source)
     if kind == "directory":
         spec = source.directory or DirectorySpec()

@@ -29,6 +29,7 @@ from gitward.model.plugins import PluginConfig
 from gitward.model.source_spec import ApplicationSource, normalise_path
 from gitward.render import RenderEnv, RenderTools, detect, render
 from gitward.render.helm import chart_dependencies
+from gitward.render.overrides import app_file
 from gitward.reposerver.cache import CacheKey, ManifestCache
 from gitward.reposerver.errors import EmptyRender
 from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url
@@ -103,7 +104,7 @@ class ManifestService:
         self.cache = ManifestCache(self.cache_size)
         self.stats = ManifestStats()
         self._inflight: dict[CacheKey, asyncio.Task[_Rendered]] = {}
-        self._types: BoundedLRU[tuple[str, str, str, str], str] = BoundedLRU(10_000)
+        self._types: BoundedLRU[tuple[str, str, str, str, str], str] = BoundedLRU(10_000)
         self._tools_key: str | None = None
 
     def clear_cache(self) -> None:
@@ -288,12 +289,19 @@ class ManifestService:
     async def _source_type(
         self, key: CacheKey, source: ApplicationSource, creds: RepoCredentials | None
     ) -> str:
-        """The kind of source at this commit and path (directory, kustomize, helm), memoised."""
-        where = (key.repo, key.sha, key.path, key.options)
+        """The kind of source at this commit and path (directory, kustomize, helm), memoised.
+
+        A plain directory renders once for every app reading it, unless this app has
+        its own ``.argocd-source-<app>.yaml``.
+        """
+        where = (key.repo, key.sha, key.path, key.options, key.app_name)
         found = self._types.get(where)
         if found is None:
             async with self.source.checkout(key.repo_url, key.sha, creds) as tree:
-                found = detect(tree.path / key.path, source)
+                app_dir = tree.path / key.path
+                found = detect(app_dir, source)
+                if found == "directory" and (app_dir / app_file(key.app_name)).exists():
+                    found = "directory, with the app's own overrides"  # not shared with others
             self._types.put(where, found)
         return found
 

@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gitward.controller import Controller
+from gitward.server import argometrics
 from gitward.source.urls import redact_url
 
 Obj = dict[str, Any]
@@ -168,7 +169,13 @@ class Metrics:
             registry=self.registry,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120),
         )
-        controller.observe_reconcile = self.reconcile_seconds.observe
+        argo_reconcile = argometrics.register(controller, self.registry)
+
+        def observe(seconds: float, app_name: str) -> None:
+            self.reconcile_seconds.observe(seconds)
+            argo_reconcile(seconds, app_name)
+
+        controller.observe_reconcile = observe
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

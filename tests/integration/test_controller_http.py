@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -22,7 +21,7 @@ from gitward.server import ControllerServer
 from tests.support.apps import configmap, unique, yaml_docs
 from tests.support.controller import application
 from tests.support.git import GitRepo
-from tests.support.poll import eventually
+from tests.support.poll import delete_and_wait, eventually
 
 API = "argoproj.io/v1alpha1"
 SECRET = "webhook-s3cret"
@@ -51,8 +50,7 @@ async def served(installed: KubeClient) -> AsyncIterator[tuple[Controller, str]]
     stop.set()
     await asyncio.wait_for(task, 30)
     await server.stop()
-    with contextlib.suppress(NotFound):
-        await kube.delete("v1", "Secret", "argocd-secret", "argocd")
+    await delete_and_wait(kube, "v1", "Secret", "argocd-secret", "argocd")
 
 
 def push_body(repo: GitRepo) -> bytes:

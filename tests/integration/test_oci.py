@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import subprocess
 import tarfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -33,8 +32,7 @@ data:
 
 @pytest.fixture
 def registry(tmp_path: Path, toolchain: Toolchain) -> Iterator[Registry]:
-    reg = Registry(tmp_path / "registry", toolchain.bin_dir, USER, PASSWORD)
-    reg.login()
+    reg = Registry(toolchain, tmp_path / "registry", users={USER: PASSWORD}, tls=True)
     yield reg
     reg.stop()
 
@@ -74,15 +72,7 @@ async def trusted(installed: KubeClient, registry: Registry) -> AsyncIterator[st
 
 def _publish(registry: Registry, root: Path, version: str) -> None:
     chart = write_chart(root / version, "web", version, {"cm.yaml": CONFIGMAP})
-    out = root / "packages"
-    out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [str(registry.bin_dir / "helm"), "package", str(chart), "--destination", str(out)],
-        env=registry.client_env(),
-        check=True,
-        capture_output=True,
-    )
-    registry.push_chart(out / f"web-{version}.tgz", "charts")
+    registry.push_chart(chart, "charts", user=USER)
 
 
 def _create(kubeconfig: Path, tmp_path: Path, name: str, source: dict[str, Any], ns: str) -> None:
@@ -117,7 +107,7 @@ async def test_oci_chart_at_a_semver_range_syncs_and_upgrades(
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert (await kube.get("v1", "ConfigMap", "web", ns))["data"]["chart"] == "web-1.0.0"
     # The client went through the registry's token service, with the Secret's credentials.
-    assert any(status == 200 and "scope=repository" in p for p, status in registry.tokens.requests)
+    assert (USER, "repository:charts/web:pull") in registry.token_requests
 
     _publish(registry, tmp_path / "src", "1.1.0")
     status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
@@ -143,9 +133,10 @@ async def test_oci_artifact_app_syncs_and_follows_its_tag(
 ) -> None:
     kube = installed
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-oci\ndata:\n  v: '{v}'\n"
-    reference = f"{registry.host}/manifests/guestbook:prod"
-    first = registry.push_artifact(
-        _layer(tmp_path / "one.tar.gz", {"app/cm.yaml": cm.format(v=1), "README": "x"}), reference
+    first = registry.push_layer(
+        _layer(tmp_path / "one.tar.gz", {"app/cm.yaml": cm.format(v=1), "README": "x"}),
+        "manifests/guestbook",
+        "prod",
     )
     name, ns = unique("ociart"), unique("ociart")
     source = {
@@ -161,8 +152,10 @@ async def test_oci_artifact_app_syncs_and_follows_its_tag(
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert (await kube.get("v1", "ConfigMap", "from-oci", ns))["data"] == {"v": "1"}
 
-    second = registry.push_artifact(
-        _layer(tmp_path / "two.tar.gz", {"app/cm.yaml": cm.format(v=2)}), reference
+    second = registry.push_layer(
+        _layer(tmp_path / "two.tar.gz", {"app/cm.yaml": cm.format(v=2)}),
+        "manifests/guestbook",
+        "prod",
     )
     status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
     assert status["sync"] == {**status["sync"], "status": "OutOfSync", "revision": second}

@@ -18,45 +18,25 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from gitward.cli.services import Refresher
-from gitward.cluster import KubeClient, NotFound
+from gitward.cluster import KubeClient
 from gitward.controller import Controller
 from gitward.localkube.process import free_ports
 from gitward.server import ControllerServer
 from tests.support.apps import configmap, unique, yaml_docs
 from tests.support.controller import application
 from tests.support.git import GitRepo
-from tests.support.poll import eventually
+from tests.support.poll import delete_and_wait
 
 API = "argoproj.io/v1alpha1"
 SECRET = "only-github-s3cret"
 LIMIT = 64 * 1024
 
 
-async def _delete_secret(kube: KubeClient) -> None:
-    """Delete argocd-secret and wait until it is gone.
-
-    A foreground deletion leaves the object terminating for a moment, and an
-    apply in that moment lands on the dying object: the next test would find
-    no secret at all.
-    """
-    with contextlib.suppress(NotFound):
-        await kube.delete("v1", "Secret", "argocd-secret", "argocd", propagation="Background")
-
-    async def gone() -> bool:
-        try:
-            await kube.get("v1", "Secret", "argocd-secret", "argocd")
-        except NotFound:
-            return True
-        return False
-
-    await eventually(gone, "argocd-secret to be deleted")
-
-
 @pytest.fixture
 async def server(installed: KubeClient) -> AsyncIterator[int]:
     """A controller and its HTTP server; argocd-secret holds only the GitHub secret."""
     kube = installed
-    await _delete_secret(kube)
+    await delete_and_wait(kube, "v1", "Secret", "argocd-secret", "argocd")
     await kube.apply(
         {
             "apiVersion": "v1",
@@ -76,7 +56,7 @@ async def server(installed: KubeClient) -> AsyncIterator[int]:
     stop.set()
     await asyncio.wait_for(task, 30)
     await served.stop()
-    await _delete_secret(kube)
+    await delete_and_wait(kube, "v1", "Secret", "argocd-secret", "argocd")
 
 
 def signature(body: bytes, secret: str = SECRET) -> bytes:

@@ -1,9 +1,7 @@
-// Wrapper module that builds crane (go-containerregistry), the OCI client tests push with.
+// Wrapper module that builds crane, an OCI image client (push, copy, digest) for tests.
 module gitward.local/tools/crane
 
 go 1.26.0
-
-tool github.com/google/go-containerregistry/cmd/crane
 
 require (
 	github.com/docker/cli v29.7.2+incompatible // indirect

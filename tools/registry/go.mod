@@ -1,9 +1,7 @@
-// Wrapper module that builds the OCI registry (CNCF distribution) tests push to and pull from.
+// Wrapper module that builds the OCI distribution registry, a real registry for tests.
 module gitward.local/tools/registry
 
 go 1.26.0
-
-tool github.com/distribution/distribution/v3/cmd/registry
 
 require (
 	cel.dev/expr v0.25.2 // indirect

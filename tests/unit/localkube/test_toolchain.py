@@ -85,8 +85,10 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "kustomize",
         "helm",
         "jsonnet",
+        "actionlint",
         "registry",
         "crane",
+        "kubeconform",
     }
 
 

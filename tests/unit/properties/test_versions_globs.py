@@ -7,8 +7,9 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from gitward._util.glob import _translate
 from gitward.model.errors import GitwardError
-from gitward.render.globmatch import _translate, compile_glob, glob_match
+from gitward.render.globmatch import compile_glob, glob_match
 from gitward.source.refs import RefMap, match_revision, parse_ls_remote
 from gitward.source.semver import parse_constraint, parse_version
 from tests.unit.properties.strategies import joined, repeated, seconds
@@ -79,7 +80,7 @@ def test_globs_compile_or_fail_typed_and_match_in_linear_time(pattern: str, path
 
 def _python_regex(pattern: str) -> str:
     """The same translation for Python's engine (RE2 writes literals as \\x{...})."""
-    regex, _ = _translate(pattern, 0, depth=0)
+    regex, _ = _translate(pattern, 0, depth=0, separators="")
     return re.sub(r"\\x\{([0-9A-F]+)\}", lambda m: re.escape(chr(int(m[1], 16))), regex)
 
 

@@ -1,0 +1,26 @@
+"""Images in the source of truth: parse references, change them where Git keeps them, push.
+
+Layer: beside the controller (it uses :mod:`gitward.source` for git and
+credentials). The editing half is pure file work; :mod:`gitward.images.gitpush`
+adds commits and race-proof pushes.
+"""
+
+from gitward.images.editors import Edited, FileEdit, ImageNotFound
+from gitward.images.imageset import KINDS, Outcome, Target, edit_source, set_images
+from gitward.images.reference import ImageChange, ImageRef, ImageRefError, parse_change, parse_image
+
+__all__ = [
+    "KINDS",
+    "Edited",
+    "FileEdit",
+    "ImageChange",
+    "ImageNotFound",
+    "ImageRef",
+    "ImageRefError",
+    "Outcome",
+    "Target",
+    "edit_source",
+    "parse_change",
+    "parse_image",
+    "set_images",
+]

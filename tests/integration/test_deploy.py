@@ -1,0 +1,265 @@
+"""``deploy/``: the committed manifests match the generator, apply cleanly to a fresh control
+plane under the restricted Pod Security level (kubectl and helm alike), and the controller
+started the way its pod starts — a service-account token at the in-cluster path, the
+``KUBERNETES_SERVICE_*`` variables, the manifest's own arguments — reconciles an app."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from gitward.cluster import KubeClient, NotFound
+from gitward.install import ComponentOptions
+from gitward.install.components import controller_objects
+from gitward.install.deploy import base_files, chart_crds
+from gitward.install.objects import controller_rbac, default_project
+from gitward.localkube import LocalCluster, Toolchain
+from tests.support.apps import unique
+from tests.support.git import GitRepo, SmartHttpServer
+from tests.support.poll import eventually
+from tests.support.schemas import TEMPLATE, export
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+API = "argoproj.io/v1alpha1"
+
+
+def run(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, capture_output=True, text=True, check=False, timeout=300,
+        env={**os.environ, "HOME": "/tmp", **(env or {})},
+    )  # fmt: skip
+
+
+def docs(text: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def test_committed_manifests_are_what_the_generator_writes(toolchain: Toolchain) -> None:
+    for name, text in base_files().items():
+        assert (DEPLOY / "manifests" / name).read_text() == text, f"run `make manifests` ({name})"
+    assert (DEPLOY / "chart" / "crds" / "crds.yaml").read_text() == chart_crds()
+    built = run(str(toolchain.binary("kustomize")), "build", str(DEPLOY / "manifests"))
+    assert built.returncode == 0, built.stderr
+    assert docs((DEPLOY / "install.yaml").read_text()) == docs(built.stdout)
+
+
+def key(obj: dict[str, Any]) -> tuple[str, str, str]:
+    return obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+
+def test_the_chart_lints_and_renders_the_generators_objects(toolchain: Toolchain) -> None:
+    helm = str(toolchain.binary("helm"))
+    lint = run(helm, "lint", str(DEPLOY / "chart"), "--strict", "--kube-version", "1.36.3")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    rendered = run(
+        helm, "template", "gitward", str(DEPLOY / "chart"), "--namespace", "argocd",
+        "--kube-version", "1.36.3", "--set", "controller.replicas=3",
+        "--set", "metrics.serviceMonitor.enabled=true",
+        "--set", "image.repository=registry.local/gitward", "--set", "image.tag=9.9.9",
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+    options = ComponentOptions("argocd", "registry.local/gitward:9.9.9", 3, True)
+    expected = [*controller_rbac("argocd"), default_project("argocd"), *controller_objects(options)]
+    assert {key(o): o for o in docs(rendered.stdout)} == {key(o): o for o in expected}
+
+
+def kubectl(
+    toolchain: Toolchain, cluster: LocalCluster, *args: str
+) -> subprocess.CompletedProcess[str]:
+    return run(str(toolchain.binary("kubectl")), "--kubeconfig", str(cluster.kubeconfig), *args)
+
+
+async def _controller_ready(kube: KubeClient) -> bool:
+    try:
+        sts = await kube.get("apps/v1", "StatefulSet", "gitward-application-controller", "argocd")
+    except NotFound:
+        return False
+    status = sts.get("status") or {}
+    return bool(status.get("readyReplicas") == sts["spec"]["replicas"])
+
+
+async def test_install_yaml_and_the_chart_on_a_fresh_control_plane(
+    toolchain: Toolchain, second_cluster: LocalCluster
+) -> None:
+    applied = kubectl(
+        toolchain, second_cluster, "apply", "--server-side", "-f", str(DEPLOY / "install.yaml")
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert "Warning" not in applied.stderr, applied.stderr
+    async with await KubeClient.from_kubeconfig(str(second_cluster.kubeconfig)) as kube:
+        ns = await kube.get("v1", "Namespace", "argocd")
+        assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+        # The restricted level admitted the pod: it was created, scheduled and became Ready.
+        await eventually(lambda: _controller_ready(kube), "the controller StatefulSet Ready", 120)
+        deleted = kubectl(
+            toolchain, second_cluster, "delete", "-f", str(DEPLOY / "install.yaml"), "--wait"
+        )
+        assert deleted.returncode == 0, deleted.stderr
+
+        async def ns_gone() -> bool:
+            try:
+                await kube.get("v1", "Namespace", "argocd")
+            except NotFound:
+                return True
+            return False
+
+        await eventually(ns_gone, "the argocd namespace to be deleted", 120)
+        installed = run(
+            str(toolchain.binary("helm")), "install", "gitward", str(DEPLOY / "chart"),
+            "--namespace", "argocd", "--create-namespace", "--kubeconfig",
+            str(second_cluster.kubeconfig), "--wait", "--timeout", "120s",
+        )  # fmt: skip
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        assert "Warning" not in installed.stderr, installed.stderr
+        await eventually(lambda: _controller_ready(kube), "the chart's controller Ready", 120)
+        crds = await kube.list("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        assert {"applications.argoproj.io", "appprojects.argoproj.io"} <= {
+            c["metadata"]["name"] for c in crds
+        }
+
+
+# -- the controller as its pod runs it -------------------------------------------------------
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[SmartHttpServer, GitRepo]]:
+    base = tmp_path / "served"
+    repo = GitRepo(base / "apps")
+    server = SmartHttpServer(base)
+    yield server, repo
+    server.stop()
+
+
+def _pod_container(replicas: int) -> dict[str, Any]:
+    [sts] = [
+        o
+        for o in controller_objects(ComponentOptions(replicas=replicas))
+        if o["kind"] == "StatefulSet"
+    ]
+    return dict(sts["spec"]["template"]["spec"]["containers"][0])
+
+
+async def test_the_controller_runs_in_cluster_as_its_pod(
+    installed: KubeClient,
+    toolchain: Toolchain,
+    cluster: LocalCluster,
+    tmp_path: Path,
+    served: tuple[SmartHttpServer, GitRepo],
+) -> None:
+    if shutil.which("unshare") is None:
+        pytest.fail("unshare (util-linux) is needed to give the controller the pod's file layout")
+    kube = installed
+    for obj in controller_rbac("argocd"):
+        await kube.apply(obj)
+    token = kubectl(toolchain, cluster, "create", "token", "gitward-application-controller",
+                    "-n", "argocd", "--duration", "1h")  # fmt: skip
+    assert token.returncode == 0, token.stderr
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    (sa / "token").write_text(token.stdout.strip())
+    (sa / "namespace").write_text("argocd")
+    shutil.copy(cluster.layout.root / "pki" / "ca.crt", sa / "ca.crt")
+
+    server, repo = served
+    name, target = unique("incluster"), unique("ic")
+    repo.commit({"app/cm.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"})
+    container = _pod_container(replicas=2)
+    pod_name = "gitward-application-controller-1"
+    args = [a.replace("$(POD_NAME)", pod_name) for a in container["args"]]
+    args[args.index("--listen") + 1] = "127.0.0.1:0"
+    api = urlsplit(cluster.server())
+    env = {e["name"]: e.get("value", "") for e in container["env"] if "value" in e}
+    env |= {
+        "POD_NAME": pod_name,
+        "HOME": str(tmp_path / "home"),
+        "GITWARD_CACHE": str(tmp_path / "cache"),
+    }
+    env |= {"KUBERNETES_SERVICE_HOST": api.hostname or "", "KUBERNETES_SERVICE_PORT": str(api.port)}
+    env["PATH"] = f"{toolchain.bin_dir}:/usr/bin:/bin"
+    (tmp_path / "home").mkdir()
+    sa_dir = "/run/secrets/kubernetes.io/serviceaccount"
+    script = (
+        "set -e; mount -t tmpfs tmpfs /run; mkdir -p " + sa_dir + "; "
+        f'mount --bind {sa} {sa_dir}; exec "$@"'
+    )
+    argv = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "pod",
+            "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+            sys.executable, "-m", "gitward.cli", *args]  # fmt: skip
+    log = (tmp_path / "controller.log").open("w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    app = {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "source": {"repoURL": server.url(repo), "path": "app"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": target},
+            "syncPolicy": {"automated": {}, "syncOptions": ["CreateNamespace=true"]},
+        },
+    }
+    try:
+        await kube.apply(app)
+
+        async def synced() -> bool:
+            try:
+                await kube.get("v1", "ConfigMap", name, target)
+            except NotFound:
+                return False
+            return True
+
+        await eventually(synced, "the in-cluster controller to sync the app", 90)
+        lease_holders = [
+            (lease.get("spec") or {}).get("holderIdentity", "")
+            for lease in await kube.list("coordination.k8s.io/v1", "Lease", "argocd")
+        ]
+        assert any(pod_name in holder for holder in lease_holders), lease_holders
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=30)
+        log.close()
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "Application", name, "argocd")
+
+
+async def test_kubeconform_accepts_the_manifests_under_the_servers_own_schemas(
+    installed: KubeClient, toolchain: Toolchain, tmp_path: Path
+) -> None:
+    schemas = tmp_path / "schemas"
+    assert await export(installed, schemas) > 100
+    location = f"{schemas}/{TEMPLATE}"
+    rendered = run(
+        str(toolchain.binary("helm")), "template", "gitward", str(DEPLOY / "chart"),
+        "--namespace", "argocd", "--kube-version", "1.36.3",
+        "--set", "controller.replicas=3", "--include-crds",
+    )  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+    (tmp_path / "chart.yaml").write_text(rendered.stdout)
+    check = [
+        str(toolchain.binary("kubeconform")),
+        "-strict",
+        "-summary",
+        "-schema-location",
+        location,
+    ]
+    for path in (DEPLOY / "install.yaml", tmp_path / "chart.yaml"):
+        done = run(*check, str(path))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Invalid: 0, Errors: 0, Skipped: 0" in done.stdout, done.stdout
+    # ... and it would have said so: a misspelt field fails the same check.
+    broken = (DEPLOY / "install.yaml").read_text().replace("serviceName:", "serviceNmae:")
+    (tmp_path / "broken.yaml").write_text(broken)
+    done = run(*check, str(tmp_path / "broken.yaml"))
+    assert done.returncode != 0
+    assert "serviceNmae" in done.stdout

@@ -1,0 +1,59 @@
+"""Delivery records in ConfigMaps on a real API server, and ``gitward stats`` reading them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from pathlib import Path
+
+from gitward.cluster import KubeClient, NotFound
+from gitward.dora.store import configmap_name, load, update
+from tests.support.apps import unique
+from tests.support.brief import gitward
+
+API = "argoproj.io/v1alpha1"
+
+
+async def test_records_survive_concurrent_writers_and_feed_stats(
+    installed: KubeClient, kubeconfig: Path
+) -> None:
+    kube = installed
+    name = unique("dora")
+    app = await kube.create(
+        {
+            "apiVersion": API,
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": "argocd"},
+            "spec": {
+                "project": "default",
+                "source": {"repoURL": "https://example.com/x.git", "path": "."},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"},
+            },
+        }
+    )
+    now = time.time()
+    try:
+        # Ten writers at once, each recording its own deployment: none is lost.
+        def deploy(n: int):  # type: ignore[no-untyped-def]
+            return lambda r: r.deployed(f"{n:040d}", now - 600, now - 300 + n, False)
+
+        await asyncio.gather(*(update(kube, "argocd", app, deploy(n)) for n in range(10)))
+        record = await load(kube, "argocd", "argocd", name)
+        assert sorted(d.revision for d in record.deployments) == [f"{n:040d}" for n in range(10)]
+        last = record.deployments[-1].revision
+        await update(kube, "argocd", app, lambda r: r.observed(last, True, "Healthy", now))
+        done = gitward(kubeconfig, "stats", name, "--since", "1d", "-o", "json")
+        assert done.returncode == 0, done.stderr
+        figures = json.loads(done.stdout)
+        assert figures["deployments"] == 10
+        assert figures["lead_time_median"] == 600
+        text = gitward(kubeconfig, "stats", name, "--since", "1d")
+        assert "deployment frequency" in text.stdout
+        assert "10.00 per day" in text.stdout
+        cm = await kube.get("v1", "ConfigMap", configmap_name("argocd", name), "argocd")
+        assert cm["metadata"]["ownerReferences"][0]["uid"] == app["metadata"]["uid"]
+    finally:
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "Application", name, "argocd")
