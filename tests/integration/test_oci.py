@@ -137,6 +137,7 @@ async def test_oci_artifact_app_syncs_and_follows_its_tag(
         _layer(tmp_path / "one.tar.gz", {"app/cm.yaml": cm.format(v=1), "README": "x"}),
         "manifests/guestbook",
         "prod",
+        user=USER,
     )
     name, ns = unique("ociart"), unique("ociart")
     source = {
@@ -156,6 +157,7 @@ async def test_oci_artifact_app_syncs_and_follows_its_tag(
         _layer(tmp_path / "two.tar.gz", {"app/cm.yaml": cm.format(v=2)}),
         "manifests/guestbook",
         "prod",
+        user=USER,
     )
     status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
     assert status["sync"] == {**status["sync"], "status": "OutOfSync", "revision": second}

@@ -262,11 +262,11 @@ class Registry:
         self.crane("append", "-f", str(layer), "-t", ref)
         return self.crane("digest", ref).strip()
 
-    def push_layer(self, layer: Path, repository: str, tag: str) -> str:
+    def push_layer(self, layer: Path, repository: str, tag: str, user: str = "ci") -> str:
         """Push ``layer`` (a tar or tar.gz) as the single layer of an OCI artifact; its digest."""
         ref = f"{self.host}/{repository}:{tag}"
-        self.crane("append", "--oci-empty-base", "-f", str(layer), "-t", ref)
-        return self.crane("digest", ref).strip()
+        self.crane("append", "--oci-empty-base", "-f", str(layer), "-t", ref, user=user)
+        return self.crane("digest", ref, user=user).strip()
 
     def helm(self, *args: str, user: str = "ci") -> str:
         """Run the toolchain's helm with this registry's CA and ``user``'s login (TLS only)."""
