@@ -108,6 +108,7 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
             tools_dir / "kustomize" / "go.mod", "sigs.k8s.io/kustomize/kustomize/v5"
         ),
         "helm": module_version(tools_dir / "helm" / "go.mod", "helm.sh/helm/v3"),
+        "jsonnet": module_version(tools_dir / "jsonnet" / "go.mod", "github.com/google/go-jsonnet"),
         "actionlint": module_version(
             tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
         ),
@@ -164,6 +165,9 @@ def targets(versions: dict[str, str]) -> list[Target]:
             "helm.sh/helm/v3/cmd/helm",
             (f"-X helm.sh/helm/v3/internal/version.version={versions['helm']}",),
         ),
+        # Jsonnet as Argo CD evaluates it (go-jsonnet); run jailed like kustomize and helm.
+        Target("jsonnet", "jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet"),
+        # A real OCI registry and client for the OCI chart and artifact tests.
         # Test-only: checks the GitHub Actions workflow `gitward init` writes.
         Target("actionlint", "actionlint", "github.com/rhysd/actionlint/cmd/actionlint"),
         # Test-only: a real OCI registry (token auth) and a client that pushes to it.

@@ -84,6 +84,7 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "kwok",
         "kustomize",
         "helm",
+        "jsonnet",
         "actionlint",
         "registry",
         "crane",
