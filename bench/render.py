@@ -1,12 +1,16 @@
 """Benchmark: the repo server's render path, cold versus answered from its caches.
 
 Run as ``.venv/bin/python -m bench.render``. Builds a throw-away git repository
-with a 1,000-manifest directory, a Kustomize overlay and a Helm chart, then
-times :meth:`ManifestService.generate` three ways for each:
+with a 1,000-manifest directory, a Kustomize overlay, a Helm chart and a Jsonnet
+directory, and an HTTPS Helm chart repository on loopback (basic auth, its own
+CA; the test suite's), then times :meth:`ManifestService.generate` three ways
+for each, and for a chart from that repository and a multi-source app (the
+chart plus its values from a Git ``ref`` plus a directory):
 
-- cold: an empty repository cache and manifest cache (ls-remote, fetch, export,
-  render);
-- warm git: mirror and tree on disk, manifest cache empty (ls-remote, render);
+- cold: an empty repository, chart and manifest cache (ls-remote, fetch, export,
+  index and chart download, render);
+- warm git: mirror, tree and chart on disk, manifest cache empty (ls-remote or
+  index revalidation, render);
 - hit: the manifest cache answers (no git within the ref TTL, no tools).
 
 The machine is shared and noisy, so each figure is a median of several runs
@@ -33,7 +37,10 @@ from gitward import localkube
 from gitward.model.application import Application, parse_application
 from gitward.render import RenderTools
 from gitward.reposerver import ManifestService
-from gitward.source import GitSource
+from gitward.source import CredentialStore, GitSource, RepoCredentials
+from gitward.source.helmrepo import HelmRepos
+from gitward.source.http import TLSCerts
+from tests.support.chartrepo import ChartRepo, write_chart
 
 MANIFESTS = 1000
 COLD_RUNS = 3
@@ -61,6 +68,15 @@ def make_repo(root: Path) -> Path:
             "helm/app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\n",
             "helm/app/values.yaml": "count: 20\ncolour: grey\n",
             "helm/app/values-prod.yaml": "colour: red\n",
+            "jsonnet/main.jsonnet": (
+                "local count = std.parseInt(std.extVar('count'));\n"
+                "function(colour) [\n"
+                "  {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'js-%d' % i},\n"
+                "   data: {colour: colour, env: std.extVar('env')}}\n"
+                "  for i in std.range(0, count - 1)\n"
+                "]\n"
+            ),
+            "values/prod/values.yaml": "greeting: from git\n",
             "helm/app/templates/cms.yaml": (
                 "{{- range $i := until (int .Values.count) }}\n---\napiVersion: v1\n"
                 "kind: ConfigMap\nmetadata:\n  name: {{ $.Release.Name }}-{{ $i }}\n"
@@ -100,7 +116,67 @@ def tools() -> RenderTools:
     toolchain = localkube.find()
     if toolchain is None:
         return RenderTools.from_path()
-    return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
+    return RenderTools(
+        kustomize=toolchain.binary("kustomize"),
+        helm=toolchain.binary("helm"),
+        jsonnet=toolchain.binary("jsonnet"),
+    )
+
+
+def multi_source(url: str, repo: ChartRepo) -> Application:
+    return parse_application(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "multi"},
+            "spec": {
+                "sources": [
+                    {
+                        "repoURL": repo.url,
+                        "chart": "web",
+                        "targetRevision": "^1.0.0",
+                        "helm": {"valueFiles": ["$values/values/prod/values.yaml"]},
+                    },
+                    {"repoURL": url, "targetRevision": "main", "ref": "values"},
+                    {"repoURL": url, "targetRevision": "main", "path": "kustomize/base"},
+                ],
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "m"},
+            },
+        },
+        "bench multi",
+    )
+
+
+def chart_app(repo: ChartRepo) -> Application:
+    return parse_application(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "repochart"},
+            "spec": {
+                "source": {"repoURL": repo.url, "chart": "web", "targetRevision": "^1.0.0"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "c"},
+            },
+        },
+        "bench repochart",
+    )
+
+
+def chart_repo(work: Path, render_tools: RenderTools) -> ChartRepo:
+    """An HTTPS chart repository with ``web`` 1.0.0 (20 ConfigMaps) packaged by helm."""
+    if render_tools.helm is None:
+        raise SystemExit("helm is needed: run make toolchain")
+    repo = ChartRepo(work / "charts", render_tools.helm, "bench", "bench-password")
+    template = (
+        "{{- range $i := until 20 }}\n---\napiVersion: v1\nkind: ConfigMap\n"
+        "metadata:\n  name: {{ $.Release.Name }}-{{ $i }}\n"
+        "data:\n  greeting: {{ $.Values.greeting | quote }}\n{{- end }}\n"
+    )
+    chart = write_chart(
+        work / "src", "web", "1.0.0", {"cms.yaml": template}, values={"greeting": "hi"}
+    )
+    repo.publish(chart)
+    return repo
 
 
 async def timed(call: Callable[[], Awaitable[Any]]) -> float:
@@ -109,8 +185,35 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return time.perf_counter() - started
 
 
+def git_service(render_tools: RenderTools) -> Callable[[Path], ManifestService]:
+    def make(cache: Path) -> ManifestService:
+        return ManifestService(source=GitSource(cache, ref_ttl=60), tools=render_tools)
+
+    return make
+
+
+def repo_service(render_tools: RenderTools, repo: ChartRepo) -> Callable[[Path], ManifestService]:
+    creds = CredentialStore()
+    creds.add(RepoCredentials(url=repo.url, username=repo.username, password=repo.password))
+    certs = TLSCerts({"127.0.0.1": repo.ca_pem})
+
+    def make(cache: Path) -> ManifestService:
+        return ManifestService(
+            source=GitSource(cache / "git", ref_ttl=60),
+            tools=render_tools,
+            credentials=creds,
+            helm_repos=HelmRepos(cache, index_ttl=60, certs=certs),
+        )
+
+    return make
+
+
 async def scenario(
-    name: str, app: Application, work: Path, render_tools: RenderTools
+    name: str,
+    app: Application,
+    work: Path,
+    render_tools: RenderTools,
+    make_service: Callable[[Path], ManifestService] | None = None,
 ) -> dict[str, Any]:
     cold: list[float] = []
     warm_git: list[float] = []
@@ -118,7 +221,7 @@ async def scenario(
     objects = 0
     for run in range(COLD_RUNS):
         cache = work / f"cache-{name}-{run}"
-        service = ManifestService(source=GitSource(cache, ref_ttl=60), tools=render_tools)
+        service = (make_service or git_service(render_tools))(cache)
         await render_tools.versions()  # asked once per process; not part of a render
         cold.append(await timed(lambda s=service: s.generate(app)))
         service.clear_cache()  # manifest cache and ref listing gone, mirror and tree kept
@@ -171,8 +274,33 @@ async def main() -> int:
             "helm-chart": application(
                 url, "chart", "helm/app", {"helm": {"valueFiles": ["values-prod.yaml"]}}
             ),
+            "jsonnet": application(
+                url,
+                "jsonnet",
+                "jsonnet",
+                {
+                    "directory": {
+                        "jsonnet": {
+                            "extVars": [
+                                {"name": "count", "value": "20"},
+                                {"name": "env", "value": "$ARGOCD_APP_NAME"},
+                            ],
+                            "tlas": [{"name": "colour", "value": "red"}],
+                        }
+                    }
+                },
+            ),
         }
         rows = [await scenario(name, app, work, render_tools) for name, app in apps.items()]
+        repo = chart_repo(work, render_tools)
+        try:
+            served = repo_service(render_tools, repo)
+            rows.append(await scenario("chart-repo", chart_app(repo), work, render_tools, served))
+            rows.append(
+                await scenario("multi-source", multi_source(url, repo), work, render_tools, served)
+            )
+        finally:
+            repo.stop()
         traffic = await git_traffic(apps[f"directory-{MANIFESTS}"], work, render_tools)
     versions = await render_tools.versions()
     print("| scenario | objects | cold (s) | warm git (s) | cache hit (s) | cold / hit |")

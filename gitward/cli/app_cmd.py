@@ -35,11 +35,13 @@ from gitward.model.application import (
     parse_duration,
 )
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.reposerver import ManifestService
 from gitward.sync import cascade as cascading
 from gitward.sync import history
 from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
+from gitward.sync.refresh import parse_app_object
 from gitward.sync.status import spec_changed_since_refresh
 
 Obj = dict[str, Any]
@@ -73,8 +75,11 @@ def _app_from_flags(
     self_heal: bool,
     auto_prune: bool,
     sync_options: list[str],
+    helm_chart: str = "",
 ) -> Obj:
-    source: Obj = {"repoURL": repo, "path": path}
+    source: Obj = {"repoURL": repo, "chart": helm_chart} if helm_chart else {"repoURL": repo}
+    if path or not helm_chart:
+        source["path"] = path
     if revision:
         source["targetRevision"] = revision
     destination: Obj = {"namespace": dest_namespace}
@@ -109,7 +114,12 @@ def create(
     ),
     repo: str = typer.Option("", "--repo", help="Repository URL."),
     path: str = typer.Option("", "--path", help="Path inside the repository."),
-    revision: str = typer.Option("", "--revision", help="Target revision (default HEAD)."),
+    helm_chart: str = typer.Option(
+        "", "--helm-chart", help="Chart name in a Helm repository (--repo is its URL)."
+    ),
+    revision: str = typer.Option(
+        "", "--revision", help="Target revision (default HEAD; a version or range for charts)."
+    ),
     dest_server: str = typer.Option(
         "https://kubernetes.default.svc", "--dest-server", help="Destination cluster URL."
     ),
@@ -155,6 +165,7 @@ def create(
                 self_heal,
                 auto_prune,
                 sync_option,
+                helm_chart,
             )
         )
         parse_application(objects[-1], "flags")
@@ -277,6 +288,9 @@ def diff(
     revision: str = typer.Option(
         "", "--revision", help="Compare this revision instead of the target."
     ),
+    source_position: int = typer.Option(
+        0, "--source-position", help="Only the resources of this source (1-based, multi-source)."
+    ),
 ) -> None:
     """Show how the live state differs from Git; exit 1 when it does, 0 when equal."""
     cli = context.get(ctx)
@@ -287,6 +301,11 @@ def diff(
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
+        if source_position:
+            keep = await _source_keys(refresher, obj, source_position)
+            comparison.resources = [
+                r for r in comparison.resources if (r.key.group, r.key.kind, r.key.name) in keep
+            ]
         return refresher.diffs(comparison)
 
     diffs = context.run(ctx, body)
@@ -296,12 +315,30 @@ def diff(
     raise typer.Exit(1 if diffs else 0)
 
 
+async def _source_keys(refresher: Refresher, obj: Obj, position: int) -> set[tuple[str, str, str]]:
+    """(group, kind, name) of what source ``position`` (1-based) of a multi-source app renders."""
+    app = parse_app_object(obj)
+    if not app.sources:
+        raise ConfigError("--source-position applies to applications with spec.sources")
+    service = refresher.manifests
+    if not isinstance(service, ManifestService):
+        raise ConfigError("--source-position cannot be combined with --local")
+    rendered = await service.generate(app, positions=[position], allow_empty=True)
+    return {
+        (str(o["apiVersion"]).rpartition("/")[0], str(o["kind"]), str(o["metadata"].get("name")))
+        for o in rendered.objects
+    }
+
+
 @app.command()
 def manifests(
     ctx: typer.Context,
     name: str,
     source: str = typer.Option("git", "--source", help="git (rendered target) or live."),
     revision: str = typer.Option("", "--revision", help="Render this revision instead."),
+    source_position: int = typer.Option(
+        0, "--source-position", help="Only the resources of this source (1-based, multi-source)."
+    ),
 ) -> None:
     """Print the Application's manifests, as rendered from Git or as live in the cluster."""
     if source not in ("git", "live"):
@@ -314,9 +351,13 @@ def manifests(
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
+        resources = comparison.resources
+        if source_position:
+            keep = await _source_keys(refresher, obj, source_position)
+            resources = [r for r in resources if (r.key.group, r.key.kind, r.key.name) in keep]
         if source == "git":
-            return [r.desired for r in comparison.resources if r.desired is not None]
-        return [r.live for r in comparison.resources if r.live is not None]
+            return [r.desired for r in resources if r.desired is not None]
+        return [r.live for r in resources if r.live is not None]
 
     docs = context.run(ctx, body)
     sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False) if docs else "")
@@ -600,6 +641,15 @@ def history_(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
         return
     table = Table("ID", "DATE", "REVISION", box=None)
     for entry in entries:
+        if entry.get("revisions"):
+            sources = entry.get("sources") or []
+            shown = ", ".join(
+                f"{(sources[i] if i < len(sources) else {}).get('targetRevision') or 'HEAD'} "
+                f"({str(rev)[:7]})"
+                for i, rev in enumerate(entry["revisions"])
+            )
+            table.add_row(str(entry.get("id")), entry.get("deployedAt", ""), shown)
+            continue
         source = entry.get("source") or {}
         revision = entry.get("revision", "")
         target = source.get("targetRevision") or "HEAD"
@@ -652,7 +702,11 @@ def rollback(
                 {"spec": {"syncPolicy": {"automated": None}}},
             )
         refresher = await Refresher.create(client, cli.namespace)
-        request = SyncRequest(revision=str(entry["revision"]), prune=prune)
+        if entry.get("revisions"):
+            revisions = tuple(str(r) for r in entry["revisions"])
+            request = SyncRequest(revisions=revisions, prune=prune)
+        else:
+            request = SyncRequest(revision=str(entry["revision"]), prune=prune)
         return await run_sync(
             refresher,
             obj,

@@ -23,7 +23,7 @@ def _progress(message: str) -> None:
 
 @app.command()
 def build() -> None:
-    """Build (or find cached) control-plane, kwok, kubectl, kustomize and helm binaries."""
+    """Build (or find cached) the control plane, kwok, kubectl and the render and registry tools."""
     toolchain = localkube.ensure(log=_progress)
     out.print(str(toolchain.bin_dir))
 

@@ -19,7 +19,6 @@ from typing import Any
 import typer
 import yaml
 
-from gitward import localkube
 from gitward.model.application import Application, load_applications
 from gitward.model.errors import ConfigError
 from gitward.render import RenderTools
@@ -29,11 +28,10 @@ from gitward.source.policy import RepoURLPolicy
 
 
 def render_tools() -> RenderTools:
-    """kustomize and helm from the local toolchain when it is built, else from ``PATH``."""
-    toolchain = localkube.find()
-    if toolchain is None:
-        return RenderTools.from_path()
-    return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
+    """kustomize, helm and jsonnet from the local toolchain when built, else from ``PATH``."""
+    from gitward.cli.services import render_tools as tools
+
+    return tools()
 
 
 def pick_application(apps: list[Application], name: str | None, filename: str) -> Application:

@@ -8,18 +8,22 @@ the installation's Secrets.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from gitward import localkube
 from gitward.appset.gotemplate import GoTemplates
-from gitward.cluster import KubeClient
+from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
 from gitward.render import RenderEnv, RenderTools, detect, render
 from gitward.reposerver import ManifestService
 from gitward.source import GitSource
 from gitward.source.credentials import CredentialStore
+from gitward.source.helmrepo import HelmRepos
+from gitward.source.http import TLSCerts
+from gitward.source.oci import OCIClient
 from gitward.source.policy import RepoURLPolicy
 from gitward.sync import Refresher as BaseRefresher
 from gitward.sync import Settings, load_settings
@@ -30,10 +34,14 @@ SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label key
 
 
 def render_tools() -> RenderTools:
-    """kustomize and helm from the local toolchain when it is built, else from PATH."""
+    """kustomize, helm and jsonnet from the local toolchain when it is built, else from PATH."""
     toolchain = localkube.find()
     if toolchain is not None:
-        return RenderTools(kustomize=toolchain.binary("kustomize"), helm=toolchain.binary("helm"))
+        return RenderTools(
+            kustomize=toolchain.binary("kustomize"),
+            helm=toolchain.binary("helm"),
+            jsonnet=toolchain.binary("jsonnet"),
+        )
     return RenderTools.from_path()
 
 
@@ -51,11 +59,25 @@ async def repo_credentials(client: KubeClient, namespace: str) -> CredentialStor
     return CredentialStore.from_secrets(secrets)
 
 
+TLS_CERTS_CONFIGMAP = "argocd-tls-certs-cm"
+
+
+async def tls_certs(client: KubeClient, namespace: str) -> TLSCerts:
+    """Argo CD's ``argocd-tls-certs-cm``: extra CA certificates (PEM) by server host name."""
+    try:
+        cm = await client.get("v1", "ConfigMap", TLS_CERTS_CONFIGMAP, namespace)
+    except NotFound:
+        return TLSCerts({})
+    data = cm.get("data") or {}
+    return TLSCerts({str(host).lower(): str(pem) for host, pem in data.items()})
+
+
 @dataclasses.dataclass
 class LocalRendered:
     revision: str
     objects: list[Obj]
     source_type: str
+    revisions: tuple[str, ...] = ()
 
 
 class LocalManifests:
@@ -66,9 +88,14 @@ class LocalManifests:
         self.tools = tools
 
     async def generate(
-        self, app: Application, revision: str | None = None, *, allow_empty: bool = False
+        self,
+        app: Application,
+        revision: str | None = None,
+        *,
+        allow_empty: bool = False,
+        revisions: Sequence[str] | None = None,
     ) -> LocalRendered:
-        del revision, allow_empty  # a local directory has no revisions
+        del revision, allow_empty, revisions  # a local directory has no revisions
         if app.source is None:
             raise ConfigError("--local needs an application with a single source")
         source = dataclasses.replace(app.source, path=".")
@@ -96,7 +123,15 @@ class Refresher(BaseRefresher):
             return cls(client, settings, LocalManifests(local, tools))
         creds = await repo_credentials(client, namespace)
         source = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
-        service = ManifestService(source=source, tools=tools, credentials=creds)
+        certs = await tls_certs(client, namespace)
+        service = ManifestService(
+            source=source,
+            tools=tools,
+            credentials=creds,
+            helm_repos=HelmRepos(certs=certs),
+            oci=OCIClient(certs=certs),
+            plugins=settings.plugins,
+        )
         if hard:
             service.clear_cache()
         return cls(client, settings, service)

@@ -48,7 +48,7 @@ class IgnoreRule:
 
     def matches(self, group: str, kind: str, name: str, namespace: str) -> bool:
         return (
-            self.group == group
+            (self.group == group or self.group == "*")
             and (self.kind in ("", "*") or self.kind == kind)
             and (not self.name or self.name == name)
             and (not self.namespace or self.namespace == namespace)

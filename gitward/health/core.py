@@ -48,10 +48,8 @@ def namespace(obj: Obj) -> Health:
 def api_service(obj: Obj) -> Health:
     for cond in obj.get("status", {}).get("conditions", []) or []:
         if cond.get("type") == "Available":
+            text = f"{cond.get('reason', '')}: {cond.get('message', '')}"
             if cond.get("status") == "True":
-                return Health(HealthStatus.HEALTHY)
-            return Health(
-                HealthStatus.PROGRESSING,
-                str(cond.get("message") or cond.get("reason") or "APIService not available"),
-            )
-    return Health(HealthStatus.PROGRESSING, "Waiting for the APIService to become available")
+                return Health(HealthStatus.HEALTHY, text)
+            return Health(HealthStatus.PROGRESSING, text)
+    return Health(HealthStatus.PROGRESSING, "Waiting to be processed")

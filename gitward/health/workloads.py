@@ -44,11 +44,11 @@ def deployment(obj: Obj) -> Health:
     progressing = _condition(obj, "Progressing")
     if progressing and progressing.get("reason") == "ProgressDeadlineExceeded":
         return Health(DEGRADED, f"Deployment {name!r} exceeded its progress deadline")
-    replicas = spec.get("replicas", 1)
+    replicas = spec.get("replicas")
     updated = status.get("updatedReplicas", 0)
     total = status.get("replicas", 0)
     available = status.get("availableReplicas", 0)
-    if updated < replicas:
+    if replicas is not None and updated < replicas:
         return Health(
             PROGRESSING,
             f"Waiting for rollout to finish: {updated} out of {replicas} new replicas "
@@ -75,9 +75,9 @@ def replica_set(obj: Obj) -> Health:
     failure = _condition(obj, "ReplicaFailure")
     if failure and failure.get("status") == "True":
         return Health(DEGRADED, str(failure.get("message", "ReplicaFailure")))
-    replicas = obj.get("spec", {}).get("replicas", 1)
+    replicas = obj.get("spec", {}).get("replicas")
     available = obj.get("status", {}).get("availableReplicas", 0)
-    if available < replicas:
+    if replicas is not None and available < replicas:
         return Health(
             PROGRESSING,
             f"Waiting for rollout to finish: {available} out of {replicas} new replicas "
@@ -90,27 +90,38 @@ def stateful_set(obj: Obj) -> Health:
     spec, status = obj.get("spec", {}), obj.get("status", {})
     if status.get("observedGeneration", 0) == 0 or not _observed(obj):
         return Health(PROGRESSING, "Waiting for statefulset spec update to be observed...")
-    replicas = spec.get("replicas", 1)
+    replicas = spec.get("replicas")
     ready = status.get("readyReplicas", 0)
-    if ready < replicas:
+    updated = status.get("updatedReplicas", 0)
+    if replicas is not None and ready < replicas:
         return Health(PROGRESSING, f"Waiting for {replicas - ready} pods to be ready...")
-    strategy = spec.get("updateStrategy", {}) or {}
-    if strategy.get("type") == "OnDelete":
-        return Health(HEALTHY, f"statefulset has {ready} ready pods")
-    partition = (strategy.get("rollingUpdate") or {}).get("partition", 0) or 0
-    if partition:
-        if status.get("updatedReplicas", 0) < replicas - partition:
-            return Health(PROGRESSING, "Waiting for partitioned roll out to finish...")
-        return Health(HEALTHY, "partitioned roll out complete")
-    current, update = status.get("currentRevision"), status.get("updateRevision")
-    if update and current != update:
+    strategy = spec.get("updateStrategy") or {}
+    kind = strategy.get("type") or "RollingUpdate"
+    rolling = strategy.get("rollingUpdate")
+    if kind == "RollingUpdate" and rolling is not None:
+        partition = rolling.get("partition")
+        if replicas is not None and partition is not None and updated < replicas - partition:
+            return Health(
+                PROGRESSING,
+                f"Waiting for partitioned roll out to finish: {updated} out of "
+                f"{replicas - partition} new pods have been updated...",
+            )
+        return Health(
+            HEALTHY, f"partitioned roll out complete: {updated} new pods have been updated..."
+        )
+    if kind == "OnDelete":
+        return Health(HEALTHY, f"statefulset has {ready} ready pods ({updated} updated)")
+    current, update = status.get("currentRevision", ""), status.get("updateRevision", "")
+    if update != current:
         return Health(
             PROGRESSING,
-            f"waiting for statefulset rolling update to complete "
-            f"{status.get('updatedReplicas', 0)} pods at revision {update}...",
+            f"waiting for statefulset rolling update to complete {updated} pods at "
+            f"revision {update}...",
         )
     return Health(
-        HEALTHY, f"statefulset rolling update complete {ready} pods at revision {current}"
+        HEALTHY,
+        f"statefulset rolling update complete {status.get('currentReplicas', 0)} pods at "
+        f"revision {current}...",
     )
 
 
@@ -119,10 +130,10 @@ def daemon_set(obj: Obj) -> Health:
     name = obj.get("metadata", {}).get("name", "")
     if not _observed(obj):
         return Health(PROGRESSING, "Waiting for daemon set spec update to be observed...")
-    if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
-        return Health(HEALTHY, f"daemon set {name!r} uses the OnDelete update strategy")
     desired = status.get("desiredNumberScheduled", 0)
     updated = status.get("updatedNumberScheduled", 0)
+    if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
+        return Health(HEALTHY, f"daemon set {updated} out of {desired} new pods have been updated")
     available = status.get("numberAvailable", 0)
     if updated < desired:
         return Health(

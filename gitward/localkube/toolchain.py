@@ -111,6 +111,7 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
         "sprig": module_version(
             tools_dir / "gotemplate" / "go.mod", "github.com/Masterminds/sprig/v3"
         ),
+        "jsonnet": module_version(tools_dir / "jsonnet" / "go.mod", "github.com/google/go-jsonnet"),
         "actionlint": module_version(
             tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
         ),
@@ -170,6 +171,9 @@ def targets(versions: dict[str, str]) -> list[Target]:
         # gitward's own program (tools/gotemplate/main.go): ApplicationSet goTemplate rendering
         # with Go's text/template and Sprig, the engine Argo CD's output comes from.
         Target("gitward-gotemplate", "gotemplate", "gitward.local/tools/gotemplate"),
+        # Jsonnet as Argo CD evaluates it (go-jsonnet); run jailed like kustomize and helm.
+        Target("jsonnet", "jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet"),
+        # A real OCI registry and client for the OCI chart and artifact tests.
         # Test-only: checks the GitHub Actions workflow `gitward init` writes.
         Target("actionlint", "actionlint", "github.com/rhysd/actionlint/cmd/actionlint"),
         # Test-only: a real OCI registry (token auth) and a client that pushes to it.

@@ -6,7 +6,7 @@ server checks the Application CRD (a string field given a number is an error,
 not a silent conversion, because ``1.10`` would become ``1.1``), and every
 error names the exact field path, e.g. ``spec.source.helm.parameters[2].name:
 required``. Fields Argo CD defines that gitward does not act on (``helm.version``,
-``helm.passCredentials``, ``kustomize.version``, ``directory.jsonnet``) are
+``helm.version``, ``kustomize.version``) are
 accepted and kept so that an Application written for Argo CD parses unchanged.
 
 Mapping-valued fields (labels, ``valuesObject``) are plain dicts, so these
@@ -17,6 +17,7 @@ is the stable key to use for caches.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +25,10 @@ from urllib.parse import urlsplit
 
 from gitward.model.errors import ConfigError
 
-#: The three renderers gitward implements, as ``detect`` and ``explicit_type`` name them.
-SOURCE_TYPES = ("directory", "helm", "kustomize")
+#: The renderers gitward implements, as ``detect`` and ``explicit_type`` name them.
+SOURCE_TYPES = ("directory", "helm", "kustomize", "plugin")
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class FieldReader:
@@ -142,14 +145,46 @@ def _compact(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class JsonnetVar:
+    """One ``extVars`` or ``tlas`` entry: a string, or Jsonnet code when ``code``."""
+
+    name: str
+    value: str = ""
+    code: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact({"name": self.name, "value": self.value, "code": self.code})
+
+
+@dataclass(frozen=True)
+class JsonnetSpec:
+    """``directory.jsonnet``: external variables, top-level arguments, library paths."""
+
+    ext_vars: tuple[JsonnetVar, ...] = ()
+    tlas: tuple[JsonnetVar, ...] = ()
+    libs: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.ext_vars or self.tlas or self.libs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "extVars": [v.to_dict() for v in self.ext_vars],
+                "tlas": [v.to_dict() for v in self.tlas],
+                "libs": list(self.libs),
+            }
+        )
+
+
+@dataclass(frozen=True)
 class DirectorySpec:
-    """``directory``: which plain manifest files of the path to load."""
+    """``directory``: which manifest files of the path to load, and how to evaluate Jsonnet."""
 
     recurse: bool = False
     include: str = ""
     exclude: str = ""
-    #: Argo CD's jsonnet options, kept as written; gitward does not evaluate jsonnet.
-    jsonnet: Mapping[str, Any] = field(default_factory=dict)
+    jsonnet: JsonnetSpec = field(default_factory=JsonnetSpec)
 
     def is_zero(self) -> bool:
         return not (self.recurse or self.include or self.exclude or self.jsonnet)
@@ -160,7 +195,7 @@ class DirectorySpec:
                 "recurse": self.recurse,
                 "include": self.include,
                 "exclude": self.exclude,
-                "jsonnet": dict(self.jsonnet),
+                "jsonnet": self.jsonnet.to_dict(),
             }
         )
 
@@ -289,7 +324,7 @@ class HelmSpec:
     kube_version: str = ""
     api_versions: tuple[str, ...] = ()
     ignore_missing_value_files: bool = False
-    #: Accepted for compatibility; gitward never fetches charts, so there is nothing to pass.
+    #: Send the repository's credentials to chart URLs on other hosts too (as Helm's flag).
     pass_credentials: bool = False
     #: Argo CD's choice of Helm major version; gitward runs Helm 3.
     version: str = ""
@@ -328,6 +363,44 @@ class HelmSpec:
         )
 
 
+@dataclass(frozen=True)
+class PluginParameter:
+    """One ``plugin.parameters`` entry: a string, an array or a map."""
+
+    name: str
+    string: str | None = None
+    array: tuple[str, ...] | None = None
+    map: Mapping[str, str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.string is not None:
+            out["string"] = self.string
+        if self.array is not None:
+            out["array"] = list(self.array)
+        if self.map is not None:
+            out["map"] = dict(self.map)
+        return out
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """``plugin``: which config management plugin (by name, or discovered) and its input."""
+
+    name: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    parameters: tuple[PluginParameter, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "name": self.name,
+                "env": [{"name": n, "value": v} for n, v in self.env],
+                "parameters": [p.to_dict() for p in self.parameters],
+            }
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApplicationSource:
     """A repository, a revision, a path in it, and how to render what is there."""
@@ -341,6 +414,7 @@ class ApplicationSource:
     directory: DirectorySpec | None = None
     kustomize: KustomizeSpec | None = None
     helm: HelmSpec | None = None
+    plugin: PluginSpec | None = None
 
     def explicit_type(self) -> str | None:
         """The renderer the spec asks for by setting its options, if it does.
@@ -366,6 +440,7 @@ class ApplicationSource:
                 "directory": self.directory.to_dict() if self.directory else None,
                 "kustomize": self.kustomize.to_dict() if self.kustomize else None,
                 "helm": self.helm.to_dict() if self.helm else None,
+                "plugin": (self.plugin.to_dict() or {"name": ""}) if self.plugin else None,
             }
         )
 
@@ -398,6 +473,8 @@ def _explicit_types(source: ApplicationSource) -> list[str]:
         kinds.append("helm")
     if source.kustomize is not None and not source.kustomize.is_zero():
         kinds.append("kustomize")
+    if source.plugin is not None:
+        kinds.append("plugin")
     return kinds
 
 
@@ -408,12 +485,6 @@ def parse_source(data: Any, where: str = "spec.source") -> ApplicationSource:
 
 def source_from(r: FieldReader) -> ApplicationSource:
     """Parse the source that ``r`` reads (used for ``spec.source`` and ``spec.sources[i]``)."""
-    if r.has("plugin"):
-        raise r.error(
-            "plugin",
-            "config management plugins are not supported: gitward renders plain "
-            "manifests, Kustomize and Helm only",
-        )
     directory = _directory_from(r.obj("directory"))
     kustomize = _kustomize_from(r.obj("kustomize"))
     helm = _helm_from(r.obj("helm"))
@@ -427,6 +498,7 @@ def source_from(r: FieldReader) -> ApplicationSource:
         directory=directory,
         kustomize=kustomize,
         helm=helm,
+        plugin=_plugin_from(r.obj("plugin")),
     )
     kinds = _explicit_types(source)
     if len(kinds) > 1:
@@ -461,6 +533,34 @@ def _repo_url(r: FieldReader) -> str:
     return url
 
 
+def _plugin_from(r: FieldReader | None) -> PluginSpec | None:
+    if r is None:
+        return None
+    env = []
+    for item, path in r.items("env"):
+        e = r.item_obj(item, path)
+        name = e.string("name", required=True)
+        if not _ENV_NAME.match(name):
+            raise e.error("name", f"{name!r} is not an environment variable name")
+        env.append((name, e.string("value")))
+    parameters = []
+    for item, path in r.items("parameters"):
+        p = r.item_obj(item, path)
+        name = p.string("name", required=True)
+        given = [k for k in ("string", "array", "map") if p.has(k)]
+        if len(given) > 1:
+            raise p.error(None, f"set one of string, array or map, not {' and '.join(given)}")
+        parameters.append(
+            PluginParameter(
+                name=name,
+                string=p.string("string") if p.has("string") else None,
+                array=p.str_list("array") if p.has("array") else None,
+                map=p.str_map("map") if p.has("map") else None,
+            )
+        )
+    return PluginSpec(name=r.string("name"), env=tuple(env), parameters=tuple(parameters))
+
+
 def _directory_from(r: FieldReader | None) -> DirectorySpec | None:
     if r is None:
         return None
@@ -468,7 +568,26 @@ def _directory_from(r: FieldReader | None) -> DirectorySpec | None:
         recurse=r.flag("recurse"),
         include=r.string("include"),
         exclude=r.string("exclude"),
-        jsonnet=r.raw_obj("jsonnet") or {},
+        jsonnet=_jsonnet_from(r.obj("jsonnet")),
+    )
+
+
+def _jsonnet_vars(r: FieldReader, key: str) -> tuple[JsonnetVar, ...]:
+    out = []
+    for item, path in r.items(key):
+        v = r.item_obj(item, path)
+        name = v.string("name", required=True)
+        if "=" in name or name.startswith("-"):
+            raise v.error("name", f"{name!r}: a Jsonnet variable name holds no '=' nor leading '-'")
+        out.append(JsonnetVar(name=name, value=v.string("value"), code=v.flag("code")))
+    return tuple(out)
+
+
+def _jsonnet_from(r: FieldReader | None) -> JsonnetSpec:
+    if r is None:
+        return JsonnetSpec()
+    return JsonnetSpec(
+        ext_vars=_jsonnet_vars(r, "extVars"), tlas=_jsonnet_vars(r, "tlas"), libs=r.str_list("libs")
     )
 
 

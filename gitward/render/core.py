@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from gitward.model.source_spec import ApplicationSource, DirectorySpec
-from gitward.render.directory import render_directory
+from gitward.model.plugins import PluginConfig
+from gitward.model.source_spec import ApplicationSource, DirectorySpec, PluginSpec
+from gitward.render.directory import load_file, manifest_files, render_directory
 from gitward.render.env import RenderEnv
 from gitward.render.errors import UnsupportedSource
 from gitward.render.helm import render_helm
+from gitward.render.jsonnet import render_jsonnet_file
 from gitward.render.kustomize import KUSTOMIZATION_NAMES, render_kustomize
 from gitward.render.manifests import parse_stream
 from gitward.render.overrides import apply_overrides
 from gitward.render.paths import display, resolve_app_dir, resolve_root
+from gitward.render.plugin import render_plugin
 from gitward.render.tools import RenderTools
 
 #: Sent to tools as every proxy so that nothing they try to fetch leaves the machine.
@@ -30,7 +34,7 @@ _NOWHERE = "http://127.0.0.1:9"
 
 
 def detect(app_dir: Path, source: ApplicationSource) -> str:
-    """``"helm"``, ``"kustomize"`` or ``"directory"``, decided as Argo CD decides.
+    """``"helm"``, ``"kustomize"``, ``"plugin"`` or ``"directory"``, decided as Argo CD decides.
 
     A source that sets options for one renderer gets that renderer whatever the
     files say. Otherwise a kustomization file wins over Chart.yaml, and a
@@ -59,35 +63,83 @@ def _tool_env(env: RenderEnv, home: Path) -> dict[str, str]:
     return proc_env
 
 
+async def _render_with_jsonnet(
+    root: Path,
+    app: Path,
+    spec: DirectorySpec,
+    files: list[tuple[str, Path]],
+    env: RenderEnv,
+    tools: RenderTools,
+) -> list[dict[str, Any]]:
+    """A directory source holding Jsonnet: each file in order, jsonnet ones evaluated."""
+    objects: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="gitward-render-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "home").mkdir()
+        proc_env = _tool_env(env, tmp / "home")
+        for rel, real in files:
+            if rel.endswith(".jsonnet"):
+                objects += await render_jsonnet_file(
+                    root, app, app / rel, spec.jsonnet, env, tools, tmp, proc_env
+                )
+            else:
+                objects += await asyncio.to_thread(load_file, real, display(root, app / rel))
+    return objects
+
+
 async def render(
-    repo_root: Path, source: ApplicationSource, env: RenderEnv, tools: RenderTools
+    repo_root: Path,
+    source: ApplicationSource,
+    env: RenderEnv,
+    tools: RenderTools,
+    *,
+    dependencies: Mapping[str, Path] | None = None,
+    kind: str | None = None,
+    refs: Mapping[str, Path] | None = None,
+    plugins: Sequence[PluginConfig] = (),
 ) -> list[dict[str, Any]]:
     """The Kubernetes objects ``source`` describes in the tree at ``repo_root``.
 
+    ``dependencies`` are Helm chart dependencies the caller downloaded (see
+    :func:`~gitward.render.helm.chart_dependencies`); ``kind`` forces the renderer
+    (a chart from a Helm repository is Helm whatever its files say); ``refs`` are the
+    trees of a multi-source app's ``ref`` sources, for ``$name/...`` value files;
+    ``plugins`` are the installation's config management plugins. A source
+    with ``chart`` set must have been turned into a local chart by the caller.
     Raises a :class:`~gitward.model.errors.RenderError` subclass naming the
     file, line, field or command at fault.
     """
     if source.chart:
         raise UnsupportedSource(
-            f"spec.source.chart {source.chart!r}: charts from Helm repositories are not "
-            "supported; keep the chart in git and point spec.source.path at it"
+            f"spec.source.chart {source.chart!r}: the chart must be downloaded (by the repo "
+            "server) before it is rendered"
         )
     root = resolve_root(repo_root)
     app = resolve_app_dir(root, source.path)
     source = await asyncio.to_thread(apply_overrides, root, app, source, env.app_name)
-    kind = detect(app, source)
+    kind = kind or detect(app, source)
     if kind == "directory":
         spec = source.directory or DirectorySpec()
-        return await asyncio.to_thread(render_directory, root, app, spec)
+        files = await asyncio.to_thread(manifest_files, root, app, spec)
+        if not any(rel.endswith(".jsonnet") for rel, _ in files):
+            return await asyncio.to_thread(render_directory, root, app, spec)
+        return await _render_with_jsonnet(root, app, spec, files, env, tools)
     with tempfile.TemporaryDirectory(prefix="gitward-render-") as tmp_name:
         tmp = Path(tmp_name)
         home = tmp / "home"
         home.mkdir()
         proc_env = _tool_env(env, home)
-        if kind == "kustomize":
+        if kind == "plugin":
+            text, name = await render_plugin(
+                root, app, source.plugin or PluginSpec(), plugins, env, tools, tmp, proc_env
+            )
+            origin = f"plugin {name} for {display(root, app)}"
+        elif kind == "kustomize":
             origin = f"kustomize build {display(root, app)}"
             text = await render_kustomize(root, app, source.kustomize, env, tools, tmp, proc_env)
         else:
             origin = f"helm template {display(root, app)}"
-            text = await render_helm(root, app, source.helm, env, tools, tmp, proc_env)
+            text = await render_helm(
+                root, app, source.helm, env, tools, tmp, proc_env, dependencies, refs
+            )
     return await asyncio.to_thread(parse_stream, text, origin)

@@ -1,13 +1,14 @@
 """Plain manifests: the ``*.yaml``, ``*.yml`` and ``*.json`` files of a directory.
 
-Follows Argo CD's directory source: files in lexical walk order (subdirectories
-only with ``recurse``), ``include``/``exclude`` globs matched against the path
-relative to the application directory, symlinked files followed only inside
-the repository, symlinked directories not followed. A JSON file holds exactly
-one object. A YAML file that does not parse at all *and* does not look like a
-manifest (it lacks any of ``apiVersion:``, ``kind:``, ``metadata:``) is some
-other tool's config and is skipped, as Argo CD skips it; anything else that is
-not a Kubernetes object is an error naming the file, line and document.
+Follows Argo CD's directory source: ``*.yaml``, ``*.yml``, ``*.json`` and ``*.jsonnet``
+files (the last evaluated by :mod:`gitward.render.jsonnet`) in lexical walk order
+(subdirectories only with ``recurse``), ``include``/``exclude`` globs matched against
+the path relative to the application directory, symlinked files followed only inside the
+repository, symlinked directories not followed. A JSON file holds exactly one object. A
+YAML file that does not parse at all *and* does not look like a manifest (it lacks any
+of ``apiVersion:``, ``kind:``, ``metadata:``) is some other tool's config and is
+skipped, as Argo CD skips it; anything else that is not a Kubernetes object is an error
+naming the file, line and document.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import yaml
 from gitward._util.yamlload import load_all
 from gitward.model.errors import RenderError
 from gitward.model.source_spec import DirectorySpec
-from gitward.render.errors import ManifestParseError, PathError, UnsupportedSource
+from gitward.render.errors import ManifestParseError, PathError
 from gitward.render.globmatch import GlobSyntaxError, compile_glob
 from gitward.render.manifests import (
     check_object,
@@ -64,11 +65,6 @@ def manifest_files(root: Path, app: Path, spec: DirectorySpec) -> list[tuple[str
                 continue
             if include is not None and not include.fullmatch(rel):
                 continue
-            if entry.name.endswith(".jsonnet"):
-                raise UnsupportedSource(
-                    f"{display(root, Path(entry.path))}: jsonnet is not supported; exclude it "
-                    "with spec.source.directory.exclude or render it to YAML in the repository"
-                )
             found.append((rel, real))
 
     walk(app, "")
@@ -150,8 +146,12 @@ def _load_json(text: str, name: str) -> list[dict[str, Any]]:
 
 
 def render_directory(root: Path, app: Path, spec: DirectorySpec) -> list[dict[str, Any]]:
-    """All objects of a directory source, in Argo CD's file order."""
+    """All objects of the YAML and JSON files of a directory source, in Argo CD's file order.
+
+    Jsonnet files need a tool: :func:`gitward.render.core.render` evaluates them in place.
+    """
     objects: list[dict[str, Any]] = []
     for rel, real in manifest_files(root, app, spec):
-        objects.extend(load_file(real, display(root, app / rel)))
+        if not rel.endswith(".jsonnet"):
+            objects.extend(load_file(real, display(root, app / rel)))
     return objects

@@ -8,16 +8,19 @@ leading ``/``) and fenced into the repository, the inline ``values`` /
 ``$VAR`` expansion and Argo CD's comma escaping, ``--include-crds`` unless
 ``skipCrds``, and the cluster's kube and API versions.
 
-Dependencies vendored in ``charts/`` just work. When Chart.yaml lists a
-dependency that is missing there, Argo CD runs ``helm dependency build``;
-gitward does that only when every dependency is a local ``file://`` chart (so
-no download can happen) and only in a copy of the chart, never in the tree.
+Dependencies vendored in ``charts/`` just work. Dependencies from chart
+repositories are downloaded by the repo server (never by helm, which runs
+without a network) and handed in as directories, which are put into a copy's
+``charts/``. When only local ``file://`` dependencies are missing, gitward
+runs ``helm dependency build --skip-refresh`` in a copy of the chart, never in
+the tree.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +90,30 @@ def set_name(raw: str, what: str) -> str:
     return raw
 
 
-def _spec_file(root: Path, chart: Path, raw: str, variables: dict[str, str], what: str) -> Path:
-    """A value or set-file path from the spec, expanded and fenced into the repository."""
+def _spec_file(
+    root: Path,
+    chart: Path,
+    raw: str,
+    variables: dict[str, str],
+    what: str,
+    refs: Mapping[str, Path] | None = None,
+) -> Path:
+    """A value or set-file path from the spec, expanded and fenced into its repository.
+
+    ``$name/path`` names a file of the multi-source ``ref: name`` source, whose
+    checked-out tree the caller passes in ``refs``; it is fenced into that tree.
+    """
     ref = _REF.match(raw)
     if ref and ref.group(1).strip("{}") not in variables:
-        raise UnsupportedSource(
-            f"{what} {raw!r} refers to another source ({ref.group(0)}); multi-source "
-            "references must be resolved to a path by the caller before rendering"
-        )
+        name = ref.group(1).strip("{}")
+        if refs is None or name not in refs:
+            known = ", ".join(sorted(refs or {})) or "none"
+            raise UnsupportedSource(
+                f"{what} {raw!r} refers to source ${name}, which is not a ref source of this "
+                f"application (ref sources: {known})"
+            )
+        rest = raw[ref.end() :].lstrip("/")
+        return resolve_in_repo(refs[name], refs[name], rest, what)
     path = envsubst(raw, variables)
     if _URL.match(path):
         raise UnsupportedSource(
@@ -104,7 +123,12 @@ def _spec_file(root: Path, chart: Path, raw: str, variables: dict[str, str], wha
 
 
 def template_args(
-    root: Path, chart: Path, spec: HelmSpec, env: RenderEnv, values_file: Path | None
+    root: Path,
+    chart: Path,
+    spec: HelmSpec,
+    env: RenderEnv,
+    values_file: Path | None,
+    refs: Mapping[str, Path] | None = None,
 ) -> list[str]:
     """The ``helm template`` argument list (chart path as given).
 
@@ -128,7 +152,7 @@ def template_args(
     if kube_version:
         args.append(option("kube-version", kube_version, f"{field}.kubeVersion"))
     for i, raw in enumerate(spec.value_files):
-        path = _spec_file(root, chart, raw, variables, f"{field}.valueFiles[{i}]")
+        path = _spec_file(root, chart, raw, variables, f"{field}.valueFiles[{i}]", refs)
         if not path.is_file():
             if spec.ignore_missing_value_files:
                 continue
@@ -152,7 +176,7 @@ def template_args(
     for i, fp in enumerate(spec.file_parameters):
         name = set_name(fp.name, f"{field}.fileParameters[{i}].name")
         what = f"{field}.fileParameters[{i}].path"
-        path = _spec_file(root, chart, fp.path, variables, what)
+        path = _spec_file(root, chart, fp.path, variables, what, refs)
         if not path.is_file():
             raise PathError(f"{what} {fp.path!r}: {display(root, path)} does not exist", fp.path)
         args.append(option("set-file", f"{name}={clean_set_value(str(path))}"))
@@ -164,6 +188,25 @@ def template_args(
     if spec.skip_tests:
         args.append("--skip-tests")
     return args
+
+
+def chart_dependencies(chart: Path) -> list[dict[str, Any]]:
+    """Chart.yaml's dependencies that are neither vendored in ``charts/`` nor local.
+
+    These are the ones gitward downloads (from an ``http(s)://`` or ``oci://``
+    repository, or ``@name`` of a configured one) before ``helm template`` runs;
+    each entry has at least ``name``, ``version`` and ``repository``.
+    """
+    vendored = chart / "charts"
+    wanted = []
+    for dep in _dependencies(chart):
+        name, repo = str(dep.get("name") or ""), str(dep.get("repository") or "")
+        if not name or not repo or repo.startswith("file://"):
+            continue
+        if (vendored / name).is_dir() or any(vendored.glob(f"{name}-*.tgz")):
+            continue
+        wanted.append({"name": name, "version": str(dep.get("version") or ""), "repository": repo})
+    return wanted
 
 
 def _dependencies(chart: Path) -> list[dict[str, Any]]:
@@ -198,7 +241,10 @@ def _plan_dependency_build(root: Path, chart: Path, stderr: str) -> list[Path]:
                 "`helm dependency build` and commit the charts/ directory"
             )
     remote = [
-        str(d.get("name")) for d in deps if not str(d.get("repository", "")).startswith("file://")
+        str(d.get("name"))
+        for d in deps
+        if not str(d.get("repository", "")).startswith("file://")
+        and not (chart / "charts" / str(d.get("name"))).is_dir()
     ]
     if remote:
         raise UnsupportedSource(
@@ -223,6 +269,18 @@ def _plan_dependency_build(root: Path, chart: Path, stderr: str) -> list[Path]:
     return local
 
 
+def _copy_with_dependencies(chart: Path, dependencies: Mapping[str, Path], tmp: Path) -> Path:
+    """A writable copy of ``chart`` under ``tmp`` with the downloaded charts in ``charts/``."""
+    copy = tmp / "with-dependencies" / chart.name
+    copy_tree(chart, copy)
+    charts = copy / "charts"
+    charts.mkdir(exist_ok=True)
+    for name, path in dependencies.items():
+        if not (charts / name).exists():
+            copy_tree(path, charts / name)
+    return copy
+
+
 def _copy_for_build(root: Path, chart: Path, deps: list[Path], dest: Path) -> Path:
     """Copy the chart and its local dependencies to ``dest``, at their repository paths."""
     for path in [chart, *deps]:
@@ -240,8 +298,15 @@ async def render_helm(
     tools: RenderTools,
     tmp: Path,
     proc_env: dict[str, str],
+    dependencies: Mapping[str, Path] | None = None,
+    refs: Mapping[str, Path] | None = None,
 ) -> str:
-    """``helm template`` output for the chart directory ``chart``."""
+    """``helm template`` output for the chart directory ``chart``.
+
+    ``dependencies`` are charts gitward downloaded for Chart.yaml entries from
+    repositories (name to unpacked directory): the chart is copied and they
+    are put into the copy's ``charts/``, so helm finds them without a network.
+    """
     where = display(root, chart)
     spec = spec or HelmSpec()
     await asyncio.to_thread(check_symlinks, root, chart)
@@ -251,9 +316,12 @@ async def render_helm(
     if inline.strip():
         values_file = tmp / "inline-values.yaml"
         values_file.write_text(inline)
-    args = template_args(root, chart, spec, env, values_file)
+    args = template_args(root, chart, spec, env, values_file, refs)
     shown = f"helm template {where}"
-    jail = Jail(read=(root,), write=(tmp,))
+    jail = Jail(read=(root, *(refs or {}).values()), write=(tmp,))
+    if dependencies:
+        copy = await asyncio.to_thread(_copy_with_dependencies, chart, dependencies, tmp)
+        args[2] = str(copy)
     try:
         return await run_tool(
             tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown, jail=jail

@@ -1,4 +1,4 @@
-"""The kustomize and helm binaries, and the one way this layer runs them.
+"""The kustomize, helm and jsonnet binaries, and the one way this layer runs them.
 
 Every run is ``asyncio.create_subprocess_exec`` (argv lists, never a shell)
 with a deadline: a tool that hangs is killed and reported, never waited on
@@ -48,11 +48,12 @@ def checked(value: str, what: str) -> str:
 
 @dataclass(frozen=True)
 class RenderTools:
-    """Where kustomize and helm are, and how long one run of either may take."""
+    """Where kustomize, helm and jsonnet are, and how long one run of any may take."""
 
     kustomize: Path | None
     helm: Path | None
     timeout: float = 120.0
+    jsonnet: Path | None = None
     _versions: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
@@ -60,14 +61,16 @@ class RenderTools:
         """The tools found on ``PATH`` (either may be None; rendering that needs it then fails)."""
         kustomize = shutil.which("kustomize")
         helm = shutil.which("helm")
+        jsonnet = shutil.which("jsonnet")
         return cls(
             kustomize=Path(kustomize) if kustomize else None,
             helm=Path(helm) if helm else None,
+            jsonnet=Path(jsonnet) if jsonnet else None,
         )
 
     def binary(self, tool: str) -> Path:
-        """The path of ``tool`` ("kustomize" or "helm"), or :class:`ToolMissing`."""
-        path = self.kustomize if tool == "kustomize" else self.helm
+        """The path of ``tool`` ("kustomize", "helm" or "jsonnet"), or :class:`ToolMissing`."""
+        path = {"kustomize": self.kustomize, "helm": self.helm, "jsonnet": self.jsonnet}.get(tool)
         if path is None:
             raise ToolMissing(tool)
         if not os.access(path, os.X_OK):
@@ -88,6 +91,9 @@ class RenderTools:
             if self.helm is not None:
                 out = await run_tool(self, "helm", ["version", "--short"], env=env)
                 found["helm"] = out.strip()
+            if self.jsonnet is not None:
+                out = await run_tool(self, "jsonnet", ["--version"], env=env)
+                found["jsonnet"] = out.strip()
             self._versions.update(found)
         return dict(self._versions)
 
@@ -102,6 +108,7 @@ async def run_tool(
     context: str = "",
     display: str | None = None,
     jail: Jail | None = None,
+    binary: Path | None = None,
 ) -> str:
     """Run ``tool args`` and return its stdout; raise with its stderr if it fails or times out.
 
@@ -110,9 +117,11 @@ async def run_tool(
     the command is named in errors; by default the tool and its first argument
     only, because later arguments (``--set password=...``) may hold secrets.
     ``jail`` confines the process to the paths it names (see :mod:`gitward.render.jail`);
-    every run on behalf of a spec passes one.
+    every run on behalf of a spec passes one. ``binary`` runs that program instead
+    of ``tools``' own ``tool`` (a config management plugin's command); ``tool`` then
+    only names it in errors.
     """
-    binary = tools.binary(tool)
+    binary = binary or tools.binary(tool)
     command = display or " ".join([tool, *args[:1]])
     try:
         argv = jail.argv(binary, args) if jail is not None else [str(binary), *args]

@@ -11,22 +11,30 @@ of different Applications, even of one repository, run concurrently.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from gitward._util.hashing import digest_of
 from gitward._util.lru import BoundedLRU
 from gitward._util.tasks import shared_task
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
+from gitward.model.plugins import PluginConfig
 from gitward.model.source_spec import ApplicationSource, normalise_path
 from gitward.render import RenderEnv, RenderTools, detect, render
+from gitward.render.helm import chart_dependencies
 from gitward.render.overrides import app_file
 from gitward.reposerver.cache import CacheKey, ManifestCache
 from gitward.reposerver.errors import EmptyRender
 from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url
+from gitward.source.helmrepo import ChartVersion, HelmRepos
+from gitward.source.oci import OCIClient, is_oci
 
 log = logging.getLogger("gitward.reposerver")
 
@@ -63,6 +71,15 @@ class _Rendered:
     cached: bool
 
 
+def _uses_refs(source: ApplicationSource) -> bool:
+    """Whether the source's output depends on ref sources (``$name/...`` value files)."""
+    helm = source.helm
+    if helm is None:
+        return False
+    paths = [*helm.value_files, *(p.path for p in helm.file_parameters)]
+    return any(p.startswith("$") for p in paths)
+
+
 def _renderable(source: ApplicationSource) -> bool:
     """A multi-source entry with only ``ref`` set supplies values files, not manifests."""
     return not (source.ref and not source.path and not source.chart)
@@ -75,6 +92,10 @@ class ManifestService:
     source: GitSource = field(default_factory=GitSource)
     tools: RenderTools = field(default_factory=RenderTools.from_path)
     credentials: CredentialStore | None = None
+    helm_repos: HelmRepos = field(default_factory=HelmRepos)
+    oci: OCIClient = field(default_factory=OCIClient)
+    #: The installation's config management plugins (argocd-cm).
+    plugins: tuple[PluginConfig, ...] = ()
     cache_size: int = 256
     kube_version: str | None = None
     api_versions: tuple[str, ...] = ()
@@ -90,6 +111,7 @@ class ManifestService:
         """Forget every render and every ref listing (a hard refresh)."""
         self.cache.clear()
         self.source.forget_refs()
+        self.helm_repos.forget_indexes()
 
     async def _tools_version_key(self) -> str:
         if self._tools_key is None:
@@ -108,28 +130,88 @@ class ManifestService:
         creds: CredentialStore | None = None,
         *,
         allow_empty: bool = False,
+        revisions: Sequence[str] | None = None,
+        positions: Sequence[int] | None = None,
     ) -> Manifests:
-        """Render ``app``'s source at ``revision`` (default: its ``targetRevision``)."""
-        sources = [s for s in app.effective_sources if _renderable(s)]
-        if not sources:
+        """Render ``app``'s sources (default: at their ``targetRevision``).
+
+        ``revision`` overrides a single-source app's revision; ``revisions`` gives
+        one per entry of ``spec.sources`` (an empty one keeps that source's
+        target). ``ref`` sources are checked out first and held while the others
+        render, so ``$name/values.yaml`` value files read their tree.
+        ``positions`` (1-based, ``--source-position``) renders only those sources.
+        ``Manifests.revisions`` has one resolved revision per source, refs included.
+        """
+        all_sources = list(app.effective_sources)
+        if not any(_renderable(s) for s in all_sources):
             raise ConfigError(f"application {app.name}: no source to render")
-        if revision and len(sources) > 1:
-            raise ConfigError(
-                f"application {app.name}: a revision override needs a single-source application"
+        targets = self._targets(app, all_sources, revision, revisions)
+        wanted = set(positions) if positions else set(range(1, len(all_sources) + 1))
+        for position in positions or ():
+            if not 1 <= position <= len(all_sources) or not _renderable(all_sources[position - 1]):
+                raise ConfigError(
+                    f"application {app.name}: --source-position {position}: no renderable "
+                    f"source there (it has {len(all_sources)} sources)"
+                )
+        async with contextlib.AsyncExitStack() as stack:
+            refs: dict[str, tuple[str, Path]] = {}
+            resolved: dict[int, str] = {}
+            for i, source in enumerate(all_sources):
+                if not source.ref:
+                    continue
+                if source.chart:
+                    raise ConfigError(
+                        f"application {app.name}: spec.sources[{i}]: a ref source must be a "
+                        "Git repository, not a chart"
+                    )
+                tree = await stack.enter_async_context(
+                    self.source.checkout(
+                        source.repo_url, targets[i], self._creds(source.repo_url, creds)
+                    )
+                )
+                refs[source.ref] = (tree.sha, tree.path)
+                resolved[i] = tree.sha
+            order = [i for i, s in enumerate(all_sources) if _renderable(s) and i + 1 in wanted]
+            parts = await asyncio.gather(
+                *(
+                    self._generate_one(app, all_sources[i], targets[i], creds, allow_empty, refs)
+                    for i in order
+                )
             )
-        parts = await asyncio.gather(
-            *(self._generate_one(app, s, revision, creds, allow_empty) for s in sources)
-        )
         objects: list[Obj] = []
-        for _, rendered in parts:
+        for i, (sha, rendered) in zip(order, parts, strict=True):
             objects.extend(rendered.objects)
+            resolved[i] = sha
         return Manifests(
             revision=parts[0][0],
             objects=objects,
             source_type=parts[0][1].source_type,
             cached=all(rendered.cached for _, rendered in parts),
-            revisions=tuple(sha for sha, _ in parts),
+            revisions=tuple(resolved.get(i, "") for i in range(len(all_sources))),
         )
+
+    @staticmethod
+    def _targets(
+        app: Application,
+        sources: list[ApplicationSource],
+        revision: str | None,
+        revisions: Sequence[str] | None,
+    ) -> list[str]:
+        if revisions:
+            if len(revisions) != len(sources):
+                raise ConfigError(
+                    f"application {app.name}: {len(revisions)} revisions given for "
+                    f"{len(sources)} sources"
+                )
+            return [r or s.target_revision for r, s in zip(revisions, sources, strict=True)]
+        if revision:
+            if len(sources) > 1:
+                raise ConfigError(
+                    f"application {app.name}: a revision override needs a single-source "
+                    "application (give one revision per source)"
+                )
+            return [revision]
+        return [s.target_revision for s in sources]
 
     async def _generate_one(
         self,
@@ -138,11 +220,30 @@ class ManifestService:
         revision: str | None,
         store: CredentialStore | None,
         allow_empty: bool,
+        refs: dict[str, tuple[str, Path]] | None = None,
     ) -> tuple[str, _Rendered]:
         url = source.repo_url
         creds = self._creds(url, store)
         target = revision or source.target_revision
-        sha = await self.source.resolve(url, target, creds)
+        ref_paths = {name: path for name, (_, path) in (refs or {}).items()}
+        options = source.options_key()
+        if refs and _uses_refs(source):
+            options += json.dumps({name: sha for name, (sha, _) in sorted(refs.items())})
+        if source.plugin is not None:  # a changed plugin definition renders differently
+            options += digest_of([repr(self.plugins)], 16)
+        chart: ChartVersion | None = None
+        oci = is_oci(url, creds)
+        if source.chart and oci:
+            version, digest = await self.oci.resolve_chart(url, source.chart, target, creds)
+            chart = ChartVersion(source.chart, version, (), digest)
+            sha = version
+        elif source.chart:
+            chart = await self.helm_repos.resolve(url, source.chart, target, creds)
+            sha = chart.version
+        elif oci:
+            sha = await self.oci.resolve_artifact(url, target, creds)
+        else:
+            sha = await self.source.resolve(url, target, creds)
         env = RenderEnv(
             app_name=app.name,
             app_namespace=app.destination.namespace,
@@ -155,9 +256,9 @@ class ManifestService:
         )
         key = CacheKey(
             repo=normalize_url(url),
-            sha=sha,
-            path=normalise_path(source.path),
-            options=source.options_key(),
+            sha=f"{source.chart}@{chart.version}#{chart.digest}" if chart else sha,
+            path=source.chart if chart else normalise_path(source.path),
+            options=options,
             tools=await self._tools_version_key(),
             app_name=app.name,
             namespace=app.destination.namespace,
@@ -166,12 +267,21 @@ class ManifestService:
             kube_version=self.kube_version or "",
             api_versions=self.api_versions,
         )
-        if await self._source_type(key, source, creds) == "directory":
+        shareable = not (
+            source.directory
+            and (source.directory.jsonnet.ext_vars or source.directory.jsonnet.tlas)
+        )
+        if (
+            chart is None
+            and not oci
+            and shareable
+            and await self._source_type(key, source, creds) == "directory"
+        ):
             # Plain manifests see no build environment: every app of this path shares one render.
             key = dataclasses.replace(
                 key, app_name="", namespace="", target_revision="", repo_url=""
             )
-        rendered = await self._cached_or_render(key, source, env, creds)
+        rendered = await self._cached_or_render(key, source, env, creds, store, chart, ref_paths)
         if not rendered.objects and not allow_empty:
             raise EmptyRender(app.name, env.repo_url, source.path, sha)
         return sha, rendered
@@ -201,6 +311,9 @@ class ManifestService:
         source: ApplicationSource,
         env: RenderEnv,
         creds: RepoCredentials | None,
+        store: CredentialStore | None = None,
+        chart: ChartVersion | None = None,
+        refs: dict[str, Path] | None = None,
     ) -> _Rendered:
         hit = self.cache.get(key)
         if hit is not None:
@@ -209,14 +322,14 @@ class ManifestService:
         self.stats.misses += 1
         task = self._inflight.get(key)
         if task is None:
-            task = shared_task(self._render(key, source, env, creds))
+            task = shared_task(self._render(key, source, env, creds, store, chart, refs))
             self._inflight[key] = task
             task.add_done_callback(lambda _t: self._inflight.pop(key, None))
             return await asyncio.shield(task)  # the starter owns the rendered list
         await asyncio.shield(task)
         copy = self.cache.get(key)  # joiners get private copies of the starter's result
         if copy is None:  # evicted at once (cache full of larger renders): render again
-            return await self._render(key, source, env, creds)
+            return await self._render(key, source, env, creds, store, chart, refs)
         return _Rendered(copy.objects, copy.source_type, False)
 
     async def _render(
@@ -225,13 +338,101 @@ class ManifestService:
         source: ApplicationSource,
         env: RenderEnv,
         creds: RepoCredentials | None,
+        store: CredentialStore | None = None,
+        chart: ChartVersion | None = None,
+        refs: dict[str, Path] | None = None,
     ) -> _Rendered:
-        async with self.source.checkout(env.repo_url, key.sha, creds) as tree:
+        if chart is not None:
+            objects = await self._render_chart(source, env, creds, store, chart, refs)
+            source_type = "helm"
+        elif is_oci(source.repo_url, creds):
+            artifact = await self.oci.fetch_artifact(source.repo_url, key.sha, creds)
             self.stats.renders += 1
-            objects = await render(tree.path, source, env, self.tools)
-            source_type = detect(tree.path / key.path, source)
+            app_path = artifact / key.path
+            source_type = detect(app_path, source)
+            deps = await self._dependencies(app_path, store) if source_type == "helm" else {}
+            objects = await render(
+                artifact,
+                source,
+                env,
+                self.tools,
+                dependencies=deps,
+                refs=refs,
+                plugins=self.plugins,
+            )
+        else:
+            async with self.source.checkout(env.repo_url, key.sha, creds) as tree:
+                self.stats.renders += 1
+                app_dir = tree.path / key.path
+                source_type = detect(app_dir, source)
+                deps = await self._dependencies(app_dir, store) if source_type == "helm" else {}
+                objects = await render(
+                    tree.path,
+                    source,
+                    env,
+                    self.tools,
+                    dependencies=deps,
+                    refs=refs,
+                    plugins=self.plugins,
+                )
         self.cache.put(key, objects, source_type)
         log.debug(
             "rendered %s %s at %s: %d objects", env.app_name, key.path, key.sha[:12], len(objects)
         )
         return _Rendered(objects, source_type, False)
+
+    async def _render_chart(
+        self,
+        source: ApplicationSource,
+        env: RenderEnv,
+        creds: RepoCredentials | None,
+        store: CredentialStore | None,
+        chart: ChartVersion,
+        refs: dict[str, Path] | None = None,
+    ) -> list[Obj]:
+        """Download (once) and render a chart from a Helm repository."""
+        passing = bool(source.helm and source.helm.pass_credentials)
+        if is_oci(source.repo_url, creds):
+            chart_dir = await self.oci.fetch_chart(source.repo_url, chart.name, chart.digest, creds)
+        else:
+            chart_dir = await self.helm_repos.fetch(
+                source.repo_url, chart, creds, pass_credentials=passing
+            )
+        self.stats.renders += 1
+        deps = await self._dependencies(chart_dir, store)
+        local = dataclasses.replace(source, chart="", path=chart_dir.name)
+        return await render(
+            chart_dir.parent, local, env, self.tools, dependencies=deps, kind="helm", refs=refs
+        )
+
+    async def _dependencies(
+        self, chart_dir: Path, store: CredentialStore | None
+    ) -> dict[str, Path]:
+        """Chart.yaml dependencies from repositories, downloaded here (never by helm)."""
+        wanted = await asyncio.to_thread(chart_dependencies, chart_dir)
+        found: dict[str, Path] = {}
+        for dep in wanted:
+            repo = self._dependency_repo(dep["repository"], store)
+            creds = self._creds(repo, store)
+            if is_oci(repo, creds):
+                _, digest = await self.oci.resolve_chart(repo, dep["name"], dep["version"], creds)
+                found[dep["name"]] = await self.oci.fetch_chart(repo, dep["name"], digest, creds)
+                continue
+            version = await self.helm_repos.resolve(repo, dep["name"], dep["version"], creds)
+            found[dep["name"]] = await self.helm_repos.fetch(repo, version, creds)
+        return found
+
+    def _dependency_repo(self, repository: str, store: CredentialStore | None) -> str:
+        """A dependency's repository URL; ``@name`` and ``alias:name`` name a configured one."""
+        for prefix in ("@", "alias:"):
+            if repository.startswith(prefix):
+                name = repository[len(prefix) :]
+                store = store if store is not None else self.credentials
+                for creds in store.repositories.values() if store else ():
+                    if creds.name == name:
+                        return creds.url
+                raise ConfigError(
+                    f"chart dependency repository {repository!r}: no repository named {name!r} "
+                    "is configured"
+                )
+        return repository

@@ -39,8 +39,13 @@ _FIELDS = {
     "insecure": "insecure",
     "type": "type",
     "proxy": "proxy",
+    "name": "name",
+    "enableOCI": "enable_oci",
+    "tlsClientCertData": "tls_client_cert_data",
+    "tlsClientCertKey": "tls_client_cert_key",
 }
-_SECRET_FIELDS = ("password", "ssh_private_key", "bearer_token")
+_FLAGS = ("insecure", "enable_oci")
+_SECRET_FIELDS = ("password", "ssh_private_key", "bearer_token", "tls_client_cert_key")
 
 
 @dataclass(frozen=True, repr=False)
@@ -55,15 +60,27 @@ class RepoCredentials:
     type: str = "git"
     proxy: str = ""
     bearer_token: str = ""
+    #: Argo CD's ``name`` of the repository (Helm dependencies may say ``@name``).
+    name: str = ""
+    #: ``enableOCI``: a Helm repository that is an OCI registry (``repoURL`` without ``oci://``).
+    enable_oci: bool = False
+    tls_client_cert_data: str = ""
+    tls_client_cert_key: str = ""
 
     @property
     def has_secret(self) -> bool:
-        return bool(self.password or self.ssh_private_key or self.bearer_token)
+        return bool(
+            self.password or self.ssh_private_key or self.bearer_token or self.tls_client_cert_key
+        )
 
     def secrets(self) -> list[str]:
         """Every secret value (and each line of a key), to scrub from tool output."""
         values = [getattr(self, name) for name in _SECRET_FIELDS]
-        lines = [line.strip() for line in self.ssh_private_key.splitlines()]
+        lines = [
+            line.strip()
+            for key in (self.ssh_private_key, self.tls_client_cert_key)
+            for line in key.splitlines()
+        ]
         proxy_password = _url_password(self.proxy)
         return [v for v in [*values, *lines, proxy_password] if v and len(v) >= 4]
 
@@ -76,6 +93,7 @@ class RepoCredentials:
             "bearer_token": "***" if self.bearer_token else "",
             "insecure": self.insecure,
             "type": self.type,
+            "tls_client_cert_key": "***" if self.tls_client_cert_key else "",
             "proxy": redact_url(self.proxy),
         }
         return "RepoCredentials(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
@@ -90,7 +108,7 @@ def _url_password(url: str) -> str:
     return userinfo.partition(":")[2] or userinfo
 
 
-def _flag(value: Any, where: str) -> bool:
+def _flag(value: Any, where: str, key: str = "insecure") -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -98,7 +116,7 @@ def _flag(value: Any, where: str) -> bool:
         return True
     if text in ("false", "0", "no", ""):
         return False
-    raise CredentialsError(f"{where}: insecure: expected true or false, got {value!r}")
+    raise CredentialsError(f"{where}: {key}: expected true or false, got {value!r}")
 
 
 def credentials_from_fields(fields: Mapping[str, Any], where: str) -> RepoCredentials:
@@ -111,12 +129,13 @@ def credentials_from_fields(fields: Mapping[str, Any], where: str) -> RepoCreden
         value = fields.get(key)
         if value is None:
             continue
-        if name == "insecure":
-            values[name] = _flag(value, where)
+        if name in _FLAGS:
+            values[name] = _flag(value, where, key)
         elif not isinstance(value, str):
             raise CredentialsError(f"{where}: {key}: expected a string")
         else:
-            values[name] = value.strip() if name != "ssh_private_key" else value
+            keep = name in ("ssh_private_key", "tls_client_cert_data", "tls_client_cert_key")
+            values[name] = value if keep else value.strip()
     return RepoCredentials(**values)
 
 

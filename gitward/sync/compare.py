@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,19 +36,27 @@ from gitward.sync.settings import Settings
 Obj = dict[str, Any]
 
 COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
+#: A custom health check (argocd-cm Lua or CEL) failed; the resource's health is Unknown.
+HEALTH_CHECK_ERROR = "HealthCheckError"
 
 
 class RenderedManifests(Protocol):
     revision: str
     objects: list[Obj]
     source_type: str
+    revisions: tuple[str, ...]
 
 
 class ManifestSource(Protocol):
     """What the comparison needs from the repo server (gitward.reposerver)."""
 
     async def generate(
-        self, app: Application, revision: str | None = None, *, allow_empty: bool = False
+        self,
+        app: Application,
+        revision: str | None = None,
+        *,
+        allow_empty: bool = False,
+        revisions: Sequence[str] | None = None,
     ) -> RenderedManifests: ...
 
 
@@ -97,6 +105,8 @@ class Comparison:
     resources: list[ResourceState] = field(default_factory=list)
     conditions: list[Obj] = field(default_factory=list)
     source_type: str = ""
+    #: One resolved revision per ``spec.sources`` entry (multi-source apps only).
+    revisions: tuple[str, ...] = ()
 
     @property
     def out_of_sync(self) -> list[ResourceState]:
@@ -136,6 +146,24 @@ def _images(obj: Obj) -> Iterable[str]:
             stack.extend(v for k, v in node.items() if isinstance(v, dict | list))
         elif isinstance(node, list):
             stack.extend(node)
+
+
+_SYSTEM_RULES: BoundedLRU[str, list[diff.IgnoreRule]] = BoundedLRU(8)
+
+
+def _system_rules(settings: Settings) -> list[diff.IgnoreRule]:
+    """argocd-cm's ``resource.customizations.ignoreDifferences``, parsed once per content."""
+    entries = settings.overrides.ignore_entries()
+    if not entries:
+        return []
+    key = json.dumps(entries, sort_keys=True)
+    found = _SYSTEM_RULES.get(key)
+    if found is None:
+        found = diff.parse_rules(
+            entries, "argocd-cm resource.customizations", jq_timeout=settings.jq_timeout_seconds
+        )
+        _SYSTEM_RULES.put(key, found)
+    return found
 
 
 def _ignores_extraneous(obj: Obj) -> bool:
@@ -221,6 +249,7 @@ async def compare_app(
     previous_resources: Iterable[Obj] = (),
     concurrency: int = 16,
     live: LiveReader | None = None,
+    revisions: Sequence[str] | None = None,
 ) -> Comparison:
     """Refresh ``app``: what Git declares vs what runs, per resource.
 
@@ -228,7 +257,9 @@ async def compare_app(
     objects (default: the API itself; the controller passes its watch cache).
     """
     try:
-        rendered = await manifests.generate(app, revision, allow_empty=True)
+        rendered = await manifests.generate(
+            app, revision, allow_empty=True, revisions=revisions or None
+        )
     except GitwardError as exc:
         return failed_comparison(app, revision or "", str(exc))
     tracking = settings.tracking
@@ -238,8 +269,12 @@ async def compare_app(
     except ClusterError as exc:
         return failed_comparison(app, rendered.revision, str(exc))
     conditions = [{"type": "ComparisonError", "message": e} for e in errors]
+    overrides = settings.overrides
+    health_errors: list[str] = []
     try:
-        all_rules = diff.parse_rules(app.ignore_differences, jq_timeout=settings.jq_timeout_seconds)
+        all_rules = diff.parse_rules(
+            app.ignore_differences, jq_timeout=settings.jq_timeout_seconds
+        ) + _system_rules(settings)
     except GitwardError as exc:  # e.g. a jq expression refused as unsafe: say so, compare nothing
         return failed_comparison(app, rendered.revision, str(exc))
     semaphore = asyncio.Semaphore(concurrency)
@@ -260,7 +295,7 @@ async def compare_app(
                     obj,
                     live,
                     SyncStatus.SYNCED,
-                    health.assess(live) if live else None,
+                    health.assess(live, overrides, health_errors) if live else None,
                     hook=True,
                 )
             rules = diff.rules_for(all_rules, key.group, key.kind, key.name, key.namespace)
@@ -283,7 +318,9 @@ async def compare_app(
                 if memo is not None:
                     _OUTCOMES.put(memo, in_sync)
         status = SyncStatus.OUT_OF_SYNC if result.modified else SyncStatus.SYNCED
-        verdict = health.assess(live) if live is not None else health.missing()
+        verdict = (
+            health.assess(live, overrides, health_errors) if live is not None else health.missing()
+        )
         return ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)
 
     try:
@@ -304,7 +341,7 @@ async def compare_app(
                     None,
                     extra,
                     SyncStatus.OUT_OF_SYNC,
-                    health.assess(extra),
+                    health.assess(extra, overrides, health_errors),
                     requires_pruning=True,
                 )
             )
@@ -322,6 +359,14 @@ async def compare_app(
     if errors:
         sync = SyncStatus.OUT_OF_SYNC
     app_health = health.roll_up(s.health for s in counted if not s.requires_pruning)
+    conditions += [{"type": HEALTH_CHECK_ERROR, "message": e} for e in health_errors]
     return Comparison(
-        app, rendered.revision, sync, app_health, states, conditions, rendered.source_type
+        app,
+        rendered.revision,
+        sync,
+        app_health,
+        states,
+        conditions,
+        rendered.source_type,
+        tuple(rendered.revisions) if app.has_multiple_sources else (),
     )

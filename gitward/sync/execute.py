@@ -14,6 +14,7 @@ from typing import Any
 from gitward import health
 from gitward._util.polling import poll_until
 from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound
+from gitward.model.overrides import ResourceOverrides
 from gitward.model.status import HealthStatus
 from gitward.sync.client_apply import client_side_apply
 from gitward.sync.plan import SyncRequest, SyncTask
@@ -216,15 +217,17 @@ async def poll_hook(client: KubeClient, task: SyncTask) -> None:
             )
 
 
-async def wave_health(client: KubeClient, tasks: list[SyncTask]) -> tuple[bool, str]:
-    """(all healthy, reason) for the applied resources of a wave."""
+async def wave_health(
+    client: KubeClient, tasks: list[SyncTask], overrides: ResourceOverrides | None = None
+) -> tuple[bool, str]:
+    """(all healthy, reason) for the applied resources of a wave (argocd-cm health included)."""
     for task in tasks:
         if task.action != "apply" or task.status != "Synced":
             continue
         live = await _get(client, task)
         if live is None:
             return False, f"waiting for {_label(task)} to exist"
-        verdict = health.assess(live)
+        verdict = health.assess(live, overrides)
         if verdict is None or verdict.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
             continue
         if verdict.status is HealthStatus.DEGRADED:

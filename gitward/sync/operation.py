@@ -57,6 +57,8 @@ def operation_field(request: SyncRequest, initiator: str, automated: bool = Fals
     sync: Obj = {"prune": request.prune, "dryRun": request.dry_run}
     if request.revision:
         sync["revision"] = request.revision
+    if request.revisions:
+        sync["revisions"] = list(request.revisions)
     if request.sync_options:
         sync["syncOptions"] = list(request.sync_options)
     if request.resources is not None:
@@ -141,7 +143,10 @@ class SyncOperation:
                 "resources": [t.as_result() for t in self.tasks],
             },
         }
-        if self.app.source is not None:
+        if self.comparison is not None and self.comparison.revisions:
+            state["syncResult"]["revisions"] = list(self.comparison.revisions)
+            state["syncResult"]["sources"] = self.app_obj["spec"].get("sources")
+        if self.app.source is not None and not self.app.sources:
             state["syncResult"]["source"] = self.app_obj["spec"].get("source")
         if finished:
             state["finishedAt"] = now()
@@ -182,8 +187,13 @@ class SyncOperation:
             await self.finish("Error", f"cannot sync: {exc}")
             return
         comparison = self.comparison  # one the caller just made (the controller's refresh)
-        if comparison is None or comparison.revision != (self.request.revision or ""):
-            comparison = await self.refresher.compare(self.app_obj, self.request.revision)
+        stale = comparison is None or comparison.revision != (self.request.revision or "")
+        if self.request.revisions:
+            stale = comparison is None or comparison.revisions != self.request.revisions
+        if comparison is None or stale:
+            comparison = await self.refresher.compare(
+                self.app_obj, self.request.revision, self.request.revisions
+            )
         self.comparison = comparison
         if comparison.conditions and comparison.sync_status.value == "Unknown":
             message = "; ".join(c["message"] for c in comparison.conditions)
@@ -312,7 +322,9 @@ class SyncOperation:
                 return False
             if self._has_later_work() and not self.request.dry_run:
                 try:
-                    healthy, reason = await execute.wave_health(self.dest, self.running)
+                    healthy, reason = await execute.wave_health(
+                        self.dest, self.running, self.refresher.settings.overrides
+                    )
                 except execute.WaveDegraded as exc:
                     return await self._fail(str(exc))
                 if not healthy:
@@ -378,7 +390,7 @@ class SyncOperation:
     async def finish(self, phase: str, message: str) -> None:
         extra: Obj = {}
         if phase == "Succeeded" and not self.request.dry_run and self.comparison is not None:
-            entry = {
+            entry: Obj = {
                 "revision": self.comparison.revision,
                 "deployedAt": now(),
                 "deployStartedAt": self.started_at,
@@ -388,6 +400,8 @@ class SyncOperation:
                 entry["source"] = self.app_obj["spec"]["source"]
             if self.app_obj["spec"].get("sources"):
                 entry["sources"] = self.app_obj["spec"]["sources"]
+            if self.comparison.revisions:
+                entry["revisions"] = list(self.comparison.revisions)
             previous = list((self.app_obj.get("status") or {}).get("history") or [])
             extra["history"] = history.append(previous, entry, self.app.revision_history_limit)
         if phase == "Succeeded" and not self.request.dry_run:

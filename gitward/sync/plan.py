@@ -37,6 +37,8 @@ class SyncRequest:
     """What the user asked for (CLI flags or the ``operation`` field)."""
 
     revision: str | None = None
+    #: One revision per ``spec.sources`` entry (a multi-source sync or rollback).
+    revisions: tuple[str, ...] | None = None
     prune: bool = False
     dry_run: bool = False
     force: bool = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gitward import diff
@@ -68,7 +68,9 @@ class Refresher:
         namespace = str((app_obj.get("metadata") or {}).get("namespace") or "")
         return await self.destinations.target(app, namespace)
 
-    async def compare(self, app_obj: Obj, revision: str | None = None) -> Comparison:
+    async def compare(
+        self, app_obj: Obj, revision: str | None = None, revisions: Sequence[str] | None = None
+    ) -> Comparison:
         app = parse_app_object(app_obj)
         try:
             target = await self.target(app_obj)
@@ -83,6 +85,7 @@ class Refresher:
             revision=revision,
             previous_resources=previous,
             live=target.live,
+            revisions=revisions,
         )
 
     async def refresh(

@@ -14,7 +14,8 @@ name, namespace}], syncStrategy.{apply|hook}.force, syncOptions}``,
 automated}``, ``info[{name, value}]``. Input is checked as strictly as a spec:
 a malformed field is an :class:`InvalidOperation` naming it, e.g.
 ``Application argocd/guestbook: operation.sync.resources[2].kind: required``.
-Fields gitward cannot honour (per-source ``revisions``, a ``source`` override,
+``sync.revisions`` (one per source of a multi-source app) is honoured. Fields
+gitward cannot honour (a ``source`` or ``sources`` override,
 local ``manifests``) are refused rather than silently ignored, because running
 a different sync than the one asked for is worse than not running it.
 """
@@ -31,7 +32,6 @@ from gitward.sync.plan import SyncRequest
 
 #: ``operation.sync`` fields that change what is synced and that SyncRequest cannot carry.
 UNSUPPORTED_SYNC_FIELDS = {
-    "revisions": "per-source revisions of a multi-source app",
     "sources": "a sources override",
     "source": "a source override (an Argo CD rollback)",
     "manifests": "local manifests",
@@ -90,6 +90,7 @@ def _parse(op: FieldReader) -> SyncRequest:
     sync_options.parse(options, f"{op.where}: {where}" if op.where else where)
     return SyncRequest(
         revision=sync.string("revision") or None,
+        revisions=sync.str_list("revisions") or None,
         prune=sync.flag("prune"),
         dry_run=sync.flag("dryRun"),
         force=_force(sync),

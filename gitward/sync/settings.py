@@ -6,10 +6,12 @@ so one ConfigMap can configure Argo CD and gitward during a migration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.errors import ConfigError
+from gitward.model.overrides import ResourceOverrides, parse_overrides
+from gitward.model.plugins import PLUGINS_KEY, PluginConfig, parse_plugins
 from gitward.model.tracking import TrackingMethod
 from gitward.source.policy import LOCAL_REPOSITORIES_KEY, split_paths
 
@@ -23,6 +25,10 @@ class Settings:
     reconciliation_jitter_seconds: float = 60.0
     #: Directories ``file://``/path repoURLs may point into; empty (the default) refuses them.
     local_repositories: tuple[str, ...] = ()
+    #: ``resource.customizations*``: health scripts and system-wide ignoreDifferences.
+    overrides: ResourceOverrides = field(default_factory=ResourceOverrides)
+    #: ``gitward.configManagementPlugins``: the plugins Applications may name.
+    plugins: tuple[PluginConfig, ...] = ()
     jq_timeout_seconds: float = 1.0
 
 
@@ -49,6 +55,8 @@ def parse_settings(data: dict[str, str]) -> Settings:
         reconciliation_seconds=_seconds(data, "timeout.reconciliation", 120.0),
         reconciliation_jitter_seconds=_seconds(data, "timeout.reconciliation.jitter", 60.0),
         local_repositories=split_paths(data.get(LOCAL_REPOSITORIES_KEY, "")),
+        overrides=parse_overrides(data),
+        plugins=parse_plugins(data.get(PLUGINS_KEY, "")),
         jq_timeout_seconds=_seconds(data, "ignore.normalizer.jq.timeout", 1.0),
     )
 

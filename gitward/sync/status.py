@@ -21,7 +21,12 @@ Obj = dict[str, Any]
 
 APPLICATION_API = "argoproj.io/v1alpha1"
 
-_SOURCE_TYPES = {"directory": "Directory", "kustomize": "Kustomize", "helm": "Helm"}
+_SOURCE_TYPES = {
+    "directory": "Directory",
+    "kustomize": "Kustomize",
+    "helm": "Helm",
+    "plugin": "Plugin",
+}
 
 
 _stamp: tuple[int, str] = (0, "")
@@ -88,6 +93,8 @@ def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -
     images = comparison.images
     if comparison.revision:
         sync["revision"] = comparison.revision
+    if comparison.revisions:
+        sync["revisions"] = list(comparison.revisions)
     fields: Obj = {
         "sync": sync,
         "health": comparison.health.as_dict(),

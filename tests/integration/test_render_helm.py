@@ -204,7 +204,11 @@ async def test_missing_value_files(repo: Path, tools: RenderTools) -> None:
     [
         ("../../../etc/passwd", PathError, "leads outside the repository"),
         ("https://example.com/values.yaml", UnsupportedSource, "is a URL"),
-        ("$values/env/prod.yaml", UnsupportedSource, r"refers to another source \(\$values\)"),
+        (
+            "$values/env/prod.yaml",
+            UnsupportedSource,
+            r"refers to source \$values, which is not a ref source",
+        ),
     ],
 )
 async def test_value_files_stay_in_the_repository(
@@ -212,6 +216,22 @@ async def test_value_files_stay_in_the_repository(
 ) -> None:
     with pytest.raises(error, match=message):
         await run(repo, tools, {"valueFiles": [value_file]})
+
+
+async def test_ref_value_files_read_the_ref_tree_and_stay_inside_it(
+    repo: Path, tools: RenderTools, tmp_path: Path
+) -> None:
+    values = tmp_path / "values-repo"
+    write_tree(values, {"prod/values.yaml": "replicas: 5\n"})
+    (tmp_path / "outside.yaml").write_text("replicas: 9\n")
+    source = {"repoURL": "https://example.com/shop.git", "path": "charts/web"}
+    good = parse_source({**source, "helm": {"valueFiles": ["$values/prod/values.yaml"]}})
+    objs = await render(repo, good, ENV, tools, refs={"values": values})
+    (deployment,) = [o for o in objs if o["kind"] == "Deployment"]
+    assert deployment["spec"]["replicas"] == 5
+    bad = parse_source({**source, "helm": {"valueFiles": ["$values/../outside.yaml"]}})
+    with pytest.raises(PathError, match="leads outside the repository"):
+        await render(repo, bad, ENV, tools, refs={"values": values})
 
 
 async def test_missing_local_dependency_is_built_in_a_copy(repo: Path, tools: RenderTools) -> None:

@@ -9,6 +9,9 @@ That is the protocol Docker Hub, GHCR and Harbor speak; what the registry decide
 token, a missing scope) is the registry's own code.
 
 Images are pushed with ``crane append`` (a tarball layer on an empty base): no Docker.
+With ``tls=True`` the registry and its token server serve HTTPS with a certificate of
+their own CA (``ca_pem``), as production registries do, and charts can be pushed with
+the real ``helm push``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import datetime
 import io
 import json
 import os
+import ssl
 import subprocess
 import tarfile
 import threading
@@ -34,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
 from gitward.localkube import Toolchain
+from gitward.localkube.pki import ensure_pki
 from gitward.localkube.process import free_ports, port_in_use
 
 SERVICE = "gitward-test-registry"
@@ -147,6 +152,7 @@ class Registry:
         workdir: Path,
         users: dict[str, str] | None = None,
         public_pull: bool = False,
+        tls: bool = False,
     ) -> None:
         self.toolchain = toolchain
         self.workdir = workdir
@@ -155,6 +161,19 @@ class Registry:
         signer = _Signer()
         (workdir / "token.crt").write_bytes(signer.cert.public_bytes(serialization.Encoding.PEM))
         self._tokens = _TokenServer(signer, self.users, public_pull)
+        self.tls = tls
+        self.ca_pem = ""
+        http: dict[str, object] = {}
+        scheme = "http"
+        if tls:
+            pki = ensure_pki(workdir / "pki")
+            self.ca_file = pki.ca_cert
+            self.ca_pem = pki.ca_cert.read_text()
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(pki.serving_cert, pki.serving_key)
+            self._tokens.socket = context.wrap_socket(self._tokens.socket, server_side=True)
+            http["tls"] = {"certificate": str(pki.serving_cert), "key": str(pki.serving_key)}
+            scheme = "https"
         threading.Thread(target=self._tokens.serve_forever, daemon=True).start()
         self.port = free_ports(1)[0]
         self.host = f"127.0.0.1:{self.port}"
@@ -165,10 +184,12 @@ class Registry:
                 "filesystem": {"rootdirectory": str(workdir / "data")},
                 "delete": {"enabled": True},
             },
-            "http": {"addr": self.host, "secret": uuid.uuid4().hex},
+            "http": {"addr": self.host, "secret": uuid.uuid4().hex, **http},
             "auth": {
                 "token": {
-                    "realm": f"http://localhost:{self._tokens.server_address[1]}/token",
+                    # "localhost", not an IP literal: clients (crane) refuse a token realm on
+                    # a private IP that is not the registry's own host (an SSRF guard).
+                    "realm": f"{scheme}://localhost:{self._tokens.server_address[1]}/token",
                     "service": SERVICE,
                     "issuer": ISSUER,
                     "rootcertbundle": str(workdir / "token.crt"),
@@ -181,7 +202,11 @@ class Registry:
             [str(toolchain.binary("registry")), "serve", str(workdir / "config.yml")],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={"PATH": os.environ.get("PATH", ""), "HOME": str(workdir)},
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": str(workdir),
+                "OTEL_TRACES_EXPORTER": "none",
+            },
         )
         deadline = time.monotonic() + 20
         while not port_in_use(self.port):
@@ -208,6 +233,8 @@ class Registry:
             "HOME": str(self.workdir),
             "DOCKER_CONFIG": str(self._docker_config(user)),
         }
+        if self.tls:
+            env["SSL_CERT_FILE"] = str(self.ca_file)
         done = subprocess.run(
             [str(self.toolchain.binary("crane")), *args, "--insecure"],
             capture_output=True,
@@ -234,6 +261,43 @@ class Registry:
         ref = f"{self.host}/{repository}:{tag}"
         self.crane("append", "-f", str(layer), "-t", ref)
         return self.crane("digest", ref).strip()
+
+    def push_layer(self, layer: Path, repository: str, tag: str, user: str = "ci") -> str:
+        """Push ``layer`` (a tar or tar.gz) as the single layer of an OCI artifact; its digest."""
+        ref = f"{self.host}/{repository}:{tag}"
+        self.crane("append", "--oci-empty-base", "-f", str(layer), "-t", ref, user=user)
+        return self.crane("digest", ref, user=user).strip()
+
+    def helm(self, *args: str, user: str = "ci") -> str:
+        """Run the toolchain's helm with this registry's CA and ``user``'s login (TLS only)."""
+        home = self.workdir / f"helm-{user}"
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(home),
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+        }
+        binary = str(self.toolchain.binary("helm"))
+        if not (home / "config" / "registry" / "config.json").is_file():
+            login = [binary, "registry", "login", self.host, "--username", user]
+            login += ["--password", self.users[user], "--ca-file", str(self.ca_file)]
+            subprocess.run(login, env=env, check=True, capture_output=True, timeout=60)
+        done = subprocess.run(
+            [binary, *args], env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"helm {' '.join(args)} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def push_chart(self, chart_dir: Path, repository: str, user: str = "ci") -> None:
+        """``helm package`` a chart directory and ``helm push`` it to ``oci://HOST/repository``."""
+        out = self.workdir / "packages"
+        out.mkdir(exist_ok=True)
+        packaged = self.helm("package", str(chart_dir), "--destination", str(out), user=user)
+        archive = packaged.strip().rsplit(": ", 1)[-1]
+        self.helm("push", archive, f"oci://{self.host}/{repository}", "--ca-file",
+                  str(self.ca_file), user=user)  # fmt: skip
 
     def stop(self) -> None:
         self._proc.terminate()

@@ -85,6 +85,7 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "kustomize",
         "helm",
         "gitward-gotemplate",
+        "jsonnet",
         "actionlint",
         "registry",
         "crane",

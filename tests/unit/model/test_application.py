@@ -163,8 +163,8 @@ def test_durations_accept_go_form_and_bare_seconds() -> None:
             "x: spec.revisionHistoryLimit: expected an integer",
         ),
         (
-            lambda d: d["spec"]["source"].update(plugin={"name": "p"}),
-            "x: spec.source.plugin: config management plugins are not supported",
+            lambda d: d["spec"]["source"].update(plugin={"env": [{"name": "A=B"}]}),
+            "x: spec.source.plugin.env[0].name: 'A=B' is not an environment variable name",
         ),
         (
             lambda d: d["spec"]["source"].update(repoURL="http://]"),

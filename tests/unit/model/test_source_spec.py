@@ -141,9 +141,33 @@ def test_where_prefixes_the_field_path() -> None:
         parse_source({}, where="spec.sources[1]")
 
 
-def test_plugin_sources_are_refused_clearly() -> None:
-    with pytest.raises(ConfigError, match="config management plugins are not supported"):
-        parse_source(src(plugin={"name": "cmp"}))
+def test_plugin_sources() -> None:
+    s = parse_source(
+        src(
+            plugin={
+                "name": "cmp-v1.0",
+                "env": [{"name": "FOO", "value": "$ARGOCD_APP_NAME"}],
+                "parameters": [
+                    {"name": "replicas", "string": "2"},
+                    {"name": "tags", "array": ["a", "b"]},
+                    {"name": "labels", "map": {"team": "web"}},
+                ],
+            }
+        )
+    )
+    assert s.explicit_type() == "plugin"
+    assert s.plugin is not None
+    assert s.plugin.env == (("FOO", "$ARGOCD_APP_NAME"),)
+    assert [p.to_dict() for p in s.plugin.parameters] == [
+        {"name": "replicas", "string": "2"},
+        {"name": "tags", "array": ["a", "b"]},
+        {"name": "labels", "map": {"team": "web"}},
+    ]
+    assert parse_source(src(plugin={})).explicit_type() == "plugin"  # discovered
+    with pytest.raises(ConfigError, match=r"parameters\[0\]: set one of string, array or map"):
+        parse_source(src(plugin={"parameters": [{"name": "x", "string": "a", "array": []}]}))
+    with pytest.raises(ConfigError, match="multiple source types set"):
+        parse_source(src(plugin={}, helm={"releaseName": "x"}))
 
 
 def test_options_key_is_stable_and_ignores_what_does_not_render() -> None:

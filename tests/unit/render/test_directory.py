@@ -14,7 +14,7 @@ from gitward.render import (
     PathError,
     RenderEnv,
     RenderTools,
-    UnsupportedSource,
+    ToolMissing,
     detect,
     render,
 )
@@ -143,9 +143,9 @@ async def test_json_must_be_one_kubernetes_object(tmp_path: Path) -> None:
         await names(tmp_path)
 
 
-async def test_jsonnet_is_refused_unless_excluded(tmp_path: Path) -> None:
+async def test_jsonnet_needs_its_tool_unless_excluded(tmp_path: Path) -> None:
     write_tree(tmp_path, {"a.yaml": cm("a"), "lib/x.jsonnet": "{}"})
-    with pytest.raises(UnsupportedSource, match=r"lib/x\.jsonnet: jsonnet is not supported"):
+    with pytest.raises(ToolMissing, match="jsonnet is needed"):
         await names(tmp_path, directory={"recurse": True})
     assert await names(tmp_path, directory={"recurse": True, "exclude": "*.jsonnet"}) == ["a"]
 

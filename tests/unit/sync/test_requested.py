@@ -177,7 +177,7 @@ def test_initiator(initiated: object, who: str, automated: bool) -> None:
             {"sync": {}, "retry": {"backoff": {"factor": 0}}},
             "operation.retry.backoff.factor: must be at least 1",
         ),
-        ({"sync": {"revisions": ["a", "b"]}}, "operation.sync.revisions: per-source revisions"),
+        ({"sync": {"revisions": ["a", 3]}}, "operation.sync.revisions[1]: expected a string"),
         ({"sync": {"source": {"repoURL": "x"}}}, "operation.sync.source: a source override"),
         ({"sync": {"manifests": ["kind: Pod"]}}, "operation.sync.manifests: local manifests"),
     ],
@@ -188,6 +188,12 @@ def test_malformed_operation_names_the_field(operation: Any, message: str) -> No
     assert str(caught.value).startswith(f"{WHERE}: ")
     assert message in str(caught.value)
     assert isinstance(caught.value, ConfigError)
+
+
+def test_per_source_revisions_of_a_multi_source_sync() -> None:
+    request = request_from_operation({"sync": {"revisions": ["1.2.0", "abc123"]}}, WHERE)
+    assert request.revisions == ("1.2.0", "abc123")
+    assert request.revision is None
 
 
 def test_without_where_the_message_starts_at_the_field() -> None:

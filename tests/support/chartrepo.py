@@ -1,0 +1,144 @@
+"""A real Helm chart repository for tests: charts made by ``helm``, served over HTTPS.
+
+Charts are written as directories, packaged with the real ``helm package`` and
+indexed with the real ``helm repo index --url``; a threaded HTTPS server on
+127.0.0.1 serves ``index.yaml`` and the archives, demands basic auth, answers
+``If-None-Match`` / ``If-Modified-Since`` with 304, and records every request
+so tests can count downloads. Its certificate is signed by a CA of its own
+(``ca_pem``), which a test hands to gitward the way an installation would
+(``argocd-tls-certs-cm``).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gitward.localkube.pki import ensure_pki
+
+
+def write_chart(
+    root: Path,
+    name: str,
+    version: str,
+    templates: dict[str, str],
+    *,
+    values: dict[str, Any] | None = None,
+    dependencies: list[dict[str, str]] | None = None,
+) -> Path:
+    """A chart directory ``root/name`` (Chart.yaml, values.yaml, templates/)."""
+    chart = root / name
+    (chart / "templates").mkdir(parents=True, exist_ok=True)
+    meta: dict[str, Any] = {"apiVersion": "v2", "name": name, "version": version}
+    if dependencies:
+        meta["dependencies"] = dependencies
+    (chart / "Chart.yaml").write_text(yaml.safe_dump(meta))
+    (chart / "values.yaml").write_text(yaml.safe_dump(values or {}))
+    for file, text in templates.items():
+        (chart / "templates" / file).write_text(text)
+    return chart
+
+
+class ChartRepo:
+    """Packaged charts in ``directory``, served at :attr:`url` over HTTPS with basic auth."""
+
+    def __init__(self, directory: Path, helm: Path, username: str, password: str) -> None:
+        self.directory = directory
+        self.charts = directory / "repo"
+        self.charts.mkdir(parents=True, exist_ok=True)
+        self.helm = helm
+        self.username, self.password = username, password
+        pki = ensure_pki(directory / "pki")
+        self.ca_pem = pki.ca_cert.read_text()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(pki.serving_cert, pki.serving_key)
+        self.requests: list[tuple[str, int]] = []
+        self._server = _Server(self)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self._server.server_address[1]}/charts"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def publish(self, chart: Path) -> Path:
+        """``helm package`` the chart into the repository and re-index it."""
+        self._helm("package", str(chart), "--destination", str(self.charts))
+        self._helm("repo", "index", str(self.charts), "--url", self.url)
+        name = yaml.safe_load((chart / "Chart.yaml").read_text())
+        return self.charts / f"{name['name']}-{name['version']}.tgz"
+
+    def downloads(self, suffix: str) -> int:
+        """Successful GETs of paths ending in ``suffix``."""
+        return sum(1 for path, status in self.requests if path.endswith(suffix) and status == 200)
+
+    def _helm(self, *args: str) -> None:
+        home = self.directory / "helm-home"
+        env = {
+            "HOME": str(home),
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+            "PATH": "/usr/bin:/bin",
+        }
+        proc = subprocess.run(
+            [str(self.helm), *args], env=env, capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"helm {' '.join(args)}: {proc.stderr}")
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, repo: ChartRepo) -> None:
+        self.repo = repo
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        del format, args
+
+    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.server.repo.requests.append((self.path, status))
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body and self.command == "GET":
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        repo = self.server.repo
+        expected = base64.b64encode(f"{repo.username}:{repo.password}".encode()).decode()
+        if self.headers.get("Authorization") != f"Basic {expected}":
+            self._reply(401, b"unauthorized", {"WWW-Authenticate": 'Basic realm="charts"'})
+            return
+        name = self.path.removeprefix("/charts/")
+        path = repo.charts / name
+        if "/" in name or not name or not path.is_file():
+            self._reply(404, b"not found")
+            return
+        body = path.read_bytes()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+        headers = {"ETag": etag, "Last-Modified": modified}
+        if self.headers.get("If-None-Match") == etag:
+            self._reply(304, headers=headers)
+            return
+        self._reply(200, body, headers)
