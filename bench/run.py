@@ -9,6 +9,7 @@ each writes ``bench/results/<scenario>.json``; the table is also written to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from typing import Any
 
 from bench.common import QUICK, RESULTS, machine, table
 
-SCENARIOS = ("bench.render", "bench.sync", "bench.ceiling", "bench.controller")
+SCENARIOS = ("bench.render", "bench.sync", "bench.ceiling", "bench.controller", "bench.appsets")
 
 
 def figures(name: str) -> dict[str, Any]:
@@ -117,6 +118,31 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
             "< 10 (500 apps)",
         ),
     ]
+    with contextlib.suppress(FileNotFoundError):
+        t = figures("apps-10k")["figures"]
+        out += [
+            (
+                f"apps-10k ({t['applicationsets']} sets x {t['apps_per_set']})",
+                "s to all Synced+Healthy (vs kubectl apply of the same objects)",
+                t["seconds_to_all_synced_healthy"],
+                f"{t['kubectl_apply_same_objects_s']} s = {t['ratio_to_kubectl']}x",
+                "< 600 s",
+            ),
+            (
+                f"apps-10k ({t['apps']})",
+                "controller peak RSS MB",
+                t["peak_rss_mb"],
+                f"{t['objects']} objects",
+                "< 1024",
+            ),
+            (
+                f"apps-10k ({t['apps']})",
+                "API requests per app (cold start)",
+                t["api_requests_per_app_total"],
+                json.dumps(t["api_requests_per_app"]),
+                "",
+            ),
+        ]
     for name, row in render.items():
         out.append(
             (

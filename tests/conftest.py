@@ -3,7 +3,7 @@
 The session cluster is named ``pytest-<pid>`` and torn down at the end, so runs
 never share state. Set ``GITWARD_TEST_CLUSTER=NAME`` to run against (and keep)
 a cluster you already brought up with ``gitward localkube up --name NAME``,
-which makes edit-test cycles fast.
+which makes edit-test cycles fast (``GITWARD_TEST_CLUSTER_B`` for the second one).
 """
 
 from __future__ import annotations
@@ -54,10 +54,16 @@ def cluster(toolchain: Toolchain) -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="session")
 def second_cluster(toolchain: Toolchain) -> Iterator[LocalCluster]:
-    """Another, independent cluster (multi-cluster tests); started only when asked for."""
-    cluster = _bring_up(f"pytest-{os.getpid()}-b", toolchain, nodes=1)
+    """Another, independent cluster (multi-cluster tests); started only when asked for.
+
+    ``GITWARD_TEST_CLUSTER_B=NAME`` reuses (and keeps) one brought up by hand, as
+    ``GITWARD_TEST_CLUSTER`` does for the first.
+    """
+    reuse = os.environ.get("GITWARD_TEST_CLUSTER_B")
+    cluster = _bring_up(reuse or f"pytest-{os.getpid()}-b", toolchain, nodes=1)
     yield cluster
-    cluster.down()
+    if not reuse:
+        cluster.down()
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,9 @@ import socket
 
 import typer
 
+from gitward.appset import AppSetController
 from gitward.cli import context, logsetup
-from gitward.cli.services import Refresher
+from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller import Controller
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
@@ -49,6 +50,12 @@ def controller(
     ),
     log_level: str = typer.Option(
         "info", "--log-level", "--loglevel", help="debug, info, warning or error."
+    ),
+    appsets: bool = typer.Option(
+        True,
+        "--appsets/--no-appsets",
+        help="Also run the ApplicationSet controller (one replica at a time: the owner of "
+        "shard 0 when sharded).",
     ),
     log_format: str = typer.Option(
         "text",
@@ -98,7 +105,12 @@ def controller(
         ctl = Controller(
             client, refresher, cli.namespace, workers=workers, replica=replica_id, sharding=sharding
         )
-        server = ControllerServer(ctl, client, cli.namespace)
+        appset_ctl = (
+            _appset_controller(client, refresher, ctl, cli.namespace, sharding, shards)
+            if appsets
+            else None
+        )
+        server = ControllerServer(ctl, client, cli.namespace, appsets=appset_ctl)
         host, _, port = listen.rpartition(":")
         try:
             await server.start(host, int(port))
@@ -111,9 +123,47 @@ def controller(
             listen,
         )
         try:
-            await ctl.run(stop)
+            if appset_ctl is not None:
+                await asyncio.gather(ctl.run(stop), appset_ctl.run(stop))
+            else:
+                await ctl.run(stop)
         finally:
             await server.stop()
         log.info("gitward controller stopped")
 
     context.run(ctx, body)
+
+
+def _appset_controller(
+    client: KubeClient,
+    refresher: Refresher,
+    ctl: Controller,
+    namespace: str,
+    sharding: Sharding,
+    shards: int,
+) -> AppSetController:
+    """The ApplicationSet controller, sharing the Application controller's watch and git.
+
+    With shards, only the replica owning shard 0 writes Applications from sets, so two
+    replicas never race on one set; gaining that shard queues every set at once.
+    """
+    manifests = refresher.manifests
+    appset_ctl = AppSetController(
+        client,
+        namespace,
+        ctl,
+        git=getattr(manifests, "source", None),
+        credentials=lambda: getattr(manifests, "credentials", None),
+        go=gotemplates(),
+        active=lambda: shards == 0 or 0 in sharding.owned,
+    )
+    previous = sharding.on_change
+
+    def changed(owned: set[int]) -> None:
+        previous(owned)
+        if shards and 0 in owned:
+            for name in appset_ctl.appsets.objects:
+                appset_ctl.queue.add(name)
+
+    sharding.on_change = changed
+    return appset_ctl

@@ -15,6 +15,7 @@ from rich.markup import escape
 from gitward import GitwardError, __version__
 from gitward.cli import (
     app_cmd,
+    appset_cmd,
     cluster_cmd,
     context,
     controller_cmd,
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 app.add_typer(localkube_cmd.app, name="localkube")
 app.add_typer(app_cmd.app, name="app")
+app.add_typer(appset_cmd.app, name="appset")
 app.add_typer(repo_cmd.app, name="repo")
 app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(image_cmd.app, name="image")

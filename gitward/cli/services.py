@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward import localkube
+from gitward.appset.gotemplate import GoTemplates
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
@@ -42,6 +43,12 @@ def render_tools() -> RenderTools:
             jsonnet=toolchain.binary("jsonnet"),
         )
     return RenderTools.from_path()
+
+
+def gotemplates() -> GoTemplates:
+    """The goTemplate renderer from the local toolchain when it is built, else from PATH."""
+    toolchain = localkube.find()
+    return GoTemplates.find(toolchain.bin_dir if toolchain is not None else None)
 
 
 async def repo_credentials(client: KubeClient, namespace: str) -> CredentialStore:

@@ -172,11 +172,16 @@ class KubeClient:
         return items
 
     async def list_with_version(
-        self, api_version: str, kind: str, namespace: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
     ) -> tuple[builtins.list[Obj], str]:
         """Items and the list's resourceVersion, the point a watch resumes from."""
         info = await self.discovery.resource(api_version, kind)
-        body = await self.request("GET", info.collection(namespace))
+        params = {"labelSelector": label_selector} if label_selector else None
+        body = await self.request("GET", info.collection(namespace), params=params)
         items: builtins.list[Obj] = body.get("items", [])
         for item in items:
             item.setdefault("apiVersion", api_version)
@@ -190,6 +195,7 @@ class KubeClient:
         namespace: str | None,
         resource_version: str,
         timeout_seconds: int = 300,
+        label_selector: str | None = None,
     ) -> AsyncIterator[Obj]:
         """Watch events (``{"type": ..., "object": ...}``) after ``resource_version``.
 
@@ -204,6 +210,8 @@ class KubeClient:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout_seconds),
         }
+        if label_selector:
+            params["labelSelector"] = label_selector
         session = self._session_for_loop()
         self.requests["WATCH"] += 1
         timeout = aiohttp.ClientTimeout(total=None, sock_read=timeout_seconds + 30)

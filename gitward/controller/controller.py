@@ -85,6 +85,16 @@ class Controller:
         self.ready = asyncio.Event()  # set once the first list of Applications is queued
         #: Called after each reconcile with its seconds and the app's name (metrics).
         self.observe_reconcile: Callable[[float, str], None] = lambda _seconds, _name: None
+        #: Called as ``listener(name, old, new)`` on every Application change (new None: gone).
+        self._listeners: list[Callable[[str, Obj | None, Obj | None], None]] = []
+
+    def applications(self) -> dict[str, Obj]:
+        """Every Application of the namespace as the watch last delivered it, by name."""
+        return self.app_objects
+
+    def subscribe(self, listener: Callable[[str, Obj | None, Obj | None], None]) -> None:
+        """Share this controller's watch of Applications (the ApplicationSet controller does)."""
+        self._listeners.append(listener)
 
     def _cache_for(self, client: KubeClient) -> ClusterCache:
         cache = ClusterCache(client, self.refresher.settings.tracking, self.queue.add)
@@ -153,7 +163,9 @@ class Controller:
         return max(settings.reconciliation_seconds + jitter, 0.5)
 
     def _forget(self, name: str) -> None:
-        self.app_objects.pop(name, None)
+        old = self.app_objects.pop(name, None)
+        for listener in self._listeners:
+            listener(name, old, None)
         self._declaring.discard(name)
         self._generations.pop(name, None)
         self.queue.forget(name)
@@ -174,7 +186,10 @@ class Controller:
     def _observe(self, obj: Obj) -> None:
         meta = obj.get("metadata") or {}
         name = str(meta.get("name", ""))
+        old = self.app_objects.get(name)
         self.app_objects[name] = obj
+        for listener in self._listeners:
+            listener(name, old, obj)
         annotations = meta.get("annotations") or {}
         if annotations.get(dependencies.DEPENDS_ON):
             self._declaring.add(name)

@@ -108,6 +108,9 @@ def pinned_versions(tools_dir: Path) -> dict[str, str]:
             tools_dir / "kustomize" / "go.mod", "sigs.k8s.io/kustomize/kustomize/v5"
         ),
         "helm": module_version(tools_dir / "helm" / "go.mod", "helm.sh/helm/v3"),
+        "sprig": module_version(
+            tools_dir / "gotemplate" / "go.mod", "github.com/Masterminds/sprig/v3"
+        ),
         "jsonnet": module_version(tools_dir / "jsonnet" / "go.mod", "github.com/google/go-jsonnet"),
         "actionlint": module_version(
             tools_dir / "actionlint" / "go.mod", "github.com/rhysd/actionlint"
@@ -165,6 +168,9 @@ def targets(versions: dict[str, str]) -> list[Target]:
             "helm.sh/helm/v3/cmd/helm",
             (f"-X helm.sh/helm/v3/internal/version.version={versions['helm']}",),
         ),
+        # gitward's own program (tools/gotemplate/main.go): ApplicationSet goTemplate rendering
+        # with Go's text/template and Sprig, the engine Argo CD's output comes from.
+        Target("gitward-gotemplate", "gotemplate", "gitward.local/tools/gotemplate"),
         # Jsonnet as Argo CD evaluates it (go-jsonnet); run jailed like kustomize and helm.
         Target("jsonnet", "jsonnet", "github.com/google/go-jsonnet/cmd/jsonnet"),
         # A real OCI registry and client for the OCI chart and artifact tests.
@@ -187,6 +193,7 @@ def toolchain_key(tools_dir: Path) -> str:
     """Directory name for the toolchain the committed pins describe."""
     versions = pinned_versions(tools_dir)
     files = sorted(tools_dir.glob("*/go.mod")) + sorted(tools_dir.glob("*/go.sum"))
+    files += sorted(tools_dir.glob("*/*.go"))  # modules with a program of their own
     if not files:
         raise ToolchainError(f"no Go modules under {tools_dir}")
     digest = digest_of([RECIPE_VERSION, *(f.read_bytes() for f in files)])
@@ -287,6 +294,7 @@ def module_key(tools_dir: Path, module: str, group: list[Target]) -> str:
     """Cache directory name of one wrapper module's binaries: its pins and its targets."""
     recipe = json.dumps([[t.name, t.package, list(t.ldflags)] for t in group])
     files = [tools_dir / module / name for name in ("go.mod", "go.sum")]
+    files += sorted((tools_dir / module).glob("*.go"))  # gitward's own programs
     contents = [f.read_bytes() for f in files if f.is_file()]
     return f"{module}-{digest_of([RECIPE_VERSION, recipe, *contents], 16)}"
 

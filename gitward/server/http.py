@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from gitward._util.secretdata import SecretDataError, secret_fields
+from gitward.appset import AppSetController
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.model.application import parse_application
@@ -40,12 +41,15 @@ class ControllerServer:
         client: KubeClient,
         namespace: str,
         max_payload: int = MAX_PAYLOAD_BYTES,
+        appsets: AppSetController | None = None,
     ) -> None:
         self.controller = controller
+        #: The ApplicationSet controller, when it runs: pushes refresh the sets reading that repo.
+        self.appsets = appsets
         self.client = client
         self.namespace = namespace
         self.max_payload = max_payload
-        self.metrics = Metrics(controller)
+        self.metrics = Metrics(controller, appsets)
         self._secrets: tuple[float, WebhookSecrets] | None = None
         self._warned_unverified = False
         self._runner: web.AppRunner | None = None
@@ -144,5 +148,12 @@ class ControllerServer:
             if matches(app, push):
                 self.controller.refresh_now(app.name)
                 refreshed.append(app.name)
-        log.info("%s push to %s: refreshing %s", provider, push.ref, refreshed or "nothing")
-        return web.json_response({"refreshed": sorted(refreshed)})
+        sets = self.appsets.refresh_for_push(push.repo_urls) if self.appsets is not None else []
+        log.info(
+            "%s push to %s: refreshing %s%s",
+            provider,
+            push.ref,
+            refreshed or "nothing",
+            f" and ApplicationSets {sets}" if sets else "",
+        )
+        return web.json_response({"refreshed": sorted(refreshed), "applicationsets": sets})

@@ -16,8 +16,9 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from gitward.appset import AppSetController
 from gitward.controller import Controller
-from gitward.server import argometrics
+from gitward.server import appsetmetrics, argometrics
 from gitward.source.urls import redact_url
 
 Obj = dict[str, Any]
@@ -160,8 +161,10 @@ class ControllerCollector(Collector):
 class Metrics:
     """The registry a controller's /metrics serves."""
 
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: Controller, appsets: AppSetController | None = None) -> None:
         self.registry = CollectorRegistry()
+        if appsets is not None:
+            appsetmetrics.register(appsets, self.registry)
         self.registry.register(ControllerCollector(controller))
         self.reconcile_seconds = Histogram(
             "gitward_app_reconcile_seconds",

@@ -13,13 +13,19 @@ the parent waits for it because a terminating object still counts as present.
 a running controller.
 
 Safety: the resources to delete come from a fresh comparison. When that
-comparison failed (repository unreachable, render error), :func:`finalize`
+comparison failed because of the source (its path is gone from Git — the
+common end of an app an ApplicationSet generated from a directory — a render
+error, an unreachable repository), the resources the app recorded instead are
+used: ``status.resources`` and the last sync's ``syncResult.resources``, each
+deleted only if the live object still carries this app's tracking id (Argo CD,
+too, deletes by tracking, not by Git). An app that never synced has nothing of
+its own to delete. When even that is not possible (the destination cluster is
+unknown or unreachable, or the app synced but recorded nothing), :func:`finalize`
 deletes nothing and keeps the finalizer — a failed render is never "the app has
 no resources". Such an app stays terminating, with a ``DeletionError``
-condition, until its source is fixed; a person who wants it gone anyway removes
-the finalizer by hand (``kubectl patch app NAME --type merge -p
-'{"metadata":{"finalizers":null}}'``), which deletes only the Application and
-leaves its resources running.
+condition; a person who wants it gone anyway removes the finalizer by hand
+(``kubectl patch app NAME --type merge -p '{"metadata":{"finalizers":null}}'``),
+which deletes only the Application and leaves its resources running.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from gitward.cluster import (
 )
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.model.status import SyncStatus
+from gitward.model.tracking import INSTANCE_LABEL, ResourceKey, TrackingMethod, owner_app
 from gitward.sync import options
 from gitward.sync.compare import Comparison, ResourceState
 from gitward.sync.status import APPLICATION_API
@@ -261,6 +268,47 @@ async def remove_resources_finalizers(client: KubeClient, app_obj: Obj) -> Obj |
     )
 
 
+def recorded_resources(app_obj: Obj) -> list[tuple[str, ResourceKey]]:
+    """(apiVersion, key) of every resource the app's status recorded as its own."""
+    status = app_obj.get("status") or {}
+    result = (status.get("operationState") or {}).get("syncResult") or {}
+    found: dict[ResourceKey, str] = {}
+    for entry in [*(status.get("resources") or []), *(result.get("resources") or [])]:
+        if not isinstance(entry, dict) or not entry.get("kind") or not entry.get("name"):
+            continue
+        group, version = str(entry.get("group") or ""), str(entry.get("version") or "v1")
+        key = ResourceKey(
+            group, str(entry["kind"]), str(entry.get("namespace") or ""), str(entry["name"])
+        )
+        found.setdefault(key, f"{group}/{version}" if group else version)
+    return [(api_version, key) for key, api_version in sorted(found.items())]
+
+
+def _tracked_by(live: Obj, app_name: str) -> bool:
+    if owner_app(live, TrackingMethod.ANNOTATION) == app_name:
+        return True
+    return ((live.get("metadata") or {}).get("labels") or {}).get(INSTANCE_LABEL) == app_name
+
+
+async def _recorded_live(client: KubeClient, app_obj: Obj) -> list[ResourceState]:
+    """The recorded resources that still exist and still carry this app's tracking id."""
+    app_name = str(_meta(app_obj).get("name"))
+    states: list[ResourceState] = []
+    for api_version, key in recorded_resources(app_obj):
+        try:
+            live = await client.get(api_version, key.kind, key.name, key.namespace or None)
+        except (NotFound, UnknownKind):
+            continue
+        if _tracked_by(live, app_name):
+            states.append(ResourceState(key, api_version, None, live, SyncStatus.UNKNOWN, None))
+    return states
+
+
+def _never_synced(app_obj: Obj) -> bool:
+    status = app_obj.get("status") or {}
+    return not status.get("operationState") and not status.get("history")
+
+
 async def finalize(
     client: KubeClient,
     app_obj: Obj,
@@ -293,15 +341,33 @@ async def finalize(
         return True
     comparison = await compare(app_obj)
     reason = comparison_failure(comparison)
+    resources: Sequence[ResourceState] = comparison.resources
     if reason is not None:
-        raise DeletionError(
-            f"cannot list the app's resources, so none are deleted and the finalizer "
-            f"{RESOURCES_FINALIZER} stays: {reason} (fix the source, or remove the finalizer "
-            "by hand to delete only the Application)"
-        )
+        resources = await _fallback(client, app_obj, reason, destination)
     target = client if destination is None else await destination(app_obj)
-    await delete_app_resources(target, comparison.resources, policy, owner=app_obj)
-    if await remaining(target, comparison.resources, owner=app_obj):
+    await delete_app_resources(target, resources, policy, owner=app_obj)
+    if await remaining(target, resources, owner=app_obj):
         return False
     await remove_resources_finalizers(client, app_obj)
     return True
+
+
+async def _fallback(
+    client: KubeClient,
+    app_obj: Obj,
+    reason: str,
+    destination: Callable[[Obj], Awaitable[KubeClient]] | None,
+) -> list[ResourceState]:
+    """The resources to delete when the comparison failed; :class:`DeletionError` if unknown."""
+    refusal = (
+        f"cannot list the app's resources, so none are deleted and the finalizer "
+        f"{RESOURCES_FINALIZER} stays: {reason} (fix the source, or remove the finalizer "
+        "by hand to delete only the Application)"
+    )
+    if not recorded_resources(app_obj) and not _never_synced(app_obj):
+        raise DeletionError(refusal)
+    try:
+        target = client if destination is None else await destination(app_obj)
+        return await _recorded_live(target, app_obj)
+    except (GitwardError, ClusterUnreachable):
+        raise DeletionError(refusal) from None

@@ -1,5 +1,7 @@
 """Kubernetes Events on the Application for the start and end of an operation.
 
+(The same writer records Events on ApplicationSets: the object's own kind is used.)
+
 ``kubectl describe application NAME -n argocd`` then shows what happened and
 when, as with Argo CD (reasons ``OperationStarted`` and ``OperationCompleted``).
 An Event that cannot be written never fails the sync it reports on.
@@ -29,7 +31,7 @@ async def record(
         "metadata": {"generateName": f"{meta.get('name')}.", "namespace": meta.get("namespace")},
         "involvedObject": {
             "apiVersion": app.get("apiVersion", "argoproj.io/v1alpha1"),
-            "kind": "Application",
+            "kind": app.get("kind", "Application"),
             "name": meta.get("name"),
             "namespace": meta.get("namespace"),
             "uid": meta.get("uid"),

@@ -157,18 +157,26 @@ async def test_app_of_apps_cascades_through_the_child_and_keeps_delete_false(
     assert await _exists(kube, "v1", "ConfigMap", "kept", ns)  # Delete=false
 
 
-async def test_unreachable_repo_deletes_nothing_and_keeps_the_finalizer(
+async def test_a_source_gone_from_git_still_cascades_over_what_the_app_recorded(
     installed: KubeClient,
     cluster: LocalCluster,
     namespace: str,
     git_repo: Callable[[str], GitRepo],
 ) -> None:
+    """Git is not needed to delete: the app's recorded resources that still carry its
+    tracking id go (Argo CD deletes by tracking too); a recorded object that no longer
+    carries it — another app took it over — stays."""
     kube, ns = installed, namespace
-    name = unique("broken")
-    repo = git_repo("broken")
-    repo.commit({"app/cms.yaml": yaml_docs(configmap("stays"))})
+    name = unique("gone-src")
+    repo = git_repo("gone-src")
+    repo.commit({"app/cms.yaml": yaml_docs(configmap("mine"), configmap("taken"))})
     await kube.create(application(name, repo.url, "app", ns))
     _sync(cluster, name)
+    taken = await kube.get("v1", "ConfigMap", "taken", ns)
+    taken["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] = (
+        f"other:/ConfigMap:{ns}/taken"
+    )
+    await kube.replace(taken)
     gone_repo = repo.path.parent / "no-such-repo"
     await kube.patch(
         API,
@@ -180,14 +188,63 @@ async def test_unreachable_repo_deletes_nothing_and_keeps_the_finalizer(
             "spec": {"source": {"repoURL": gone_repo.as_uri()}},
         },
     )
+    refresher = await Refresher.create(kube, "argocd")
+    obj = await _app(kube, name)
+    assert obj is not None
+    await refresher.refresh(obj)  # the failed refresh empties status.resources
+    await kube.delete(API, "Application", name, "argocd")
+    obj = await _app(kube, name)
+    assert obj is not None
+    assert obj["status"]["resources"] == []
+
+    async def finalized() -> bool:
+        current = await _app(kube, name)
+        return current is None or await finalize(kube, current, refresher.compare)
+
+    await eventually(finalized, "the cascade over the recorded resources")
+    assert not await _exists(kube, "v1", "ConfigMap", "mine", ns)
+    assert await _exists(kube, "v1", "ConfigMap", "taken", ns)
+
+    async def gone() -> bool:
+        return await _app(kube, name) is None
+
+    await eventually(gone, "the Application to disappear once its resources are gone")
+
+
+async def test_an_unknown_destination_deletes_nothing_and_keeps_the_finalizer(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    namespace: str,
+    git_repo: Callable[[str], GitRepo],
+) -> None:
+    kube, ns = installed, namespace
+    name = unique("broken")
+    repo = git_repo("broken")
+    repo.commit({"app/cms.yaml": yaml_docs(configmap("stays"))})
+    await kube.create(application(name, repo.url, "app", ns))
+    _sync(cluster, name)
+    await kube.patch(
+        API,
+        "Application",
+        name,
+        "argocd",
+        {
+            "metadata": {"finalizers": [BACKGROUND_FINALIZER]},
+            "spec": {"destination": {"server": "https://nowhere.invalid:6443", "namespace": ns}},
+        },
+    )
     await kube.delete(API, "Application", name, "argocd")
     obj = await _app(kube, name)
     assert obj is not None
 
     refresher = await Refresher.create(kube, "argocd")
+
+    async def destination(app_obj: dict[str, Any]) -> KubeClient:
+        return (await refresher.target(app_obj)).client
+
     with pytest.raises(DeletionError, match="none are deleted") as caught:
-        await finalize(kube, obj, refresher.compare)
-    assert "no-such-repo" in str(caught.value)
+        await finalize(kube, obj, refresher.compare, destination=destination)
+    assert "nowhere.invalid" in str(caught.value)
     assert caught.value.condition()["type"] == "DeletionError"
     assert await _exists(kube, "v1", "ConfigMap", "stays", ns)
     obj = await _app(kube, name)

@@ -7,9 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from gitward.cli.services import Refresher
+from gitward.appset import AppSetController
+from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
+from gitward.server import ControllerServer
 from gitward.sync import Settings
 from tests.support.git import GitRepo
 
@@ -35,6 +37,40 @@ async def running_controller(kube: KubeClient, interval: float) -> AsyncIterator
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
+
+
+@contextlib.asynccontextmanager
+async def running_appsets(
+    kube: KubeClient, interval: float = 120.0, port: int | None = None
+) -> AsyncIterator[tuple[Controller, AppSetController]]:
+    """The Application and ApplicationSet controllers of one process, as ``gitward controller``
+    runs them (sharing the watch of Applications and the GitSource); with ``port``, also its
+    HTTP server (the webhook)."""
+    refresher = await Refresher.create(kube, "argocd")
+    refresher.settings = Settings(
+        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
+    )
+    ctl = Controller(kube, refresher, "argocd", workers=4)
+    manifests = refresher.manifests
+    sets = AppSetController(
+        kube,
+        "argocd",
+        ctl,
+        git=getattr(manifests, "source", None),
+        credentials=lambda: getattr(manifests, "credentials", None),
+        go=gotemplates(),
+    )
+    server = ControllerServer(ctl, kube, "argocd", appsets=sets)
+    if port is not None:
+        await server.start("127.0.0.1", port)
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(ctl.run(stop)), asyncio.create_task(sets.run(stop))]
+    try:
+        yield ctl, sets
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        await server.stop()
 
 
 def application(

@@ -53,6 +53,20 @@ PUBLIC = {
         "describe",
         "parse_cluster_secret",
     },
+    "gitward.appset": {
+        "AppIndex",
+        "AppSetController",
+        "AppSetReconciler",
+        "AppSetSources",
+        "Desired",
+        "GenerationError",
+        "Generation",
+        "GoTemplateError",
+        "GoTemplates",
+        "InformerIndex",
+        "Outcome",
+        "generate",
+    },
     "gitward.localkube": {
         "LocalCluster",
         "LocalKubeError",
@@ -75,8 +89,16 @@ def test_exports_are_exactly_the_intended_names(module_name: str) -> None:
 
 def test_every_reported_error_derives_from_the_root() -> None:
     from gitward import GitwardError
+    from gitward.appset import GenerationError, GoTemplateError
     from gitward.cluster import ClusterError, UnknownKind
     from gitward.localkube import LocalKubeError, ToolchainError
 
-    for error in (ClusterError, UnknownKind, LocalKubeError, ToolchainError):
+    for error in (
+        ClusterError,
+        UnknownKind,
+        LocalKubeError,
+        ToolchainError,
+        GenerationError,
+        GoTemplateError,
+    ):
         assert issubclass(error, GitwardError)

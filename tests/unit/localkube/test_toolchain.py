@@ -84,6 +84,7 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "kwok",
         "kustomize",
         "helm",
+        "gitward-gotemplate",
         "jsonnet",
         "actionlint",
         "registry",
@@ -139,3 +140,32 @@ def test_each_module_is_built_once_and_reused(
     builds = [c for c in calls.read_text().splitlines() if c.startswith("build")]
     assert builds == [next(b for b in builds if b.endswith("helm.sh/helm/v3/cmd/helm"))]
     assert second.binary("kubectl").resolve() == first.binary("kubectl").resolve()
+
+
+def test_a_change_to_gitwards_own_go_program_rebuilds_it_alone(
+    tools: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tools/gotemplate holds a main.go of gitward's own: editing it must rebuild it."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    go = bindir / "go"
+    go.write_text(FAKE_GO)
+    go.chmod(0o755)
+    kwok = tmp_path / "kwok-src"
+    for rel in tc._KWOK_STAGES:
+        (kwok / "kustomize" / "stage" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (kwok / "kustomize" / "stage" / rel).write_text(f"kind: Stage # {rel}\n")
+    calls = tmp_path / "calls.log"
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_GO_LOG", str(calls))
+    monkeypatch.setenv("FAKE_KWOK_DIR", str(kwok))
+    cache = tmp_path / "cache"
+    first = tc.ensure(tools, cache)
+    calls.write_text("")
+    main = tools / "gotemplate" / "main.go"
+    main.write_text(main.read_text() + "\n// changed\n")
+    second = tc.ensure(tools, cache)
+    assert second.root != first.root
+    builds = [c for c in calls.read_text().splitlines() if c.startswith("build")]
+    assert len(builds) == 1
+    assert builds[0].endswith("gitward.local/tools/gotemplate")
