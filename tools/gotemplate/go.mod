@@ -6,6 +6,7 @@ go 1.26.0
 
 require (
 	github.com/Masterminds/sprig/v3 v3.3.0
+	github.com/expr-lang/expr v1.17.8
 	github.com/gosimple/slug v1.15.0
 	sigs.k8s.io/yaml v1.4.0
 )

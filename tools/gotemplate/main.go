@@ -4,8 +4,15 @@
 //
 // It reads one JSON request on stdin and writes one JSON answer on stdout:
 //
-//	request: {"jobs": [{"tree": ANY, "params": [OBJECT, ...], "options": ["missingkey=error"]}]}
-//	answer:  {"jobs": [{"results": [{"value": ANY} | {"error": "..."}, ...]}]}
+//	request: {"jobs": [{"tree": ANY, "params": [OBJECT, ...], "options": ["missingkey=error"]}],
+//	          "exprs": [{"expr": STRING, "env": OBJECT}]}
+//	answer:  {"jobs": [{"results": [{"value": ANY} | {"error": "..."}, ...]}],
+//	          "exprs": [{"value": ANY} | {"error": "..."}]}
+//
+// "exprs" are Argo CD Notifications trigger conditions (“when:“), evaluated by
+// expr-lang/expr as Argo CD evaluates them, with the env's keys as variables plus
+// “time.Now()“ and “time.Parse(s)“ (RFC 3339). Like templates, they get no
+// function that reads the environment, a file or the network.
 //
 // Every string in a job's tree, and every map key, is parsed as a template and
 // executed once per param set, as Argo CD's renderer does. Numbers in params
@@ -32,6 +39,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/sprig/v3"
+	"github.com/expr-lang/expr"
 	"github.com/gosimple/slug"
 	"sigs.k8s.io/yaml"
 )
@@ -42,8 +50,14 @@ type job struct {
 	Options []string         `json:"options"`
 }
 
+type exprJob struct {
+	Expr string         `json:"expr"`
+	Env  map[string]any `json:"env"`
+}
+
 type request struct {
-	Jobs []job `json:"jobs"`
+	Jobs  []job     `json:"jobs"`
+	Exprs []exprJob `json:"exprs"`
 }
 
 type result struct {
@@ -56,7 +70,32 @@ type jobAnswer struct {
 }
 
 type answer struct {
-	Jobs []jobAnswer `json:"jobs"`
+	Jobs  []jobAnswer `json:"jobs"`
+	Exprs []result    `json:"exprs,omitempty"`
+}
+
+var timeFuncs = map[string]any{
+	"Now":   time.Now,
+	"Parse": func(s string) (time.Time, error) { return time.Parse(time.RFC3339, s) },
+}
+
+func evaluate(e exprJob) result {
+	env := map[string]any{"time": timeFuncs}
+	for k, v := range e.Env {
+		env[k] = v
+	}
+	program, err := expr.Compile(e.Expr, expr.Env(env))
+	if err != nil {
+		return result{Error: err.Error()}
+	}
+	value, err := expr.Run(program, env)
+	if err != nil {
+		return result{Error: err.Error()}
+	}
+	if t, ok := value.(time.Time); ok {
+		value = t.Format(time.RFC3339)
+	}
+	return result{Value: value}
 }
 
 var funcs = template.FuncMap(sprig.GenericFuncMap())
@@ -260,6 +299,9 @@ func run(in io.Reader, out io.Writer) error {
 			}
 		}
 		ans.Jobs[i] = jobAnswer{Results: results}
+	}
+	for _, e := range req.Exprs {
+		ans.Exprs = append(ans.Exprs, evaluate(e))
 	}
 	encoder := json.NewEncoder(out)
 	encoder.SetEscapeHTML(false)
