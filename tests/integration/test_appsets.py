@@ -295,13 +295,14 @@ async def test_git_directories_and_files_follow_pushes_through_the_webhook(
 
         await eventually(dir_apps, "an app per directory but the excluded one")
 
-        async def file_apps() -> set[str]:
-            return await names(kube, files["metadata"]["name"])
+        env_apps = {f"{tag}-env-dev", f"{tag}-env-prod"}
 
-        assert await eventually(file_apps, "an app per config.json") == {
-            f"{tag}-env-dev",
-            f"{tag}-env-prod",
-        }
+        async def file_apps() -> bool:
+            # Apps are created one by one: wait for the whole set, then check it is exact.
+            return await names(kube, files["metadata"]["name"]) >= env_apps
+
+        await eventually(file_apps, "an app per config.json")
+        assert await names(kube, files["metadata"]["name"]) == env_apps
         apps = await owned(kube, files["metadata"]["name"])
         assert apps[f"{tag}-env-prod"]["spec"]["destination"]["namespace"] == f"{tag}-prod"
 
@@ -563,17 +564,14 @@ async def test_matrix_of_clusters_and_git_directories_and_a_merge_override(
         },
     )
     async with created(kube, *secrets, matrix, merge):
+        combos = {f"{tag}-a-web", f"{tag}-a-db", f"{tag}-b-web", f"{tag}-b-db"}
 
-        async def combos() -> set[str]:
-            return await names(kube, matrix["metadata"]["name"])
+        async def all_combos() -> bool:
+            # Apps are created one by one: wait for the whole set, then check it is exact.
+            return await names(kube, matrix["metadata"]["name"]) >= combos
 
-        assert await eventually(combos, "cluster x directory apps") >= {
-            f"{tag}-a-web",
-            f"{tag}-a-db",
-            f"{tag}-b-web",
-            f"{tag}-b-db",
-        }
-        assert len(await combos()) == 4
+        await eventually(all_combos, "cluster x directory apps")
+        assert await names(kube, matrix["metadata"]["name"]) == combos
 
         async def merged() -> dict[str, Obj]:
             apps = await owned(kube, merge["metadata"]["name"])
