@@ -120,7 +120,7 @@ class Refresher(BaseRefresher):
         settings: Settings = await load_settings(client, namespace)
         tools = render_tools()
         if local is not None:
-            return cls(client, settings, LocalManifests(local, tools))
+            return cls(client, settings, LocalManifests(local, tools), control_namespace=namespace)
         creds = await repo_credentials(client, namespace)
         source = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
         certs = await tls_certs(client, namespace)
@@ -134,4 +134,4 @@ class Refresher(BaseRefresher):
         )
         if hard:
             service.clear_cache()
-        return cls(client, settings, service)
+        return cls(client, settings, service, control_namespace=namespace)

@@ -20,14 +20,17 @@ from typing import Any
 from gitward._util.logcontext import log_context
 from gitward._util.versions import resource_version
 from gitward.cluster import ClusterError, KubeClient
+from gitward.cluster.informer import Informer
 from gitward.cluster.watchcache import ClusterCache
 from gitward.controller import dependencies
 from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
 from gitward.controller.sharding import NoSharding, Sharding
+from gitward.model.project import DEFAULT_PROJECT, PROJECT_API
 from gitward.sync import Refresher
 from gitward.sync.destinations import Destinations
 from gitward.sync.lock import holder_id
+from gitward.sync.projects import Projects
 from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
@@ -59,6 +62,13 @@ class Controller:
             client, refresher.settings.tracking, live_for=self._cache_for
         )
         refresher.unchanged_status_for = UNCHANGED_STATUS_SECONDS
+        #: The installation's AppProjects, kept current: a refresh reads its project from
+        #: memory, and a changed project re-reconciles the apps that use it.
+        self.projects = Informer(
+            client, PROJECT_API, "AppProject", namespace, on_change=self._project_changed
+        )
+        refresher.projects = Projects.from_informer(self.projects)
+        refresher.control_namespace = namespace
         #: Applications as the watch last delivered them, by name.
         self.app_objects: dict[str, Obj] = {}
         self.reconciler = Reconciler(client, refresher, namespace, read_app=self._read_app)
@@ -161,6 +171,14 @@ class Controller:
         settings = self.refresher.settings
         jitter = random.uniform(0, settings.reconciliation_jitter_seconds)  # noqa: S311
         return max(settings.reconciliation_seconds + jitter, 0.5)
+
+    def _project_changed(self, project: str, _obj: Obj | None) -> None:
+        """Re-reconcile every app of ``project``: what it may deploy has changed."""
+        if not self.ready.is_set():
+            return  # the first list of projects: every app is queued anyway
+        for name, app in self.app_objects.items():
+            if str((app.get("spec") or {}).get("project") or DEFAULT_PROJECT) == project:
+                self.queue.add(name)
 
     def _forget(self, name: str) -> None:
         old = self.app_objects.pop(name, None)
@@ -280,6 +298,7 @@ class Controller:
         """
         shard_stop = asyncio.Event()
         shard_task = asyncio.create_task(self.sharding.run(shard_stop))
+        self.projects.start()
         watch = asyncio.create_task(self._watch(stop))
         busy: set[int] = set()
         workers = {i: asyncio.create_task(self._work(stop, busy, i)) for i in range(self.workers)}
@@ -297,5 +316,6 @@ class Controller:
         await asyncio.gather(watch, *workers.values(), return_exceptions=True)
         shard_stop.set()
         await asyncio.gather(shard_task, return_exceptions=True)
+        await self.projects.stop()
         await self.refresher.destinations.close()
         self.queue.close()

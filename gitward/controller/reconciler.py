@@ -16,12 +16,14 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from gitward._util.logcontext import log_context
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import dependencies
 from gitward.model.status import SyncStatus
+from gitward.projects.fence import Fence
 from gitward.sync import Comparison, Refresher, cascade, events, lock, parse_app_object
 from gitward.sync.lock import OperationInProgress
 from gitward.sync.operation import run_sync
@@ -45,6 +47,9 @@ HEAL_MAX_DELAY = 300.0
 BUSY_RETRY_SECONDS = 2.0
 #: After a failed cascade deletion (an unreachable repo or cluster), try again this late.
 DELETION_RETRY_SECONDS = 30.0
+#: An automated sync is due but the project's sync windows hold it (gitward's own type;
+#: ``...Warning`` as tools classify conditions by suffix).
+WINDOW_CONDITION = "SyncWindowWarning"
 
 
 @dataclass
@@ -128,6 +133,23 @@ class Reconciler:
         comparison = await self.refresher.compare(obj)
         comparison.conditions.extend(c for c in [dependencies.condition(verdict)] if c)
         reason = self._sync_reason(name, obj, comparison, verdict.ready, memory)
+        if reason is not None and comparison.fence is not None:
+            app = comparison.app
+            window = comparison.fence.window_verdict(
+                app.name, app.destination.namespace, manual=False
+            )
+            if not window.allowed:
+                # Held, and said so; woken when the window changes (or the project does).
+                comparison.conditions.append(
+                    {
+                        "type": WINDOW_CONDITION,
+                        "message": f"automated sync ({reason}) held: {window.reason}",
+                    }
+                )
+                if window.until is not None:
+                    wait = (window.until - datetime.now(UTC)).total_seconds()
+                    self.wake(name, max(wait, 0.0) + 1.0)
+                reason = None
         if reason is None:
             try:
                 obj = await self.refresher.write(obj, comparison)
@@ -263,9 +285,12 @@ class Reconciler:
         async def destination(app_obj: Obj) -> KubeClient:
             return (await self.refresher.target(app_obj)).client
 
+        async def fence(app_obj: Obj) -> Fence:
+            return await self.refresher.fence(app_obj, whole_app=False)
+
         try:
             done = await cascade.finalize(
-                self.client, obj, self.refresher.compare, destination=destination
+                self.client, obj, self.refresher.compare, destination=destination, fence=fence
             )
         except cascade.DeletionError as exc:
             log.warning("app %s: %s", name, exc)

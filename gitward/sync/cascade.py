@@ -44,6 +44,7 @@ from gitward.cluster import (
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import INSTANCE_LABEL, ResourceKey, TrackingMethod, owner_app
+from gitward.projects.fence import Fence
 from gitward.sync import options
 from gitward.sync.compare import Comparison, ResourceState
 from gitward.sync.status import APPLICATION_API
@@ -139,8 +140,8 @@ def _classify(
     kept: list[str] = []
     failed: list[str] = []
     for state in resources:
-        if state.live is None or _is_owner(state, owner):
-            continue
+        if state.live is None or state.violation or _is_owner(state, owner):
+            continue  # a resource outside the project's fence is never the app's to delete
         try:
             delete = options.effective({}, state.live).delete
         except ConfigError as exc:
@@ -315,6 +316,7 @@ async def finalize(
     compare: Callable[[Obj], Awaitable[Comparison]],
     *,
     destination: Callable[[Obj], Awaitable[KubeClient]] | None = None,
+    fence: Callable[[Obj], Awaitable[Fence]] | None = None,
 ) -> bool:
     """One controller step for an Application being deleted with a resources finalizer.
 
@@ -328,6 +330,10 @@ async def finalize(
     remains removes only the resources finalizer(s): True then. False while
     resources are still terminating — requeue and call again. An app without a
     resources finalizer has nothing to finalize: True.
+
+    ``fence`` returns the app's project rules; when the comparison failed and the
+    recorded resources are used instead, only those inside the fence are deleted (a
+    fresh comparison is fenced already).
 
     Raises :class:`DeletionError` (record it with :meth:`DeletionError.condition`)
     when the comparison failed — nothing is deleted and the finalizer stays —
@@ -343,7 +349,7 @@ async def finalize(
     reason = comparison_failure(comparison)
     resources: Sequence[ResourceState] = comparison.resources
     if reason is not None:
-        resources = await _fallback(client, app_obj, reason, destination)
+        resources = await _fallback(client, app_obj, reason, destination, fence)
     target = client if destination is None else await destination(app_obj)
     await delete_app_resources(target, resources, policy, owner=app_obj)
     if await remaining(target, resources, owner=app_obj):
@@ -357,6 +363,7 @@ async def _fallback(
     app_obj: Obj,
     reason: str,
     destination: Callable[[Obj], Awaitable[KubeClient]] | None,
+    fence: Callable[[Obj], Awaitable[Fence]] | None = None,
 ) -> list[ResourceState]:
     """The resources to delete when the comparison failed; :class:`DeletionError` if unknown."""
     refusal = (
@@ -368,6 +375,10 @@ async def _fallback(
         raise DeletionError(refusal)
     try:
         target = client if destination is None else await destination(app_obj)
-        return await _recorded_live(target, app_obj)
+        states = await _recorded_live(target, app_obj)
+        rules = None if fence is None else await fence(app_obj)
     except (GitwardError, ClusterUnreachable):
         raise DeletionError(refusal) from None
+    if rules is None:
+        return states
+    return [s for s in states if rules.live_violation(s.key) is None]

@@ -30,6 +30,7 @@ from gitward.model.application import Application
 from gitward.model.errors import GitwardError
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey, TrackingMethod, with_tracking
+from gitward.projects.fence import Fence
 from gitward.sync.ordering import is_hook
 from gitward.sync.settings import Settings
 
@@ -38,6 +39,9 @@ Obj = dict[str, Any]
 COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
 #: A custom health check (argocd-cm Lua or CEL) failed; the resource's health is Unknown.
 HEALTH_CHECK_ERROR = "HealthCheckError"
+COMPARISON_ERROR = "ComparisonError"
+#: Argo CD's condition for a spec that cannot be acted on (e.g. its project refuses it).
+INVALID_SPEC_ERROR = "InvalidSpecError"
 
 
 class RenderedManifests(Protocol):
@@ -74,6 +78,8 @@ class ResourceState:
     requires_pruning: bool = False
     hook: bool = False
     message: str = ""
+    #: Why the app's project forbids this resource; such a resource is never touched.
+    violation: str = ""
 
     def as_status(self) -> Obj:
         """The ``status.resources[]`` entry, as Argo CD writes it."""
@@ -107,6 +113,8 @@ class Comparison:
     source_type: str = ""
     #: One resolved revision per ``spec.sources`` entry (multi-source apps only).
     revisions: tuple[str, ...] = ()
+    #: The project rules the comparison was made within (None: unfenced, e.g. a failure).
+    fence: Fence | None = None
 
     @property
     def out_of_sync(self) -> list[ResourceState]:
@@ -120,7 +128,9 @@ class Comparison:
         return sorted(found)
 
 
-def failed_comparison(app: Application, revision: str, message: str) -> Comparison:
+def failed_comparison(
+    app: Application, revision: str, message: str, condition: str = COMPARISON_ERROR
+) -> Comparison:
     """A comparison that could not be made: Unknown, with the reason as a condition.
 
     It lists no resources, and sync status Unknown stops every sync and prune.
@@ -130,7 +140,7 @@ def failed_comparison(app: Application, revision: str, message: str) -> Comparis
         revision,
         SyncStatus.UNKNOWN,
         Health(HealthStatus.UNKNOWN, "comparison failed"),
-        conditions=[{"type": "ComparisonError", "message": message}],
+        conditions=[{"type": condition, "message": message}],
     )
 
 
@@ -190,11 +200,13 @@ async def _is_namespaced(client: KubeClient, obj: Obj, desired: list[Obj]) -> bo
 
 async def prepare_desired(
     client: KubeClient, app: Application, objects: list[Obj], tracking: TrackingMethod
-) -> tuple[list[Obj], list[str]]:
-    """Objects with namespaces defaulted and tracking metadata set; plus per-object errors."""
+) -> tuple[list[Obj], list[str], set[int]]:
+    """Objects with namespaces defaulted and tracking metadata set; per-object errors;
+    and the ``id()`` of each prepared object whose kind is cluster-scoped."""
     default_ns = app.destination.namespace
     prepared: list[Obj] = []
     errors: list[str] = []
+    cluster_scoped: set[int] = set()
     for obj in objects:
         namespaced = await _is_namespaced(client, obj, objects)
         meta = dict(obj.get("metadata") or {})
@@ -207,8 +219,11 @@ async def prepare_desired(
             meta["namespace"] = default_ns
         elif not namespaced:
             meta.pop("namespace", None)
-        prepared.append(with_tracking({**obj, "metadata": meta}, app.name, tracking))
-    return prepared, errors
+        done = with_tracking({**obj, "metadata": meta}, app.name, tracking)
+        if namespaced is False:
+            cluster_scoped.add(id(done))
+        prepared.append(done)
+    return prepared, errors, cluster_scoped
 
 
 #: Outcomes by (server, live uid, live resourceVersion, digest of desired + rules): True
@@ -250,11 +265,15 @@ async def compare_app(
     concurrency: int = 16,
     live: LiveReader | None = None,
     revisions: Sequence[str] | None = None,
+    fence: Fence | None = None,
 ) -> Comparison:
     """Refresh ``app``: what Git declares vs what runs, per resource.
 
     ``client`` talks to the destination cluster; ``live`` answers reads of its
     objects (default: the API itself; the controller passes its watch cache).
+    ``fence`` (the app's project rules): a desired resource outside it is listed
+    OutOfSync with its ``violation`` and a condition, and never read, diffed or
+    dry-run; a live object outside it is not the app's, so never RequiresPruning.
     """
     try:
         rendered = await manifests.generate(
@@ -263,12 +282,18 @@ async def compare_app(
     except GitwardError as exc:
         return failed_comparison(app, revision or "", str(exc))
     tracking = settings.tracking
-    desired, errors = await prepare_desired(client, app, rendered.objects, tracking)
+    desired, errors, cluster_scoped = await prepare_desired(client, app, rendered.objects, tracking)
     try:
         reader = await (live or ApiLiveReader(client, tracking)).for_objects(desired)
     except ClusterError as exc:
         return failed_comparison(app, rendered.revision, str(exc))
-    conditions = [{"type": "ComparisonError", "message": e} for e in errors]
+    conditions = [{"type": COMPARISON_ERROR, "message": e} for e in errors]
+
+    def violation(key: ResourceKey, namespaced: bool) -> str | None:
+        if fence is None:
+            return None
+        return fence.violation(key.group, key.kind, key.name, key.namespace, namespaced)
+
     overrides = settings.overrides
     health_errors: list[str] = []
     try:
@@ -282,6 +307,19 @@ async def compare_app(
     async def one(obj: Obj) -> ResourceState:
         key = ResourceKey.of(obj)
         hook = is_hook(obj)
+        refused = violation(key, id(obj) not in cluster_scoped)
+        if refused is not None:
+            conditions.append({"type": COMPARISON_ERROR, "message": refused})
+            return ResourceState(
+                key,
+                obj["apiVersion"],
+                obj,
+                None,
+                SyncStatus.OUT_OF_SYNC,
+                None,
+                hook=hook,
+                violation=refused,
+            )
         async with semaphore:
             meta = obj["metadata"]
             live = None  # a hook with generateName is a new object every run: nothing to read
@@ -334,6 +372,8 @@ async def compare_app(
             key = ResourceKey.of(extra)
             if key in declared or _ignores_extraneous(extra):
                 continue
+            if fence is not None and fence.live_violation(key) is not None:
+                continue  # outside the project's fence: not this app's to prune
             states.append(
                 ResourceState(
                     key,
@@ -369,4 +409,5 @@ async def compare_app(
         conditions,
         rendered.source_type,
         tuple(rendered.revisions) if app.has_multiple_sources else (),
+        fence,
     )

@@ -38,6 +38,8 @@ APPLY_CONCURRENCY = 32
 #: Least seconds between two progress messages / heartbeats written while a sync runs.
 PROGRESS_EVERY = 1.0
 HEARTBEAT_EVERY = 10.0
+#: The start of the message of an operation a sync window refused (Argo CD's words).
+SYNC_WINDOW_BLOCKED = "Cannot sync: blocked by sync window"
 
 
 @dataclass
@@ -199,6 +201,13 @@ class SyncOperation:
             message = "; ".join(c["message"] for c in comparison.conditions)
             await self.finish("Error", f"cannot sync: {message}")
             return
+        if comparison.fence is not None:
+            window = comparison.fence.window_verdict(
+                self.app.name, self.app.destination.namespace, manual=not self.automated
+            )
+            if not window.allowed:
+                await self.finish("Error", f"{SYNC_WINDOW_BLOCKED}: {window.reason}")
+                return
         self.tasks = build_plan(comparison, self.app, self.request)
         if not self.request.dry_run:
             try:
@@ -271,6 +280,9 @@ class SyncOperation:
         semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
 
         async def one(task: SyncTask) -> None:
+            if task.violation:
+                self.progress(task)  # failed by the plan: outside the project's fence
+                return
             async with semaphore:
                 if task.action == "apply":
                     if self._skip_unchanged(task):
@@ -313,7 +325,7 @@ class SyncOperation:
                     await execute.poll_hook(self.dest, task)
                     if task.done:
                         self.progress(task)
-            if any(t.failed for t in self.running):
+            if any(t.failed and not t.refused for t in self.running):
                 return await self._fail(self._failure_message(self.running))
             if not all(t.done for t in self.running):
                 await self._progress(f"waiting for {self.phase.label} hooks to complete")
@@ -344,7 +356,7 @@ class SyncOperation:
         wave = phase_waves[self.wave_index]
         await self._run_wave(wave)
         self.running = wave
-        if any(t.failed for t in wave):
+        if any(t.failed and not t.refused for t in wave):
             return await self._fail(self._failure_message(wave))
         await self._progress(f"running {self.phase.label} wave {wave[0].wave}")
         # Applies are done when _run_wave returns; only hooks make the next step wait.
@@ -383,6 +395,13 @@ class SyncOperation:
         return True
 
     async def _succeed(self) -> bool:
+        refused = [t for t in self.tasks if t.refused]
+        if refused:
+            # Everything permitted was synced; what the project forbids was never touched.
+            return await self._fail(
+                f"{len(refused)} resource(s) not permitted by the project, not synced: "
+                + "; ".join(t.violation for t in refused)
+            )
         verb = "dry run" if self.request.dry_run else "synced"
         await self.finish("Succeeded", f"successfully {verb} (all tasks run)")
         return True

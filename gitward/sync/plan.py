@@ -69,6 +69,14 @@ class SyncTask:
     hook_phase: str = ""  # Running | Succeeded | Failed
     message: str = ""
     out_of_sync: bool = True
+    #: Why the app's project forbids this resource: the task is failed from the start
+    #: and never executed (nothing outside the fence is applied, pruned or run).
+    violation: str = ""
+
+    @property
+    def refused(self) -> bool:
+        """A resource (not a hook) the project forbids: the rest of the sync goes on."""
+        return bool(self.violation) and self.action != "hook"
 
     @property
     def done(self) -> bool:
@@ -145,34 +153,55 @@ def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -
         if phases:
             for phase in phases:
                 tasks.append(
-                    SyncTask(
-                        state.key,
-                        state.api_version,
-                        "hook",
-                        phase,
-                        wave(state.desired),
-                        state.desired,
-                        state.live,
-                        opts,
-                        frozenset(hook_delete_policies(state.desired)),
+                    _refused(
+                        SyncTask(
+                            state.key,
+                            state.api_version,
+                            "hook",
+                            phase,
+                            wave(state.desired),
+                            state.desired,
+                            state.live,
+                            opts,
+                            frozenset(hook_delete_policies(state.desired)),
+                        ),
+                        state.violation,
                     )
                 )
             continue
         tasks.append(
-            SyncTask(
-                state.key,
-                state.api_version,
-                "apply",
-                Phase.SYNC,
-                wave(state.desired),
-                state.desired,
-                state.live,
-                opts,
-                out_of_sync=state.status is not SyncStatus.SYNCED,
+            _refused(
+                SyncTask(
+                    state.key,
+                    state.api_version,
+                    "apply",
+                    Phase.SYNC,
+                    wave(state.desired),
+                    state.desired,
+                    state.live,
+                    opts,
+                    out_of_sync=state.status is not SyncStatus.SYNCED,
+                ),
+                state.violation,
             )
         )
     tasks.sort(key=SyncTask.sort_key)
     return tasks
+
+
+def _refused(task: SyncTask, violation: str) -> SyncTask:
+    """``task`` failed before it runs when the project forbids its resource.
+
+    A forbidden hook fails its phase like a failed hook (what it would have done, a
+    migration say, did not happen); a forbidden resource fails only itself.
+    """
+    if violation:
+        task.violation = violation
+        task.status = "SyncFailed"
+        task.message = violation
+        if task.action == "hook":
+            task.hook_phase = "Failed"
+    return task
 
 
 def waves(tasks: list[SyncTask], phase: Phase) -> list[list[SyncTask]]:

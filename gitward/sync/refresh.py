@@ -10,10 +10,18 @@ from gitward._util.lru import BoundedLRU
 from gitward._util.versions import state_key
 from gitward.cluster import KubeClient
 from gitward.model.application import Application, parse_application
-from gitward.model.errors import GitwardError
-from gitward.sync.compare import Comparison, ManifestSource, compare_app, failed_comparison
+from gitward.model.errors import ConfigError, GitwardError
+from gitward.projects.fence import Fence, app_refusal
+from gitward.sync.compare import (
+    INVALID_SPEC_ERROR,
+    Comparison,
+    ManifestSource,
+    compare_app,
+    failed_comparison,
+)
 from gitward.sync.destinations import Destinations, Target
 from gitward.sync.lock import holder_id
+from gitward.sync.projects import Projects
 from gitward.sync.settings import Settings
 from gitward.sync.status import write_status
 
@@ -37,12 +45,17 @@ def parse_app_object(obj: Obj) -> Application:
     return app
 
 
+class ProjectRefusal(ConfigError):
+    """The app's project does not permit the app: its repository, destination or namespace."""
+
+
 class Refresher:
     """Compares Applications of one installation and records the outcome.
 
     ``client`` is the cluster holding the Applications (their status is
     written there); each app's resources live on its destination cluster,
-    which ``destinations`` resolves.
+    which ``destinations`` resolves. ``projects`` reads AppProjects (default:
+    one GET each) from ``control_namespace`` (default: each app's own namespace).
     """
 
     def __init__(
@@ -51,11 +64,16 @@ class Refresher:
         settings: Settings,
         manifests: ManifestSource,
         destinations: Destinations | None = None,
+        *,
+        projects: Projects | None = None,
+        control_namespace: str = "",
     ) -> None:
         self.client = client
         self.settings = settings
         self.manifests = manifests
         self.destinations = destinations or Destinations(client, settings.tracking)
+        self.projects = projects or Projects.from_api(client)
+        self.control_namespace = control_namespace
         #: Skip status writes that would only move ``reconciledAt``, for this many seconds
         #: (0: always write). The controller sets it; a CLI refresh always writes.
         self.unchanged_status_for = 0.0
@@ -68,6 +86,37 @@ class Refresher:
         namespace = str((app_obj.get("metadata") or {}).get("namespace") or "")
         return await self.destinations.target(app, namespace)
 
+    async def fence(
+        self, app_obj: Obj, target: Target | None = None, whole_app: bool = True
+    ) -> Fence:
+        """The project rules ``app_obj`` deploys within, bound to its destination ``target``
+        (resolved when not given).
+
+        Raises ProjectNotFound, ProjectRefusal (the project does not permit the app's
+        repository, destination or namespace; not checked without ``whole_app``, for
+        the cascade deletion of what the app deployed earlier) or ConfigError (an
+        invalid project).
+        """
+        app = parse_app_object(app_obj)
+        target = target or await self.target(app_obj)
+        namespace = str((app_obj.get("metadata") or {}).get("namespace") or "")
+        control = self.control_namespace or namespace
+        project = await self.projects.get(app.project, control)
+        if not whole_app:
+            return Fence(project, target.server, target.name)
+        refusal = app_refusal(
+            project,
+            [s.repo_url for s in app.effective_sources],
+            target.server,
+            target.name,
+            app.destination.namespace,
+            namespace,
+            control,
+        )
+        if refusal is not None:
+            raise ProjectRefusal(refusal)
+        return Fence(project, target.server, target.name)
+
     async def compare(
         self, app_obj: Obj, revision: str | None = None, revisions: Sequence[str] | None = None
     ) -> Comparison:
@@ -75,6 +124,12 @@ class Refresher:
         try:
             target = await self.target(app_obj)
         except GitwardError as exc:
+            return failed_comparison(app, revision or "", str(exc))
+        try:
+            fence = await self.fence(app_obj, target)
+        except ConfigError as exc:
+            return failed_comparison(app, revision or "", str(exc), INVALID_SPEC_ERROR)
+        except GitwardError as exc:  # the projects could not be read
             return failed_comparison(app, revision or "", str(exc))
         previous = (app_obj.get("status") or {}).get("resources") or []
         return await compare_app(
@@ -86,6 +141,7 @@ class Refresher:
             previous_resources=previous,
             live=target.live,
             revisions=revisions,
+            fence=fence,
         )
 
     async def refresh(

@@ -180,3 +180,26 @@ def test_annotation_parsing_errors_and_defaults() -> None:
             APP,
             SyncRequest(),
         )
+
+
+def test_a_resource_outside_the_project_is_failed_by_the_plan_and_never_runs() -> None:
+    refused = state(obj("ConfigMap", "outside"))
+    refused.violation = "ConfigMap/outside: namespace kube-system is not a permitted destination"
+    hook = annotated("Job", "migrate", "batch/v1", **{"argocd.argoproj.io/hook": "PreSync"})
+    refused_hook = state(hook)
+    refused_hook.violation = "Job/migrate: namespaced kind batch/Job is not permitted"
+    tasks = build_plan(
+        comparison(state(obj("ConfigMap", "inside")), refused, refused_hook), APP, SyncRequest()
+    )
+    by_name = {t.key.name: t for t in tasks}
+    assert not by_name["inside"].done
+    assert not by_name["inside"].violation
+    outside = by_name["outside"]
+    assert (outside.status, outside.message, outside.refused) == (
+        "SyncFailed",
+        refused.violation,
+        True,
+    )
+    migrate = by_name["migrate"]
+    # A forbidden hook fails its phase like a failed hook; it does not count as "refused".
+    assert (migrate.hook_phase, migrate.failed, migrate.refused) == ("Failed", True, False)

@@ -1,0 +1,241 @@
+"""AppProjects fence applications: repositories, destinations and kinds, checked on a real
+cluster with real git — nothing outside the fence is ever applied, pruned or deleted."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from gitward.cluster import KubeClient, NotFound
+from gitward.localkube import LocalCluster
+from tests.support.apps import app_json, configmap, create_app, unique, yaml_docs
+from tests.support.brief import gitward
+from tests.support.controller import application, running_controller
+from tests.support.git import GitRepo
+from tests.support.poll import eventually
+
+Obj = dict[str, Any]
+API = "argoproj.io/v1alpha1"
+IN_CLUSTER = "https://kubernetes.default.svc"
+
+
+def project(name: str, repos: list[str], namespace: str) -> Obj:
+    """Team-style project: one repository, one namespace, no cluster-scoped kinds."""
+    return {
+        "apiVersion": API,
+        "kind": "AppProject",
+        "metadata": {"name": name, "namespace": "argocd"},
+        "spec": {
+            "sourceRepos": repos,
+            "destinations": [{"server": IN_CLUSTER, "namespace": namespace}],
+        },
+    }
+
+
+def conditions(app: Obj) -> list[str]:
+    return [
+        f"{c['type']}: {c['message']}" for c in (app.get("status") or {}).get("conditions") or []
+    ]
+
+
+async def absent(kube: KubeClient, api: str, kind: str, name: str, ns: str | None) -> bool:
+    try:
+        await kube.get(api, kind, name, ns)
+    except NotFound:
+        return True
+    return False
+
+
+@pytest.fixture
+async def team(installed: KubeClient) -> AsyncIterator[tuple[str, str]]:
+    """(project name, its one namespace), created for the test and removed after it."""
+    name, ns = unique("team"), unique("team-ns")
+    await installed.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    yield name, ns
+    for kind, api, obj_name, obj_ns in (
+        ("AppProject", API, name, "argocd"),
+        ("Namespace", "v1", ns, None),
+    ):
+        with contextlib.suppress(NotFound):
+            await installed.delete(api, kind, obj_name, obj_ns)
+
+
+async def test_forbidden_kinds_and_namespaces_are_refused_by_name_and_the_rest_syncs(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    app, role = unique("fenced"), unique("fenced-role")
+    repo = git_repo("fenced")
+    cluster_role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": role},
+        "rules": [],
+    }
+    elsewhere = configmap("web")
+    elsewhere["metadata"]["namespace"] = "kube-system"
+    repo.commit({"app/all.yaml": yaml_docs(configmap("fine"), cluster_role, elsewhere)})
+    await kube.create(project(proj, [repo.url], ns))
+    create_app(cluster.kubeconfig, app, repo, "app", ns, "--project", proj)
+
+    found = "\n".join(conditions(app_json(cluster.kubeconfig, app, "--refresh")))
+    assert f"ClusterRole/{role}: cluster-scoped kind rbac.authorization.k8s.io/ClusterRole" in found
+    assert (
+        f"ConfigMap/web: namespace kube-system is not a permitted destination of project {proj}"
+        in found
+    )
+
+    synced = gitward(cluster.kubeconfig, "app", "sync", app, "-o", "json")
+    assert synced.returncode == 1, synced.stdout + synced.stderr
+    result = json.loads(synced.stdout)
+    assert result["phase"] == "Failed"
+    by_name = {r["name"]: r for r in result["resources"]}
+    assert by_name["fine"]["status"] == "Synced"
+    assert by_name[role]["status"] == "SyncFailed"
+    assert "not permitted in project" in by_name[role]["message"]
+    assert by_name["web"]["status"] == "SyncFailed"
+    assert "kube-system is not a permitted destination" in by_name["web"]["message"]
+    # The permitted object is there; what the project forbids never appeared.
+    await kube.get("v1", "ConfigMap", "fine", ns)
+    assert await absent(kube, "rbac.authorization.k8s.io/v1", "ClusterRole", role, None)
+    assert await absent(kube, "v1", "ConfigMap", "web", "kube-system")
+
+
+async def test_an_app_outside_its_projects_repositories_or_an_unknown_project_syncs_nothing(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    allowed, other = git_repo("allowed"), git_repo("other")
+    other.commit({"app/cm.yaml": yaml_docs(configmap("stranger"))})
+    await kube.create(project(proj, [allowed.url], ns))
+    for app, project_name, expected in (
+        (unique("other-repo"), proj, f"is not permitted in project '{proj}'"),
+        (unique("no-project"), unique("missing"), "which does not exist"),
+    ):
+        create_app(cluster.kubeconfig, app, other, "app", ns, "--project", project_name)
+        status = app_json(cluster.kubeconfig, app, "--refresh")
+        assert any(
+            c.startswith("InvalidSpecError: ") and expected in c for c in conditions(status)
+        ), conditions(status)
+        assert status["status"]["sync"]["status"] == "Unknown"
+        synced = gitward(cluster.kubeconfig, "app", "sync", app)
+        assert synced.returncode != 0
+        assert expected in synced.stdout + synced.stderr
+    assert await absent(kube, "v1", "ConfigMap", "stranger", ns)
+
+
+async def test_objects_outside_the_fence_are_never_pruned_or_cascade_deleted(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    app, outside = unique("decoyed"), unique("outside")
+    repo = git_repo("decoyed")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("mine"))})
+    await kube.create(project(proj, [repo.url], ns))
+    await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": outside}})
+    create_app(cluster.kubeconfig, app, repo, "app", ns, "--project", proj)
+    synced = gitward(cluster.kubeconfig, "app", "sync", app)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+    # Someone marks an object in a namespace the project does not permit as this app's own.
+    decoy = configmap(
+        "decoy", {"argocd.argoproj.io/tracking-id": f"{app}:/ConfigMap:{outside}/decoy"}
+    )
+    decoy["metadata"]["namespace"] = outside
+    await kube.create(decoy)
+    status = app_json(cluster.kubeconfig, app, "--refresh")
+    assert "decoy" not in {r["name"] for r in status["status"]["resources"]}
+    assert status["status"]["sync"]["status"] == "Synced"
+    pruned = gitward(cluster.kubeconfig, "app", "sync", app, "--prune")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    deleted = gitward(cluster.kubeconfig, "app", "delete", app, "--cascade")
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert await absent(kube, "v1", "ConfigMap", "mine", ns)
+    await kube.get("v1", "ConfigMap", "decoy", outside)  # still there
+    await kube.delete("v1", "Namespace", outside, None)
+
+
+async def test_a_deny_window_holds_syncs_until_it_closes_and_manual_sync_needs_manual_sync(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    lenient = unique("lenient")
+    held, manual = unique("held"), unique("manual")
+    repo = git_repo("windows")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("windowed"))})
+    start = datetime.now(UTC)
+    # Opened at the start of this minute, for two: it closes 60 to 120 s from now.
+    window = {
+        "kind": "deny",
+        "schedule": f"{start.minute} {start.hour} * * *",
+        "duration": "2m",
+        "timeZone": "UTC",
+        "namespaces": [ns],
+    }
+    strict = project(proj, [repo.url], ns)
+    strict["spec"]["syncWindows"] = [window]
+    relaxed = project(lenient, [repo.url], ns)
+    relaxed["spec"]["syncWindows"] = [{**window, "manualSync": True}]
+    await kube.create(strict)
+    await kube.create(relaxed)
+    app = application(held, repo, ns, {"prune": True, "selfHeal": True})
+    app["spec"]["project"] = proj
+    app["spec"]["source"]["path"] = "app"
+    try:
+        async with running_controller(kube, 120.0):
+            await kube.create(app)
+
+            async def held_with_reason() -> str:
+                obj = await kube.get(API, "Application", held, "argocd")
+                found = [c for c in conditions(obj) if c.startswith("SyncWindowWarning: ")]
+                return found[0] if found else ""
+
+            reason = await eventually(held_with_reason, "the held sync's condition")
+            assert "deny window 0" in reason
+            assert await absent(kube, "v1", "ConfigMap", "windowed", ns)
+
+            # Manual syncs: refused under the strict window, allowed with manualSync.
+            refused = gitward(cluster.kubeconfig, "app", "sync", held)
+            assert refused.returncode != 0
+            assert "blocked by sync window" in refused.stdout + refused.stderr
+            create_app(cluster.kubeconfig, manual, repo, "app", ns, "--project", lenient)
+            allowed = gitward(cluster.kubeconfig, "app", "sync", manual)
+            assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+            # The window closes: the held app syncs on its own, with no new push.
+            await kube.delete("v1", "ConfigMap", "windowed", ns)
+
+            async def synced() -> bool:
+                obj = await kube.get(API, "Application", held, "argocd")
+                return ((obj.get("status") or {}).get("sync") or {}).get("status") == "Synced"
+
+            await eventually(synced, "the sync once the window closed", timeout=180)
+            await kube.get("v1", "ConfigMap", "windowed", ns)
+            assert (datetime.now(UTC) - start).total_seconds() >= 60
+    finally:
+        for name in (held, manual):
+            with contextlib.suppress(NotFound):
+                await kube.delete(API, "Application", name, "argocd")
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "AppProject", lenient, "argocd")
