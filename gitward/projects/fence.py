@@ -28,6 +28,7 @@ from gitward.model.project import AppProject, GroupKind, ProjectDestination
 from gitward.model.tracking import ResourceKey
 from gitward.projects.rules import (
     destination_permitted,
+    match_glob,
     resource_violation,
     source_namespace_permitted,
     source_permitted,
@@ -74,6 +75,22 @@ class Fence:
             manual=manual,
             now=now,
         )
+
+    def service_account(self, namespace: str) -> str | None:
+        """The user a sync impersonates for ``namespace`` (``system:serviceaccount:NS:SA``).
+
+        The first of the project's ``destinationServiceAccounts`` whose ``server`` and
+        ``namespace`` globs match; ``defaultServiceAccount`` is ``SA`` (in the destination
+        namespace) or ``NS:SA``. None when no entry matches.
+        """
+        for entry in self.project.destination_service_accounts:
+            if not match_glob(entry.server, self.server, negation=False):
+                continue
+            if not match_glob(entry.namespace or "*", namespace, negation=False):
+                continue
+            account_ns, _, account = entry.default_service_account.rpartition(":")
+            return f"system:serviceaccount:{account_ns or namespace}:{account}"
+        return None
 
     def live_violation(self, key: ResourceKey) -> str | None:
         """The same for a live or recorded object, whose key has a namespace iff namespaced."""

@@ -109,6 +109,9 @@ class SyncOperation:
         self.client = refresher.client
         #: The destination cluster: everything applied, pruned or waited for. Set by start().
         self.target: Target | None = None
+        #: Who writes to the destination: its client, or a view of it impersonating the
+        #: project's service account (``application.sync.impersonation.enabled``).
+        self._writer: KubeClient | None = None
         self.app_obj = app_obj
         self.app: Application = parse_app_object(app_obj)
         self.request = request
@@ -208,6 +211,18 @@ class SyncOperation:
             if not window.allowed:
                 await self.finish("Error", f"{SYNC_WINDOW_BLOCKED}: {window.reason}")
                 return
+        if self.refresher.settings.impersonation:
+            namespace = self.app.destination.namespace
+            account = comparison.fence.service_account(namespace) if comparison.fence else None
+            if account is None:
+                await self.finish(
+                    "Error",
+                    "cannot sync: impersonation is enabled and no destinationServiceAccounts "
+                    f"entry of the project matches server {self.target.server} and namespace "
+                    f"{namespace!r}",
+                )
+                return
+            self._writer = self.target.client.impersonating(account)
         self.tasks = build_plan(comparison, self.app, self.request)
         if not self.request.dry_run:
             try:
@@ -237,7 +252,7 @@ class SyncOperation:
         assert self.target is not None
         if await self.target.live.get("v1", "Namespace", namespace, None) is None:
             try:
-                created = await self.dest.create(
+                created = await self.writer.create(
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
                 )
                 self.dest_live_observe(created)
@@ -245,13 +260,18 @@ class SyncOperation:
             except Conflict:
                 pass  # made meanwhile (the live view lagged): apply the metadata below
         if len(meta) > 1:
-            await self.dest.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+            await self.writer.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
 
     @property
     def dest(self) -> KubeClient:
         """The destination cluster's client (only valid once start() resolved it)."""
         assert self.target is not None, "the operation has not started"
         return self.target.client
+
+    @property
+    def writer(self) -> KubeClient:
+        """The client every write of the sync goes through (applies, prunes, hooks)."""
+        return self._writer or self.dest
 
     def dest_live_observe(self, obj: Obj) -> None:
         """Tell the destination's live view about an object just written (a cache keeps it)."""
@@ -288,11 +308,11 @@ class SyncOperation:
                     if self._skip_unchanged(task):
                         task.status, task.message = "Synced", "unchanged (ApplyOutOfSyncOnly)"
                     else:
-                        await execute.apply_task(self.dest, task, self.request)
+                        await execute.apply_task(self.writer, task, self.request)
                 elif task.action == "prune":
-                    await execute.prune_task(self.dest, task, self.request, allowed, why)
+                    await execute.prune_task(self.writer, task, self.request, allowed, why)
                 else:
-                    await execute.start_hook(self.dest, task, self.request)
+                    await execute.start_hook(self.writer, task, self.request)
             if task.live is not None and task.action == "apply":
                 self.dest_live_observe(task.live)
             self.progress(task)
@@ -322,7 +342,7 @@ class SyncOperation:
         if self.running:
             for task in self.running:
                 if task.action == "hook":
-                    await execute.poll_hook(self.dest, task)
+                    await execute.poll_hook(self.writer, task)
                     if task.done:
                         self.progress(task)
             if any(t.failed and not t.refused for t in self.running):
@@ -389,7 +409,7 @@ class SyncOperation:
             deadline = time.monotonic() + 120
             while not all(t.done for t in hook_wave) and time.monotonic() < deadline:
                 for t in hook_wave:
-                    await execute.poll_hook(self.dest, t)
+                    await execute.poll_hook(self.writer, t)
                 await asyncio.sleep(0.2)
         await self.finish("Failed", message)
         return True

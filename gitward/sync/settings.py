@@ -30,6 +30,9 @@ class Settings:
     #: ``gitward.configManagementPlugins``: the plugins Applications may name.
     plugins: tuple[PluginConfig, ...] = ()
     jq_timeout_seconds: float = 1.0
+    #: ``application.sync.impersonation.enabled``: syncs act as the project's
+    #: ``destinationServiceAccounts``, not with the controller's own rights.
+    impersonation: bool = False
 
 
 def _seconds(data: dict[str, str], key: str, default: float) -> float:
@@ -48,6 +51,16 @@ def _seconds(data: dict[str, str], key: str, default: float) -> float:
         raise ConfigError(f"{SETTINGS_CONFIGMAP} {key}: not a duration: {raw!r}") from None
 
 
+IMPERSONATION_KEY = "application.sync.impersonation.enabled"
+
+
+def _flag(data: dict[str, str], key: str) -> bool:
+    raw = (data.get(key) or "false").strip().lower()
+    if raw not in ("true", "false"):
+        raise ConfigError(f"{SETTINGS_CONFIGMAP} {key}: expected true or false, not {raw!r}")
+    return raw == "true"
+
+
 def parse_settings(data: dict[str, str]) -> Settings:
     """Settings from a ConfigMap's ``data``."""
     return Settings(
@@ -58,6 +71,7 @@ def parse_settings(data: dict[str, str]) -> Settings:
         overrides=parse_overrides(data),
         plugins=parse_plugins(data.get(PLUGINS_KEY, "")),
         jq_timeout_seconds=_seconds(data, "ignore.normalizer.jq.timeout", 1.0),
+        impersonation=_flag(data, IMPERSONATION_KEY),
     )
 
 

@@ -239,3 +239,85 @@ async def test_a_deny_window_holds_syncs_until_it_closes_and_manual_sync_needs_m
                 await kube.delete(API, "Application", name, "argocd")
         with contextlib.suppress(NotFound):
             await kube.delete(API, "AppProject", lenient, "argocd")
+
+
+async def test_impersonation_lets_the_destinations_rbac_decide(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    app, unmatched = unique("imp"), unique("imp-none")
+    repo = git_repo("impersonated")
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "denied"}, "data": {}}
+    repo.commit({"app/all.yaml": yaml_docs(configmap("allowed"), secret)})
+    # The deployer may write ConfigMaps in the namespace, and nothing else.
+    rbac = "rbac.authorization.k8s.io/v1"
+    await kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "deployer", "namespace": ns},
+        }
+    )
+    await kube.create(
+        {
+            "apiVersion": rbac,
+            "kind": "Role",
+            "metadata": {"name": "configmaps", "namespace": ns},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}],
+        }
+    )
+    await kube.create(
+        {
+            "apiVersion": rbac,
+            "kind": "RoleBinding",
+            "metadata": {"name": "deployer", "namespace": ns},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "configmaps",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}],
+        }
+    )
+    fenced = project(proj, [repo.url], ns)
+    fenced["spec"]["destinationServiceAccounts"] = [
+        {"server": IN_CLUSTER, "namespace": ns, "defaultServiceAccount": "deployer"}
+    ]
+    await kube.create(fenced)
+    await kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+            "data": {"application.sync.impersonation.enabled": "true"},
+        }
+    )
+    try:
+        create_app(cluster.kubeconfig, app, repo, "app", ns, "--project", proj)
+        synced = gitward(cluster.kubeconfig, "app", "sync", app, "-o", "json")
+        assert synced.returncode == 1, synced.stdout + synced.stderr
+        by_name = {r["name"]: r for r in json.loads(synced.stdout)["resources"]}
+        assert by_name["allowed"]["status"] == "Synced"
+        assert by_name["denied"]["status"] == "SyncFailed"
+        # Kubernetes' own refusal, for the impersonated account.
+        message = by_name["denied"]["message"]
+        assert "forbidden" in message
+        assert f"system:serviceaccount:{ns}:deployer" in message
+        await kube.get("v1", "ConfigMap", "allowed", ns)
+        assert await absent(kube, "v1", "Secret", "denied", ns)
+
+        # No account for the destination: nothing is written with the controller's rights.
+        await kube.create(project(unmatched, [repo.url], ns))
+        create_app(cluster.kubeconfig, unmatched, repo, "app", ns, "--project", unmatched)
+        refused = gitward(cluster.kubeconfig, "app", "sync", unmatched)
+        assert refused.returncode != 0
+        assert "no destinationServiceAccounts entry" in refused.stdout + refused.stderr
+        assert await absent(kube, "v1", "Secret", "denied", ns)
+    finally:
+        await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "AppProject", unmatched, "argocd")

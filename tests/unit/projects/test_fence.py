@@ -70,3 +70,18 @@ def test_the_built_in_default_project_permits_everything() -> None:
         )
         is None
     )
+
+
+def test_the_first_matching_destination_service_account_is_impersonated() -> None:
+    with_accounts = project(
+        sourceRepos=["*"],
+        destinations=[{"server": "*", "namespace": "*"}],
+        destinationServiceAccounts=[
+            {"server": IN_CLUSTER, "namespace": "team-*", "defaultServiceAccount": "deployer"},
+            {"server": "*", "namespace": "*", "defaultServiceAccount": "ops:fallback"},
+        ],
+    )
+    fence = Fence(with_accounts, IN_CLUSTER, "in-cluster")
+    assert fence.service_account("team-a") == "system:serviceaccount:team-a:deployer"
+    assert fence.service_account("other") == "system:serviceaccount:ops:fallback"
+    assert Fence(TEAM_A, IN_CLUSTER, "in-cluster").service_account("team-a") is None
