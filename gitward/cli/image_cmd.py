@@ -158,7 +158,7 @@ async def _set_for_app(
     if not helm_values and source.helm is not None and source.helm.value_files:
         helm_values = source.helm.value_files[-1]
     settings = await load_settings(client, namespace)
-    creds = (await repo_credentials(client, namespace)).lookup(source.repo_url)
+    creds = (await repo_credentials(client, namespace)).lookup(source.repo_url, application.project)
     git = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
     target_branch = branch or _branch_of(source.target_revision)
     if not target_branch:

@@ -173,7 +173,7 @@ async def _check_all(
 
     async def one(entry: Entry) -> ConnectionState:
         async with gate:
-            return await check_connection(source, entry.url, store.lookup(entry.url))
+            return await check_connection(source, entry.url, store.lookup(entry.url, entry.project))
 
     return list(await asyncio.gather(*(one(e) for e in entries)))
 
@@ -182,7 +182,7 @@ async def _check_all(
 
 
 def _inherited(entry: Entry, store: CredentialStore) -> bool:
-    found = store.lookup(entry.url)
+    found = store.lookup(entry.url, entry.project)
     return not entry.has_creds and found is not None and found.has_secret
 
 
@@ -374,7 +374,7 @@ def add(
         if not skip_test:
             store = _store(await _entries(client, cli.namespace, REPO_CREDS))
             store.add(Entry(secret, fields).credentials())
-            state = await check_connection(GitSource(), clean, store.lookup(clean))
+            state = await check_connection(GitSource(), clean, store.lookup(clean, project))
             if state.status != "Successful":
                 raise SourceError(
                     f"{state.message}; nothing was stored (--skip-test stores it unchecked)"
@@ -455,7 +455,9 @@ def get(
         repos = await _entries(client, cli.namespace, REPOSITORY)
         entry = _find_one(repos, url, project, cli.namespace, "repository")
         store = _store(repos + await _entries(client, cli.namespace, REPO_CREDS))
-        state = await check_connection(GitSource(), entry.url, store.lookup(entry.url))
+        state = await check_connection(
+            GitSource(), entry.url, store.lookup(entry.url, entry.project)
+        )
         return entry, state, store
 
     entry, state, store = context.run(ctx, body)

@@ -143,6 +143,9 @@ class ManifestService:
         ``Manifests.revisions`` has one resolved revision per source, refs included.
         """
         all_sources = list(app.effective_sources)
+        base = creds if creds is not None else self.credentials
+        # Only the app's project's repositories (and unscoped ones) lend it credentials.
+        creds = base.for_project(app.project) if base is not None else None
         if not any(_renderable(s) for s in all_sources):
             raise ConfigError(f"application {app.name}: no source to render")
         targets = self._targets(app, all_sources, revision, revisions)

@@ -43,6 +43,7 @@ _FIELDS = {
     "enableOCI": "enable_oci",
     "tlsClientCertData": "tls_client_cert_data",
     "tlsClientCertKey": "tls_client_cert_key",
+    "project": "project",
 }
 _FLAGS = ("insecure", "enable_oci")
 _SECRET_FIELDS = ("password", "ssh_private_key", "bearer_token", "tls_client_cert_key")
@@ -66,6 +67,8 @@ class RepoCredentials:
     enable_oci: bool = False
     tls_client_cert_data: str = ""
     tls_client_cert_key: str = ""
+    #: Argo CD's project-scoped repository: used only by that project's applications.
+    project: str = ""
 
     @property
     def has_secret(self) -> bool:
@@ -149,17 +152,27 @@ def _secret_fields(secret: Mapping[str, Any], where: str) -> dict[str, str]:
 
 @dataclass
 class CredentialStore:
-    """Exact-URL credentials and prefix templates; :meth:`lookup` picks one for a URL."""
+    """Exact-URL credentials and prefix templates; :meth:`lookup` picks one for a URL.
 
-    repositories: dict[str, RepoCredentials] = field(default_factory=dict)
+    Entries with a ``project`` (Argo CD's project-scoped repositories) serve only that
+    project's applications; for them they win over an unscoped entry of the same URL.
+    """
+
+    #: By (normalised URL, project; "" for every project).
+    repositories: dict[tuple[str, str], RepoCredentials] = field(default_factory=dict)
     templates: list[tuple[str, RepoCredentials]] = field(default_factory=list)
+    #: The project :meth:`lookup` answers for when none is given (see :meth:`for_project`).
+    project: str = ""
 
     def add(self, creds: RepoCredentials, secret_type: str = REPOSITORY) -> None:
         if secret_type == REPO_CREDS:
             self.templates.append((normalize_prefix(creds.url), creds))
-            self.templates.sort(key=lambda item: len(item[0]), reverse=True)
+            # Longest prefix first; for one prefix, a project's own template first.
+            self.templates.sort(
+                key=lambda item: (len(item[0]), bool(item[1].project)), reverse=True
+            )
         else:
-            self.repositories[normalize_url(creds.url)] = creds
+            self.repositories[(normalize_url(creds.url), creds.project)] = creds
 
     @classmethod
     def from_secrets(cls, secrets: Iterable[Mapping[str, Any]]) -> CredentialStore:
@@ -217,17 +230,34 @@ class CredentialStore:
             store.add(creds, REPO_CREDS)
         return store
 
-    def lookup(self, url: str) -> RepoCredentials | None:
-        """Credentials for ``url``: its own entry, else the longest matching template.
+    def for_project(self, project: str) -> CredentialStore:
+        """Only the entries an app of ``project`` may use, looked up as that project by
+        default: ``for_project(p).lookup(url) == lookup(url, p)`` for every URL."""
+        return CredentialStore(
+            {k: c for k, c in self.repositories.items() if k[1] in ("", project)},
+            [(p, t) for p, t in self.templates if t.project in ("", project)],
+            project,
+        )
+
+    def lookup(self, url: str, project: str | None = None) -> RepoCredentials | None:
+        """Credentials for ``url`` as an app of ``project`` (default: the store's) uses it:
+        the repository's own entry (the project's, else an unscoped one), else the
+        longest matching template.
 
         A repository entry without any secret (say, only ``insecure: true``) takes
-        its secrets from the template, as Argo CD does.
+        its secrets from the template, as Argo CD does. Another project's entries and
+        templates are never used.
         """
+        project = self.project if project is None else project
         key = normalize_url(url)
-        own = self.repositories.get(key)
+        own = (self.repositories.get((key, project)) if project else None) or (
+            self.repositories.get((key, ""))
+        )
         if own is not None and own.has_secret:
             return own
         for prefix, template in self.templates:
+            if template.project not in ("", project):
+                continue
             if key.startswith(prefix) or f"{key}/" == prefix:
                 if own is None:
                     return replace(template, url=url)

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gitward.source.credentials import CredentialStore, RepoCredentials
+from gitward.source.credentials import REPO_CREDS, REPOSITORY, CredentialStore, RepoCredentials
 from gitward.source.errors import CredentialsError
 
 TOKEN = "ghp_s3cr3t-value"
@@ -161,3 +163,54 @@ def test_repr_masks_secrets() -> None:
 def test_secrets_lists_every_secret_value() -> None:
     creds = RepoCredentials(url="u", password=TOKEN, ssh_private_key="line-one\nline-two\n")
     assert {TOKEN, "line-one", "line-two"} <= set(creds.secrets())
+
+
+# -- project-scoped repositories ----------------------------------------------------------------
+
+
+def _scoped_store() -> CredentialStore:
+    store = CredentialStore()
+    store.add(RepoCredentials("https://git.example/team/app", password="shared-pass"))
+    store.add(RepoCredentials("https://git.example/team/app", password="team-a-pass", project="a"))
+    store.add(RepoCredentials("https://git.example/private", password="only-b", project="b"))
+    store.add(
+        RepoCredentials("https://git.example/tmpl", password="tmpl-b", project="b"), REPO_CREDS
+    )
+    return store
+
+
+def test_a_projects_own_repository_wins_and_other_projects_never_see_it() -> None:
+    store = _scoped_store()
+    assert store.lookup("https://git.example/team/app", "a").password == "team-a-pass"
+    assert store.lookup("https://git.example/team/app", "c").password == "shared-pass"
+    assert store.lookup("https://git.example/team/app").password == "shared-pass"
+    assert store.lookup("https://git.example/private", "b").password == "only-b"
+    assert store.lookup("https://git.example/private", "a") is None
+    assert store.lookup("https://git.example/tmpl/x", "b").password == "tmpl-b"
+    assert store.lookup("https://git.example/tmpl/x", "a") is None
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["https://h/a", "https://h/b", "https://h/t/x"]),
+            st.sampled_from(["", "a", "b"]),
+            st.booleans(),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["", "a", "b", "c"]),
+)
+def test_a_project_scoped_store_answers_as_lookup_does(
+    entries: list[tuple[str, str, bool]], project: str
+) -> None:
+    store = CredentialStore()
+    for i, (url, owner, template) in enumerate(entries):
+        where = "https://h/t" if template else url
+        store.add(
+            RepoCredentials(where, password=f"p{i}", project=owner),
+            REPO_CREDS if template else REPOSITORY,
+        )
+    scoped = store.for_project(project)
+    for url in ("https://h/a", "https://h/b", "https://h/t/x"):
+        assert scoped.lookup(url) == store.lookup(url, project)
