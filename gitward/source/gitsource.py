@@ -117,8 +117,10 @@ class GitSource:
         self.runner = GitRunner(self.cache_dir / "bin", known_hosts, self.policy)
         self.trees = TreeCache(self.cache_dir / "trees", self.runner, timeout, max_trees)
         self.stats: dict[str, GitStats] = {}
-        self._refs: dict[str, tuple[float, RefMap]] = {}
-        self._listing: dict[str, asyncio.Task[RefMap]] = {}
+        #: Ref listings by (repository, who asked: a digest of the credentials): a listing
+        #: made with one tenant's credentials never answers for another's (or for none).
+        self._refs: dict[tuple[str, str], tuple[float, RefMap]] = {}
+        self._listing: dict[tuple[str, str], asyncio.Task[RefMap]] = {}
         self._locks = KeyedLocks()
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -170,7 +172,7 @@ class GitSource:
     ) -> RefMap:
         """Every ref of ``url``, from cache when younger than ``ref_ttl`` (unless ``force``)."""
         url, creds = split_userinfo(url, creds)
-        key = normalize_url(url)
+        key = (normalize_url(url), _access_key(creds))
         cached = self._refs.get(key)
         if cached is not None and not force and self.clock() < cached[0]:
             return cached[1]
@@ -183,7 +185,9 @@ class GitSource:
             )
         return await asyncio.shield(task)
 
-    async def _ls_remote(self, url: str, key: str, creds: RepoCredentials | None) -> RefMap:
+    async def _ls_remote(
+        self, url: str, key: tuple[str, str], creds: RepoCredentials | None
+    ) -> RefMap:
         async with self._timed(url) as stats:
             stats.ls_remote += 1
             result = await self.runner.run(
@@ -198,9 +202,12 @@ class GitSource:
     ) -> str:
         """The full SHA ``revision`` names in ``url`` (branch, tag, SHA, HEAD, semver)."""
         url, creds = split_userinfo(url, creds)
-        if FULL_SHA.match(revision.strip()):
-            return revision.strip().lower()  # a commit need not be any ref's tip: no listing
+        # Listed even for a full SHA (a commit need not be any ref's tip): the listing, made
+        # with the caller's credentials, proves the caller may read the repository before
+        # the shared mirror serves it a commit another tenant fetched.
         refs = await self.ls_remote(url, creds, force=force)
+        if FULL_SHA.match(revision.strip()):
+            return revision.strip().lower()
         match = match_revision(refs, revision)
         if match is None:
             raise UnknownRevision(url, revision, "no branch, tag or matching semver tag")
@@ -271,3 +278,10 @@ class GitSource:
             yield Checkout(sha, path, url, revision)
         finally:
             self.trees.release(path)
+
+
+def _access_key(creds: RepoCredentials | None) -> str:
+    """Who a listing was made as: a digest of the credentials' secrets ("" for none)."""
+    if creds is None or not creds.has_secret:
+        return ""
+    return digest_of([creds.username, *creds.secrets()], 16)
