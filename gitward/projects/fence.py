@@ -105,8 +105,13 @@ def app_refusal(
     namespace: str,
     app_namespace: str,
     control_namespace: str,
+    cluster_project: str = "",
 ) -> str | None:
-    """Why the project refuses the whole Application; None when it is permitted."""
+    """Why the project refuses the whole Application; None when it is permitted.
+
+    ``cluster_project`` is the project the destination's cluster Secret is scoped to;
+    with ``permitOnlyProjectScopedClusters`` the project's apps may use only its own.
+    """
     if not source_namespace_permitted(project, app_namespace, control_namespace):
         return (
             f"application in namespace '{app_namespace}' is not permitted to use project "
@@ -123,5 +128,11 @@ def app_refusal(
             f"application destination server '{server}' (name '{cluster_name}') and namespace "
             f"'{namespace}' do not match any of the allowed destinations in project "
             f"'{project.name}'"
+        )
+    if project.permit_only_project_scoped_clusters and cluster_project != project.name:
+        return (
+            f"application destination server '{server}' is not permitted in project "
+            f"'{project.name}': it permits only clusters scoped to it "
+            "(permitOnlyProjectScopedClusters)"
         )
     return None

@@ -45,6 +45,8 @@ class Target:
     name: str
     client: KubeClient
     live: LiveReader
+    #: The project the cluster Secret is scoped to ("" for none; in-cluster has none).
+    project: str = ""
 
 
 LiveFactory = Callable[[KubeClient], LiveReader]
@@ -122,7 +124,7 @@ class Destinations:
         for old in [k for k in self._targets if k.partition("@")[0] == secret_name]:
             await _close(self._targets.pop(old))  # the Secret changed: new credentials
         client = await client_for_cluster(spec)
-        target = Target(spec.server, spec.display_name, client, self.live_for(client))
+        target = Target(spec.server, spec.display_name, client, self.live_for(client), spec.project)
         self._targets[version] = target
         return target
 

@@ -112,6 +112,7 @@ class Refresher:
             app.destination.namespace,
             namespace,
             control,
+            target.project,
         )
         if refusal is not None:
             raise ProjectRefusal(refusal)

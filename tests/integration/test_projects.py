@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from gitward.localkube import LocalCluster
 from tests.support.apps import app_json, configmap, create_app, unique, yaml_docs
 from tests.support.brief import gitward
 from tests.support.controller import application, running_controller
-from tests.support.git import GitRepo
+from tests.support.git import GitRepo, SmartHttpServer
 from tests.support.poll import eventually
 
 Obj = dict[str, Any]
@@ -321,3 +322,60 @@ async def test_impersonation_lets_the_destinations_rbac_decide(
         await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
         with contextlib.suppress(NotFound):
             await kube.delete(API, "AppProject", unmatched, "argocd")
+
+
+async def test_a_project_scoped_repository_lends_its_credentials_to_that_project_only(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    git_http: Callable[[str | None], SmartHttpServer],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    outsider, owned, borrowed = unique("outsider"), unique("owned"), unique("borrowed")
+    token = f"tok-{uuid.uuid4().hex}"
+    server = git_http(token)
+    repo = git_repo("scoped")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("scoped"))})
+    url = server.url(repo)
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": unique("scoped-repo"),
+            "namespace": "argocd",
+            "labels": {"argocd.argoproj.io/secret-type": "repository"},
+        },
+        "stringData": {"url": url, "username": "git", "password": token, "project": proj},
+    }
+    await kube.create(project(proj, [url], ns))
+    await kube.create(project(outsider, [url], ns))  # permits the URL, but has no credentials
+    await kube.create(secret)
+    try:
+        # create_app points at repo.url: each app is moved to the served copy. The outsider
+        # asks for the very commit the owner fetched, so no branch needs listing to find it.
+        for app, app_project, revision in (
+            (owned, proj, "main"),
+            (borrowed, outsider, repo.head()),
+        ):
+            create_app(cluster.kubeconfig, app, repo, "app", ns, "--project", app_project)
+            moved = gitward(
+                cluster.kubeconfig, "app", "set", app, "--repo", url, "--revision", revision
+            )
+            assert moved.returncode == 0, moved.stdout + moved.stderr
+
+        synced = gitward(cluster.kubeconfig, "app", "sync", owned)
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        await kube.get("v1", "ConfigMap", "scoped", ns)
+        await kube.delete("v1", "ConfigMap", "scoped", ns)
+
+        # The same repository, already in the mirror, for a project without credentials.
+        refused = gitward(cluster.kubeconfig, "app", "sync", borrowed)
+        assert refused.returncode != 0
+        assert token not in refused.stdout + refused.stderr
+        assert await absent(kube, "v1", "ConfigMap", "scoped", ns)
+    finally:
+        await kube.delete("v1", "Secret", secret["metadata"]["name"], "argocd")
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "AppProject", outsider, "argocd")

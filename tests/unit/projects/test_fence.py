@@ -85,3 +85,15 @@ def test_the_first_matching_destination_service_account_is_impersonated() -> Non
     assert fence.service_account("team-a") == "system:serviceaccount:team-a:deployer"
     assert fence.service_account("other") == "system:serviceaccount:ops:fallback"
     assert Fence(TEAM_A, IN_CLUSTER, "in-cluster").service_account("team-a") is None
+
+
+def test_permit_only_project_scoped_clusters_refuses_every_other_cluster() -> None:
+    own = project(
+        sourceRepos=["*"],
+        destinations=[{"server": "*", "namespace": "*"}],
+        permitOnlyProjectScopedClusters=True,
+    )
+    args = (own, ["https://git.example/x"], "https://c.example", "c", "ns", "argocd", "argocd")
+    assert app_refusal(*args, cluster_project="team-a") is None
+    assert "permitOnlyProjectScopedClusters" in str(app_refusal(*args, cluster_project="other"))
+    assert "permitOnlyProjectScopedClusters" in str(app_refusal(*args))
