@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import tarfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -70,15 +71,24 @@ async def trusted(installed: KubeClient, chart_repo: ChartRepo) -> AsyncIterator
         await installed.delete("v1", "ConfigMap", "argocd-tls-certs-cm", "argocd")
 
 
-def _publish_web(repo: ChartRepo, root: Path, version: str, greeting: str) -> None:
-    chart = write_chart(
+def _web(
+    root: Path, version: str, greeting: str, dependencies: list[dict[str, str]] | None = None
+) -> Path:
+    values: dict[str, object] = {"greeting": greeting}
+    if dependencies:
+        values["lib"] = {"greeting": f"{greeting} (through web)"}
+    return write_chart(
         root / version,
         "web",
         version,
         {"cm.yaml": CONFIGMAP.replace("NAME", "web")},
-        values={"greeting": greeting},
+        values=values,
+        dependencies=dependencies,
     )
-    repo.publish(chart)
+
+
+def _publish_web(repo: ChartRepo, root: Path, version: str, greeting: str) -> None:
+    repo.publish(_web(root, version, greeting))
 
 
 def _publish_lib(repo: ChartRepo, root: Path, version: str) -> None:
@@ -131,6 +141,58 @@ async def test_chart_at_a_semver_range_syncs_and_upgrades(
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
     web = await kube.get("v1", "ConfigMap", "web", ns)
     assert web["data"]["chart"] == "web-1.0.0"
+
+
+async def test_repository_chart_with_a_dependency_at_a_semver_range_upgrades(
+    trusted: KubeClient, cluster: LocalCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    """A published chart whose Chart.yaml names a chart of the same repository.
+
+    ``helm package`` refuses to package it without the dependency, so the publisher
+    vendors it (``--dependency-update``, from this repository): what gitward downloads
+    is web with lib inside, at the version the publisher's range picked.
+    """
+    kube = trusted
+    src = tmp_path / "src"
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        _publish_lib(chart_repo, src, version)
+    lib = [{"name": "lib", "version": "^1.0.0", "repository": chart_repo.url}]
+    chart_repo.publish(_web(src, "1.0.0", "first", lib), dependency_update=True)
+    with tarfile.open(chart_repo.charts / "web-1.0.0.tgz") as tar:
+        vendored = tar.extractfile("web/charts/lib/Chart.yaml")
+        assert vendored is not None
+        assert yaml.safe_load(vendored)["version"] == "1.1.0"
+    name, ns = unique("chartdep"), unique("chartdep")
+    created = gitward(
+        cluster.kubeconfig, "app", "create", name, "--repo", chart_repo.url,
+        "--helm-chart", "web", "--revision", "~1", "--dest-namespace", ns,
+        "--sync-option", "CreateNamespace=true",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["revision"] == "1.0.0", status.get("conditions")
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    web = await kube.get("v1", "ConfigMap", "web", ns)
+    assert web["data"] == {"chart": "web-1.0.0", "greeting": "first"}
+    dep = await kube.get("v1", "ConfigMap", "lib", ns)
+    assert dep["data"] == {"chart": "lib-1.1.0", "greeting": "first (through web)"}
+
+    # A new lib, and a new web packaged against it inside the app's range: both arrive.
+    _publish_lib(chart_repo, src, "1.2.0")
+    chart_repo.publish(_web(src, "1.1.0", "second", lib), dependency_update=True)
+    status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
+    assert status["sync"]["status"] == "OutOfSync"
+    assert status["sync"]["revision"] == "1.1.0"
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    web = await kube.get("v1", "ConfigMap", "web", ns)
+    assert web["data"] == {"chart": "web-1.1.0", "greeting": "second"}
+    dep = await kube.get("v1", "ConfigMap", "lib", ns)
+    assert dep["data"] == {"chart": "lib-1.2.0", "greeting": "second (through web)"}
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["status"] == "Synced"
+    assert [h["revision"] for h in status["history"]] == ["1.0.0", "1.1.0"]
 
 
 async def test_git_chart_with_a_dependency_from_the_repository(

@@ -68,9 +68,21 @@ class ChartRepo:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def publish(self, chart: Path) -> Path:
-        """``helm package`` the chart into the repository and re-index it."""
-        self._helm("package", str(chart), "--destination", str(self.charts))
+    def publish(self, chart: Path, *, dependency_update: bool = False) -> Path:
+        """``helm package`` the chart into the repository and re-index it.
+
+        ``helm package`` refuses a chart whose Chart.yaml dependencies are missing from
+        ``charts/``; ``dependency_update`` has it fetch them first (``--dependency-update``)
+        from this repository, added to the fixture's own Helm home with its CA and login.
+        """
+        args = ["package", str(chart), "--destination", str(self.charts)]
+        if dependency_update:
+            ca = self.directory / "ca.pem"
+            ca.write_text(self.ca_pem)
+            self._helm("repo", "add", "self", self.url, "--force-update", "--ca-file", str(ca),
+                       "--username", self.username, "--password", self.password)  # fmt: skip
+            args.append("--dependency-update")
+        self._helm(*args)
         self._helm("repo", "index", str(self.charts), "--url", self.url)
         name = yaml.safe_load((chart / "Chart.yaml").read_text())
         return self.charts / f"{name['name']}-{name['version']}.tgz"
