@@ -13,6 +13,9 @@ import yaml
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster, Toolchain
+from gitward.source import RepoCredentials
+from gitward.source.helmrepo import HelmRepos
+from gitward.source.http import TLSCerts
 from tests.support.apps import app_json, create_app, unique
 from tests.support.brief import gitward
 from tests.support.chartrepo import ChartRepo, write_chart
@@ -358,3 +361,53 @@ async def test_two_sources_chart_from_the_repository_and_values_from_git(
     assert web["data"] == {"chart": "web-1.0.0", "greeting": "from git"}
     status = app_json(cluster.kubeconfig, name)["status"]
     assert status["history"][-1]["revisions"] == ["1.0.0", first, first]
+
+
+async def test_index_is_revalidated_with_its_etag_or_last_modified(
+    chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    """Within the TTL no request; after it a conditional GET, answered 304 while unchanged."""
+    _publish_web(chart_repo, tmp_path / "src", "1.0.0", "hello")
+    now = [0.0]
+    repos = HelmRepos(
+        tmp_path / "cache",
+        index_ttl=60.0,
+        certs=TLSCerts({"127.0.0.1": chart_repo.ca_pem}),
+        clock=lambda: now[0],
+    )
+    creds = RepoCredentials(url=chart_repo.url, username=USER, password=PASSWORD, type="helm")
+
+    def index_requests() -> list[tuple[int, dict[str, str]]]:
+        return [(code, sent) for path, code, sent in chart_repo.log if path.endswith("/index.yaml")]
+
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.0.0"
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.0.0"
+    assert index_requests() == [(200, {})]  # the second resolve was inside the TTL
+
+    now[0] += 61
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.0.0"
+    first, (status, sent) = index_requests()
+    assert first == (200, {})
+    assert status == 304
+    assert set(sent) == {"If-None-Match", "If-Modified-Since"}
+    assert sent["If-None-Match"].startswith('"')
+    assert repos.index_fetches == 2
+
+    # A new version: the validators no longer match, the index is fetched and parsed again.
+    _publish_web(chart_repo, tmp_path / "src", "1.1.0", "hello again")
+    now[0] += 61
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.1.0"
+    assert index_requests()[-1][0] == 200
+
+    # A server that sends no ETag: Last-Modified alone makes the revalidation a 304.
+    chart_repo.etags = False
+    plain = HelmRepos(
+        tmp_path / "cache",
+        index_ttl=0.0,
+        certs=TLSCerts({"127.0.0.1": chart_repo.ca_pem}),
+    )
+    assert (await plain.resolve(chart_repo.url, "web", "^1", creds)).version == "1.1.0"
+    assert (await plain.resolve(chart_repo.url, "web", "^1", creds)).version == "1.1.0"
+    (status, sent) = index_requests()[-1]
+    assert status == 304
+    assert list(sent) == ["If-Modified-Since"]

@@ -3,8 +3,10 @@
 Charts are written as directories, packaged with the real ``helm package`` and
 indexed with the real ``helm repo index --url``; a threaded HTTPS server on
 127.0.0.1 serves ``index.yaml`` and the archives, demands basic auth, answers
-``If-None-Match`` / ``If-Modified-Since`` with 304, and records every request
-so tests can count downloads. Its certificate is signed by a CA of its own
+``If-None-Match`` / ``If-Modified-Since`` with 304 (the former wins when both
+are sent, as RFC 9110 says), and records every request with the validators it
+carried, so tests can count downloads and revalidations. ``etags = False``
+makes it a server that only sends ``Last-Modified``. Its certificate is signed by a CA of its own
 (``ca_pem``), which a test hands to gitward the way an installation would
 (``argocd-tls-certs-cm``).
 """
@@ -62,6 +64,10 @@ class ChartRepo:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(pki.serving_cert, pki.serving_key)
         self.requests: list[tuple[str, int]] = []
+        #: ``(path, status, validators)`` of every request; validators are the
+        #: ``If-None-Match`` / ``If-Modified-Since`` headers it sent.
+        self.log: list[tuple[str, int, dict[str, str]]] = []
+        self.etags = True
         self._server = _Server(self)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self._server.server_address[1]}/charts"
@@ -111,6 +117,9 @@ class ChartRepo:
         self._server.server_close()
 
 
+_VALIDATORS = ("If-None-Match", "If-Modified-Since")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -127,6 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.server.repo.requests.append((self.path, status))
+        sent = {k: v for k in _VALIDATORS if (v := self.headers.get(k)) is not None}
+        self.server.repo.log.append((self.path, status, sent))
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -148,9 +159,25 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = path.read_bytes()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
-        headers = {"ETag": etag, "Last-Modified": modified}
-        if self.headers.get("If-None-Match") == etag:
+        mtime = int(path.stat().st_mtime)
+        headers = {"Last-Modified": email.utils.formatdate(mtime, usegmt=True)}
+        if repo.etags:
+            headers["ETag"] = etag
+        if self._not_modified(etag if repo.etags else "", mtime):
             self._reply(304, headers=headers)
             return
         self._reply(200, body, headers)
+
+    def _not_modified(self, etag: str, mtime: int) -> bool:
+        """RFC 9110 13.2.2: If-None-Match decides when sent; else If-Modified-Since."""
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            return bool(etag) and match == etag
+        since = self.headers.get("If-Modified-Since")
+        if since is None:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return False
+        return mtime <= when
