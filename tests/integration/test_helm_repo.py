@@ -411,3 +411,33 @@ async def test_index_is_revalidated_with_its_etag_or_last_modified(
     (status, sent) = index_requests()[-1]
     assert status == 304
     assert list(sent) == ["If-Modified-Since"]
+
+
+async def test_an_archive_that_does_not_match_the_index_digest_is_refused(
+    trusted: KubeClient, cluster: LocalCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    greeting = unique("genuine")
+    _publish_web(chart_repo, tmp_path / "src", "1.0.0", greeting)
+    chart_repo.replace_archive(_web(tmp_path / "evil", "1.0.0", "tampered"))
+    name, ns = unique("tampered"), unique("tampered")
+    created = gitward(
+        cluster.kubeconfig, "app", "create", name, "--repo", chart_repo.url,
+        "--helm-chart", "web", "--revision", "1.0.0", "--dest-namespace", ns,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["status"] == "Unknown"
+    (condition,) = status["conditions"]
+    assert condition["type"] == "ComparisonError"
+    assert f"chart web 1.0.0 from {chart_repo.url}/web-1.0.0.tgz: sha256 " in condition["message"]
+    assert "does not match the index's digest" in condition["message"]
+    # Nothing of the refused archive was kept: the next refresh downloads and refuses it again.
+    before = chart_repo.downloads("web-1.0.0.tgz")
+    assert before >= 1
+    status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
+    assert "does not match the index's digest" in status["conditions"][0]["message"]
+    assert chart_repo.downloads("web-1.0.0.tgz") > before
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode != 0
+    with pytest.raises(NotFound):
+        await trusted.get("v1", "Namespace", ns)

@@ -93,6 +93,19 @@ class ChartRepo:
         name = yaml.safe_load((chart / "Chart.yaml").read_text())
         return self.charts / f"{name['name']}-{name['version']}.tgz"
 
+    def replace_archive(self, chart: Path) -> Path:
+        """Serve ``chart``, packaged, in place of the archive of the same name and version.
+
+        The index is not touched, so its digest no longer matches: a tampered mirror.
+        """
+        staging = self.directory / "tampered"
+        staging.mkdir(exist_ok=True)
+        self._helm("package", str(chart), "--destination", str(staging))
+        meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+        name = f"{meta['name']}-{meta['version']}.tgz"
+        (self.charts / name).write_bytes((staging / name).read_bytes())
+        return self.charts / name
+
     def downloads(self, suffix: str) -> int:
         """Successful GETs of paths ending in ``suffix``."""
         return sum(1 for path, status in self.requests if path.endswith(suffix) and status == 200)
