@@ -416,7 +416,7 @@ class ManifestService:
         found: dict[str, Path] = {}
         for dep in wanted:
             repo = self._dependency_repo(dep["repository"], store)
-            creds = self._creds(repo, store)
+            creds = self._dependency_creds(repo, store)
             if is_oci(repo, creds):
                 _, digest = await self.oci.resolve_chart(repo, dep["name"], dep["version"], creds)
                 found[dep["name"]] = await self.oci.fetch_chart(repo, dep["name"], digest, creds)
@@ -424,6 +424,20 @@ class ManifestService:
             version = await self.helm_repos.resolve(repo, dep["name"], dep["version"], creds)
             found[dep["name"]] = await self.helm_repos.fetch(repo, version, creds)
         return found
+
+    def _dependency_creds(self, repo: str, store: CredentialStore | None) -> RepoCredentials | None:
+        """Credentials for a dependency's repository.
+
+        An ``oci://host/path`` dependency also takes those of an ``enableOCI`` repository
+        at ``host/path``: Argo CD writes OCI Helm repositories without the scheme and
+        matches dependencies to them with ``oci://`` trimmed.
+        """
+        creds = self._creds(repo, store)
+        if creds is None and repo.startswith("oci://"):
+            bare = self._creds(repo.removeprefix("oci://"), store)
+            if bare is not None and bare.enable_oci:
+                return bare
+        return creds
 
     def _dependency_repo(self, repository: str, store: CredentialStore | None) -> str:
         """A dependency's repository URL; ``@name`` and ``alias:name`` name a configured one."""

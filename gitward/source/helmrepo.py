@@ -258,15 +258,18 @@ class HelmRepos:
                     allow_redirects=False,
                 ) as response,
             ):
+                # Lower-cased names: aiohttp spells them its own way ("Etag"), and a plain
+                # dict of them is no longer case-insensitive.
+                got = {name.lower(): value for name, value in response.headers.items()}
                 if response.status == 304:
-                    return 304, b"", dict(response.headers)
+                    return 304, b"", got
                 if response.status in (401, 403):
                     detail = "credentials refused" if auth else "authentication required"
                     raise HTTPFetchError(url, f"HTTP {response.status}: {detail}", response.status)
                 if response.status != 200:
                     raise HTTPFetchError(url, f"HTTP {response.status}", response.status)
                 body = await read_limited(response, url)
-                return 200, body, dict(response.headers)
+                return 200, body, got
         except aiohttp.ClientError as exc:
             raise HTTPFetchError(url, f"cannot fetch: {exc}") from None
         except TimeoutError:
@@ -305,8 +308,8 @@ class HelmRepos:
         entries = await asyncio.to_thread(parse_index, body, url)
         index = _Index(
             entries,
-            got.get("ETag", ""),
-            got.get("Last-Modified", ""),
+            got.get("etag", ""),
+            got.get("last-modified", ""),
             self.clock() + self.index_ttl,
         )
         self._indexes[key] = index

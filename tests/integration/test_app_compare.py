@@ -339,3 +339,61 @@ async def test_label_tracking_from_argocdconfigmap(
     finally:
         with contextlib.suppress(NotFound):
             await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")
+
+
+IGNORE_KEY = "resource.customizations.ignoreDifferences"
+
+
+async def test_ignore_differences_from_argocdconfigmap_by_kind_and_for_all(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """``resource.customizations.ignoreDifferences.<group_kind>`` and ``.all`` in argocd-cm."""
+    kube = installed
+    name, ns = unique("cmignore"), unique("cmignore")
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "a"}}
+    sa = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "runner", "labels": {"tier": "git"}},
+    }
+    repo = git_repo("cmignore")
+    repo.commit({"app/cm.yaml": yaml.safe_dump(cm), "app/sa.yaml": yaml.safe_dump(sa)})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, "--sync-option", "CreateNamespace=true")
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+    def out_of_sync(app: dict[str, Any]) -> list[str]:
+        return sorted(r["kind"] for r in app["status"]["resources"] if r["status"] == "OutOfSync")
+
+    # Someone changes both objects by hand: both are OutOfSync.
+    await kube.patch("v1", "ConfigMap", "cfg", ns, {"data": {"k": "by hand"}})
+    await kube.patch("v1", "ServiceAccount", "runner", ns, {"metadata": {"labels": {"tier": "x"}}})
+    app = app_json(cluster.kubeconfig, name, "--refresh")
+    assert app["status"]["sync"]["status"] == "OutOfSync"
+    assert out_of_sync(app) == ["ConfigMap", "ServiceAccount"]
+
+    settings: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "argocd-cm", "namespace": "argocd"},
+        # The core group is empty: Argo CD spells the key with the Kind alone.
+        "data": {f"{IGNORE_KEY}.ConfigMap": "jsonPointers:\n- /data/k\n"},
+    }
+    await kube.apply(settings, force=True)
+    try:
+        app = app_json(cluster.kubeconfig, name, "--refresh")
+        assert out_of_sync(app) == ["ServiceAccount"], app["status"].get("conditions")
+        assert app["status"]["sync"]["status"] == "OutOfSync"
+
+        settings["data"][f"{IGNORE_KEY}.all"] = "jqPathExpressions:\n- .metadata.labels.tier\n"
+        await kube.apply(settings, force=True)
+        app = app_json(cluster.kubeconfig, name, "--refresh")
+        assert app["status"]["sync"]["status"] == "Synced", app["status"].get("conditions")
+        assert out_of_sync(app) == []
+        diff = gitward(cluster.kubeconfig, "app", "diff", name)
+        assert (diff.returncode, diff.stdout) == (0, ""), diff.stderr
+        # Ignored, not forgotten: the live values are still the hand-made ones.
+        assert (await kube.get("v1", "ConfigMap", "cfg", ns))["data"] == {"k": "by hand"}
+    finally:
+        with contextlib.suppress(NotFound):
+            await kube.delete("v1", "ConfigMap", "argocd-cm", "argocd")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import tarfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import yaml
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster, Toolchain
+from gitward.source import RepoCredentials
+from gitward.source.helmrepo import HelmRepos
+from gitward.source.http import TLSCerts
 from tests.support.apps import app_json, create_app, unique
 from tests.support.brief import gitward
 from tests.support.chartrepo import ChartRepo, write_chart
@@ -70,15 +74,24 @@ async def trusted(installed: KubeClient, chart_repo: ChartRepo) -> AsyncIterator
         await installed.delete("v1", "ConfigMap", "argocd-tls-certs-cm", "argocd")
 
 
-def _publish_web(repo: ChartRepo, root: Path, version: str, greeting: str) -> None:
-    chart = write_chart(
+def _web(
+    root: Path, version: str, greeting: str, dependencies: list[dict[str, str]] | None = None
+) -> Path:
+    values: dict[str, object] = {"greeting": greeting}
+    if dependencies:
+        values["lib"] = {"greeting": f"{greeting} (through web)"}
+    return write_chart(
         root / version,
         "web",
         version,
         {"cm.yaml": CONFIGMAP.replace("NAME", "web")},
-        values={"greeting": greeting},
+        values=values,
+        dependencies=dependencies,
     )
-    repo.publish(chart)
+
+
+def _publish_web(repo: ChartRepo, root: Path, version: str, greeting: str) -> None:
+    repo.publish(_web(root, version, greeting))
 
 
 def _publish_lib(repo: ChartRepo, root: Path, version: str) -> None:
@@ -131,6 +144,58 @@ async def test_chart_at_a_semver_range_syncs_and_upgrades(
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
     web = await kube.get("v1", "ConfigMap", "web", ns)
     assert web["data"]["chart"] == "web-1.0.0"
+
+
+async def test_repository_chart_with_a_dependency_at_a_semver_range_upgrades(
+    trusted: KubeClient, cluster: LocalCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    """A published chart whose Chart.yaml names a chart of the same repository.
+
+    ``helm package`` refuses to package it without the dependency, so the publisher
+    vendors it (``--dependency-update``, from this repository): what gitward downloads
+    is web with lib inside, at the version the publisher's range picked.
+    """
+    kube = trusted
+    src = tmp_path / "src"
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        _publish_lib(chart_repo, src, version)
+    lib = [{"name": "lib", "version": "^1.0.0", "repository": chart_repo.url}]
+    chart_repo.publish(_web(src, "1.0.0", "first", lib), dependency_update=True)
+    with tarfile.open(chart_repo.charts / "web-1.0.0.tgz") as tar:
+        vendored = tar.extractfile("web/charts/lib/Chart.yaml")
+        assert vendored is not None
+        assert yaml.safe_load(vendored)["version"] == "1.1.0"
+    name, ns = unique("chartdep"), unique("chartdep")
+    created = gitward(
+        cluster.kubeconfig, "app", "create", name, "--repo", chart_repo.url,
+        "--helm-chart", "web", "--revision", "~1", "--dest-namespace", ns,
+        "--sync-option", "CreateNamespace=true",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["revision"] == "1.0.0", status.get("conditions")
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    web = await kube.get("v1", "ConfigMap", "web", ns)
+    assert web["data"] == {"chart": "web-1.0.0", "greeting": "first"}
+    dep = await kube.get("v1", "ConfigMap", "lib", ns)
+    assert dep["data"] == {"chart": "lib-1.1.0", "greeting": "first (through web)"}
+
+    # A new lib, and a new web packaged against it inside the app's range: both arrive.
+    _publish_lib(chart_repo, src, "1.2.0")
+    chart_repo.publish(_web(src, "1.1.0", "second", lib), dependency_update=True)
+    status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
+    assert status["sync"]["status"] == "OutOfSync"
+    assert status["sync"]["revision"] == "1.1.0"
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    web = await kube.get("v1", "ConfigMap", "web", ns)
+    assert web["data"] == {"chart": "web-1.1.0", "greeting": "second"}
+    dep = await kube.get("v1", "ConfigMap", "lib", ns)
+    assert dep["data"] == {"chart": "lib-1.2.0", "greeting": "second (through web)"}
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["status"] == "Synced"
+    assert [h["revision"] for h in status["history"]] == ["1.0.0", "1.1.0"]
 
 
 async def test_git_chart_with_a_dependency_from_the_repository(
@@ -296,3 +361,83 @@ async def test_two_sources_chart_from_the_repository_and_values_from_git(
     assert web["data"] == {"chart": "web-1.0.0", "greeting": "from git"}
     status = app_json(cluster.kubeconfig, name)["status"]
     assert status["history"][-1]["revisions"] == ["1.0.0", first, first]
+
+
+async def test_index_is_revalidated_with_its_etag_or_last_modified(
+    chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    """Within the TTL no request; after it a conditional GET, answered 304 while unchanged."""
+    _publish_web(chart_repo, tmp_path / "src", "1.0.0", "hello")
+    now = [0.0]
+    repos = HelmRepos(
+        tmp_path / "cache",
+        index_ttl=60.0,
+        certs=TLSCerts({"127.0.0.1": chart_repo.ca_pem}),
+        clock=lambda: now[0],
+    )
+    creds = RepoCredentials(url=chart_repo.url, username=USER, password=PASSWORD, type="helm")
+
+    def index_requests() -> list[tuple[int, dict[str, str]]]:
+        return [(code, sent) for path, code, sent in chart_repo.log if path.endswith("/index.yaml")]
+
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.0.0"
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.0.0"
+    assert index_requests() == [(200, {})]  # the second resolve was inside the TTL
+
+    now[0] += 61
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.0.0"
+    first, (status, sent) = index_requests()
+    assert first == (200, {})
+    assert status == 304
+    assert set(sent) == {"If-None-Match", "If-Modified-Since"}
+    assert sent["If-None-Match"].startswith('"')
+    assert repos.index_fetches == 2
+
+    # A new version: the validators no longer match, the index is fetched and parsed again.
+    _publish_web(chart_repo, tmp_path / "src", "1.1.0", "hello again")
+    now[0] += 61
+    assert (await repos.resolve(chart_repo.url, "web", "^1", creds)).version == "1.1.0"
+    assert index_requests()[-1][0] == 200
+
+    # A server that sends no ETag: Last-Modified alone makes the revalidation a 304.
+    chart_repo.etags = False
+    plain = HelmRepos(
+        tmp_path / "cache",
+        index_ttl=0.0,
+        certs=TLSCerts({"127.0.0.1": chart_repo.ca_pem}),
+    )
+    assert (await plain.resolve(chart_repo.url, "web", "^1", creds)).version == "1.1.0"
+    assert (await plain.resolve(chart_repo.url, "web", "^1", creds)).version == "1.1.0"
+    (status, sent) = index_requests()[-1]
+    assert status == 304
+    assert list(sent) == ["If-Modified-Since"]
+
+
+async def test_an_archive_that_does_not_match_the_index_digest_is_refused(
+    trusted: KubeClient, cluster: LocalCluster, chart_repo: ChartRepo, tmp_path: Path
+) -> None:
+    greeting = unique("genuine")
+    _publish_web(chart_repo, tmp_path / "src", "1.0.0", greeting)
+    chart_repo.replace_archive(_web(tmp_path / "evil", "1.0.0", "tampered"))
+    name, ns = unique("tampered"), unique("tampered")
+    created = gitward(
+        cluster.kubeconfig, "app", "create", name, "--repo", chart_repo.url,
+        "--helm-chart", "web", "--revision", "1.0.0", "--dest-namespace", ns,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["status"] == "Unknown"
+    (condition,) = status["conditions"]
+    assert condition["type"] == "ComparisonError"
+    assert f"chart web 1.0.0 from {chart_repo.url}/web-1.0.0.tgz: sha256 " in condition["message"]
+    assert "does not match the index's digest" in condition["message"]
+    # Nothing of the refused archive was kept: the next refresh downloads and refuses it again.
+    before = chart_repo.downloads("web-1.0.0.tgz")
+    assert before >= 1
+    status = app_json(cluster.kubeconfig, name, "--refresh")["status"]
+    assert "does not match the index's digest" in status["conditions"][0]["message"]
+    assert chart_repo.downloads("web-1.0.0.tgz") > before
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode != 0
+    with pytest.raises(NotFound):
+        await trusted.get("v1", "Namespace", ns)

@@ -6,7 +6,7 @@ import base64
 import contextlib
 import io
 import tarfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,10 @@ import yaml
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster, Toolchain
-from tests.support.apps import app_json, unique
+from tests.support.apps import app_json, create_app, unique
 from tests.support.brief import gitward
 from tests.support.chartrepo import write_chart
+from tests.support.git import GitRepo
 from tests.support.registry import Registry
 
 USER, PASSWORD = "oci-user", "oci-pass-7f3k"
@@ -51,18 +52,22 @@ def _secret(name: str, url: str, password: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def trusted(installed: KubeClient, registry: Registry) -> AsyncIterator[str]:
-    """Registry credentials (a repo-creds template) and its CA; the Secret's name."""
-    name = unique("oci-creds")
-    await installed.apply(_secret(name, f"oci://{registry.host}", PASSWORD))
+async def _trust_ca(kube: KubeClient, registry: Registry) -> None:
     certs = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "argocd-tls-certs-cm", "namespace": "argocd"},
         "data": {"127.0.0.1": registry.ca_pem, "localhost": registry.ca_pem},
     }
-    await installed.apply(certs, force=True)
+    await kube.apply(certs, force=True)
+
+
+@pytest.fixture
+async def trusted(installed: KubeClient, registry: Registry) -> AsyncIterator[str]:
+    """Registry credentials (a repo-creds template) and its CA; the Secret's name."""
+    name = unique("oci-creds")
+    await installed.apply(_secret(name, f"oci://{registry.host}", PASSWORD))
+    await _trust_ca(installed, registry)
     yield name
     with contextlib.suppress(NotFound):
         await installed.delete("v1", "Secret", name, "argocd")
@@ -70,8 +75,29 @@ async def trusted(installed: KubeClient, registry: Registry) -> AsyncIterator[st
         await installed.delete("v1", "ConfigMap", "argocd-tls-certs-cm", "argocd")
 
 
-def _publish(registry: Registry, root: Path, version: str) -> None:
-    chart = write_chart(root / version, "web", version, {"cm.yaml": CONFIGMAP})
+@pytest.fixture
+async def enable_oci(installed: KubeClient, registry: Registry) -> AsyncIterator[str]:
+    """Argo CD's other spelling: a helm repository Secret with ``enableOCI``, URL without oci://.
+
+    No repo-creds template: every credential the registry sees comes from this Secret.
+    Yields the repoURL (``host:port/charts``).
+    """
+    url = f"{registry.host}/charts"
+    secret = _secret(unique("oci-enable"), url, PASSWORD)
+    secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] = "repository"
+    secret["data"]["enableOCI"] = base64.b64encode(b"true").decode()
+    await installed.apply(secret)
+    await _trust_ca(installed, registry)
+    yield url
+    with contextlib.suppress(NotFound):
+        await installed.delete("v1", "Secret", secret["metadata"]["name"], "argocd")
+    with contextlib.suppress(NotFound):
+        await installed.delete("v1", "ConfigMap", "argocd-tls-certs-cm", "argocd")
+
+
+def _publish(registry: Registry, root: Path, version: str, name: str = "web") -> None:
+    template = CONFIGMAP.replace("name: web", f"name: {name}")
+    chart = write_chart(root / f"{name}-{version}", name, version, {"cm.yaml": template})
     registry.push_chart(chart, "charts", user=USER)
 
 
@@ -185,3 +211,48 @@ async def test_refused_registry_credentials_are_a_clear_error(
     (condition,) = status["conditions"]
     assert "the token service refused the credentials (HTTP 401)" in condition["message"]
     assert "not-the-password-42" not in str(status)
+
+
+async def test_enable_oci_repository_secret_and_an_oci_dependency(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    registry: Registry,
+    enable_oci: str,
+    tmp_path: Path,
+    git_repo: Callable[[str], GitRepo],
+) -> None:
+    kube = installed
+    _publish(registry, tmp_path / "src", "1.0.0")
+    name, ns = unique("enableoci"), unique("enableoci")
+    source = {"repoURL": enable_oci, "chart": "web", "targetRevision": "^1"}
+    _create(cluster.kubeconfig, tmp_path, name, source, ns)
+    status = app_json(cluster.kubeconfig, name)["status"]
+    assert status["sync"]["revision"] == "1.0.0", status.get("conditions")
+    assert status["sourceType"] == "Helm"
+    synced = gitward(cluster.kubeconfig, "app", "sync", name)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert (await kube.get("v1", "ConfigMap", "web", ns))["data"]["chart"] == "web-1.0.0"
+    assert (USER, "repository:charts/web:pull") in registry.token_requests
+
+    # A chart in Git whose Chart.yaml names oci://host/charts: the same Secret's credentials.
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        _publish(registry, tmp_path / "src", version, name="lib")
+    repo = git_repo("umbrella")
+    chart = {
+        "apiVersion": "v2",
+        "name": "umbrella",
+        "version": "0.1.0",
+        "dependencies": [
+            {"name": "lib", "version": "^1.0.0", "repository": f"oci://{registry.host}/charts"}
+        ],
+    }
+    repo.commit({"umbrella/Chart.yaml": yaml.safe_dump(chart), "umbrella/values.yaml": "{}\n"})
+    umbrella, uns = unique("ociumbrella"), unique("ociumbrella")
+    create_app(
+        cluster.kubeconfig, umbrella, repo, "umbrella", uns, "--sync-option", "CreateNamespace=true"
+    )
+    synced = gitward(cluster.kubeconfig, "app", "sync", umbrella)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert (await kube.get("v1", "ConfigMap", "lib", uns))["data"]["chart"] == "lib-1.1.0"
+    assert (USER, "repository:charts/lib:pull") in registry.token_requests
+    assert ("anonymous", "repository:charts/lib:pull") not in registry.token_requests

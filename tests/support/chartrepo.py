@@ -3,8 +3,10 @@
 Charts are written as directories, packaged with the real ``helm package`` and
 indexed with the real ``helm repo index --url``; a threaded HTTPS server on
 127.0.0.1 serves ``index.yaml`` and the archives, demands basic auth, answers
-``If-None-Match`` / ``If-Modified-Since`` with 304, and records every request
-so tests can count downloads. Its certificate is signed by a CA of its own
+``If-None-Match`` / ``If-Modified-Since`` with 304 (the former wins when both
+are sent, as RFC 9110 says), and records every request with the validators it
+carried, so tests can count downloads and revalidations. ``etags = False``
+makes it a server that only sends ``Last-Modified``. Its certificate is signed by a CA of its own
 (``ca_pem``), which a test hands to gitward the way an installation would
 (``argocd-tls-certs-cm``).
 """
@@ -62,18 +64,47 @@ class ChartRepo:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(pki.serving_cert, pki.serving_key)
         self.requests: list[tuple[str, int]] = []
+        #: ``(path, status, validators)`` of every request; validators are the
+        #: ``If-None-Match`` / ``If-Modified-Since`` headers it sent.
+        self.log: list[tuple[str, int, dict[str, str]]] = []
+        self.etags = True
         self._server = _Server(self)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.url = f"https://127.0.0.1:{self._server.server_address[1]}/charts"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def publish(self, chart: Path) -> Path:
-        """``helm package`` the chart into the repository and re-index it."""
-        self._helm("package", str(chart), "--destination", str(self.charts))
+    def publish(self, chart: Path, *, dependency_update: bool = False) -> Path:
+        """``helm package`` the chart into the repository and re-index it.
+
+        ``helm package`` refuses a chart whose Chart.yaml dependencies are missing from
+        ``charts/``; ``dependency_update`` has it fetch them first (``--dependency-update``)
+        from this repository, added to the fixture's own Helm home with its CA and login.
+        """
+        args = ["package", str(chart), "--destination", str(self.charts)]
+        if dependency_update:
+            ca = self.directory / "ca.pem"
+            ca.write_text(self.ca_pem)
+            self._helm("repo", "add", "self", self.url, "--force-update", "--ca-file", str(ca),
+                       "--username", self.username, "--password", self.password)  # fmt: skip
+            args.append("--dependency-update")
+        self._helm(*args)
         self._helm("repo", "index", str(self.charts), "--url", self.url)
         name = yaml.safe_load((chart / "Chart.yaml").read_text())
         return self.charts / f"{name['name']}-{name['version']}.tgz"
+
+    def replace_archive(self, chart: Path) -> Path:
+        """Serve ``chart``, packaged, in place of the archive of the same name and version.
+
+        The index is not touched, so its digest no longer matches: a tampered mirror.
+        """
+        staging = self.directory / "tampered"
+        staging.mkdir(exist_ok=True)
+        self._helm("package", str(chart), "--destination", str(staging))
+        meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+        name = f"{meta['name']}-{meta['version']}.tgz"
+        (self.charts / name).write_bytes((staging / name).read_bytes())
+        return self.charts / name
 
     def downloads(self, suffix: str) -> int:
         """Successful GETs of paths ending in ``suffix``."""
@@ -99,6 +130,9 @@ class ChartRepo:
         self._server.server_close()
 
 
+_VALIDATORS = ("If-None-Match", "If-Modified-Since")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -115,6 +149,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self.server.repo.requests.append((self.path, status))
+        sent = {k: v for k in _VALIDATORS if (v := self.headers.get(k)) is not None}
+        self.server.repo.log.append((self.path, status, sent))
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -136,9 +172,25 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = path.read_bytes()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
-        headers = {"ETag": etag, "Last-Modified": modified}
-        if self.headers.get("If-None-Match") == etag:
+        mtime = int(path.stat().st_mtime)
+        headers = {"Last-Modified": email.utils.formatdate(mtime, usegmt=True)}
+        if repo.etags:
+            headers["ETag"] = etag
+        if self._not_modified(etag if repo.etags else "", mtime):
             self._reply(304, headers=headers)
             return
         self._reply(200, body, headers)
+
+    def _not_modified(self, etag: str, mtime: int) -> bool:
+        """RFC 9110 13.2.2: If-None-Match decides when sent; else If-Modified-Since."""
+        match = self.headers.get("If-None-Match")
+        if match is not None:
+            return bool(etag) and match == etag
+        since = self.headers.get("If-Modified-Since")
+        if since is None:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return False
+        return mtime <= when
