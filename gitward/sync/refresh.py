@@ -11,7 +11,13 @@ from gitward._util.versions import state_key
 from gitward.cluster import KubeClient
 from gitward.model.application import Application, parse_application
 from gitward.model.errors import GitwardError
-from gitward.sync.compare import Comparison, ManifestSource, compare_app, failed_comparison
+from gitward.sync.compare import (
+    Comparison,
+    ManifestSource,
+    compare_app,
+    failed_comparison,
+    invalid_spec,
+)
 from gitward.sync.destinations import Destinations, Target
 from gitward.sync.lock import holder_id
 from gitward.sync.settings import Settings
@@ -71,7 +77,10 @@ class Refresher:
     async def compare(
         self, app_obj: Obj, revision: str | None = None, revisions: Sequence[str] | None = None
     ) -> Comparison:
-        app = parse_app_object(app_obj)
+        try:
+            app = parse_app_object(app_obj)
+        except GitwardError as exc:  # e.g. a repoURL like http://] or a source that is text
+            return invalid_spec(app_obj, str(exc))
         try:
             target = await self.target(app_obj)
         except GitwardError as exc:
