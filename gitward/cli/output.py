@@ -26,11 +26,17 @@ def print_object(obj: Any, output: str) -> None:
     URL user-info is masked (``https://***@host``): a token pasted into a repoURL
     belongs in a repository Secret, and output is where it would be copied from.
     """
-    obj = redact_tree(obj)
-    if output == "json":
-        print(json.dumps(obj, indent=2))
-    else:
-        print(yaml.safe_dump(obj, sort_keys=False), end="")
+    try:
+        obj = redact_tree(obj)
+        if output == "json":
+            text = json.dumps(obj, indent=2) + "\n"
+        else:
+            text = yaml.safe_dump(obj, sort_keys=False)
+    except RecursionError:  # the API server keeps objects nested up to 10,000 levels
+        raise ConfigError(
+            f"-o {output}: the object is nested too deeply to print (kubectl get -o json can)"
+        ) from None
+    print(text, end="")
 
 
 _STATUS_COLOURS = {"Successful": "green", "Failed": "red"}

@@ -22,8 +22,9 @@ from typing import Any
 
 import aiohttp
 
+from gitward._util import deepjson
 from gitward.cluster.discovery import Discovery, ResourceInfo
-from gitward.cluster.errors import ClusterUnreachable, api_error
+from gitward.cluster.errors import ClusterError, ClusterUnreachable, api_error
 from gitward.cluster.kubeconfig import Credentials, load
 
 FIELD_MANAGER = "gitward"
@@ -36,8 +37,8 @@ def _decode(raw: bytes) -> Obj | str:
     """A response body as JSON, or as text when it is not JSON (a proxy's error page)."""
     text = raw.decode(errors="replace")
     try:
-        decoded: Obj | str = json.loads(text) if text else {}
-    except json.JSONDecodeError:
+        decoded: Obj | str = deepjson.loads(text) if text else {}
+    except ValueError:  # not JSON (or an integer of more digits than int() takes)
         return text
     return decoded
 
@@ -135,7 +136,12 @@ class KubeClient:
         data = None
         if body is not None:
             headers["Content-Type"] = content_type
-            data = json.dumps(body, separators=(",", ":"))
+            try:
+                data = json.dumps(body, separators=(",", ":"))
+            except RecursionError:
+                raise ClusterError(
+                    f"{what or f'{method} {path}'}: the body is nested too deeply to encode"
+                ) from None
         session = self._session_for_loop()
         verb = "APPLY" if content_type == APPLY_CONTENT_TYPE else method
         self.requests[verb] += 1
@@ -250,7 +256,7 @@ class KubeClient:
                     raise api_error(resp.status, _decode(await resp.read()), f"watch {kind}")
                 async for line in resp.content:
                     if line.strip():
-                        yield json.loads(line)
+                        yield deepjson.loads(line.decode(errors="replace"))
         except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise ClusterUnreachable(f"watch of {kind} at {self.server} broke: {exc}") from exc
 

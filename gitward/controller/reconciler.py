@@ -22,6 +22,7 @@ from typing import Any
 from gitward._util.logcontext import log_context
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import dependencies
+from gitward.model.errors import GitwardError
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
 from gitward.sync import Comparison, Refresher, cascade, events, lock, parse_app_object
@@ -29,7 +30,6 @@ from gitward.sync.lock import OperationInProgress
 from gitward.sync.operation import run_sync
 from gitward.sync.plan import SyncRequest
 from gitward.sync.requested import (
-    InvalidOperation,
     initiator_of,
     is_automated,
     request_from_operation,
@@ -174,7 +174,7 @@ class Reconciler:
         self, name: str, obj: Obj, comparison: Comparison, ready: bool, memory: AppMemory
     ) -> str | None:
         """Why an automated sync should run now (None: it should not)."""
-        app = parse_app_object(obj)
+        app = comparison.app  # parsed by the comparison (a stub when the spec is invalid)
         if comparison.sync_status is not SyncStatus.OUT_OF_SYNC or not app.automated:
             memory.heal_attempts = 0
             return None
@@ -244,7 +244,8 @@ class Reconciler:
         where = f"Application {self.namespace}/{name}"
         try:
             request = request_from_operation(operation, where)
-        except InvalidOperation as exc:
+            parse_app_object(obj)  # a spec that cannot be read cannot be synced either
+        except GitwardError as exc:  # InvalidOperation, or the spec's ConfigError
             log.warning("app %s: %s", name, exc)
             stamp = now()
             state = {"operation": operation, "phase": "Error", "message": str(exc)}

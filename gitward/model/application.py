@@ -144,6 +144,35 @@ class Application:
         return bool(policy and policy.automated and policy.automated.enabled)
 
 
+#: Levels of nesting a spec may have. Real specs stay far below it (a Helm
+#: ``valuesObject`` a dozen levels deep is rare); the API server takes up to 10,000,
+#: which a Python recursion over the object (copying, encoding, comparing) cannot.
+MAX_SPEC_DEPTH = 100
+
+
+def too_deep(value: Any, limit: int) -> str | None:
+    """The field (its first three names) under which ``value`` nests deeper than ``limit``
+    levels of mappings and lists, else None. Iterative: any depth is measured."""
+    stack: list[tuple[Any, int, str, int]] = [(value, 0, "", 0)]  # node, depth, path, names
+    while stack:
+        node, depth, path, names = stack.pop()
+        if depth > limit:
+            return path
+        if isinstance(node, dict):
+            stack.extend(
+                (v, depth + 1, f"{path}.{k}".lstrip("."), names + 1)
+                if names < 3
+                else (v, depth + 1, path, names)
+                for k, v in node.items()
+            )
+        elif isinstance(node, list):
+            stack.extend(
+                (v, depth + 1, f"{path}[{i}]" if names < 3 else path, names)
+                for i, v in enumerate(node)
+            )
+    return None
+
+
 def parse_application(obj: Any, where: str) -> Application:
     """Parse one Application object; ``where`` names it in errors (``apps.yaml: document 2``)."""
     root = FieldReader(obj, "", where)
@@ -164,6 +193,9 @@ def parse_application(obj: Any, where: str) -> Application:
     spec = root.obj("spec")
     if spec is None:
         raise root.error("spec", "required")
+    deep = too_deep(spec.data, MAX_SPEC_DEPTH)
+    if deep is not None:
+        raise spec.error(deep, f"nested more than {MAX_SPEC_DEPTH} levels deep")
     source = None
     source_reader = spec.obj("source")
     if source_reader is not None:

@@ -313,9 +313,12 @@ async def render_helm(
     tools.binary("helm")
     values_file = None
     inline = spec.values_yaml()
+    names: dict[str, str] = {}
     if inline.strip():
         values_file = tmp / "inline-values.yaml"
         values_file.write_text(inline)
+        field = "valuesObject" if spec.values_object is not None else "values"
+        names[str(values_file)] = f"spec.source.helm.{field}"
     args = template_args(root, chart, spec, env, values_file, refs)
     shown = f"helm template {where}"
     jail = Jail(read=(root, *(refs or {}).values()), write=(tmp,))
@@ -324,7 +327,15 @@ async def render_helm(
         args[2] = str(copy)
     try:
         return await run_tool(
-            tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown, jail=jail
+            tools,
+            "helm",
+            args,
+            env=proc_env,
+            cwd=tmp,
+            context=where,
+            display=shown,
+            jail=jail,
+            names=names,
         )
     except ToolFailed as exc:
         if "missing in charts/ directory" not in exc.stderr:
@@ -343,5 +354,13 @@ async def render_helm(
     )
     args[2] = str(copy)
     return await run_tool(
-        tools, "helm", args, env=proc_env, cwd=tmp, context=where, display=shown, jail=jail
+        tools,
+        "helm",
+        args,
+        env=proc_env,
+        cwd=tmp,
+        context=where,
+        display=shown,
+        jail=jail,
+        names=names,
     )

@@ -109,6 +109,7 @@ async def run_tool(
     display: str | None = None,
     jail: Jail | None = None,
     binary: Path | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """Run ``tool args`` and return its stdout; raise with its stderr if it fails or times out.
 
@@ -119,7 +120,9 @@ async def run_tool(
     ``jail`` confines the process to the paths it names (see :mod:`gitward.render.jail`);
     every run on behalf of a spec passes one. ``binary`` runs that program instead
     of ``tools``' own ``tool`` (a config management plugin's command); ``tool`` then
-    only names it in errors.
+    only names it in errors. ``names`` maps files gitward wrote for the tool (inline
+    values) to the spec field they hold: the tool's messages name the field, not a
+    temporary path.
     """
     binary = binary or tools.binary(tool)
     command = display or " ".join([tool, *args[:1]])
@@ -142,14 +145,19 @@ async def run_tool(
     except TimeoutError:
         proc.kill()
         _, stderr = await proc.communicate()
-        raise ToolTimeout(
-            command, tools.timeout, stderr.decode(errors="replace"), context
-        ) from None
+        raise ToolTimeout(command, tools.timeout, _named(stderr, names), context) from None
     except asyncio.CancelledError:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
         raise
     if proc.returncode != 0:
-        raise ToolFailed(command, proc.returncode, stderr.decode(errors="replace"), context)
+        raise ToolFailed(command, proc.returncode, _named(stderr, names), context)
     return stdout.decode(errors="replace")
+
+
+def _named(stderr: bytes, names: Mapping[str, str] | None) -> str:
+    text = stderr.decode(errors="replace")
+    for path, name in (names or {}).items():
+        text = text.replace(path, name)
+    return text

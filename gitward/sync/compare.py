@@ -26,7 +26,7 @@ from gitward._util.lru import BoundedLRU
 from gitward._util.versions import state_key
 from gitward.cluster import ApiError, ClusterError, KubeClient, UnknownKind
 from gitward.cluster.live import ApiLiveReader, LiveReader
-from gitward.model.application import Application
+from gitward.model.application import Application, Destination
 from gitward.model.errors import GitwardError
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey, TrackingMethod, with_tracking
@@ -37,11 +37,12 @@ from gitward.sync.settings import Settings
 Obj = dict[str, Any]
 
 COMPARE_OPTIONS_ANNOTATION = "argocd.argoproj.io/compare-options"
+#: The Application's spec cannot be read or acted on, e.g. its project refuses it (Argo CD's
+#: condition type for it).
+INVALID_SPEC_ERROR = "InvalidSpecError"
 #: A custom health check (argocd-cm Lua or CEL) failed; the resource's health is Unknown.
 HEALTH_CHECK_ERROR = "HealthCheckError"
 COMPARISON_ERROR = "ComparisonError"
-#: Argo CD's condition for a spec that cannot be acted on (e.g. its project refuses it).
-INVALID_SPEC_ERROR = "InvalidSpecError"
 
 
 class RenderedManifests(Protocol):
@@ -115,6 +116,8 @@ class Comparison:
     revisions: tuple[str, ...] = ()
     #: The project rules the comparison was made within (None: unfenced, e.g. a failure).
     fence: Fence | None = None
+    #: False when the spec could not be read (:func:`invalid_spec`): nothing was compared.
+    spec_valid: bool = True
 
     @property
     def out_of_sync(self) -> list[ResourceState]:
@@ -141,6 +144,31 @@ def failed_comparison(
         SyncStatus.UNKNOWN,
         Health(HealthStatus.UNKNOWN, "comparison failed"),
         conditions=[{"type": condition, "message": message}],
+    )
+
+
+def invalid_spec(app_obj: Obj, message: str) -> Comparison:
+    """The comparison of an Application whose spec gitward cannot read: an InvalidSpecError
+    condition naming the field, sync and health Unknown, nothing listed — so nothing is
+    synced or pruned, as for any failed comparison.
+
+    Its ``app`` carries only the object's name and namespace (the spec is what failed).
+    """
+    meta = app_obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    app = Application(
+        name=str(meta.get("name") or ""),
+        namespace=str(meta.get("namespace") or "argocd"),
+        destination=Destination(),
+        raw=app_obj,
+    )
+    return Comparison(
+        app,
+        "",
+        SyncStatus.UNKNOWN,
+        Health(HealthStatus.UNKNOWN, "the spec is invalid"),
+        conditions=[{"type": INVALID_SPEC_ERROR, "message": message}],
+        spec_valid=False,
     )
 
 

@@ -22,7 +22,13 @@ from typing import Any
 
 from gitward.cluster import KubeClient, client_for_cluster, parse_cluster_secret
 from gitward.cluster.live import ApiLiveReader, LiveReader
-from gitward.cluster.secrets import IN_CLUSTER_NAME, IN_CLUSTER_SERVER, ClusterSpec
+from gitward.cluster.secrets import (
+    IN_CLUSTER_NAME,
+    IN_CLUSTER_SERVER,
+    ClusterSpec,
+    InvalidClusterSecret,
+    secret_fields,
+)
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
 from gitward.model.tracking import TrackingMethod
@@ -67,6 +73,8 @@ class Destinations:
             IN_CLUSTER_SERVER, IN_CLUSTER_NAME, control, self.live_for(control)
         )
         self._specs: dict[str, tuple[float, list[tuple[str, ClusterSpec]]]] = {}
+        #: Cluster Secrets that do not parse, by namespace: (server, name, error) each.
+        self._broken: dict[str, list[tuple[str, str, InvalidClusterSecret]]] = {}
         self._targets: dict[str, Target] = {}  # by secret name + resourceVersion
 
     @property
@@ -85,12 +93,19 @@ class Destinations:
             return cached[1]
         secrets = await self.control.list("v1", "Secret", namespace, label_selector=CLUSTER_SECRETS)
         specs = []
+        broken = []
         for secret in secrets:
             meta = secret.get("metadata") or {}
-            specs.append(
-                (f"{meta.get('name')}@{meta.get('resourceVersion')}", parse_cluster_secret(secret))
-            )
+            try:
+                spec = parse_cluster_secret(secret)
+            except InvalidClusterSecret as exc:
+                # Only the apps that name this cluster fail (with the Secret's error); one
+                # bad Secret must not make every other registered cluster unknown.
+                broken.append((*_claimed(secret), exc))
+                continue
+            specs.append((f"{meta.get('name')}@{meta.get('resourceVersion')}", spec))
         self._specs[namespace] = (time.monotonic(), specs)
+        self._broken[namespace] = broken
         return specs
 
     async def target(self, app: Application, namespace: str) -> Target:
@@ -111,6 +126,12 @@ class Destinations:
             if (server and spec.server == server) or (name and spec.display_name == name):
                 return await self._target_for(version, spec)
         wanted = f"server {server!r}" if server else f"name {name!r}"
+        for claimed_server, claimed_name, error in self._broken.get(namespace, []):
+            if (server and claimed_server == server) or (name and claimed_name == name):
+                raise InvalidClusterSecret(
+                    f"application {app.name}: spec.destination: the cluster with {wanted} "
+                    f"is registered by an invalid {error}"
+                )
         raise UnknownDestination(
             f"application {app.name}: spec.destination: no cluster with {wanted} is registered "
             f"in namespace {namespace!r} (add one with: gitward cluster add CONTEXT)"
@@ -134,6 +155,15 @@ class Destinations:
             await _close(target)
         self._targets.clear()
         await _close(self.in_cluster, client_too=False)
+
+
+def _claimed(secret: Obj) -> tuple[str, str]:
+    """The server and name an unparsable cluster Secret claims, as far as they can be read."""
+    try:
+        fields = secret_fields(secret)
+    except InvalidClusterSecret:
+        return "", ""
+    return fields.get("server", "").strip().rstrip("/"), fields.get("name", "").strip()
 
 
 async def _close(target: Target, client_too: bool = True) -> None:

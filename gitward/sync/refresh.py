@@ -18,6 +18,7 @@ from gitward.sync.compare import (
     ManifestSource,
     compare_app,
     failed_comparison,
+    invalid_spec,
 )
 from gitward.sync.destinations import Destinations, Target
 from gitward.sync.lock import holder_id
@@ -121,7 +122,10 @@ class Refresher:
     async def compare(
         self, app_obj: Obj, revision: str | None = None, revisions: Sequence[str] | None = None
     ) -> Comparison:
-        app = parse_app_object(app_obj)
+        try:
+            app = parse_app_object(app_obj)
+        except GitwardError as exc:  # e.g. a repoURL like http://] or a source that is text
+            return invalid_spec(app_obj, str(exc))
         try:
             target = await self.target(app_obj)
         except GitwardError as exc:

@@ -89,7 +89,9 @@ def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -
     for key in COMPARED_FIELDS:
         if key != "destination" and spec.get(key):
             compared_to[key] = spec[key]
-    sync: Obj = {"status": str(comparison.sync_status), "comparedTo": compared_to}
+    sync: Obj = {"status": str(comparison.sync_status)}
+    if comparison.spec_valid:  # an unreadable spec (perhaps nested 5,000 deep) is not copied
+        sync["comparedTo"] = compared_to
     images = comparison.images
     if comparison.revision:
         sync["revision"] = comparison.revision

@@ -107,6 +107,23 @@ async def test_commas_in_values_and_file_contents_still_work(
     assert "leak" not in cm["data"]
 
 
+async def test_inline_values_helm_cannot_read_are_named_by_their_field(
+    tmp_path: Path, tools: RenderTools
+) -> None:
+    """helm reads inline values from a file gitward writes; its error names the field, not
+    a temporary path."""
+    write_tree(tmp_path, CHART)
+    for values in ("a: !!float x\n", "b: !!binary '%%'\n"):
+        source = helm_source(values=values)
+        with pytest.raises(ToolFailed) as failed:
+            await render(tmp_path, source, ENV, tools)  # type: ignore[arg-type]
+        assert "failed to parse spec.source.helm.values:" in str(failed.value)
+        assert "inline-values.yaml" not in str(failed.value)
+    # the same values with the tags taken away render
+    [cm] = await render(tmp_path, helm_source(values="greeting: x\n"), ENV, tools)  # type: ignore[arg-type]
+    assert cm["data"]["greeting"] == "x"
+
+
 async def test_a_value_file_outside_the_repository_is_refused(
     tmp_path: Path, tools: RenderTools
 ) -> None:

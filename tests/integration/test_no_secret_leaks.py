@@ -13,9 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.localkube.process import free_ports
 from tests.support.apps import unique
 from tests.support.brief import gitward
+from tests.support.controller import controller_process
 from tests.support.git import GitRepo, SmartHttpServer
 from tests.support.poll import eventually
 
@@ -56,20 +54,6 @@ def app(name: str, url: str, path: str, namespace: str) -> dict[str, Any]:
             "syncPolicy": {"automated": {"prune": True}},
         },
     }
-
-
-@contextlib.contextmanager
-def controller_process(kubeconfig: Path, log: Path, port: int) -> Iterator[None]:
-    argv = [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(kubeconfig)]
-    argv += ["--namespace", "argocd", "controller", "--listen", f"127.0.0.1:{port}"]
-    argv += ["--log-level", "debug", "--log-format", "json"]
-    with log.open("w") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
-        try:
-            yield
-        finally:
-            proc.terminate()
-            proc.wait(timeout=60)
 
 
 def status_written(obj: dict[str, Any]) -> dict[str, Any]:

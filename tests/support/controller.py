@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 from gitward.appset import AppSetController
@@ -71,6 +75,24 @@ async def running_appsets(
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
         await server.stop()
+
+
+@contextlib.contextmanager
+def controller_process(
+    kubeconfig: Path, log: Path, port: int, *flags: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``gitward controller`` as a separate process (debug, JSON logs into ``log``), stopped
+    with SIGTERM afterwards; ``flags`` are added to its command line (``--workers 3``)."""
+    argv = [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(kubeconfig)]
+    argv += ["--namespace", "argocd", "controller", "--listen", f"127.0.0.1:{port}"]
+    argv += ["--log-level", "debug", "--log-format", "json", *flags]
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
 
 
 def application(

@@ -45,6 +45,13 @@ APP: dict[str, Any] = {
 }
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 def app(**spec: Any) -> dict[str, Any]:
     data = copy.deepcopy(APP)
     data["spec"].update(spec)
@@ -183,6 +190,14 @@ def test_durations_accept_go_form_and_bare_seconds() -> None:
             "x: spec.source.targetRevision: longer than 1024 characters",
         ),
         (lambda d: d.update(metadata=[]), "x: metadata: expected a mapping, got a list"),
+        (
+            lambda d: d["spec"]["source"].update(helm={"valuesObject": _nested(101)}),
+            "x: spec.source.helm.valuesObject: nested more than 100 levels deep",
+        ),
+        (
+            lambda d: d["spec"].update(sources=[{"repoURL": "u", "helm": {"x": _nested(5000)}}]),
+            "x: spec.sources[0].helm.x: nested more than 100 levels deep",
+        ),
     ],
 )
 def test_application_errors_name_document_and_field(mutate: Any, message: str) -> None:
@@ -191,6 +206,14 @@ def test_application_errors_name_document_and_field(mutate: Any, message: str) -
     with pytest.raises(ConfigError) as info:
         parse_application(data, "x")
     assert str(info.value).startswith(message)
+
+
+def test_a_deep_but_bounded_spec_still_parses() -> None:
+    data = app()
+    data["spec"]["source"]["helm"] = {"valuesObject": _nested(95)}
+    parsed = parse_application(data, "x")
+    assert parsed.source is not None
+    assert parsed.source.helm is not None
 
 
 def test_load_applications_reads_every_document_and_skips_empty_ones() -> None:
