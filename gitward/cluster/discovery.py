@@ -80,5 +80,24 @@ class Discovery:
             raise UnknownKind(f"the cluster serves no kind {kind!r} in {api_version!r}")
         return info
 
+    async def namespaced_kinds(self) -> list[ResourceInfo]:
+        """Every namespaced kind the server lists, at each group's preferred version.
+
+        Three or more requests (``/api``, ``/apis``, one per group-version, read afresh
+        so a CRD installed since is seen); callers that ask often keep the answer.
+        """
+        core = await self._fetch("/api")
+        versions = [str(v) for v in core.get("versions") or []][:1]
+        groups = await self._fetch("/apis")
+        for group in groups.get("groups") or []:
+            preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+            if preferred:
+                versions.append(str(preferred))
+        found: list[ResourceInfo] = []
+        for group_version in versions:
+            kinds = await self._load(group_version)
+            found.extend(i for i in kinds.values() if i.namespaced and "list" in i.verbs)
+        return found
+
     def invalidate(self) -> None:
         self._by_gv.clear()

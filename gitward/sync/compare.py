@@ -118,6 +118,8 @@ class Comparison:
     fence: Fence | None = None
     #: False when the spec could not be read (:func:`invalid_spec`): nothing was compared.
     spec_valid: bool = True
+    #: Orphaned resources of the destination namespace, when the project monitors them.
+    orphans: list[ResourceKey] = field(default_factory=list)
 
     @property
     def out_of_sync(self) -> list[ResourceState]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gitward import diff
 from gitward._util.lru import BoundedLRU
 from gitward._util.versions import state_key
-from gitward.cluster import KubeClient
+from gitward.cluster import ClusterError, KubeClient
 from gitward.model.application import Application, parse_application
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence, app_refusal
 from gitward.sync.compare import (
     INVALID_SPEC_ERROR,
@@ -22,11 +24,13 @@ from gitward.sync.compare import (
 )
 from gitward.sync.destinations import Destinations, Target
 from gitward.sync.lock import holder_id
+from gitward.sync.orphans import OrphanFinder, orphaned_condition
 from gitward.sync.projects import Projects
 from gitward.sync.settings import Settings
 from gitward.sync.status import write_status
 
 Obj = dict[str, Any]
+log = logging.getLogger("gitward.sync")
 
 
 #: Parsed Applications by (uid, resourceVersion): a stored object never changes under
@@ -75,6 +79,8 @@ class Refresher:
         self.destinations = destinations or Destinations(client, settings.tracking)
         self.projects = projects or Projects.from_api(client)
         self.control_namespace = control_namespace
+        #: Orphaned resources by destination namespace, for projects that monitor them.
+        self.orphans = OrphanFinder()
         #: Skip status writes that would only move ``reconciledAt``, for this many seconds
         #: (0: always write). The controller sets it; a CLI refresh always writes.
         self.unchanged_status_for = 0.0
@@ -137,7 +143,7 @@ class Refresher:
         except GitwardError as exc:  # the projects could not be read
             return failed_comparison(app, revision or "", str(exc))
         previous = (app_obj.get("status") or {}).get("resources") or []
-        return await compare_app(
+        comparison = await compare_app(
             target.client,
             app,
             self.manifests,
@@ -148,6 +154,22 @@ class Refresher:
             revisions=revisions,
             fence=fence,
         )
+        await self._find_orphans(comparison, fence, target)
+        return comparison
+
+    async def _find_orphans(self, comparison: Comparison, fence: Fence, target: Target) -> None:
+        """Orphaned resources of the app's namespace, when its project monitors them."""
+        monitor = fence.project.orphaned_resources
+        namespace = comparison.app.destination.namespace
+        if monitor is None or not namespace or comparison.sync_status is SyncStatus.UNKNOWN:
+            return
+        try:
+            comparison.orphans = await self.orphans.orphans(target.client, namespace, fence)
+        except ClusterError as exc:  # a warning that cannot be computed is not a failure
+            log.warning("app %s: cannot list orphaned resources: %s", comparison.app.name, exc)
+            return
+        if monitor.warn and comparison.orphans:
+            comparison.conditions.append(orphaned_condition(comparison.orphans))
 
     async def refresh(
         self, app_obj: Obj, extra_conditions: Iterable[Obj] = ()

@@ -379,3 +379,45 @@ async def test_a_project_scoped_repository_lends_its_credentials_to_that_project
         await kube.delete("v1", "Secret", secret["metadata"]["name"], "argocd")
         with contextlib.suppress(NotFound):
             await kube.delete(API, "AppProject", outsider, "argocd")
+
+
+async def test_an_untracked_object_in_the_apps_namespace_is_an_orphan_warning(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    app = unique("watched")
+    repo = git_repo("watched")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("mine"))})
+    monitored = project(proj, [repo.url], ns)
+    monitored["spec"]["orphanedResources"] = {"warn": True}
+    await kube.create(monitored)
+    create_app(cluster.kubeconfig, app, repo, "app", ns, "--project", proj)
+    synced = gitward(cluster.kubeconfig, "app", "sync", app)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    # The namespace holds only what Kubernetes made and what the app deployed: no warning.
+    assert not [
+        c for c in conditions(app_json(cluster.kubeconfig, app, "--refresh")) if "orphaned" in c
+    ]
+
+    stray = configmap("stray")
+    stray["metadata"]["namespace"] = ns
+    await kube.create(stray)
+    found = conditions(app_json(cluster.kubeconfig, app, "--refresh"))
+    assert (
+        "OrphanedResourceWarning: Application has 1 orphaned resources (ConfigMap/stray)" in found
+    )
+    status = app_json(cluster.kubeconfig, app)["status"]
+    assert (status["sync"]["status"], status["health"]["status"]) == ("Synced", "Healthy")
+
+    # An ignore entry silences it; the orphan itself is never touched.
+    current = await kube.get(API, "AppProject", proj, "argocd")
+    current["spec"]["orphanedResources"]["ignore"] = [{"kind": "ConfigMap", "name": "str*"}]
+    await kube.replace(current)
+    assert not [
+        c for c in conditions(app_json(cluster.kubeconfig, app, "--refresh")) if "orphaned" in c
+    ]
+    await kube.get("v1", "ConfigMap", "stray", ns)
