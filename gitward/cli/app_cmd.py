@@ -33,6 +33,7 @@ from gitward.model.application import (
     load_applications,
     parse_application,
     parse_duration,
+    split_qualified,
 )
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.reposerver import ManifestService
@@ -52,10 +53,20 @@ OutputOption = typer.Option("", "--output", "-o", help="Output format: json, yam
 
 
 async def _get_app(client: KubeClient, name: str, namespace: str) -> Obj:
+    """The Application ``name``: ``NAME`` in ``namespace``, or ``NS/NAME`` in another one."""
+    app_namespace, plain = split_qualified(name, namespace)
     try:
-        return await client.get(API_VERSION, "Application", name, namespace)
+        return await client.get(API_VERSION, "Application", plain, app_namespace)
     except NotFound:
-        raise ConfigError(f"application {name!r} not found in namespace {namespace!r}") from None
+        raise ConfigError(
+            f"application {plain!r} not found in namespace {app_namespace!r}"
+        ) from None
+
+
+def _where(obj: Obj) -> tuple[str, str]:
+    """(name, namespace) of a stored Application, for requests about that very object."""
+    meta = obj["metadata"]
+    return str(meta["name"]), str(meta.get("namespace") or "")
 
 
 # -- create -----------------------------------------------------------------
@@ -416,11 +427,9 @@ def delete(
                 raise
         if obj["metadata"].get("finalizers"):
             await client.patch(
-                API_VERSION, "Application", name, cli.namespace, {"metadata": {"finalizers": None}}
+                API_VERSION, "Application", *_where(obj), {"metadata": {"finalizers": None}}
             )
-        await client.delete(
-            API_VERSION, "Application", name, cli.namespace, propagation="Background"
-        )
+        await client.delete(API_VERSION, "Application", *_where(obj), propagation="Background")
         return done
 
     for line in context.run(ctx, body):
@@ -697,8 +706,7 @@ def rollback(
             obj = await client.patch(
                 API_VERSION,
                 "Application",
-                name,
-                cli.namespace,
+                *_where(obj),
                 {"spec": {"syncPolicy": {"automated": None}}},
             )
         refresher = await Refresher.create(client, cli.namespace)

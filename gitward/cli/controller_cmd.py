@@ -19,6 +19,7 @@ from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, 
 from gitward.install import ensure_default_project
 from gitward.model.errors import ConfigError
 from gitward.server import ControllerServer
+from gitward.sync.settings import load_application_namespaces, parse_namespace_globs
 
 log = logging.getLogger("gitward.cli.controller")
 
@@ -57,6 +58,14 @@ def controller(
         help="Also run the ApplicationSet controller (one replica at a time: the owner of "
         "shard 0 when sharded).",
     ),
+    application_namespaces: str = typer.Option(
+        "",
+        "--application-namespaces",
+        envvar="GITWARD_APPLICATION_NAMESPACES",
+        help="Comma-separated globs of other namespaces whose Applications to reconcile "
+        "(default: application.namespaces in argocd-cmd-params-cm; each app's project must "
+        "list its namespace in sourceNamespaces).",
+    ),
     log_format: str = typer.Option(
         "text",
         "--log-format",
@@ -86,6 +95,11 @@ def controller(
                 "or apply deploy/install.yaml first"
             ) from None
         refresher = await Refresher.create(client, cli.namespace)
+        other_namespaces = (
+            parse_namespace_globs(application_namespaces, "--application-namespaces")
+            if application_namespaces
+            else await load_application_namespaces(client, cli.namespace)
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -103,7 +117,13 @@ def controller(
                 mode=mode,
             )
         ctl = Controller(
-            client, refresher, cli.namespace, workers=workers, replica=replica_id, sharding=sharding
+            client,
+            refresher,
+            cli.namespace,
+            workers=workers,
+            replica=replica_id,
+            sharding=sharding,
+            application_namespaces=other_namespaces,
         )
         appset_ctl = (
             _appset_controller(client, refresher, ctl, cli.namespace, sharding, shards)
@@ -118,8 +138,9 @@ def controller(
             raise ConfigError(f"--listen {listen!r}: {exc}") from None
         # Logged, not printed: with --log-format json, stderr must stay one object per line.
         log.info(
-            "gitward controller watching Applications in namespace %r; serving on %s",
+            "gitward controller watching Applications in namespace %r%s; serving on %s",
             cli.namespace,
+            f" and {', '.join(other_namespaces)}" if other_namespaces else "",
             listen,
         )
         try:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gitward._util.glob import glob_match
 from gitward._util.logcontext import log_context
 from gitward._util.versions import resource_version
 from gitward.cluster import ClusterError, KubeClient
@@ -26,6 +27,7 @@ from gitward.controller import dependencies
 from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
 from gitward.controller.sharding import NoSharding, Sharding
+from gitward.model.application import qualified_name, split_qualified
 from gitward.model.project import DEFAULT_PROJECT, PROJECT_API
 from gitward.sync import Refresher
 from gitward.sync.destinations import Destinations
@@ -51,9 +53,13 @@ class Controller:
         workers: int = 4,
         replica: str = "",
         sharding: Sharding | None = None,
+        application_namespaces: tuple[str, ...] = (),
     ) -> None:
         self.client = client
         self.namespace = namespace
+        #: Globs of other namespaces whose Applications this controller reconciles too
+        #: (Argo CD's ``application.namespaces``); empty: only ``namespace``.
+        self.application_namespaces = application_namespaces
         self.refresher = refresher
         self.queue = WorkQueue()
         #: One watch-fed cache per destination cluster, by API server URL.
@@ -69,11 +75,14 @@ class Controller:
         )
         refresher.projects = Projects.from_informer(self.projects)
         refresher.control_namespace = namespace
-        #: Applications as the watch last delivered them, by name.
+        #: Applications as the watch last delivered them, by qualified name (``NAME`` in
+        #: the control namespace, ``NS/NAME`` elsewhere): the queue's keys too.
         self.app_objects: dict[str, Obj] = {}
+        #: The same objects by namespace, then plain name (depends-on names a sibling).
+        self._by_namespace: dict[str, dict[str, Obj]] = {}
         self.reconciler = Reconciler(client, refresher, namespace, read_app=self._read_app)
         self.reconciler.wake = self.queue.add_after
-        self.reconciler.index = lambda: self.app_objects
+        self.reconciler.index = lambda ns: self._by_namespace.get(ns, {})
         self.reconciler.forget_revisions = self.forget_revisions
         source = getattr(refresher.manifests, "source", None)
         if source is not None and hasattr(source, "ref_ttl"):
@@ -176,12 +185,27 @@ class Controller:
         """Re-reconcile every app of ``project``: what it may deploy has changed."""
         if not self.ready.is_set():
             return  # the first list of projects: every app is queued anyway
-        for name, app in self.app_objects.items():
+        for key, app in self.app_objects.items():
             if str((app.get("spec") or {}).get("project") or DEFAULT_PROJECT) == project:
-                self.queue.add(name)
+                self.queue.add(key)
+
+    def key(self, obj: Obj) -> str:
+        """An Application's qualified name: ``NAME`` here, ``NS/NAME`` in other namespaces."""
+        meta = obj.get("metadata") or {}
+        return qualified_name(
+            str(meta.get("namespace") or ""), str(meta.get("name", "")), self.namespace
+        )
+
+    def watches(self, namespace: str) -> bool:
+        """Whether Applications in ``namespace`` are this controller's."""
+        return namespace == self.namespace or any(
+            glob_match(pattern, namespace) for pattern in self.application_namespaces
+        )
 
     def _forget(self, name: str) -> None:
         old = self.app_objects.pop(name, None)
+        namespace, plain = split_qualified(name, self.namespace)
+        self._by_namespace.get(namespace, {}).pop(plain, None)
         for listener in self._listeners:
             listener(name, old, None)
         self._declaring.discard(name)
@@ -197,15 +221,24 @@ class Controller:
             return
         if not self._declaring:
             return  # nobody declares depends-on: nothing to wake (the common case)
-        declaring = {n: self.app_objects[n] for n in self._declaring if n in self.app_objects}
-        for dependent in dependencies.dependents_of(name, declaring, transitive=True):
-            self.queue.add(dependent)
+        # depends-on names siblings in the same namespace, by their plain names.
+        namespace, plain = split_qualified(name, self.namespace)
+        siblings = self._by_namespace.get(namespace, {})
+        declaring = {
+            n: obj
+            for n, obj in siblings.items()
+            if qualified_name(namespace, n, self.namespace) in self._declaring
+        }
+        for dependent in dependencies.dependents_of(plain, declaring, transitive=True):
+            self.queue.add(qualified_name(namespace, dependent, self.namespace))
 
     def _observe(self, obj: Obj) -> None:
         meta = obj.get("metadata") or {}
-        name = str(meta.get("name", ""))
+        name = self.key(obj)
         old = self.app_objects.get(name)
         self.app_objects[name] = obj
+        namespace = str(meta.get("namespace") or self.namespace)
+        self._by_namespace.setdefault(namespace, {})[str(meta.get("name", ""))] = obj
         for listener in self._listeners:
             listener(name, old, obj)
         annotations = meta.get("annotations") or {}
@@ -224,15 +257,24 @@ class Controller:
             self.queue.add(name)
         self._readiness_changed(name, dependencies.not_ready_reason(obj) is None)
 
+    @property
+    def _watched_namespace(self) -> str | None:
+        """The namespace to list and watch: all of them when others are allowed."""
+        return None if self.application_namespaces else self.namespace
+
+    def _is_mine(self, obj: Obj) -> bool:
+        return self.watches(str((obj.get("metadata") or {}).get("namespace") or ""))
+
     async def _watch(self, stop: asyncio.Event) -> None:
         """List, then watch; relist when the watch expires or breaks."""
         delay = 1.0
         while not stop.is_set():
             try:
                 items, version = await self.client.list_with_version(
-                    APPLICATION_API, "Application", self.namespace
+                    APPLICATION_API, "Application", self._watched_namespace
                 )
-                listed = {str(i["metadata"]["name"]): i for i in items}
+                items = [i for i in items if self._is_mine(i)]
+                listed = {self.key(i): i for i in items}
                 for gone in set(self.app_objects) - set(listed):
                     self._forget(gone)
                 for item in items:
@@ -241,14 +283,16 @@ class Controller:
                 delay = 1.0
                 while not stop.is_set():
                     async for event in self.client.watch(
-                        APPLICATION_API, "Application", self.namespace, version, 240
+                        APPLICATION_API, "Application", self._watched_namespace, version, 240
                     ):
                         kind, obj = event.get("type"), event.get("object") or {}
                         if kind == "ERROR":
                             raise ClusterError(f"watch error: {obj.get('message')}")
                         version = str((obj.get("metadata") or {}).get("resourceVersion", version))
+                        if kind in ("ADDED", "MODIFIED", "DELETED") and not self._is_mine(obj):
+                            continue
                         if kind == "DELETED":
-                            self._forget(str(obj["metadata"]["name"]))
+                            self._forget(self.key(obj))
                         elif kind in ("ADDED", "MODIFIED"):
                             self._observe(obj)
             except ClusterError as exc:
@@ -266,7 +310,8 @@ class Controller:
                 continue
             busy.add(index)
             started = time.monotonic()
-            with log_context(app=f"{self.namespace}/{name}"):
+            namespace, plain = split_qualified(name, self.namespace)
+            with log_context(app=f"{namespace}/{plain}"):
                 try:
                     exists = await self.reconciler.reconcile(name)
                     self.reconciles += 1

@@ -22,6 +22,7 @@ from typing import Any
 from gitward._util.logcontext import log_context
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import dependencies
+from gitward.model.application import split_qualified
 from gitward.model.errors import GitwardError
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
@@ -81,8 +82,8 @@ class Reconciler:
         self.client = client
         #: How a pass reads its Application: the controller's watch cache, else a GET.
         self.read_app = read_app or self.get_app
-        #: The latest Application of each name in the namespace (for depends-on).
-        self.index: Callable[[], Mapping[str, Obj]] = lambda: self.apps
+        #: The latest Application of each name in a namespace (for depends-on).
+        self.index: Callable[[str], Mapping[str, Obj]] = lambda _namespace: self.apps
         #: Drops cached ref listings (and, when True, renders): the refresh annotation.
         self.forget_revisions: Callable[[bool], None] = lambda _hard: None
         #: Asks for another pass of an app after a delay (the controller's queue).
@@ -96,8 +97,10 @@ class Reconciler:
         self.apps: dict[str, Obj] = {}
 
     async def get_app(self, name: str) -> Obj | None:
+        """The Application of qualified name ``name`` (``NS/NAME`` outside the namespace)."""
+        namespace, plain = split_qualified(name, self.namespace)
         try:
-            return await self.client.get(APPLICATION_API, "Application", name, self.namespace)
+            return await self.client.get(APPLICATION_API, "Application", plain, namespace)
         except NotFound:
             return None
 
@@ -120,8 +123,8 @@ class Reconciler:
             obj = await self.client.patch(
                 APPLICATION_API,
                 "Application",
-                name,
-                self.namespace,
+                obj["metadata"]["name"],
+                obj["metadata"].get("namespace") or self.namespace,
                 {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
             )
         if obj.get("operation"):
@@ -129,7 +132,9 @@ class Reconciler:
             if lock.requested(obj) or lock.interrupted(obj, holder):
                 await self._run_requested(name, obj)
             return True  # otherwise another process (a CLI sync, a rollback) runs it now
-        verdict = dependencies.blocked_by(obj, self.index())
+        verdict = dependencies.blocked_by(
+            obj, self.index(obj["metadata"].get("namespace") or self.namespace)
+        )
         comparison = await self.refresher.compare(obj)
         comparison.conditions.extend(c for c in [dependencies.condition(verdict)] if c)
         reason = self._sync_reason(name, obj, comparison, verdict.ready, memory)
@@ -241,7 +246,7 @@ class Reconciler:
         """
         operation = obj["operation"]
         why = lock.interrupted(obj, self.refresher.holder)
-        where = f"Application {self.namespace}/{name}"
+        where = "Application {}/{}".format(*split_qualified(name, self.namespace))
         try:
             request = request_from_operation(operation, where)
             parse_app_object(obj)  # a spec that cannot be read cannot be synced either

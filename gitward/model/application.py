@@ -150,6 +150,17 @@ class Application:
 MAX_SPEC_DEPTH = 100
 
 
+def qualified_name(namespace: str, name: str, control_namespace: str) -> str:
+    """Argo CD's name of an app: ``NAME`` in the control namespace, ``NS/NAME`` elsewhere."""
+    return name if not namespace or namespace == control_namespace else f"{namespace}/{name}"
+
+
+def split_qualified(key: str, control_namespace: str) -> tuple[str, str]:
+    """(namespace, name) of a qualified name (a bare name lives in the control namespace)."""
+    namespace, _, name = key.rpartition("/")
+    return (namespace or control_namespace), name
+
+
 def too_deep(value: Any, limit: int) -> str | None:
     """The field (its first three names) under which ``value`` nests deeper than ``limit``
     levels of mappings and lists, else None. Iterative: any depth is measured."""

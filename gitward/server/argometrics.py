@@ -29,6 +29,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from gitward.controller import Controller
+from gitward.model.application import split_qualified
 from gitward.source.urls import normalize_url, redact_url
 
 Obj = dict[str, Any]
@@ -103,9 +104,7 @@ class ArgoCDCollector(Collector):
             "Report application conditions.",
             labels=[*APP_LABELS, "condition"],
         )
-        by_name: dict[str, Obj] = {}
         for app in ctl.apps.values():
-            by_name[_text(_map(app.get("metadata")).get("name"))] = app
             info.add_metric(app_info(app, ns), 1.0)
             for cond in _map(app.get("status")).get("conditions") or []:
                 kind = _text(_map(cond).get("type"))
@@ -118,8 +117,9 @@ class ArgoCDCollector(Collector):
             "Number of application syncs.",
             labels=[*APP_LABELS, "dest_server", "phase"],
         )
-        for (name, phase), count in sorted(ctl.reconciler.sync_counts.items()):
-            app = by_name.get(name, {"metadata": {"name": name}})
+        for (key, phase), count in sorted(ctl.reconciler.sync_counts.items()):
+            namespace, name = split_qualified(key, ctl.namespace)
+            app = ctl.apps.get(key, {"metadata": {"name": name, "namespace": namespace}})
             dest = _map(_map(app.get("spec")).get("destination"))
             server = _text(dest.get("server")) or _text(dest.get("name"))
             syncs.add_metric([*app_identity(app, ns), server, phase], float(count))

@@ -25,7 +25,6 @@ from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
 from gitward.server.metrics import Metrics
 from gitward.server.webhook import WebhookRejected, WebhookSecrets, matches, parse_push, verify
-from gitward.sync.status import APPLICATION_API
 
 log = logging.getLogger("gitward.server")
 
@@ -140,14 +139,15 @@ class ControllerServer:
             return web.json_response({"refreshed": [], "message": "not a push event"})
         refreshed = []
         self.controller.forget_revisions()
-        for obj in await self.client.list(APPLICATION_API, "Application", self.namespace):
+        # The controller's watch holds every app it reconciles, in every namespace it owns.
+        for key, obj in list(self.controller.applications().items()):
             try:
-                app = parse_application(obj, f"Application {obj['metadata']['name']}")
+                app = parse_application(obj, f"Application {key}")
             except ConfigError:
                 continue
             if matches(app, push):
-                self.controller.refresh_now(app.name)
-                refreshed.append(app.name)
+                self.controller.refresh_now(key)
+                refreshed.append(key)
         sets = self.appsets.refresh_for_push(push.repo_urls) if self.appsets is not None else []
         log.info(
             "%s push to %s: refreshing %s%s",

@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 from gitward.appset import AppSetController
 from gitward.controller import Controller
+from gitward.model.application import split_qualified
 from gitward.server import appsetmetrics, argometrics
 from gitward.source.urls import redact_url
 
@@ -90,8 +91,8 @@ class ControllerCollector(Collector):
             "Syncs run by the controller, by app and phase.",
             labels=["namespace", "name", "phase"],
         )
-        for (name, phase), count in sorted(ctl.reconciler.sync_counts.items()):
-            syncs.add_metric([ctl.namespace, name, phase], float(count))
+        for (key, phase), count in sorted(ctl.reconciler.sync_counts.items()):
+            syncs.add_metric([*split_qualified(key, ctl.namespace), phase], float(count))
         yield syncs
         depth = GaugeMetricFamily("gitward_app_queue_depth", "Apps waiting to be reconciled.")
         depth.add_metric([], float(len(ctl.queue)))

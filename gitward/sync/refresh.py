@@ -88,10 +88,13 @@ class Refresher:
         self.holder = holder_id("gitward-cli")
 
     async def target(self, app_obj: Obj) -> Target:
-        """The destination cluster of ``app_obj``; raises UnknownDestination."""
+        """The destination cluster of ``app_obj``; raises UnknownDestination.
+
+        Clusters are registered in the control namespace, wherever the app lives.
+        """
         app = parse_app_object(app_obj)
         namespace = str((app_obj.get("metadata") or {}).get("namespace") or "")
-        return await self.destinations.target(app, namespace)
+        return await self.destinations.target(app, self.control_namespace or namespace)
 
     async def fence(
         self, app_obj: Obj, target: Target | None = None, whole_app: bool = True

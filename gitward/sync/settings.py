@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gitward._util.glob import GlobSyntaxError, compile_glob
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.errors import ConfigError
 from gitward.model.overrides import ResourceOverrides, parse_overrides
@@ -82,3 +83,32 @@ async def load_settings(client: KubeClient, namespace: str) -> Settings:
     except NotFound:
         return Settings()
     return parse_settings(dict(cm.get("data") or {}))
+
+
+#: Argo CD's ConfigMap of command parameters, and its key for apps in any namespace.
+PARAMS_CONFIGMAP = "argocd-cmd-params-cm"
+APPLICATION_NAMESPACES_KEY = "application.namespaces"
+MAX_NAMESPACE_PATTERNS = 100
+
+
+def parse_namespace_globs(text: str, where: str) -> tuple[str, ...]:
+    """Comma-separated namespace globs (``team-*, apps``), each checked; ConfigError if bad."""
+    patterns = tuple(p.strip() for p in text.split(",") if p.strip())
+    if len(patterns) > MAX_NAMESPACE_PATTERNS:
+        raise ConfigError(f"{where}: more than {MAX_NAMESPACE_PATTERNS} patterns")
+    for pattern in patterns:
+        try:
+            compile_glob(pattern)
+        except GlobSyntaxError as exc:
+            raise ConfigError(f"{where}: {pattern!r}: {exc}") from None
+    return patterns
+
+
+async def load_application_namespaces(client: KubeClient, namespace: str) -> tuple[str, ...]:
+    """``application.namespaces`` from ``argocd-cmd-params-cm`` (empty without it)."""
+    try:
+        cm = await client.get("v1", "ConfigMap", PARAMS_CONFIGMAP, namespace)
+    except NotFound:
+        return ()
+    raw = str((cm.get("data") or {}).get(APPLICATION_NAMESPACES_KEY) or "")
+    return parse_namespace_globs(raw, f"{PARAMS_CONFIGMAP} {APPLICATION_NAMESPACES_KEY}")

@@ -80,6 +80,11 @@ async def test_dashboards_and_alerts_find_every_metric_with_argo_cds_labels(
     task = asyncio.create_task(ctl.run(stop))
     try:
         await kube.apply(application(name, repo, namespace, automated={"prune": True}))
+        # An app with a condition of its own, so argocd_app_condition has a sample whatever
+        # other tests left behind: its path is not in the repository.
+        broken = application(f"{name}-broken", repo, namespace, automated=None)
+        broken["spec"]["source"]["path"] = "no-such-path"
+        await kube.apply(broken)
 
         async def scraped() -> dict[str, set[str]] | None:
             async with (
@@ -96,7 +101,12 @@ async def test_dashboards_and_alerts_find_every_metric_with_argo_cds_labels(
             info = [s for f in text_string_to_metric_families(text) if f.name == "argocd_app_info"
                     for s in f.samples if s.labels.get("name") == name]  # fmt: skip
             synced = info and info[0].labels["sync_status"] == "Synced"
-            return families if synced and "argocd_app_reconcile" in families else None
+            broken_name = f"{name}-broken"
+            conditions = [s for f in text_string_to_metric_families(text)
+                          if f.name == "argocd_app_condition"
+                          for s in f.samples if s.labels.get("name") == broken_name]  # fmt: skip
+            ready = synced and conditions and "argocd_app_reconcile" in families
+            return families if ready else None
 
         families = await eventually(scraped, "the app Synced in argocd_app_info", 60)
         missing = sorted(m for m in used_metrics() if m not in families)
@@ -108,5 +118,6 @@ async def test_dashboards_and_alerts_find_every_metric_with_argo_cds_labels(
         stop.set()
         await asyncio.wait_for(task, 30)
         await server.stop()
-        with contextlib.suppress(NotFound):
-            await kube.delete(API, "Application", name, "argocd")
+        for app_name in (name, f"{name}-broken"):
+            with contextlib.suppress(NotFound):
+                await kube.delete(API, "Application", app_name, "argocd")

@@ -3,6 +3,7 @@ cluster with real git — nothing outside the fence is ever applied, pruned or d
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -12,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
+from gitward.controller import Controller
 from gitward.localkube import LocalCluster
 from tests.support.apps import app_json, configmap, create_app, unique, yaml_docs
 from tests.support.brief import gitward
@@ -421,3 +424,87 @@ async def test_an_untracked_object_in_the_apps_namespace_is_an_orphan_warning(
         c for c in conditions(app_json(cluster.kubeconfig, app, "--refresh")) if "orphaned" in c
     ]
     await kube.get("v1", "ConfigMap", "stray", ns)
+
+
+async def test_apps_in_other_namespaces_are_reconciled_only_where_their_project_allows(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    git_repo: Callable[[str], GitRepo],
+    team: tuple[str, str],
+) -> None:
+    kube = installed
+    proj, ns = team
+    closed = unique("closed")
+    apps_ns, ignored_ns = unique("team-apps"), unique("elsewhere")
+    allowed, refused, unwatched = unique("allowed"), unique("refused"), unique("unwatched")
+    repo = git_repo("namespaced")
+    repo.commit(
+        {
+            "a/cm.yaml": yaml_docs(configmap("from-a")),
+            "b/cm.yaml": yaml_docs(configmap("from-b")),
+        }
+    )
+    for name in (apps_ns, ignored_ns):
+        await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    opened = project(proj, [repo.url], ns)
+    opened["spec"]["sourceNamespaces"] = [apps_ns]
+    await kube.create(opened)
+    await kube.create(project(closed, [repo.url], ns))  # lists no other namespace
+    apps = []
+    for name, where, project_name, path in (
+        (allowed, apps_ns, proj, "a"),
+        (refused, apps_ns, closed, "b"),
+        (unwatched, ignored_ns, proj, "b"),
+    ):
+        app = application(name, repo, ns, {"prune": True})
+        app["metadata"]["namespace"] = where
+        app["spec"]["project"] = project_name
+        app["spec"]["source"]["path"] = path
+        apps.append(app)
+    refresher = await Refresher.create(kube, "argocd")
+    ctl = Controller(kube, refresher, "argocd", workers=4, application_namespaces=("team-apps-*",))
+    stop = asyncio.Event()
+    task = asyncio.create_task(ctl.run(stop))
+    try:
+        for app in apps:
+            await kube.create(app)
+
+        async def status_of(name: str, where: str) -> Obj:
+            return dict((await kube.get(API, "Application", name, where)).get("status") or {})
+
+        async def deployed() -> bool:
+            status = await status_of(allowed, apps_ns)
+            return (status.get("sync") or {}).get("status") == "Synced"
+
+        await eventually(deployed, "the allowed app in its own namespace to sync")
+        await kube.get("v1", "ConfigMap", "from-a", ns)
+
+        async def refusal() -> str:
+            found = [
+                c["message"]
+                for c in (await status_of(refused, apps_ns)).get("conditions") or []
+                if c["type"] == "InvalidSpecError"
+            ]
+            return found[0] if found else ""
+
+        message = await eventually(refusal, "the refused app's condition")
+        assert f"namespace '{apps_ns}' is not permitted to use project '{closed}'" in message
+        assert await absent(kube, "v1", "ConfigMap", "from-b", ns)
+        assert f"{apps_ns}/{allowed}" in ctl.app_objects
+        assert not await status_of(unwatched, ignored_ns)  # not this controller's namespace
+
+        # The CLI names such an app NS/NAME, as Argo CD's does.
+        got = app_json(cluster.kubeconfig, f"{apps_ns}/{allowed}")
+        assert got["metadata"]["namespace"] == apps_ns
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        for app in apps:
+            with contextlib.suppress(NotFound):
+                await kube.delete(
+                    API, "Application", app["metadata"]["name"], app["metadata"]["namespace"]
+                )
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "AppProject", closed, "argocd")
+        for name in (apps_ns, ignored_ns):
+            await kube.delete("v1", "Namespace", name, None)
