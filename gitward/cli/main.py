@@ -23,6 +23,7 @@ from gitward.cli import (
     init_cmd,
     install_cmd,
     localkube_cmd,
+    proj_cmd,
     render_cmd,
     repo_cmd,
     stats_cmd,
@@ -39,6 +40,7 @@ app.add_typer(app_cmd.app, name="app")
 app.add_typer(appset_cmd.app, name="appset")
 app.add_typer(repo_cmd.app, name="repo")
 app.add_typer(cluster_cmd.app, name="cluster")
+app.add_typer(proj_cmd.app, name="proj")
 app.add_typer(image_cmd.app, name="image")
 app.command("install")(install_cmd.install)
 app.command("uninstall")(install_cmd.uninstall)
