@@ -13,6 +13,7 @@ merge decide what the result would be.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import copy
 import json
@@ -41,6 +42,22 @@ def _decode(raw: bytes) -> Obj | str:
     except ValueError:  # not JSON (or an integer of more digits than int() takes)
         return text
     return decoded
+
+
+#: How often a request the server throttled (429 / 5xx with Retry-After) is sent again.
+THROTTLE_RETRIES = 5
+MAX_RETRY_AFTER = 10.0
+
+
+def _throttled(status: int, retry_after: str | None) -> float | None:
+    """Seconds to wait before sending again, or None when the answer stands."""
+    if status != 429 and not (status >= 500 and retry_after):
+        return None
+    try:
+        seconds = float(retry_after or 1)
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.1), MAX_RETRY_AFTER)
 
 
 def describe(obj: Obj) -> str:
@@ -144,24 +161,32 @@ class KubeClient:
                 ) from None
         session = self._session_for_loop()
         verb = "APPLY" if content_type == APPLY_CONTENT_TYPE else method
-        self.requests[verb] += 1
-        try:
-            async with session.request(
-                method,
-                self.server + path,
-                params=params,
-                data=data,
-                headers=headers,
-                server_hostname=self.credentials.tls_server_name,
-            ) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-            self.responses[(verb, 0)] += 1
-            raise ClusterUnreachable(
-                f"cannot reach the API server at {self.server}: {exc or type(exc).__name__}"
-            ) from exc
-        self.responses[(verb, status)] += 1
+        for attempt in range(THROTTLE_RETRIES + 1):
+            self.requests[verb] += 1
+            try:
+                async with session.request(
+                    method,
+                    self.server + path,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    server_hostname=self.credentials.tls_server_name,
+                ) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                    retry_after = resp.headers.get("Retry-After")
+            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+                self.responses[(verb, 0)] += 1
+                raise ClusterUnreachable(
+                    f"cannot reach the API server at {self.server}: {exc or type(exc).__name__}"
+                ) from exc
+            self.responses[(verb, status)] += 1
+            wait = _throttled(status, retry_after)
+            if wait is None or attempt == THROTTLE_RETRIES:
+                break
+            # As client-go: the server asked to be called again later (429, or a 5xx with
+            # Retry-After while its storage initialises); the request was not carried out.
+            await asyncio.sleep(wait)
         decoded = _decode(raw)
         if status >= 400:
             raise api_error(status, decoded, what or f"{method} {path}")
