@@ -85,8 +85,18 @@ async def test_forbidden_kinds_and_namespaces_are_refused_by_name_and_the_rest_s
         "metadata": {"name": role},
         "rules": [],
     }
-    elsewhere = configmap("web")
-    elsewhere["metadata"]["namespace"] = "kube-system"
+    elsewhere = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "kube-system"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+            },
+        },
+    }
     repo.commit({"app/all.yaml": yaml_docs(configmap("fine"), cluster_role, elsewhere)})
     await kube.create(project(proj, [repo.url], ns))
     create_app(cluster.kubeconfig, app, repo, "app", ns, "--project", proj)
@@ -94,7 +104,7 @@ async def test_forbidden_kinds_and_namespaces_are_refused_by_name_and_the_rest_s
     found = "\n".join(conditions(app_json(cluster.kubeconfig, app, "--refresh")))
     assert f"ClusterRole/{role}: cluster-scoped kind rbac.authorization.k8s.io/ClusterRole" in found
     assert (
-        f"ConfigMap/web: namespace kube-system is not a permitted destination of project {proj}"
+        f"Deployment/web: namespace kube-system is not a permitted destination of project {proj}"
         in found
     )
 
@@ -111,7 +121,7 @@ async def test_forbidden_kinds_and_namespaces_are_refused_by_name_and_the_rest_s
     # The permitted object is there; what the project forbids never appeared.
     await kube.get("v1", "ConfigMap", "fine", ns)
     assert await absent(kube, "rbac.authorization.k8s.io/v1", "ClusterRole", role, None)
-    assert await absent(kube, "v1", "ConfigMap", "web", "kube-system")
+    assert await absent(kube, "apps/v1", "Deployment", "web", "kube-system")
 
 
 async def test_an_app_outside_its_projects_repositories_or_an_unknown_project_syncs_nothing(
