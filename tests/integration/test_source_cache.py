@@ -67,9 +67,12 @@ async def test_second_fetch_of_a_present_commit_does_no_git_traffic(
     assert await source.fetch(url, sha) is False
     fresh = GitSource(tmp_path / "cache")  # another process, same cache directory
     assert await fresh.fetch(url, sha) is False
+    assert len(server.requests) == before
     async with fresh.checkout(url, sha) as tree:
         assert (tree.path / "base" / "cm.yaml").is_file()
-    assert len(server.requests) == before
+    # A checkout lists the refs once even for a full SHA (the caller proves it may read the
+    # repository before the shared mirror serves it), but fetches nothing.
+    assert (fresh.stats_for(url).ls_remote, fresh.stats_for(url).fetches) == (1, 0)
     assert source.stats_for(url).fetches == 1
     assert source.stats_for(url).fetches_skipped == 1
 
