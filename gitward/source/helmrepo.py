@@ -239,9 +239,10 @@ class HelmRepos:
         send_credentials: bool = True,
     ) -> tuple[int, bytes, dict[str, str]]:
         check_url(url, "chart URL")
-        auth = None
+        sent = dict(headers or {})
         if creds is not None and send_credentials and creds.password:
-            auth = aiohttp.BasicAuth(creds.username or "", creds.password)
+            sent["Authorization"] = aiohttp.encode_basic_auth(creds.username or "", creds.password)
+        auth = "Authorization" in sent
         ssl = make_ssl(url, creds if send_credentials else None, self.certs)
         if creds is not None and creds.insecure:
             ssl = False
@@ -251,8 +252,7 @@ class HelmRepos:
                 aiohttp.ClientSession(timeout=timeout, trust_env=False) as session,
                 session.get(
                     url,
-                    auth=auth,
-                    headers=headers or {},
+                    headers=sent,
                     ssl=ssl,
                     proxy=(creds.proxy or None) if creds else None,
                     allow_redirects=False,
