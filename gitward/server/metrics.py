@@ -18,7 +18,9 @@ from prometheus_client.registry import Collector
 
 from gitward.appset import AppSetController
 from gitward.controller import Controller
-from gitward.server import appsetmetrics, argometrics
+from gitward.dora import Recorder
+from gitward.notify import Notifier
+from gitward.server import appsetmetrics, argometrics, deliverymetrics
 from gitward.source.urls import redact_url
 
 Obj = dict[str, Any]
@@ -161,10 +163,21 @@ class ControllerCollector(Collector):
 class Metrics:
     """The registry a controller's /metrics serves."""
 
-    def __init__(self, controller: Controller, appsets: AppSetController | None = None) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        appsets: AppSetController | None = None,
+        *,
+        notifier: Notifier | None = None,
+        recorder: Recorder | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         if appsets is not None:
             appsetmetrics.register(appsets, self.registry)
+        if notifier is not None:
+            deliverymetrics.register_notifications(notifier, self.registry)
+        if recorder is not None:
+            deliverymetrics.register_dora(recorder, self.registry)
         self.registry.register(ControllerCollector(controller))
         self.reconcile_seconds = Histogram(
             "gitward_app_reconcile_seconds",
