@@ -11,7 +11,7 @@ import socket
 import typer
 
 from gitward.appset import AppSetController
-from gitward.cli import context, logsetup
+from gitward.cli import context, logsetup, loops
 from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller import Controller
@@ -56,6 +56,18 @@ def controller(
         "--appsets/--no-appsets",
         help="Also run the ApplicationSet controller (one replica at a time: the owner of "
         "shard 0 when sharded).",
+    ),
+    notifications: bool = typer.Option(
+        True,
+        "--notifications/--no-notifications",
+        help="Send Argo CD Notifications (argocd-notifications-cm) for the apps this replica "
+        "owns; idle while that ConfigMap does not exist.",
+    ),
+    dora: bool = typer.Option(
+        True,
+        "--dora/--no-dora",
+        help="Record deployments, lead times, failures and restores for `gitward stats` and "
+        "the gitward_dora_* metrics.",
     ),
     log_format: str = typer.Option(
         "text",
@@ -110,7 +122,11 @@ def controller(
             if appsets
             else None
         )
-        server = ControllerServer(ctl, client, cli.namespace, appsets=appset_ctl)
+        notifier = loops.notifier(client, cli.namespace, ctl, sharding) if notifications else None
+        recorder = loops.recorder(client, cli.namespace, refresher, ctl, sharding) if dora else None
+        server = ControllerServer(
+            ctl, client, cli.namespace, appsets=appset_ctl, notifier=notifier, recorder=recorder
+        )
         host, _, port = listen.rpartition(":")
         try:
             await server.start(host, int(port))
@@ -123,10 +139,10 @@ def controller(
             listen,
         )
         try:
-            if appset_ctl is not None:
-                await asyncio.gather(ctl.run(stop), appset_ctl.run(stop))
-            else:
-                await ctl.run(stop)
+            await asyncio.gather(
+                ctl.run(stop),
+                *(loop.run(stop) for loop in (appset_ctl, notifier, recorder) if loop is not None),
+            )
         finally:
             await server.stop()
         log.info("gitward controller stopped")

@@ -8,13 +8,17 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gitward.appset import AppSetController
+from gitward.cli import loops
 from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
+from gitward.dora import Recorder
+from gitward.notify import Notifier
 from gitward.server import ControllerServer
 from gitward.sync import Settings
 from tests.support.git import GitRepo
@@ -71,6 +75,44 @@ async def running_appsets(
     tasks = [asyncio.create_task(ctl.run(stop)), asyncio.create_task(sets.run(stop))]
     try:
         yield ctl, sets
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        await server.stop()
+
+
+@dataclass
+class Loops:
+    """A controller with the delivery loops ``gitward controller`` runs beside it."""
+
+    controller: Controller
+    server: ControllerServer
+    notifier: Notifier | None
+    recorder: Recorder | None
+    url: str
+
+
+@contextlib.asynccontextmanager
+async def running_loops(
+    kube: KubeClient, port: int, interval: float = 120.0, *, notify: bool = True, dora: bool = True
+) -> AsyncIterator[Loops]:
+    """``gitward controller`` in this process, wired by :mod:`gitward.cli.loops` as the
+    command wires it: the controller, its notifier and delivery recorder, and its HTTP
+    server (webhook, /metrics) on ``port``."""
+    refresher = await Refresher.create(kube, "argocd")
+    refresher.settings = Settings(
+        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
+    )
+    ctl = Controller(kube, refresher, "argocd", workers=4)
+    notifier = loops.notifier(kube, "argocd", ctl, ctl.sharding) if notify else None
+    recorder = loops.recorder(kube, "argocd", refresher, ctl, ctl.sharding) if dora else None
+    server = ControllerServer(ctl, kube, "argocd", notifier=notifier, recorder=recorder)
+    await server.start("127.0.0.1", port)
+    stop = asyncio.Event()
+    runs = [ctl.run(stop), *(x.run(stop) for x in (notifier, recorder) if x is not None)]
+    tasks = [asyncio.create_task(run) for run in runs]
+    try:
+        yield Loops(ctl, server, notifier, recorder, f"http://127.0.0.1:{port}")
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
