@@ -6,7 +6,9 @@ mirrors and its credentials, and acts only for the apps of the shards this repli
 - the notifier (:class:`gitward.notify.Notifier`): Argo CD Notifications' triggers, once
   per state change;
 - the delivery recorder (:class:`gitward.dora.Recorder`): deployments, lead times,
-  failures and restores into the DORA records ``gitward stats`` reads.
+  failures and restores into the DORA records ``gitward stats`` reads;
+- image update automation (:class:`gitward.images.ImageUpdater`): Argo CD Image
+  Updater's annotations, registries polled, new images written back to Git.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from gitward.cluster import KubeClient
 from gitward.controller import Controller
 from gitward.controller.sharding import Sharding
 from gitward.dora import GitCommits, Recorder
+from gitward.images import ImageUpdater
 from gitward.notify import Notifier
 from gitward.source import CredentialStore, GitSource
 
@@ -62,6 +65,30 @@ def recorder(
     """A delivery recorder fed by ``ctl``'s watch, reading commit times from its mirrors."""
     git, credentials = _git(refresher)
     found = Recorder(client, namespace, GitCommits(git, credentials) if git else None)
+    found.attach(ctl, active=sharding.owns)
+    _on_shards_gained(sharding, ctl, found.look)
+    return found
+
+
+def image_updater(
+    client: KubeClient,
+    namespace: str,
+    refresher: Refresher,
+    ctl: Controller,
+    sharding: Sharding,
+    interval: float,
+) -> ImageUpdater:
+    """Image automation for the apps ``ctl`` watches; a push it makes refreshes the app at
+    once (its ref listing is dropped, as a webhook would)."""
+    git, credentials = _git(refresher)
+
+    def refresh(name: str) -> None:
+        ctl.forget_revisions()
+        ctl.refresh_now(name)
+
+    found = ImageUpdater(
+        client, namespace, git=git, credentials=credentials, refresh=refresh, interval=interval
+    )
     found.attach(ctl, active=sharding.owns)
     _on_shards_gained(sharding, ctl, found.look)
     return found

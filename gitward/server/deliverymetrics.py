@@ -1,4 +1,4 @@
-"""Metrics of the delivery loops beside the controller: notifications and DORA records.
+"""Metrics of the delivery loops beside the controller: notifications, DORA records, images.
 
 - ``argocd_notifications_deliveries_total`` (labels ``trigger``, ``service``,
   ``succeeded``): Argo CD's name and labels, so its dashboards and alerts keep working;
@@ -10,6 +10,9 @@
   commit time to first Synced and Healthy with it; ``gitward_dora_time_to_restore_seconds``:
   Degraded to Healthy. Counted as this process records them — the durable figures are in
   the records (``gitward stats``); these reset with the process, as counters do.
+- ``gitward_image_updates_total`` (labels ``namespace``, ``name``, ``image``): images the
+  automation changed; ``gitward_image_update_failures_total`` (``namespace``, ``name``):
+  polls that failed (a registry error, refused credentials, a push that could not land).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from gitward.dora import Happened, Recorder
+from gitward.images import ImageUpdater
 from gitward.notify import Notifier
 
 APP_LABELS = ["namespace", "name", "project"]
@@ -91,3 +95,31 @@ def register_dora(recorder: Recorder, registry: CollectorRegistry) -> None:
             restore.labels(*labels).observe(happened.seconds)
 
     recorder.observe = observe
+
+
+class ImageCollector(Collector):
+    def __init__(self, updater: ImageUpdater, namespace: str) -> None:
+        self.updater = updater
+        self.namespace = namespace
+
+    def collect(self) -> Iterator[Any]:
+        updates = CounterMetricFamily(
+            "gitward_image_updates",
+            "Images the image update automation changed, by app and image.",
+            labels=["namespace", "name", "image"],
+        )
+        for (name, image), count in sorted(self.updater.updates.items()):
+            updates.add_metric([self.namespace, name, image], float(count))
+        yield updates
+        failures = CounterMetricFamily(
+            "gitward_image_update_failures",
+            "Image update polls that failed, by app.",
+            labels=["namespace", "name"],
+        )
+        for name, count in sorted(self.updater.failures.items()):
+            failures.add_metric([self.namespace, name], float(count))
+        yield failures
+
+
+def register_images(updater: ImageUpdater, namespace: str, registry: CollectorRegistry) -> None:
+    registry.register(ImageCollector(updater, namespace))

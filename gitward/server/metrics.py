@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from gitward.appset import AppSetController
 from gitward.controller import Controller
 from gitward.dora import Recorder
+from gitward.images import ImageUpdater
 from gitward.notify import Notifier
 from gitward.server import appsetmetrics, argometrics, deliverymetrics
 from gitward.source.urls import redact_url
@@ -170,6 +171,7 @@ class Metrics:
         *,
         notifier: Notifier | None = None,
         recorder: Recorder | None = None,
+        images: ImageUpdater | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
         if appsets is not None:
@@ -178,6 +180,8 @@ class Metrics:
             deliverymetrics.register_notifications(notifier, self.registry)
         if recorder is not None:
             deliverymetrics.register_dora(recorder, self.registry)
+        if images is not None:
+            deliverymetrics.register_images(images, controller.namespace, self.registry)
         self.registry.register(ControllerCollector(controller))
         self.reconcile_seconds = Histogram(
             "gitward_app_reconcile_seconds",

@@ -18,6 +18,7 @@ from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.dora import Recorder
+from gitward.images import ImageUpdater
 from gitward.notify import Notifier
 from gitward.server import ControllerServer
 from gitward.sync import Settings
@@ -89,12 +90,20 @@ class Loops:
     server: ControllerServer
     notifier: Notifier | None
     recorder: Recorder | None
+    images: ImageUpdater | None
     url: str
 
 
 @contextlib.asynccontextmanager
 async def running_loops(
-    kube: KubeClient, port: int, interval: float = 120.0, *, notify: bool = True, dora: bool = True
+    kube: KubeClient,
+    port: int,
+    interval: float = 120.0,
+    *,
+    notify: bool = True,
+    dora: bool = True,
+    images: bool = False,
+    image_interval: float = 120.0,
 ) -> AsyncIterator[Loops]:
     """``gitward controller`` in this process, wired by :mod:`gitward.cli.loops` as the
     command wires it: the controller, its notifier and delivery recorder, and its HTTP
@@ -106,13 +115,21 @@ async def running_loops(
     ctl = Controller(kube, refresher, "argocd", workers=4)
     notifier = loops.notifier(kube, "argocd", ctl, ctl.sharding) if notify else None
     recorder = loops.recorder(kube, "argocd", refresher, ctl, ctl.sharding) if dora else None
-    server = ControllerServer(ctl, kube, "argocd", notifier=notifier, recorder=recorder)
+    updater = (
+        loops.image_updater(kube, "argocd", refresher, ctl, ctl.sharding, image_interval)
+        if images
+        else None
+    )
+    server = ControllerServer(
+        ctl, kube, "argocd", notifier=notifier, recorder=recorder, images=updater
+    )
     await server.start("127.0.0.1", port)
     stop = asyncio.Event()
-    runs = [ctl.run(stop), *(x.run(stop) for x in (notifier, recorder) if x is not None)]
+    loops_ = (notifier, recorder, updater)
+    runs = [ctl.run(stop), *(x.run(stop) for x in loops_ if x is not None)]
     tasks = [asyncio.create_task(run) for run in runs]
     try:
-        yield Loops(ctl, server, notifier, recorder, f"http://127.0.0.1:{port}")
+        yield Loops(ctl, server, notifier, recorder, updater, f"http://127.0.0.1:{port}")
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
