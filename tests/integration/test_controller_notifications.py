@@ -10,41 +10,19 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import yaml
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube.process import free_ports
 from tests.support.apps import configmap, unique, yaml_docs
-from tests.support.controller import application, controller_process
+from tests.support.controller import application, controller_process, wait_ready
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
-from tests.support.receivers import Receiver, webhook_receiver
+from tests.support.receivers import delivered, deliveries, notifications_config, webhook_receiver
 
 API = "argoproj.io/v1alpha1"
 CM = "argocd-notifications-cm"
-DEPLOYED = (
-    "app.status.operationState.phase in ['Succeeded'] and app.status.health.status == 'Healthy'"
-)
-
-
-def notifications_config(receiver: Receiver) -> dict[str, str]:
-    part = {"method": "POST", "path": "/deployed/{{.app.metadata.name}}",
-            "body": '{"revision": "{{.app.status.sync.revision}}"}'}  # fmt: skip
-    values: dict[str, Any] = {
-        "service.webhook.receiver": {"url": f"{receiver.url}/hook"},
-        "service.webhook.broken": {"url": f"{receiver.url}/broken"},
-        "template.app-deployed": {
-            "message": "{{.app.metadata.name}} runs {{.app.status.sync.revision}}",
-            "webhook": {"receiver": part, "broken": part},
-        },
-        "trigger.on-deployed": [
-            {"when": DEPLOYED, "oncePer": "app.status.sync.revision", "send": ["app-deployed"]}
-        ],
-    }
-    return {key: yaml.safe_dump(value) for key, value in values.items()}
 
 
 async def get_text(url: str) -> tuple[int, str]:
@@ -55,31 +33,12 @@ async def get_text(url: str) -> tuple[int, str]:
         return 0, ""
 
 
-async def ready(base: str) -> None:
-    async def probe() -> bool:
-        return (await get_text(f"{base}/readyz"))[0] == 200
-
-    await eventually(probe, "the controller to be ready", timeout=60)
-
-
 async def push(base: str, repo: GitRepo) -> None:
     body = {"ref": "refs/heads/main", "repository": {"clone_url": repo.url}}
     async with aiohttp.ClientSession() as http:
         headers = {"X-GitHub-Event": "push", "Content-Type": "application/json"}
         async with http.post(f"{base}/api/webhook", data=json.dumps(body), headers=headers) as r:
             assert r.status == 200, await r.text()
-
-
-def delivered(receiver: Receiver, name: str) -> list[str]:
-    """The revisions the receiver was told ``name`` runs, in order."""
-    return [json.loads(r.body)["revision"] for r in receiver.to(f"/hook/deployed/{name}")]
-
-
-async def deliveries(receiver: Receiver, name: str, count: int) -> None:
-    async def probe() -> bool:
-        return len(delivered(receiver, name)) >= count
-
-    await eventually(probe, f"{count} on-deployed notification(s) for {name}", 60)
 
 
 async def test_the_controller_notifies_once_per_deployment(
@@ -106,7 +65,7 @@ async def test_the_controller_notifies_once_per_deployment(
         await kube.create(app)
         try:
             with controller_process(kubeconfig, tmp_path / "controller-1.log", port):
-                await ready(base)
+                await wait_ready(base)
                 started = time.monotonic()
                 await deliveries(receiver, name, 1)
                 print(f"created -> on-deployed received: {time.monotonic() - started:.2f} s")
@@ -141,7 +100,7 @@ async def test_the_controller_notifies_once_per_deployment(
             with controller_process(
                 kubeconfig, tmp_path / "controller-2.log", port, "--no-notifications"
             ):
-                await ready(base)
+                await wait_ready(base)
                 await push(base, repo)
 
                 async def synced_second() -> bool:
@@ -158,7 +117,7 @@ async def test_the_controller_notifies_once_per_deployment(
 
             # On again: the second deployment is announced once; the first is not repeated.
             with controller_process(kubeconfig, tmp_path / "controller-3.log", port):
-                await ready(base)
+                await wait_ready(base)
                 await deliveries(receiver, name, 2)
                 await asyncio.sleep(3)
                 assert delivered(receiver, name) == [first, second]

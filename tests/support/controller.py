@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from gitward.appset import AppSetController
 from gitward.cli import loops
 from gitward.cli.services import Refresher, gotemplates
@@ -23,6 +25,7 @@ from gitward.notify import Notifier
 from gitward.server import ControllerServer
 from gitward.sync import Settings
 from tests.support.git import GitRepo
+from tests.support.poll import eventually
 
 API = "argoproj.io/v1alpha1"
 
@@ -177,3 +180,20 @@ async def configmap_data(kube: KubeClient, name: str, ns: str) -> dict[str, str]
         return dict((await kube.get("v1", "ConfigMap", name, ns)).get("data") or {})
     except NotFound:
         return None
+
+
+async def wait_ready(base: str) -> None:
+    """Until the controller serving at ``base`` answers /readyz with 200."""
+
+    async def probe() -> bool:
+        return (await _status(f"{base}/readyz")) == 200
+
+    await eventually(probe, "the controller to be ready", timeout=60)
+
+
+async def _status(url: str) -> int:
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            return resp.status
+    except aiohttp.ClientError:
+        return 0
