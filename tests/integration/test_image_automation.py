@@ -153,6 +153,7 @@ async def test_a_pushed_tag_is_committed_and_synced(
                 'namespace="argocd"} 1.0' in text
             )
             assert f'gitward_image_update_failures_total{{name="{bad}",namespace="argocd"}}' in text
+            events = await kube.list("v1", "Event", "argocd")
             assert any(e.get("reason") == "ImageUpdateFailed" and e.get("type") == "Warning"
                        and e["involvedObject"]["name"] == bad for e in events)  # fmt: skip
             assert len(git("log", "--format=%H", cwd=other.path).split()) == 1
