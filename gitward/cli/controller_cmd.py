@@ -11,12 +11,13 @@ import socket
 import typer
 
 from gitward.appset import AppSetController
-from gitward.cli import context, logsetup
+from gitward.cli import context, logsetup, loops
 from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller import Controller
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
 from gitward.install import ensure_default_project
+from gitward.model.application import parse_duration
 from gitward.model.errors import ConfigError
 from gitward.server import ControllerServer
 from gitward.sync.settings import load_application_namespaces, parse_namespace_globs
@@ -66,6 +67,30 @@ def controller(
         "(default: application.namespaces in argocd-cmd-params-cm; each app's project must "
         "list its namespace in sourceNamespaces).",
     ),
+    notifications: bool = typer.Option(
+        True,
+        "--notifications/--no-notifications",
+        help="Send Argo CD Notifications (argocd-notifications-cm) for the apps this replica "
+        "owns; idle while that ConfigMap does not exist.",
+    ),
+    dora: bool = typer.Option(
+        True,
+        "--dora/--no-dora",
+        help="Record deployments, lead times, failures and restores for `gitward stats` and "
+        "the gitward_dora_* metrics.",
+    ),
+    image_updates: bool = typer.Option(
+        True,
+        "--image-updates/--no-image-updates",
+        help="Poll registries for the images Argo CD Image Updater annotations name and write "
+        "new ones back to Git (or the app's spec).",
+    ),
+    image_interval: str = typer.Option(
+        "2m",
+        "--image-update-interval",
+        help="How often each app's images are checked, unless its "
+        "gitward.io/image-update-interval annotation says otherwise.",
+    ),
     log_format: str = typer.Option(
         "text",
         "--log-format",
@@ -83,6 +108,10 @@ def controller(
     if fmt not in ("text", "json"):
         raise ConfigError(f"--log-format {log_format!r}: expected text or json")
     logsetup.configure(log_level, "json" if fmt == "json" else "text")
+    try:
+        image_every = parse_duration(image_interval)
+    except ValueError as exc:
+        raise ConfigError(f"--image-update-interval: {exc}") from None
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
@@ -130,7 +159,22 @@ def controller(
             if appsets
             else None
         )
-        server = ControllerServer(ctl, client, cli.namespace, appsets=appset_ctl)
+        notifier = loops.notifier(client, cli.namespace, ctl, sharding) if notifications else None
+        recorder = loops.recorder(client, cli.namespace, refresher, ctl, sharding) if dora else None
+        images = (
+            loops.image_updater(client, cli.namespace, refresher, ctl, sharding, image_every)
+            if image_updates
+            else None
+        )
+        server = ControllerServer(
+            ctl,
+            client,
+            cli.namespace,
+            appsets=appset_ctl,
+            notifier=notifier,
+            recorder=recorder,
+            images=images,
+        )
         host, _, port = listen.rpartition(":")
         try:
             await server.start(host, int(port))
@@ -144,10 +188,14 @@ def controller(
             listen,
         )
         try:
-            if appset_ctl is not None:
-                await asyncio.gather(ctl.run(stop), appset_ctl.run(stop))
-            else:
-                await ctl.run(stop)
+            await asyncio.gather(
+                ctl.run(stop),
+                *(
+                    loop.run(stop)
+                    for loop in (appset_ctl, notifier, recorder, images)
+                    if loop is not None
+                ),
+            )
         finally:
             await server.stop()
         log.info("gitward controller stopped")

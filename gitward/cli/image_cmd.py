@@ -17,7 +17,7 @@ from gitward.cli.console import out
 from gitward.cli.services import repo_credentials
 from gitward.cluster import KubeClient, NotFound
 from gitward.images import KINDS, Outcome, Target, parse_change, set_images
-from gitward.images.gitpush import Remote, current_branch, local_git, private_clone
+from gitward.images.gitpush import Remote, branch_of, current_branch, local_git, private_clone
 from gitward.images.imageset import Kind
 from gitward.images.reference import ImageChange
 from gitward.model.application import parse_application
@@ -160,7 +160,7 @@ async def _set_for_app(
     settings = await load_settings(client, namespace)
     creds = (await repo_credentials(client, namespace)).lookup(source.repo_url, application.project)
     git = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
-    target_branch = branch or _branch_of(source.target_revision)
+    target_branch = branch or branch_of(source.target_revision)
     if not target_branch:
         raise ConfigError(
             f"application {name} tracks {source.target_revision!r}, not a branch: "
@@ -185,17 +185,6 @@ async def _set_for_app(
             message=message,
             dry_run=dry_run,
         )
-
-
-def _branch_of(revision: str) -> str:
-    rev = revision.strip()
-    if rev.startswith("refs/heads/"):
-        return rev[len("refs/heads/") :]
-    if rev in ("", "HEAD") or any(c in rev for c in "*<>=~^ ") or rev.startswith("refs/"):
-        return ""
-    if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev.lower()):
-        return ""
-    return rev
 
 
 def _print(outcome: Outcome, output: str) -> None:

@@ -38,6 +38,7 @@ class Deployment:
     synced_at: float
     failed: bool = False
     healthy_at: float = 0.0  # first Synced+Healthy with this revision; 0 until then
+    authored_at: float = 0.0  # the commit's author time; 0 when unknown
 
 
 @dataclass

@@ -88,7 +88,8 @@ def _where(key: str) -> str:
     return f"annotation {PREFIX}{key}"
 
 
-def _pull_secret(raw: str, where: str) -> PullSecret:
+def parse_pull_secret(raw: str, where: str) -> PullSecret:
+    """``pullsecret:<ns>/<name>`` or ``secret:<ns>/<name>#<field>``."""
     kind, _, rest = raw.partition(":")
     if kind == "pullsecret":
         ns, _, name = rest.partition("/")
@@ -196,7 +197,7 @@ def _spec(annotations: dict[str, Any], alias: str, name: str, constraint: str) -
         strategy=strategy,
         allow=allow,
         ignore=ignore,
-        pull_secret=_pull_secret(pull, _where(f"{alias}.pull-secret")) if pull else None,
+        pull_secret=parse_pull_secret(pull, _where(f"{alias}.pull-secret")) if pull else None,
         helm_name=get("helm.image-name"),
         helm_tag=get("helm.image-tag"),
         kustomize_name=get("kustomize.image-name"),

@@ -122,6 +122,18 @@ async def current_branch(checkout: Path) -> str:
     return name
 
 
+def branch_of(revision: str) -> str:
+    """The branch an Application's ``targetRevision`` names; "" for a tag, SHA, range or HEAD."""
+    rev = revision.strip()
+    if rev.startswith("refs/heads/"):
+        return rev[len("refs/heads/") :]
+    if rev in ("", "HEAD") or any(c in rev for c in "*<>=~^ ") or rev.startswith("refs/"):
+        return ""
+    if len(rev) == 40 and all(c in "0123456789abcdef" for c in rev.lower()):
+        return ""
+    return rev
+
+
 @contextlib.asynccontextmanager
 async def private_clone(remote: Remote) -> AsyncIterator[Path]:
     """A shallow clone of ``remote.branch`` in a private temporary directory."""

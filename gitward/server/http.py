@@ -21,8 +21,11 @@ from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward.appset import AppSetController
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
+from gitward.dora import Recorder
+from gitward.images import ImageUpdater
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
+from gitward.notify import Notifier
 from gitward.server.metrics import Metrics
 from gitward.server.webhook import WebhookRejected, WebhookSecrets, matches, parse_push, verify
 
@@ -41,6 +44,10 @@ class ControllerServer:
         namespace: str,
         max_payload: int = MAX_PAYLOAD_BYTES,
         appsets: AppSetController | None = None,
+        *,
+        notifier: Notifier | None = None,
+        recorder: Recorder | None = None,
+        images: ImageUpdater | None = None,
     ) -> None:
         self.controller = controller
         #: The ApplicationSet controller, when it runs: pushes refresh the sets reading that repo.
@@ -48,7 +55,9 @@ class ControllerServer:
         self.client = client
         self.namespace = namespace
         self.max_payload = max_payload
-        self.metrics = Metrics(controller, appsets)
+        self.metrics = Metrics(
+            controller, appsets, notifier=notifier, recorder=recorder, images=images
+        )
         self._secrets: tuple[float, WebhookSecrets] | None = None
         self._warned_unverified = False
         self._runner: web.AppRunner | None = None

@@ -18,8 +18,11 @@ from prometheus_client.registry import Collector
 
 from gitward.appset import AppSetController
 from gitward.controller import Controller
+from gitward.dora import Recorder
+from gitward.images import ImageUpdater
 from gitward.model.application import split_qualified
-from gitward.server import appsetmetrics, argometrics
+from gitward.notify import Notifier
+from gitward.server import appsetmetrics, argometrics, deliverymetrics
 from gitward.source.urls import redact_url
 
 Obj = dict[str, Any]
@@ -162,10 +165,24 @@ class ControllerCollector(Collector):
 class Metrics:
     """The registry a controller's /metrics serves."""
 
-    def __init__(self, controller: Controller, appsets: AppSetController | None = None) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        appsets: AppSetController | None = None,
+        *,
+        notifier: Notifier | None = None,
+        recorder: Recorder | None = None,
+        images: ImageUpdater | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         if appsets is not None:
             appsetmetrics.register(appsets, self.registry)
+        if notifier is not None:
+            deliverymetrics.register_notifications(notifier, self.registry)
+        if recorder is not None:
+            deliverymetrics.register_dora(recorder, self.registry)
+        if images is not None:
+            deliverymetrics.register_images(images, controller.namespace, self.registry)
         self.registry.register(ControllerCollector(controller))
         self.reconcile_seconds = Histogram(
             "gitward_app_reconcile_seconds",

@@ -17,6 +17,7 @@ from gitward.source.errors import (
     UnknownRevision,
 )
 from gitward.source.gitsource import Checkout, GitSource, GitStats, default_cache_dir
+from gitward.source.mirror import CommitInfo
 from gitward.source.policy import RepoURLPolicy, RepoURLRefused
 from gitward.source.urls import normalize_url, redact_url, same_repo
 
@@ -24,6 +25,7 @@ __all__ = [
     "AmbiguousRevision",
     "AuthenticationFailed",
     "Checkout",
+    "CommitInfo",
     "CredentialStore",
     "CredentialsError",
     "ExportError",

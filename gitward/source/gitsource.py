@@ -32,7 +32,7 @@ from gitward.source.credentials import RepoCredentials
 from gitward.source.errors import UnknownRevision
 from gitward.source.gitcmd import GitRunner
 from gitward.source.locks import KeyedLocks, file_lock
-from gitward.source.mirror import Mirror
+from gitward.source.mirror import CommitInfo, Mirror
 from gitward.source.policy import RepoURLPolicy
 from gitward.source.refs import FULL_SHA, NEEDS_MIRROR, RefMap, match_revision, parse_ls_remote
 from gitward.source.trees import TreeCache
@@ -244,6 +244,22 @@ class GitSource:
             stats.fetches += 1
             await mirror.fetch_commit(sha, creds)
             return True
+
+    async def commit_info(
+        self, url: str, sha: str, creds: RepoCredentials | None = None
+    ) -> CommitInfo:
+        """Committer and author times of ``sha``, read from the mirror (fetched if missing)."""
+        url, creds = split_userinfo(url, creds)
+        sha = sha.strip().lower()
+        if not FULL_SHA.match(sha):
+            raise UnknownRevision(url, sha, "not a full commit SHA")
+        mirror = self.mirror(url)
+        async with self._mirror_locked(mirror), self._timed(url) as stats:
+            await mirror.ensure()
+            if not await mirror.has_commit(sha):
+                stats.fetches += 1
+                await mirror.fetch_commit(sha, creds)
+            return await mirror.commit_info(sha)
 
     async def export(self, url: str, sha: str) -> Path:
         """The read-only tree of ``sha`` (which must already be fetched)."""

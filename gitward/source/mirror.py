@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitward.source.credentials import RepoCredentials
@@ -62,6 +63,16 @@ _MIRROR_CONFIG = """[fetch]
 _CORRUPTION_MARKERS = ("corrupt", "bad object", "unable to read", "not a git repository")
 #: Errors that mean "the server will not help", so falling back to a refs fetch is pointless.
 _FINAL = (AuthenticationFailed, RepositoryNotFound, GitTimeout)
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """What Git says of one commit: its committer and author times (UNIX seconds), its author."""
+
+    sha: str
+    committed_at: int
+    authored_at: int
+    author: str
 
 
 def remove_tree(path: Path) -> None:
@@ -184,6 +195,18 @@ class Mirror:
             await self.ensure()
             fresh = [a for a in options if a != "--unshallow"]  # a new mirror is not shallow
             await self._git(*base, *fresh, "--", self.url, *refspecs, creds=creds)
+
+    async def commit_info(self, sha: str) -> CommitInfo:
+        """The committer and author times (and the author) of ``sha``, which must be present."""
+        out = await self._git(
+            "show", "--no-patch", "--format=%ct%x00%at%x00%an <%ae>", "--end-of-options", sha,
+            timeout=min(self.timeout, 20),
+        )  # fmt: skip
+        committed, authored, author = [*out.strip().split("\0"), "", "", ""][:3]
+        try:
+            return CommitInfo(sha, int(committed), int(authored), author)
+        except ValueError:
+            raise UnknownRevision(self.url, sha, "git show gave no commit times") from None
 
     async def expand(self, short: str, revision: str) -> str:
         """The full SHA of the one commit ``short`` abbreviates."""

@@ -8,16 +8,24 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from gitward.appset import AppSetController
+from gitward.cli import loops
 from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
+from gitward.dora import Recorder
+from gitward.images import ImageUpdater
+from gitward.notify import Notifier
 from gitward.server import ControllerServer
 from gitward.sync import Settings
 from tests.support.git import GitRepo
+from tests.support.poll import eventually
 
 API = "argoproj.io/v1alpha1"
 
@@ -77,6 +85,60 @@ async def running_appsets(
         await server.stop()
 
 
+@dataclass
+class Loops:
+    """A controller with the delivery loops ``gitward controller`` runs beside it."""
+
+    controller: Controller
+    server: ControllerServer
+    notifier: Notifier | None
+    recorder: Recorder | None
+    images: ImageUpdater | None
+    url: str
+
+
+@contextlib.asynccontextmanager
+async def running_loops(
+    kube: KubeClient,
+    port: int,
+    interval: float = 120.0,
+    *,
+    notify: bool = True,
+    dora: bool = True,
+    images: bool = False,
+    image_interval: float = 120.0,
+) -> AsyncIterator[Loops]:
+    """``gitward controller`` in this process, wired by :mod:`gitward.cli.loops` as the
+    command wires it: the controller, its notifier and delivery recorder, and its HTTP
+    server (webhook, /metrics) on ``port``."""
+    refresher = await Refresher.create(kube, "argocd")
+    refresher.settings = Settings(
+        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
+    )
+    ctl = Controller(kube, refresher, "argocd", workers=4)
+    notifier = loops.notifier(kube, "argocd", ctl, ctl.sharding) if notify else None
+    recorder = loops.recorder(kube, "argocd", refresher, ctl, ctl.sharding) if dora else None
+    updater = (
+        loops.image_updater(kube, "argocd", refresher, ctl, ctl.sharding, image_interval)
+        if images
+        else None
+    )
+    server = ControllerServer(
+        ctl, kube, "argocd", notifier=notifier, recorder=recorder, images=updater
+    )
+    await server.start("127.0.0.1", port)
+    stop = asyncio.Event()
+    loops_ = (notifier, recorder, updater)
+    runs = [ctl.run(stop), *(x.run(stop) for x in loops_ if x is not None)]
+    tasks = [asyncio.create_task(run) for run in runs]
+    try:
+        yield Loops(ctl, server, notifier, recorder, updater, f"http://127.0.0.1:{port}")
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        await server.stop()
+
+
 @contextlib.contextmanager
 def controller_process(
     kubeconfig: Path, log: Path, port: int, *flags: str
@@ -118,3 +180,20 @@ async def configmap_data(kube: KubeClient, name: str, ns: str) -> dict[str, str]
         return dict((await kube.get("v1", "ConfigMap", name, ns)).get("data") or {})
     except NotFound:
         return None
+
+
+async def wait_ready(base: str) -> None:
+    """Until the controller serving at ``base`` answers /readyz with 200."""
+
+    async def probe() -> bool:
+        return (await _status(f"{base}/readyz")) == 200
+
+    await eventually(probe, "the controller to be ready", timeout=60)
+
+
+async def _status(url: str) -> int:
+    try:
+        async with aiohttp.ClientSession() as http, http.get(url) as resp:
+            return resp.status
+    except aiohttp.ClientError:
+        return 0
