@@ -104,3 +104,18 @@ def test_which_windows_apply() -> None:
     ).sync_windows  # fmt: skip
     assert not applies(both, "web-1", "", "", "dev")
     assert applies(both, "web-1", "", "", "prod")
+
+
+def test_a_window_that_fires_again_before_it_closes_stays_open() -> None:
+    def closes(schedule: str, duration: str) -> dt.datetime | None:
+        [window] = windows({"kind": "deny", "schedule": schedule, "duration": duration})
+        found = state(window, 0, AT_10_30)
+        assert found.active
+        return found.changes_at
+
+    assert closes("0 10 * * *", "1h") == dt.datetime(2026, 12, 2, 11, 0, tzinfo=UTC)
+    # Every minute for an hour, or every half hour for 45 minutes: never closes.
+    assert closes("* * * * *", "1h") is None
+    assert closes("0,30 * * * *", "45m") is None
+    # Fires at 10:00 and 10:20 for 30 minutes each: open until 10:50, then closed.
+    assert closes("0,20 10 * * *", "30m") == dt.datetime(2026, 12, 2, 10, 50, tzinfo=UTC)
