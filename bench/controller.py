@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -117,6 +118,8 @@ class ControllerProcess:
         argv = [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(kubeconfig)]
         argv += ["--namespace", "argocd", "controller", "--listen", f"127.0.0.1:{self.port}"]
         argv += ["--workers", str(WORKERS), "--log-level", "warning"]
+        # GITWARD_BENCH_CONTROLLER_ARGS="--no-dora ...": compare with parts switched off.
+        argv += shlex.split(os.environ.get("GITWARD_BENCH_CONTROLLER_ARGS", ""))
         self.log = log.open("w")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)

@@ -248,6 +248,8 @@ class Recorder:
         self.clock = clock
         #: Every app's record as last read or written, by ``namespace/name``.
         self.records: dict[str, Record] = {}
+        #: Each record's ConfigMap as last stored: a change is written without reading first.
+        self._stored: dict[str, Obj] = {}
         #: Called with each thing recorded (metrics).
         self.observe: Callable[[Happened], None] = lambda _happened: None
         self._loaded = False
@@ -284,7 +286,9 @@ class Recorder:
     async def _load(self) -> None:
         async with self._load_lock:
             if not self._loaded:
-                self.records.update(await store.load_all(self.client, self.namespace))
+                stored = await store.load_all_configmaps(self.client, self.namespace)
+                self._stored.update(stored)
+                self.records.update({key: store.parse(cm) for key, cm in stored.items()})
                 self._loaded = True
 
     async def _guarded(self, app: Obj) -> None:
@@ -316,7 +320,12 @@ class Recorder:
             happened[:] = apply(record, facts, commit, now, self.failure_window)
             return bool(happened)
 
-        self.records[key] = await store.update(self.client, self.namespace, app, change)
+        last_stored = self._stored.get(key, store.ABSENT) if self._loaded else None
+        self.records[key], stored = await store.update(
+            self.client, self.namespace, app, change, last_stored
+        )
+        if stored is not None:
+            self._stored[key] = stored
         spec = _map(app.get("spec"))
         ns, name = key.split("/", 1)
         project = str(spec.get("project") or "default")

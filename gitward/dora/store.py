@@ -30,7 +30,7 @@ def configmap_name(app_namespace: str, app_name: str) -> str:
     return f"gitward-dora-{digest_of([app_namespace, app_name], 20)}"
 
 
-def _parse(cm: dict[str, Any]) -> Record:
+def parse(cm: dict[str, Any]) -> Record:
     raw = (cm.get("data") or {}).get(KEY) or "{}"
     name = cm["metadata"]["name"]
     try:
@@ -45,17 +45,26 @@ async def load(client: KubeClient, namespace: str, app_namespace: str, app_name:
         cm = await client.get("v1", "ConfigMap", configmap_name(app_namespace, app_name), namespace)
     except NotFound:
         return Record()
-    return _parse(cm)
+    return parse(cm)
 
 
 async def load_all(client: KubeClient, namespace: str) -> dict[str, Record]:
     """Every app's record, keyed ``namespace/name``."""
+    return {app: parse(cm) for app, cm in (await load_all_configmaps(client, namespace)).items()}
+
+
+async def load_all_configmaps(client: KubeClient, namespace: str) -> dict[str, dict[str, Any]]:
+    """Every app's record ConfigMap as stored, keyed ``namespace/name``."""
     out = {}
     for cm in await client.list("v1", "ConfigMap", namespace, f"{LABEL}=true"):
         app = (cm["metadata"].get("annotations") or {}).get(APP_LABEL, "")
         if app:
-            out[app] = _parse(cm)
+            out[app] = cm
     return out
+
+
+#: ``known`` for :func:`update` when the caller knows the app has no record yet.
+ABSENT: dict[str, Any] = {}
 
 
 async def update(
@@ -63,19 +72,29 @@ async def update(
     namespace: str,
     app: dict[str, Any],
     change: Callable[[Record], bool],
-) -> Record:
-    """Apply ``change`` to the app's record and store it, unless it reports no change."""
+    known: dict[str, Any] | None = None,
+) -> tuple[Record, dict[str, Any] | None]:
+    """Apply ``change`` to the app's record and store it, unless it reports no change.
+
+    Returns the record and its ConfigMap as stored. ``known`` (the ConfigMap as last
+    stored, or :data:`ABSENT`) saves the first read: a writer that keeps every record
+    in memory writes once per change; a stale copy only costs a Conflict and a read.
+    """
     meta = app["metadata"]
     app_ns, app_name = meta.get("namespace", namespace), meta["name"]
     name = configmap_name(app_ns, app_name)
     for _ in range(ATTEMPTS):
-        try:
-            cm: dict[str, Any] | None = await client.get("v1", "ConfigMap", name, namespace)
-        except NotFound:
-            cm = None
-        record = _parse(cm) if cm is not None else Record()
+        cm: dict[str, Any] | None
+        if known is not None:
+            cm, known = (known or None), None
+        else:
+            try:
+                cm = await client.get("v1", "ConfigMap", name, namespace)
+            except NotFound:
+                cm = None
+        record = parse(cm) if cm is not None else Record()
         if not change(record):
-            return record
+            return record, cm
         text = json.dumps(record.to_dict(), separators=(",", ":"))
         try:
             if cm is None:
@@ -85,7 +104,7 @@ async def update(
                     "name": app_name,
                     "uid": meta.get("uid", ""),
                 }
-                await client.create(
+                stored = await client.create(
                     {
                         "apiVersion": "v1",
                         "kind": "ConfigMap",
@@ -105,8 +124,8 @@ async def update(
                 )
             else:
                 cm["data"] = {**(cm.get("data") or {}), KEY: text}
-                await client.replace(cm)
-            return record
+                stored = await client.replace(cm)
+            return record, stored
         except Conflict:  # someone else wrote meanwhile (or created it): read again
             await asyncio.sleep(random.uniform(0, 0.05))  # noqa: S311 - jitter only
     raise Conflict(
