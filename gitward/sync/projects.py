@@ -56,6 +56,8 @@ class Projects:
         """From an informer of the installation's namespace (the controller): no request."""
 
         async def read(_namespace: str, name: str) -> Obj | None:
+            if informer.synced.is_set():  # the common case: no timer, no task
+                return informer.objects.get(name)
             return (await informer.ready()).get(name)
 
         return cls(read)
