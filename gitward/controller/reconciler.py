@@ -1,15 +1,17 @@
 """Reconcile one Application: refresh it, and sync it when its policy says so.
 
 Automated sync follows Argo CD's rules: sync when the app is OutOfSync at a
-revision that was not synced yet; once that revision was synced, only
-``selfHeal`` re-syncs drift, with a growing pause between heals (2 s, x3, at
-most 300 s). A revision whose sync failed is not retried on every pass —
-only its retry policy, a new commit or a manual sync moves it on. Nothing is
-synced while another operation holds the app.
+revision that was not synced yet, or with a source (parameters, Kustomize
+images) changed since the last sync; once synced, only ``selfHeal`` re-syncs
+drift, with a growing pause between heals (2 s, x3, at most 300 s). A
+revision and source whose sync failed are not retried on every pass — only
+its retry policy, a new commit or source, or a manual sync moves it on.
+Nothing is synced while another operation holds the app.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -57,7 +59,8 @@ WINDOW_CONDITION = "SyncWindowWarning"
 class AppMemory:
     """What the controller remembers between passes for one app (not persisted)."""
 
-    failed_revision: str = ""
+    #: The revision and source(s) of the last automated sync that failed (see _attempt).
+    failed_attempt: str = ""
     heal_attempts: int = 0
     next_heal_at: float = 0.0
     syncs: int = 0
@@ -69,6 +72,30 @@ def _synced_revision(obj: Obj) -> str:
     if state.get("phase") != "Succeeded":
         return ""
     return str((state.get("syncResult") or {}).get("revision", ""))
+
+
+def _source_changed(obj: Obj) -> bool:
+    """Whether the spec's source(s) differ from those the last successful sync used.
+
+    Argo CD syncs again then (its ``alreadyAttemptedSync`` compares both): a parameter
+    override — ``kustomize.images``, Helm parameters, as ``app set`` or Image Updater's
+    ``argocd`` write-back makes — changes what one revision renders.
+    """
+    state = (obj.get("status") or {}).get("operationState") or {}
+    if state.get("phase") != "Succeeded":
+        return False
+    result = state.get("syncResult") or {}
+    spec = obj.get("spec") or {}
+    if spec.get("sources") or result.get("sources"):
+        return bool(result.get("sources") != spec.get("sources"))
+    return bool(result.get("source") != spec.get("source"))
+
+
+def _attempt(revision: str, obj: Obj) -> str:
+    """An automated sync attempt: the revision and the source(s) it rendered."""
+    spec = obj.get("spec") or {}
+    sources = spec.get("sources") or spec.get("source")
+    return f"{revision} {json.dumps(sources, sort_keys=True, default=str)}"
 
 
 class Reconciler:
@@ -191,11 +218,14 @@ class Reconciler:
         if not automated.prune and all(r.requires_pruning for r in pending):
             return None  # only pruning would help, and automated prune is off
         revision = comparison.revision
-        if revision == memory.failed_revision:
-            return None  # wait for a new commit, a manual sync or the retry policy
+        if _attempt(revision, obj) == memory.failed_attempt:
+            return None  # wait for a new commit or source, a manual sync or the retry policy
         if revision != _synced_revision(obj):
             memory.heal_attempts = 0
             return f"new revision {revision[:7]}"
+        if _source_changed(obj):
+            memory.heal_attempts = 0
+            return "source changed"
         if not automated.self_heal:
             return None
         if time.monotonic() < memory.next_heal_at:
@@ -234,7 +264,7 @@ class Reconciler:
             return
         memory.syncs += 1
         self.sync_counts[(name, result.phase)] += 1
-        memory.failed_revision = revision if result.phase != "Succeeded" else ""
+        memory.failed_attempt = _attempt(revision, obj) if result.phase != "Succeeded" else ""
         log.info("app %s: sync %s: %s", name, result.phase, result.message)
 
     async def _run_requested(self, name: str, obj: Obj) -> None:

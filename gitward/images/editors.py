@@ -8,7 +8,8 @@ Three layouts, as ``gitward image set`` finds them (or as ``--kind`` says):
 - **helm**: a values file; every mapping with a ``repository`` naming the image
   gets its ``tag`` (and ``repository`` for a new name, ``digest`` if the chart
   has one), or the mapping at ``--helm-path``; an ``image: repo:tag`` string
-  value is changed whole;
+  value is changed whole; or, for an image given name and tag paths (Image
+  Updater's ``<alias>.helm.image-name``/``.helm.image-tag``), the values there;
 - **plain**: every ``containers``/``initContainers``/``ephemeralContainers``
   entry of every manifest whose image names it.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -260,9 +262,14 @@ def dump_yaml(data: CommentedMap, indent: int | None, seq_indent: int | None) ->
 
 
 def edit_helm(
-    root: Path, values_file: Path, changes: list[ImageChange], helm_path: str = ""
+    root: Path,
+    values_file: Path,
+    changes: list[ImageChange],
+    helm_path: str = "",
+    image_paths: Mapping[str, tuple[str, str]] | None = None,
 ) -> Edited:
-    """The image fields of one values file (see the module docstring for what is matched)."""
+    """The image fields of one values file (see the module docstring for what is matched);
+    ``image_paths``: image name -> (path of its name or "", path of its tag)."""
     values_file = _inside(root, values_file)
     rel = values_file.relative_to(root).as_posix()
     text = _read(root, values_file)
@@ -273,6 +280,11 @@ def edit_helm(
     result = Edited({}, [])
     edits: list[ScalarEdit] = []
     for change in changes:
+        paths = (image_paths or {}).get(change.name)
+        if paths is not None:
+            edits += _helm_path_edits(values, change, paths, rel, result)
+            result.matched.add(change.name)
+            continue
         targets = _helm_targets(values, change, helm_path, rel)
         if targets:
             result.matched.add(change.name)
@@ -296,13 +308,8 @@ def _helm_targets(
     values: CommentedMap, change: ImageChange, helm_path: str, rel: str
 ) -> list[tuple[Any, Any, tuple[Any, ...]]]:
     if helm_path:
-        parent: Any = values
-        keys = helm_path.split(".")
-        for key in keys[:-1]:
-            parent = parent.get(key) if isinstance(parent, CommentedMap) else None
-        if not isinstance(parent, CommentedMap) or keys[-1] not in parent:
-            raise ImageNotFound(f"{rel}: no value at {helm_path}")
-        return [(parent, keys[-1], tuple(keys))]
+        parent, key = _value_at(values, helm_path, rel)
+        return [(parent, key, tuple(helm_path.split(".")))]
     found: list[tuple[Any, Any, tuple[Any, ...]]] = []
     for path, node in walk(values):
         if not isinstance(node, CommentedMap):
@@ -319,6 +326,44 @@ def _helm_targets(
                 if ref is not None and same_image(change.name, ref.name):
                     found.append((node, key, (*path, key)))
     return found
+
+
+def _value_at(values: CommentedMap, path: str, rel: str) -> tuple[CommentedMap, str]:
+    """The mapping holding the value at the dotted ``path``, and its key."""
+    parent: Any = values
+    keys = path.split(".")
+    for key in keys[:-1]:
+        parent = parent.get(key) if isinstance(parent, CommentedMap) else None
+    if not isinstance(parent, CommentedMap) or keys[-1] not in parent:
+        raise ImageNotFound(f"{rel}: no value at {path}")
+    return parent, keys[-1]
+
+
+def _helm_path_edits(
+    values: CommentedMap, change: ImageChange, paths: tuple[str, str], rel: str, result: Edited
+) -> list[ScalarEdit]:
+    """The image's name (when a path is given) and tag (or digest) at two given paths."""
+    name_path, tag_path = paths
+    wanted = {tag_path: change.tag or change.digest}
+    if name_path:
+        wanted = {name_path: change.target_name, **wanted}
+    before: dict[str, str] = {}
+    edits: list[ScalarEdit] = []
+    for path, value in wanted.items():
+        parent, key = _value_at(values, path, rel)
+        node = parent[key]
+        if node is None or isinstance(node, (CommentedMap, CommentedSeq)):
+            raise ImageNotFound(f"{rel}: {path} is not a single value to set {value!r} in")
+        before[path] = str(node)
+        if isinstance(node, str) and str(node) == value:
+            continue
+        line, col = value_position(parent, key)
+        edits.append(ScalarEdit(line, col, value, (0, *path.split("."))))
+    if edits:
+        old = f"{before.get(name_path, change.name)}:{before[tag_path]}"
+        new = f"{wanted.get(name_path, before.get(name_path, change.name))}:{wanted[tag_path]}"
+        result.edits.append(FileEdit(rel, change.name, old, new))
+    return edits
 
 
 def _helm_mapping_edits(

@@ -40,6 +40,8 @@ class Target:
     helm_values: str = ""  # relative to the app directory; default values.yaml
     helm_path: str = ""
     app_name: str = ""  # for the write-back file name
+    #: Images whose values live at given paths: (image name, name path or "", tag path).
+    helm_images: tuple[tuple[str, str, str], ...] = ()
 
 
 def _directory(root: Path, path: str) -> Path:
@@ -62,7 +64,8 @@ def edit_source(root: Path, target: Target, changes: list[ImageChange]) -> tuple
         values = directory / (target.helm_values or "values.yaml")
         if not values.is_file():
             raise ConfigError(f"{values.relative_to(root)}: no such values file")
-        edited = edit_helm(root, values, changes, target.helm_path)
+        paths = {image: (name, tag) for image, name, tag in target.helm_images}
+        edited = edit_helm(root, values, changes, target.helm_path, paths)
     elif kind == "write-back":
         if not target.app_name:
             raise ConfigError("the write-back file is per application: give the APP")

@@ -39,6 +39,7 @@ import asyncio
 import base64
 import json
 import logging
+import posixpath
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -412,12 +413,19 @@ class ImageUpdater:
         elif target.startswith("helmvalues"):
             kind = "helm"
             helm_values = target.partition(":")[2]
+            if helm_values.startswith("/"):  # Image Updater's form for the repository's root
+                helm_values = posixpath.relpath(helm_values.lstrip("/"), path)
+        helm_images = tuple(
+            (s.image, s.helm_name, s.helm_tag or "image.tag")
+            for s in config.images
+            if s.helm_name or s.helm_tag
+        )
         remote = Remote(branch, self.git.runner, url, creds)
         message = f"gitward image update {name}: " + "; ".join(str(c) for c in changes)
         async with private_clone(remote) as checkout:
             outcome = await set_images(
                 checkout,
-                Target(path, kind, helm_values, "", name),
+                Target(path, kind, helm_values, "", name, helm_images),
                 changes,
                 commit=True,
                 push=True,
@@ -438,7 +446,6 @@ class ImageUpdater:
 
     async def _write_spec(self, app: Obj, config: UpdateConfig, changes: list[ImageChange]) -> None:
         """Image Updater's ``argocd`` method: the Application's own source parameters."""
-        del config
         name = str(app["metadata"]["name"])
         source_type = str(_map(app.get("status")).get("sourceType") or "")
         source = _map(_map(app.get("spec")).get("source"))
@@ -454,9 +461,10 @@ class ImageUpdater:
         elif source_type == "Helm":
             params = list(_map(source.get("helm")).get("parameters") or [])
             for change in changes:
+                spec = next((s for s in config.images if s.image == change.name), None)
                 wanted = {
-                    "image.name": change.target_name,
-                    "image.tag": change.tag or change.digest,
+                    (spec and spec.helm_name) or "image.name": change.target_name,
+                    (spec and spec.helm_tag) or "image.tag": change.tag or change.digest,
                 }
                 params = [p for p in params if _map(p).get("name") not in wanted]
                 params += [{"name": k, "value": v, "forceString": True} for k, v in wanted.items()]

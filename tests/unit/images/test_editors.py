@@ -150,6 +150,32 @@ def test_helm_path_names_one_place(tmp_path: Path) -> None:
         edit_source(tmp_path, Target("chart", helm_path="nothing.here"), [parse_change("x:1")])
 
 
+def test_helm_image_name_and_tag_paths_name_the_two_values(tmp_path: Path) -> None:
+    # Image Updater's <alias>.helm.image-name / .helm.image-tag: values not under "repository".
+    values = "app:\n  img: ghcr.io/org/api   # the image\n  version: 1.9  # its tag\n"
+    write_tree(tmp_path, {"chart/Chart.yaml": "name: api\n", "chart/values.yaml": values})
+    target = Target("chart", helm_images=(("ghcr.io/org/api", "app.img", "app.version"),))
+    _, edited = edit_source(tmp_path, target, [parse_change("ghcr.io/org/api:1.10")])
+    assert changed_lines(values, edited.texts["chart/values.yaml"]) == [
+        ("  version: 1.9  # its tag", '  version: "1.10"  # its tag')
+    ]
+    assert [(e.old, e.new) for e in edited.edits] == [
+        ("ghcr.io/org/api:1.9", "ghcr.io/org/api:1.10")
+    ]
+    renamed = parse_change("ghcr.io/org/api=mirror.local/api:2")
+    _, edited = edit_source(tmp_path, target, [renamed])
+    assert changed_lines(values, edited.texts["chart/values.yaml"]) == [
+        ("  img: ghcr.io/org/api   # the image", "  img: mirror.local/api   # the image"),
+        ("  version: 1.9  # its tag", '  version: "2"  # its tag'),
+    ]
+    missing = Target("chart", helm_images=(("ghcr.io/org/api", "", "app.tag"),))
+    with pytest.raises(ImageNotFound, match=r"no value at app\.tag"):
+        edit_source(tmp_path, missing, [parse_change("ghcr.io/org/api:2")])
+    whole = Target("chart", helm_images=(("ghcr.io/org/api", "", "app"),))
+    with pytest.raises(ImageNotFound, match=r"app is not a single value"):
+        edit_source(tmp_path, whole, [parse_change("ghcr.io/org/api:2")])
+
+
 def test_an_unparseable_values_file_names_the_line(tmp_path: Path) -> None:
     write_tree(tmp_path, {"chart/Chart.yaml": "name: web\n", "chart/values.yaml": "a: [1,\n"})
     with pytest.raises(YamlEditError, match=r"chart/values.yaml:2"):
