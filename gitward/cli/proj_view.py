@@ -124,9 +124,10 @@ def _when(at: dt.datetime | None) -> str:
 
 
 def next_change(state: WindowState) -> str:
-    """``closes AT`` for an open window, ``opens AT`` for a closed one, ``never``."""
+    """``closes AT`` for an open window, ``opens AT`` for a closed one; ``stays open`` for one
+    that fires again before it closes (``* * * * *`` for 1h), ``never opens``."""
     if state.changes_at is None:
-        return "never"
+        return "stays open" if state.active else "never opens"
     return f"{'closes' if state.active else 'opens'} {_when(state.changes_at)}"
 
 

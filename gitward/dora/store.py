@@ -59,7 +59,8 @@ async def load_all_configmaps(client: KubeClient, namespace: str) -> dict[str, d
     for cm in await client.list("v1", "ConfigMap", namespace, f"{LABEL}=true"):
         app = (cm["metadata"].get("annotations") or {}).get(APP_LABEL, "")
         if app:
-            out[app] = cm
+            # Items of a list carry no apiVersion or kind; a later replace needs both.
+            out[app] = {**cm, "apiVersion": "v1", "kind": "ConfigMap"}
     return out
 
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from gitward.cluster import KubeClient, NotFound
-from gitward.dora.store import configmap_name, load, update
+from gitward.dora.store import ABSENT, configmap_name, load, load_all_configmaps, update
 from tests.support.apps import unique
 from tests.support.brief import gitward
 
@@ -54,6 +54,25 @@ async def test_records_survive_concurrent_writers_and_feed_stats(
         assert "10.00 per day" in text.stdout
         cm = await kube.get("v1", "ConfigMap", configmap_name("argocd", name), "argocd")
         assert cm["metadata"]["ownerReferences"][0]["uid"] == app["metadata"]["uid"]
+
+        # A writer that starts from a listing (a restarted recorder) writes without reading.
+        listed = (await load_all_configmaps(kube, "argocd"))[f"argocd/{name}"]
+        reads = kube.requests["GET"]
+        again = lambda r: r.deployed("f" * 40, now - 60, now, False)  # noqa: E731
+        record, stored = await update(kube, "argocd", app, again, listed)
+        assert kube.requests["GET"] == reads
+        assert stored is not None
+        assert len(record.deployments) == 11
+        # A stale copy costs a Conflict and one read, never a lost entry.
+        later = lambda r: r.deployed("e" * 40, now - 30, now, False)  # noqa: E731
+        record, _ = await update(kube, "argocd", app, later, listed)
+        assert len(record.deployments) == 12
+        assert kube.requests["GET"] == reads + 1
+        # Known absent but present after all (another writer created it): read and apply.
+        record, _ = await update(
+            kube, "argocd", app, lambda r: r.deployed("d" * 40, now - 9, now, False), ABSENT
+        )
+        assert len(record.deployments) == 13
     finally:
         with contextlib.suppress(NotFound):
             await kube.delete(API, "Application", name, "argocd")
