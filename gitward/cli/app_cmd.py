@@ -9,6 +9,7 @@ compare, assess — and stores the result in the Application's status, so
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -43,7 +44,7 @@ from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.refresh import parse_app_object
-from gitward.sync.status import spec_changed_since_refresh
+from gitward.sync.status import spec_changed_since_refresh, status_fields
 
 Obj = dict[str, Any]
 
@@ -425,11 +426,13 @@ def delete(
                 for line in exc.done:
                     err.print(escape(line))
                 raise
-        if obj["metadata"].get("finalizers"):
-            await client.patch(
-                API_VERSION, "Application", *_where(obj), {"metadata": {"finalizers": None}}
-            )
-        await client.delete(API_VERSION, "Application", *_where(obj), propagation="Background")
+        # Only gitward's own resources finalizer goes, with a resourceVersion guard: another
+        # controller's finalizer stays, and that controller finishes the deletion.
+        if await cascading.remove_resources_finalizers(client, obj) is not None:
+            with contextlib.suppress(NotFound):
+                await client.delete(
+                    API_VERSION, "Application", *_where(obj), propagation="Background"
+                )
         return done
 
     for line in context.run(ctx, body):
@@ -601,7 +604,10 @@ def wait(
     operation: bool = typer.Option(False, "--operation", help="Wait until no operation runs."),
     timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait."),
 ) -> None:
-    """Wait for an Application to be Synced and/or Healthy (both when neither is given)."""
+    """Wait for an Application to be Synced and/or Healthy (both when neither is given).
+
+    Only reads: the cluster is compared in memory, never written, so a wait beside a
+    running controller does not race its status writes."""
     cli = context.get(ctx)
     want_sync = sync_ or not (health_ or operation)
     want_health = health_ or not (sync_ or operation)
@@ -613,7 +619,11 @@ def wait(
         while True:
             obj = await _get_app(client, name, cli.namespace)
             if not obj.get("operation"):
-                obj, _ = await refresher.refresh(obj)
+                comparison = await refresher.compare(obj)
+                obj = {
+                    **obj,
+                    "status": {**(obj.get("status") or {}), **status_fields(comparison, obj)},
+                }
             status = obj.get("status") or {}
             done = (
                 (not want_sync or (status.get("sync") or {}).get("status") == "Synced")

@@ -47,7 +47,8 @@ async def test_brief_workflow_sync_change_history_rollback(
     assert "Succeeded" in synced.stdout
     waited = gitward(cluster.kubeconfig, "app", "wait", name, "--timeout", "120")
     assert waited.returncode == 0, waited.stdout + waited.stderr
-    app = ok_json(gitward(cluster.kubeconfig, "app", "get", name, "-o", "json"))
+    # wait only reads; without a controller, get --refresh stores the new health.
+    app = ok_json(gitward(cluster.kubeconfig, "app", "get", name, "--refresh", "-o", "json"))
     assert (app["status"]["sync"]["status"], app["status"]["health"]["status"]) == (
         "Synced",
         "Healthy",
@@ -431,3 +432,41 @@ async def test_client_side_apply_when_server_side_apply_is_off(
     assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
     live = await kube.get("v1", "ConfigMap", "cfg", ns)
     assert live["metadata"]["labels"] == {"team": "b"}  # tier removed, team changed
+
+
+async def test_delete_keeps_another_controllers_finalizer_and_wait_only_reads(
+    installed: KubeClient, cluster: LocalCluster, git_repo: Callable[[str], GitRepo]
+) -> None:
+    kube = installed
+    name, ns = unique("keep"), unique("keep")
+    api = "argoproj.io/v1alpha1"
+    repo = git_repo("keep")
+    repo.commit({"app/cm.yaml": yaml_docs(configmap("mine"))})
+    create_app(cluster.kubeconfig, name, repo, "app", ns, *CREATE_NAMESPACE)
+    assert gitward(cluster.kubeconfig, "app", "sync", name).returncode == 0
+
+    # wait compares in memory: the Application is not written while it waits.
+    before = (await kube.get(api, "Application", name, "argocd"))["metadata"]["resourceVersion"]
+    waited = gitward(cluster.kubeconfig, "app", "wait", name, "--timeout", "60")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    after = (await kube.get(api, "Application", name, "argocd"))["metadata"]["resourceVersion"]
+    assert after == before
+
+    foreign = "example.com/audit-before-delete"
+    await kube.patch(
+        api,
+        "Application",
+        name,
+        "argocd",
+        {"metadata": {"finalizers": ["resources-finalizer.argocd.argoproj.io", foreign]}},
+    )
+    deleted = gitward(cluster.kubeconfig, "app", "delete", name)
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    with pytest.raises(NotFound):
+        await kube.get("v1", "ConfigMap", "mine", ns)
+    # Terminating, held by the other controller's finalizer alone.
+    app = await kube.get(api, "Application", name, "argocd")
+    assert app["metadata"]["finalizers"] == [foreign]
+    assert app["metadata"].get("deletionTimestamp")
+    await kube.patch(api, "Application", name, "argocd", {"metadata": {"finalizers": None}})
+    await kube.delete("v1", "Namespace", ns, None)
