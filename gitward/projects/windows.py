@@ -79,8 +79,12 @@ def state(window: SyncWindow, index: int, now: dt.datetime) -> WindowState:
     duration = dt.timedelta(seconds=window.duration_seconds)
     try:
         # cronsim's reverse iteration starts strictly before its start: a second later
-        # makes a window that fires at exactly ``now`` count as open.
-        last = next(CronSim(window.schedule, local + dt.timedelta(seconds=1), reverse=True), None)
+        # makes a window that fires at exactly ``now`` count as open — and one that fires
+        # within that second (now is 10:29:59.5) must not, so step back past it.
+        earlier = CronSim(window.schedule, local + dt.timedelta(seconds=1), reverse=True)
+        last = next(earlier, None)
+        if last is not None and last > local:
+            last = next(earlier, None)
         upcoming = next(CronSim(window.schedule, local), None)
     except CronSimError:  # checked when the project was parsed; a window that cannot fire
         return WindowState(window, index, False, None)

@@ -119,3 +119,11 @@ def test_a_window_that_fires_again_before_it_closes_stays_open() -> None:
     assert closes("0,30 * * * *", "45m") is None
     # Fires at 10:00 and 10:20 for 30 minutes each: open until 10:50, then closed.
     assert closes("0,20 10 * * *", "30m") == dt.datetime(2026, 12, 2, 10, 50, tzinfo=UTC)
+
+
+def test_a_firing_less_than_a_second_away_has_not_opened_the_window_yet() -> None:
+    just_before = AT_10_30 - dt.timedelta(milliseconds=500)  # 10:29:59.5
+    [fires_at_10_30] = windows({"kind": "deny", "schedule": "30 10 * * *", "duration": "5m"})
+    assert not state(fires_at_10_30, 0, just_before).active
+    [every_minute] = windows({"kind": "deny", "schedule": "* * * * *", "duration": "1h"})
+    assert state(every_minute, 0, just_before).active  # opened at 10:29, an hour long
