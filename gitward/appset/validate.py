@@ -25,7 +25,7 @@ from gitward.appset.template import Desired
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
 from gitward.model.project import AppProject, parse_project
-from gitward.projects import destination_permitted, source_permitted
+from gitward.projects.fence import destination_refusal, repo_refusal
 
 Obj = dict[str, Any]
 
@@ -58,21 +58,14 @@ def project_rules(app: Obj, project_obj: Obj, clusters: Mapping[str, str]) -> st
         return f"its AppProject is invalid: {exc}"
     spec = app.get("spec") or {}
     sources = list(spec.get("sources") or []) or [spec.get("source") or {}]
-    for source in sources:
-        url = str((source or {}).get("repoURL") or "")
-        if url and not source_permitted(project, url):
-            return f"application repo {url} is not permitted in project '{project.name}'"
+    refused = repo_refusal(project, [str((s or {}).get("repoURL") or "") for s in sources])
+    if refused is not None:
+        return refused
     dest = spec.get("destination") or {}
     name, server = str(dest.get("name") or ""), str(dest.get("server") or "").rstrip("/")
     if name and not server:
         server = IN_CLUSTER_SERVER if name == IN_CLUSTER_NAME else clusters.get(name, "")
-    namespace = str(dest.get("namespace") or "")
-    if not destination_permitted(project, server, name, namespace):
-        return (
-            f"application destination server '{server or name}' and namespace '{namespace}' "
-            f"do not match any of the allowed destinations in project '{project.name}'"
-        )
-    return None
+    return destination_refusal(project, server, name, str(dest.get("namespace") or ""))
 
 
 @dataclass

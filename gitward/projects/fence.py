@@ -37,7 +37,7 @@ from gitward.projects.windows import SyncVerdict, can_sync
 
 #: Argo CD's built-in ``default`` project: everything permitted. Used when the
 #: ``default`` AppProject object is absent, as Argo CD recreates it at start.
-DEFAULT_PROJECT = AppProject(
+BUILT_IN_DEFAULT = AppProject(
     name="default",
     source_repos=("*",),
     destinations=(ProjectDestination(server="*", namespace="*"),),
@@ -117,18 +117,11 @@ def app_refusal(
             f"application in namespace '{app_namespace}' is not permitted to use project "
             f"'{project.name}' (add it to the project's sourceNamespaces)"
         )
-    for url in repo_urls:
-        if not source_permitted(project, url):
-            return (
-                f"application repo {redact_userinfo(url)} is not permitted in project "
-                f"'{project.name}'"
-            )
-    if not destination_permitted(project, server, cluster_name, namespace):
-        return (
-            f"application destination server '{server}' (name '{cluster_name}') and namespace "
-            f"'{namespace}' do not match any of the allowed destinations in project "
-            f"'{project.name}'"
-        )
+    refusal = repo_refusal(project, repo_urls) or destination_refusal(
+        project, server, cluster_name, namespace
+    )
+    if refusal is not None:
+        return refusal
     if project.permit_only_project_scoped_clusters and cluster_project != project.name:
         return (
             f"application destination server '{server}' is not permitted in project "
@@ -136,3 +129,27 @@ def app_refusal(
             "(permitOnlyProjectScopedClusters)"
         )
     return None
+
+
+def repo_refusal(project: AppProject, repo_urls: Iterable[str]) -> str | None:
+    """Why the project refuses one of ``repo_urls`` (user-info masked); None if it does not."""
+    for url in repo_urls:
+        if url and not source_permitted(project, url):
+            return (
+                f"application repo {redact_userinfo(url)} is not permitted in project "
+                f"'{project.name}'"
+            )
+    return None
+
+
+def destination_refusal(
+    project: AppProject, server: str, cluster_name: str, namespace: str
+) -> str | None:
+    """Why the project refuses the destination; None if it permits it."""
+    if destination_permitted(project, server, cluster_name, namespace):
+        return None
+    return (
+        f"application destination server '{server}' (name '{cluster_name}') and namespace "
+        f"'{namespace}' do not match any of the allowed destinations in project "
+        f"'{project.name}'"
+    )

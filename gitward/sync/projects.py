@@ -21,7 +21,7 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.cluster.informer import Informer
 from gitward.model.errors import ConfigError
 from gitward.model.project import DEFAULT_PROJECT, PROJECT_API, AppProject, parse_project
-from gitward.projects.fence import DEFAULT_PROJECT as BUILT_IN_DEFAULT
+from gitward.projects.fence import BUILT_IN_DEFAULT
 
 Obj = dict[str, Any]
 #: (namespace, name) -> the AppProject object, or None when there is none.

@@ -6,7 +6,7 @@ from typing import Any
 
 from gitward.model.project import parse_project
 from gitward.model.tracking import ResourceKey
-from gitward.projects.fence import DEFAULT_PROJECT, Fence, app_refusal
+from gitward.projects.fence import BUILT_IN_DEFAULT, Fence, app_refusal
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 
@@ -61,12 +61,12 @@ def test_resources_are_fenced_by_kind_and_namespace() -> None:
 
 
 def test_the_built_in_default_project_permits_everything() -> None:
-    fence = Fence(DEFAULT_PROJECT, IN_CLUSTER, "in-cluster")
+    fence = Fence(BUILT_IN_DEFAULT, IN_CLUSTER, "in-cluster")
     assert fence.violation("rbac.authorization.k8s.io", "ClusterRole", "r", "", False) is None
     assert fence.violation("apps", "Deployment", "web", "kube-system", True) is None
     assert (
         app_refusal(
-            DEFAULT_PROJECT, ["https://any/x"], IN_CLUSTER, "in-cluster", "x", "argocd", "argocd"
+            BUILT_IN_DEFAULT, ["https://any/x"], IN_CLUSTER, "in-cluster", "x", "argocd", "argocd"
         )
         is None
     )
