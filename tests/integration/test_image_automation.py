@@ -19,7 +19,7 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.images.automation import PREFIX
 from gitward.images.updater import CONFIGMAP, INTERVAL_ANNOTATION, next_delay
 from gitward.localkube.process import free_ports
-from tests.support.apps import unique
+from tests.support.apps import deployment, unique
 from tests.support.controller import application, running_loops
 from tests.support.git import GitRepo, git
 from tests.support.poll import eventually
@@ -29,22 +29,9 @@ API = "argoproj.io/v1alpha1"
 
 
 def kustomize_app(image: str) -> dict[str, str]:
-    deploy = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "shop"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "shop"}},
-            "template": {
-                "metadata": {"labels": {"app": "shop"}},
-                "spec": {"containers": [{"name": "shop", "image": image}]},
-            },
-        },
-    }
     return {
         "app/kustomization.yaml": "resources:\n- deploy.yaml\n",
-        "app/deploy.yaml": yaml.safe_dump(deploy),
+        "app/deploy.yaml": yaml.safe_dump(deployment("shop", image)),
     }
 
 

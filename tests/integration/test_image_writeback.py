@@ -27,7 +27,7 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.images.automation import PREFIX
 from gitward.images.updater import CONFIGMAP, INTERVAL_ANNOTATION
 from gitward.localkube.process import free_ports
-from tests.support.apps import unique
+from tests.support.apps import deployment, unique
 from tests.support.controller import application, running_loops
 from tests.support.git import GitRepo, git
 from tests.support.poll import eventually
@@ -53,21 +53,7 @@ spec:
 
 
 def deploy(image: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "shop"},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": {"app": "shop"}},
-                "template": {
-                    "metadata": {"labels": {"app": "shop"}},
-                    "spec": {"containers": [{"name": "shop", "image": image}]},
-                },
-            },
-        }
-    )
+    return yaml.safe_dump(deployment("shop", image))
 
 
 def chart(

@@ -17,7 +17,7 @@ from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.localkube import LocalCluster
-from tests.support.apps import app_json, configmap, create_app, unique, yaml_docs
+from tests.support.apps import app_json, configmap, create_app, deployment, unique, yaml_docs
 from tests.support.brief import gitward
 from tests.support.controller import application, running_controller
 from tests.support.git import GitRepo, SmartHttpServer
@@ -85,18 +85,7 @@ async def test_forbidden_kinds_and_namespaces_are_refused_by_name_and_the_rest_s
         "metadata": {"name": role},
         "rules": [],
     }
-    elsewhere = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "kube-system"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
-            },
-        },
-    }
+    elsewhere = deployment("web", "nginx:1.27", "kube-system")
     repo.commit({"app/all.yaml": yaml_docs(configmap("fine"), cluster_role, elsewhere)})
     await kube.create(project(proj, [repo.url], ns))
     create_app(cluster.kubeconfig, app, repo, "app", ns, "--project", proj)

@@ -61,5 +61,25 @@ def configmap(name: str, annotations: dict[str, str] | None = None) -> dict[str,
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": name}}
 
 
+def deployment(name: str, image: str, namespace: str = "") -> dict[str, Any]:
+    """A one-replica Deployment of one container (its Pods run on the kwok nodes)."""
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": name, "image": image}]},
+            },
+        },
+    }
+
+
 def yaml_docs(*docs: dict[str, Any]) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False)
