@@ -30,11 +30,18 @@ def secret(**data: str) -> dict[str, Any]:
     }
 
 
+LOGIN = {"accounts.alice": "login"}
+TOKENS = "accounts.alice.tokens"
+
+
 def test_admin_is_built_in_with_login_only() -> None:
     s = parse_settings(None, None)
     admin = s.accounts["admin"]
-    assert admin.enabled and admin.capabilities == ("login",) and not admin.error
-    assert s.session_duration == DEFAULT_SESSION_DURATION and s.secret_key == b""
+    assert admin.enabled
+    assert admin.capabilities == ("login",)
+    assert not admin.error
+    assert s.session_duration == DEFAULT_SESSION_DURATION
+    assert s.secret_key == b""
 
 
 def test_accounts_capabilities_enabled_passwords_and_tokens() -> None:
@@ -62,23 +69,24 @@ def test_accounts_capabilities_enabled_passwords_and_tokens() -> None:
     assert alice.capabilities == ("login", "apiKey")  # unknown capabilities are ignored
     assert alice.password_hash == "$2a$10$hash"
     assert alice.password_mtime == 1704164645.0
-    assert [t.id for t in alice.tokens] == ["ci", "old"] and alice.tokens[
-        1
-    ].expires_at == 1600003600
-    assert not bob.enabled and bob.capabilities == ("apiKey",)
+    assert [t.id for t in alice.tokens] == ["ci", "old"]
+    assert alice.tokens[1].expires_at == 1600003600
+    assert not bob.enabled
+    assert bob.capabilities == ("apiKey",)
     assert not s.accounts["admin"].enabled
-    assert s.session_duration == 5400.0 and s.secret_key == b"k3y"
+    assert s.session_duration == 5400.0
+    assert s.secret_key == b"k3y"
 
 
 @pytest.mark.parametrize(
     ("cm_data", "secret_data", "key"),
     [
-        ({"accounts.alice": "login", "accounts.alice.enabled": "maybe"}, {}, "accounts.alice.enabled"),
-        ({"accounts.alice": "login"}, {"accounts.alice.tokens": "{not json"}, "accounts.alice.tokens"),
-        ({"accounts.alice": "login"}, {"accounts.alice.tokens": '{"id": 1}'}, "accounts.alice.tokens"),
-        ({"accounts.alice": "login"}, {"accounts.alice.tokens": '[{"id": 5}]'}, "accounts.alice.tokens[0].id"),
-        ({"accounts.alice": "login"}, {"accounts.alice.tokens": '[{"id": "a", "iat": "x"}]'}, "accounts.alice.tokens[0].iat"),
-        ({"accounts.alice": "login"}, {"accounts.alice.passwordMtime": "yesterday"}, "accounts.alice.passwordMtime"),
+        ({**LOGIN, "accounts.alice.enabled": "maybe"}, {}, "accounts.alice.enabled"),
+        (LOGIN, {TOKENS: "{not json"}, TOKENS),
+        (LOGIN, {TOKENS: '{"id": 1}'}, TOKENS),
+        (LOGIN, {TOKENS: '[{"id": 5}]'}, f"{TOKENS}[0].id"),
+        (LOGIN, {TOKENS: '[{"id": "a", "iat": "x"}]'}, f"{TOKENS}[0].iat"),
+        (LOGIN, {"accounts.alice.passwordMtime": "yesterday"}, "accounts.alice.passwordMtime"),
     ],
 )  # fmt: skip
 def test_a_bad_value_spoils_only_its_account_and_names_the_key(
@@ -99,15 +107,17 @@ def test_bad_settings_outside_accounts_are_problems_not_crashes() -> None:
 
 
 def test_a_secret_that_is_not_base64_is_a_config_error_naming_the_key() -> None:
-    with pytest.raises(ConfigError, match="data.admin.password"):
+    with pytest.raises(ConfigError, match=r"data\.admin\.password"):
         parse_settings(None, {"data": {"admin.password": "%%%"}})
 
 
 def test_oidc_config_is_read_as_a_seam() -> None:
     s = parse_settings(cm(**{"oidc.config": "name: Okta\nissuer: https://okta.example\n"}), None)
-    assert s.oidc is not None and s.oidc.name == "Okta"
+    assert s.oidc is not None
+    assert s.oidc.name == "Okta"
     bad = parse_settings(cm(**{"oidc.config": "[unclosed"}), None)
-    assert bad.oidc is None and any("oidc.config" in p for p in bad.problems)
+    assert bad.oidc is None
+    assert any("oidc.config" in p for p in bad.problems)
 
 
 def test_mtime_round_trips() -> None:
@@ -129,10 +139,14 @@ def test_tokens_parser_accepts_or_names_the_key(text: str) -> None:
     try:
         tokens = parse_tokens(text, "accounts.x.tokens")
     except ConfigError as exc:
-        assert "accounts.x.tokens" in str(exc)
+        message = str(exc)
+        assert "accounts.x.tokens" in message
         return
     for t in tokens:
-        assert isinstance(t.id, str) and t.id and t.issued_at >= 0 and t.expires_at >= 0
+        assert isinstance(t.id, str)
+        assert t.id
+        assert t.issued_at >= 0
+        assert t.expires_at >= 0
 
 
 @settings(max_examples=300, deadline=None)

@@ -23,15 +23,21 @@ KEY = b"0123456789abcdef0123456789abcdef"
 def test_login_token_claims() -> None:
     token, claims = issue(KEY, "alice:login", expires_in=3600, precise=True)
     raw = jwt.decode(token, KEY, algorithms=["HS256"], issuer="argocd")
-    assert raw["sub"] == "alice:login" and raw["iss"] == "argocd" and raw["jti"]
-    assert raw["exp"] - int(raw["iat"]) in (3599, 3600) and raw["nbf"] == raw["iat"]
+    assert raw["sub"] == "alice:login"
+    assert raw["iss"] == "argocd"
+    assert raw["jti"]
+    assert raw["exp"] - int(raw["iat"]) in (3599, 3600)
+    assert raw["nbf"] == raw["iat"]
     back = verify(KEY, token)
-    assert back.kind == "login" and back.account == "alice" and back.issued_at == claims.issued_at
+    assert back.kind == "login"
+    assert back.account == "alice"
+    assert back.issued_at == claims.issued_at
 
 
 def test_api_key_and_project_token_kinds() -> None:
     key_token, _ = issue(KEY, "ci:apiKey", token_id="k1")
-    assert verify(KEY, key_token).kind == "apiKey" and verify(KEY, key_token).token_id == "k1"
+    assert verify(KEY, key_token).kind == "apiKey"
+    assert verify(KEY, key_token).token_id == "k1"
     proj, _ = issue(KEY, "proj:team-a:ci")
     assert verify(KEY, proj).project_role() == ("team-a", "ci")
     assert "exp" not in jwt.decode(proj, KEY, algorithms=["HS256"], issuer="argocd")
@@ -55,7 +61,8 @@ def test_api_key_and_project_token_kinds() -> None:
 def test_bad_tokens_are_refused_without_echoing_them(token: str, reason: str) -> None:
     with pytest.raises(Unauthenticated) as info:
         verify(KEY, token)
-    assert reason in str(info.value) and token not in str(info.value)
+    assert reason in str(info.value)
+    assert token not in str(info.value)
 
 
 @settings(max_examples=300, deadline=None)
@@ -113,7 +120,8 @@ async def test_middleware_sets_principal_and_refuses_without_token() -> None:
     app.router.add_get("/public", handler)
     async with TestClient(TestServer(app)) as client:
         resp = await client.get("/api/x")
-        assert resp.status == 401 and (await resp.json())["code"] == 16
+        assert resp.status == 401
+        assert (await resp.json())["code"] == 16
         resp = await client.get("/api/x", headers={"Authorization": "Bearer bad"})
         assert resp.status == 401
         resp = await client.get("/api/x", headers={"Authorization": "Bearer good"})
