@@ -428,3 +428,53 @@ async def test_tls_certificate_is_generated_once_and_served(
                 await session.get(f"https://localhost:{port}/", ssl=old)
     finally:
         await runner.cleanup()
+
+
+async def test_logs_never_carry_tokens_or_passwords_and_bodies_are_bounded(
+    server: Server, installed: KubeClient, namespace: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    password = (await _secret(installed, INITIAL_SECRET, namespace))["password"]
+    token = await server.login("admin", password)
+    await server.call(
+        "POST", "/api/v1/session", body={"username": "admin", "password": "s3cr3t-guess"}
+    )
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert (await server.call("GET", "/api/v1/account", forged))[0] == 401
+    logged = caplog.text
+    assert "admin logged in" in logged
+    for secret in (password, "s3cr3t-guess", token, forged, token.split(".")[2]):
+        assert secret not in logged
+    resp = await server.http.post(
+        "/api/v1/session", data=b"{" + b" " * (70 * 1024) + b"}",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert resp.status == 413
+    status, body = await server.call("POST", "/api/v1/session", body=["admin"])
+    assert status == 400
+    assert "JSON object" in body["message"]
+
+
+async def test_api_keys_survive_a_password_change(
+    server: Server, installed: KubeClient, namespace: str
+) -> None:
+    await _put_cm(installed, namespace, "argocd-cm", {"accounts.admin": "apiKey"})
+    password = (await _secret(installed, INITIAL_SECRET, namespace))["password"]
+    admin = await server.login("admin", password)
+    status, body = await server.call("POST", "/api/v1/account/admin/token", admin, {"id": "k"})
+    assert status == 200, body
+    key = body["token"]
+    assert "admin.tokens" in await _secret(installed, "argocd-secret", namespace)
+    status, _ = await server.call(
+        "PUT",
+        "/api/v1/account/password",
+        admin,
+        {"currentPassword": password, "newPassword": "an0ther-pass"},
+    )
+    assert status == 200
+    assert (await server.call("GET", "/api/v1/account/admin", admin))[0] == 401
+    status, body = await server.call("GET", "/api/v1/account/admin", key)
+    assert status == 200
+    assert [t["id"] for t in body["tokens"]] == ["k"]
