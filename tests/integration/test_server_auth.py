@@ -478,3 +478,40 @@ async def test_api_keys_survive_a_password_change(
     status, body = await server.call("GET", "/api/v1/account/admin", key)
     assert status == 200
     assert [t["id"] for t in body["tokens"]] == ["k"]
+
+
+async def test_setup_auth_keeps_the_policy_in_step_with_the_cluster(
+    installed: KubeClient, namespace: str
+) -> None:
+    from gitward.server.auth import Principal
+    from gitward.server.auth.setup import setup_auth
+    from tests.support.poll import eventually
+
+    app = web.Application()
+    svc = await setup_auth(app, installed, namespace, poll_interval=0.2)
+    app.middlewares.append(auth_middleware(svc.authenticator, is_public))
+    add_routes(app)
+    bot = Principal("proj:team-a:ci")
+    async with TestClient(TestServer(app)) as client:
+        status = (await client.get("/api/v1/session/userinfo")).status
+        assert status == 200
+        await installed.create(_project("team-a", namespace))
+
+        async def granted() -> bool:
+            return svc.enforcer.allowed(bot, "applications", "sync", "team-a/web")
+
+        await eventually(granted, "the project's role policy to be loaded", timeout=30)
+        obj = await installed.get(PROJECT_API, "AppProject", "team-a", namespace)
+        obj["spec"]["roles"][0]["policies"] = []
+        await installed.replace(obj)
+
+        async def revoked() -> bool:
+            return not svc.enforcer.allowed(bot, "applications", "sync", "team-a/web")
+
+        await eventually(revoked, "the role's policy to be dropped", timeout=30)
+        await _put_cm(installed, namespace, "argocd-rbac-cm", {"policy.default": "role:readonly"})
+
+        async def readonly() -> bool:
+            return svc.enforcer.allowed(Principal("x"), "clusters", "get", "https://c")
+
+        await eventually(readonly, "policy.default to be loaded", timeout=30)
