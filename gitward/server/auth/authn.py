@@ -129,7 +129,9 @@ class Authenticator:
             raise Unauthenticated(
                 f"invalid session: account {name} does not have token with id {claims.token_id}"
             )
-        if capability == LOGIN and not recorded and claims.issued_at < account.password_mtime:
+        # Unlike Argo CD, a session whose jti happens to equal a recorded API key's id
+        # (the user can choose key ids) still dies with the password change.
+        if capability == LOGIN and claims.issued_at < account.password_mtime:
             raise Unauthenticated(
                 "invalid session: account password has changed since token issued"
             )
