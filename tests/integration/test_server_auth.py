@@ -48,6 +48,8 @@ class Server:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         resp = await self.http.request(method, path, json=body, headers=headers)
         text = await resp.text()
+        if resp.content_type != "application/json":
+            return resp.status, text  # the router's own 404 (the app factory answers it in JSON)
         return resp.status, json.loads(text) if text else None
 
     async def login(self, username: str, password: str) -> str:
@@ -271,6 +273,12 @@ async def test_project_role_token_is_confined_to_its_project_and_revocable(
     token = body["token"]
     status, _ = await server.call("POST", "/api/v1/projects/team-a/roles/nope/token", admin, {})
     assert status == 404
+    for path in ("/api/v1/projects/../roles/ci/token", "/api/v1/projects/team-a/roles/c%20i/token"):
+        status, body = await server.call("POST", path, admin, {})
+        assert status in (400, 404), (path, body)
+    status, body = await server.call("POST", "/api/v1/projects/Team_A!/roles/ci/token", admin, {})
+    assert status == 400
+    assert "not a valid project name" in body["message"]
     project = await installed.get(PROJECT_API, "AppProject", "team-a", namespace)
     spec_tokens = project["spec"]["roles"][0]["jwtTokens"]
     assert [t["id"] for t in spec_tokens] == ["pipeline"]
