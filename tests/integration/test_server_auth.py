@@ -523,3 +523,32 @@ async def test_setup_auth_keeps_the_policy_in_step_with_the_cluster(
             return svc.enforcer.allowed(Principal("x"), "clusters", "get", "https://c")
 
         await eventually(readonly, "policy.default to be loaded", timeout=30)
+
+
+async def test_support_helper_gives_real_tokens_with_chosen_policies(
+    installed: KubeClient, namespace: str
+) -> None:
+    from tests.support.auth import admin_token, auth_app, login_token
+
+    app = web.Application()
+    svc = await auth_app(
+        app,
+        installed,
+        namespace,
+        rbac={"policy.csv": "g, viewer, role:readonly"},
+        accounts={"viewer": "login", "nobody": "login"},
+    )
+    app.router.add_get("/api/v1/probe/{action}/{project}/{name:.+}", _probe)
+    viewer, nobody = await login_token(svc, "viewer"), await login_token(svc, "nobody")
+    admin = await admin_token(svc, installed, namespace)
+    async with TestClient(TestServer(app)) as client:
+        for token, action, expected in [
+            (viewer, "get", 200),
+            (viewer, "sync", 403),
+            (nobody, "get", 403),
+            (admin, "sync", 200),
+            (None, "get", 401),
+        ]:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            resp = await client.get(f"/api/v1/probe/{action}/p/a", headers=headers)
+            assert resp.status == expected, (action, expected)
