@@ -46,7 +46,7 @@ async def served(installed: KubeClient) -> AsyncIterator[Served]:
 
 
 @pytest.fixture
-async def projects(installed: KubeClient) -> AsyncIterator[None]:
+async def projects(installed: KubeClient) -> None:
     for name in ("team-a", "team-b"):
         await installed.apply(
             {
@@ -59,7 +59,6 @@ async def projects(installed: KubeClient) -> AsyncIterator[None]:
                 },
             }
         )
-    yield
 
 
 async def _created(served: Served, body: dict[str, Any], **params: str) -> dict[str, Any]:
@@ -87,41 +86,50 @@ async def test_create_get_update_patch_delete(installed: KubeClient, served: Ser
     body["status"] = {"sync": {"status": "Synced"}}
     body["operation"] = {"sync": {}}
     created = await _created(served, body)
-    assert "operation" not in created and "status" not in created  # never taken from a body
+    assert "operation" not in created
+    assert "status" not in created
     url = f"{served.url}/api/v1/applications/{name}"
     try:
         status, got = await call("GET", url)
-        assert status == 200 and got["spec"]["source"]["path"] == "app"
+        assert status == 200
+        assert got["spec"]["source"]["path"] == "app"
 
         # The same spec again is fine; a different one needs upsert.
         status, _ = await call("POST", f"{served.url}/api/v1/applications", body=body)
         assert status == 200
         changed = app_body(name, source={"repoURL": "https://example.com/repo.git", "path": "b"})
         status, err = await call("POST", f"{served.url}/api/v1/applications", body=changed)
-        assert status == 409 and "upsert" in err["message"] and err["code"] == 9
+        assert status == 409
+        assert "upsert" in err["message"]
+        assert err["code"] == 9
         status, up = await call(
             "POST", f"{served.url}/api/v1/applications", body=changed, upsert="true"
         )
-        assert status == 200 and up["spec"]["source"]["path"] == "b"
+        assert status == 200
+        assert up["spec"]["source"]["path"] == "b"
 
         status, put = await call("PUT", url, body=app_body(name, run="relabelled"))
-        assert status == 200 and put["metadata"]["labels"]["run"] == "relabelled"
+        assert status == 200
+        assert put["metadata"]["labels"]["run"] == "relabelled"
 
         spec = {
             **app_body(name)["spec"],
             "source": {"repoURL": "https://example.com/r", "path": "c"},
         }
         status, new_spec = await call("PUT", f"{url}/spec", body=spec)
-        assert status == 200 and new_spec["source"]["path"] == "c"
+        assert status == 200
+        assert new_spec["source"]["path"] == "c"
 
         patch = {"patch": json.dumps({"spec": {"source": {"path": "d"}}}), "patchType": "merge"}
         status, patched = await call("PATCH", url, body=patch)
-        assert status == 200 and patched["spec"]["source"]["path"] == "d"
+        assert status == 200
+        assert patched["spec"]["source"]["path"] == "d"
         ops = [{"op": "replace", "path": "/spec/source/path", "value": "e"}]
         status, patched = await call(
             "PATCH", url, body={"patch": json.dumps(ops), "patchType": "json"}
         )
-        assert status == 200 and patched["spec"]["source"]["path"] == "e"
+        assert status == 200
+        assert patched["spec"]["source"]["path"] == "e"
         stored = await installed.get(API, "Application", name, "argocd")
         assert stored["spec"]["source"]["path"] == "e"
 
@@ -131,7 +139,8 @@ async def test_create_get_update_patch_delete(installed: KubeClient, served: Ser
         assert "operation" not in await installed.get(API, "Application", name, "argocd")
         rename = {"patch": json.dumps({"metadata": {"name": "other"}}), "patchType": "merge"}
         status, err = await call("PATCH", url, body=rename)
-        assert status == 400 and "name" in err["message"]
+        assert status == 400
+        assert "name" in err["message"]
 
         status, _ = await call("DELETE", url, cascade="false")
         assert status == 200
@@ -161,26 +170,34 @@ async def test_bad_input_is_refused_naming_the_field(installed: KubeClient, serv
     for body, field in cases:
         status, err = await call("POST", apps, body=body)
         assert status == 400, (body, err)
-        assert field in err["message"] and err["code"] == 3 and err["error"] == err["message"]
+        assert field in err["message"]
+        assert err["code"] == 3
+        assert err["error"] == err["message"]
     status, err = await call("GET", apps, selector="a in (b")
-    assert status == 400 and "selector" in err["message"]
+    assert status == 400
+    assert "selector" in err["message"]
     status, err = await call("GET", apps, limit="-3")
-    assert status == 400 and "limit" in err["message"]
+    assert status == 400
+    assert "limit" in err["message"]
     status, err = await call("GET", apps, **{"continue": "garbage!"})
-    assert status == 400 and "continue" in err["message"]
+    assert status == 400
+    assert "continue" in err["message"]
     status, err = await call("GET", f"{served.url}/api/v1/nothing-here")
-    assert status == 404 and err["code"] == 5
+    assert status == 404
+    assert err["code"] == 5
     # An unknown project is refused before anything is written.
     body = app_body(unique("api-noproj"), project="no-such-project")
     status, err = await call("POST", apps, body=body)
-    assert status == 400 and "no-such-project" in err["message"]
+    assert status == 400
+    assert "no-such-project" in err["message"]
 
 
 async def test_bodies_over_the_limit_are_refused(installed: KubeClient) -> None:
     async with serving(installed, max_body=4096) as served:
         big = app_body("big", description="x" * 10_000)
         status, err = await call("POST", f"{served.url}/api/v1/applications", body=big)
-        assert status == 413 and err["code"] == 8
+        assert status == 413
+        assert err["code"] == 8
 
 
 async def test_list_shows_only_what_the_caller_may_get_and_pages(
@@ -201,7 +218,8 @@ async def test_list_shows_only_what_the_caller_may_get_and_pages(
         status, mine = await call("GET", apps, user="team-a-reader", selector=f"run={run}")
         assert [a["metadata"]["name"] for a in mine["items"]] == names[0::2]
         status, none = await call("GET", apps, user="nobody", selector=f"run={run}")
-        assert status == 200 and none["items"] == []
+        assert status == 200
+        assert none["items"] == []
         status, _ = await call("GET", apps, user=None)
         assert status == 401
 
@@ -216,19 +234,22 @@ async def test_list_shows_only_what_the_caller_may_get_and_pages(
             if token:
                 params["continue"] = token
             status, page = await call("GET", apps, **params)
-            assert status == 200 and len(page["items"]) <= 3
+            assert status == 200
+            assert len(page["items"]) <= 3
             seen += [a["metadata"]["name"] for a in page["items"]]
             pages += 1
             token = page["metadata"].get("continue", "")
             if not token:
                 break
-        assert seen == names and pages == 3
+        assert seen == names
+        assert pages == 3
 
         # get: the reader sees team-a apps; the rest is "permission denied", existing or not.
         status, _ = await call("GET", f"{apps}/{names[0]}", user="team-a-reader")
         assert status == 200
         status, err = await call("GET", f"{apps}/{names[1]}", user="team-a-reader")
-        assert status == 403 and err["code"] == 7
+        assert status == 403
+        assert err["code"] == 7
         status, _ = await call("GET", f"{apps}/{run}-missing", user="team-a-reader")
         assert status == 403
         status, _ = await call("GET", f"{apps}/{run}-missing")
@@ -265,7 +286,8 @@ async def test_sync_rollback_and_terminate_write_the_operation(
             user="team-a-syncer",
             body={"syncOptions": {"items": ["Bogus=1"]}},
         )
-        assert status == 400 and "syncOptions" in err["message"]
+        assert status == 400
+        assert "syncOptions" in err["message"]
         body = {
             "revision": "main",
             "prune": True,
@@ -279,7 +301,8 @@ async def test_sync_rollback_and_terminate_write_the_operation(
         assert status == 200, synced
         operation = (await installed.get(API, "Application", name, "argocd"))["operation"]
         assert operation["initiatedBy"] == {"username": "team-a-syncer"}
-        assert operation["sync"]["revision"] == "main" and operation["sync"]["prune"] is True
+        assert operation["sync"]["revision"] == "main"
+        assert operation["sync"]["prune"] is True
         assert operation["sync"]["syncOptions"] == ["ApplyOutOfSyncOnly=true"]
         assert operation["sync"]["syncStrategy"] == {"apply": {"force": True}}
         assert operation["retry"] == {"limit": 2}
@@ -289,7 +312,8 @@ async def test_sync_rollback_and_terminate_write_the_operation(
             "the operation in the informer",
         )
         status, err = await call("POST", f"{apps}/{name}/sync", user="team-a-syncer", body={})
-        assert status == 409 and "in progress" in err["message"]
+        assert status == 409
+        assert "in progress" in err["message"]
         status, _ = await call("POST", f"{apps}/{other}/sync", user="team-a-syncer", body={})
         assert status == 403
         status, _ = await call("DELETE", f"{apps}/{name}/operation", user="team-a-reader")
@@ -336,7 +360,8 @@ async def test_sync_rollback_and_terminate_write_the_operation(
             "automated sync in the informer",
         )
         status, err = await call("POST", f"{apps}/{other}/rollback", body={"id": 0})
-        assert status == 409 and "auto-sync" in err["message"]
+        assert status == 409
+        assert "auto-sync" in err["message"]
 
         # Every change left an Event naming who made it.
         async def audited() -> list[str]:

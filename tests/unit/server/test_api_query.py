@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -57,12 +59,15 @@ def test_bad_selectors_name_the_parameter(selector: str) -> None:
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=300))
 def test_any_selector_text_parses_or_is_refused_with_our_error(text: str) -> None:
+    failure = ""
     try:
         requirements = parse_selector(text)
     except GitwardError as exc:
-        assert "selector" in str(exc)
-        return
-    selector_matches(requirements, LABELS)  # and matching never raises
+        failure = str(exc)
+    if failure:
+        assert "selector" in failure
+    else:
+        selector_matches(requirements, LABELS)  # and matching never raises
 
 
 _label = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
@@ -78,19 +83,22 @@ def test_equality_selector_agrees_with_the_labels(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=300), st.text(max_size=60))
+@given(st.text(max_size=253), st.text(max_size=63))
 def test_continue_tokens_round_trip(name: str, namespace: str) -> None:
     assert decode_continue(encode_continue((name, namespace))) == (name, namespace)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(max_size=2000))
+@given(st.text(max_size=5000))
 def test_any_continue_text_is_a_token_or_refused_with_our_error(text: str) -> None:
+    failure = ""
+    key = None
     try:
         key = decode_continue(text)
     except GitwardError as exc:
-        assert "continue" in str(exc)
-        return
+        failure = str(exc)
+    if failure:
+        assert "continue" in failure
     assert key is None or (isinstance(key[0], str) and isinstance(key[1], str))
 
 
@@ -113,10 +121,8 @@ def test_flags_and_limits() -> None:
 def test_scalar_parsers_raise_only_our_error(query: dict[str, str]) -> None:
     md = MultiDict(query)
     for parse in (lambda: limit(md), lambda: flag(md, "upsert")):
-        try:
+        with contextlib.suppress(GitwardError):
             parse()
-        except GitwardError:
-            pass
 
 
 def _app(name: str, project: str = "default", repo: str = "https://g/x.git", **labels: str) -> dict:
