@@ -35,7 +35,7 @@ from gitward.server.api.common import (
     read_json,
 )
 from gitward.server.api.query import AppFilter, decode_continue, encode_continue, flag, limit
-from gitward.server.auth import allowed, require
+from gitward.server.auth import allowed, principal_of, require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import FailedPrecondition, InvalidArgument
 from gitward.sync.cascade import BACKGROUND_FINALIZER, RESOURCES_FINALIZER, RESOURCES_FINALIZERS
@@ -48,6 +48,7 @@ WRITE_ATTEMPTS = 3
 
 async def list_apps(request: web.Request) -> web.Response:
     """``GET /api/v1/applications``: the apps the caller may get, by name, optionally paged."""
+    principal_of(request)  # 401 even when no app would be listed
     query = request.query
     wanted = AppFilter.from_query(query)
     if wanted.namespace:

@@ -28,7 +28,7 @@ from gitward.server.api.common import STORE, app_namespace, app_object, find_app
 from gitward.server.api.query import AppFilter
 from gitward.server.api.resources import tree
 from gitward.server.appstore import key_of
-from gitward.server.auth import allowed
+from gitward.server.auth import allowed, principal_of
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.server.streams")
@@ -38,6 +38,8 @@ QUEUE_SIZE = 256
 #: A resource tree is recomputed at most this often per client.
 TREE_INTERVAL = 1.0
 STREAMS: web.AppKey[set[Stream]] = web.AppKey("gitward.server.streams", set)
+#: Each client's queue size (set at build time; tests make it small).
+QUEUE: web.AppKey[int] = web.AppKey("gitward.server.stream_queue", int)
 
 
 class Stream:
@@ -87,11 +89,12 @@ async def _open(request: web.Request) -> web.StreamResponse:
 
 
 async def stream_applications(request: web.Request) -> web.StreamResponse:
+    principal_of(request)  # 401 before the stream opens
     wanted = AppFilter.from_query(request.query)
     if wanted.namespace:
         app_namespace(request, wanted.namespace)
     store = request.app[STORE]
-    stream = Stream()
+    stream = Stream(request.app[QUEUE])
     request.app[STREAMS].add(stream)
 
     def visible(obj: Obj) -> bool:
@@ -167,6 +170,7 @@ async def _close_streams(app: web.Application) -> None:
 
 def add_routes(app: web.Application) -> None:
     app[STREAMS] = set()
+    app[QUEUE] = QUEUE_SIZE
     app.on_shutdown.append(_close_streams)
     app.router.add_get("/api/v1/stream/applications", stream_applications)
     app.router.add_get("/api/v1/stream/applications/{name}/resource-tree", stream_tree)
