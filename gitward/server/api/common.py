@@ -16,14 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from gitward._util.redact import redact
 from gitward.model.application import API_VERSION
 from gitward.server.appstore import AppStore
+from gitward.server.audit import audit as record_audit
 from gitward.server.auth import Principal, allowed, principal_of, require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import InvalidArgument, NotFoundError, PermissionDenied
 from gitward.sync import Refresher
-from gitward.sync.events import record
 
 Obj = dict[str, Any]
 
@@ -120,6 +119,5 @@ async def audit(request: web.Request, obj: Obj, reason: str, message: str) -> No
     Argo CD's reasons (``ResourceCreated``, ``ResourceUpdated``, ``ResourceDeleted``,
     ``OperationStarted``) and messages (``admin created application``).
     """
-    subject = request_subject(request)
-    target = {**obj, "apiVersion": obj.get("apiVersion") or API_VERSION}
-    await record(request.app[CONTEXT].client, target, reason, redact(f"{subject} {message}"))
+    target = {**obj, "apiVersion": obj.get("apiVersion") or API_VERSION, "kind": "Application"}
+    await record_audit(request.app[CONTEXT].client, target, principal_of(request), reason, message)
