@@ -13,6 +13,7 @@ for through ``sync`` and ``rollback``, which check the ``sync`` permission.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +33,7 @@ from gitward.server.api.common import (
     find_app,
     json_response,
     project_of,
+    raw_json_response,
     read_json,
 )
 from gitward.server.api.query import AppFilter, decode_continue, encode_continue, flag, limit
@@ -70,13 +72,23 @@ async def list_apps(request: web.Request) -> web.Response:
     metadata: Obj = {"resourceVersion": str(store.resource_version)}
     if token:
         metadata["continue"] = token
+    # Each app's JSON is the store's, encoded once per version: a page is a join.
+    body = b"".join(
+        (
+            b'{"metadata":',
+            json.dumps(metadata, separators=(",", ":")).encode(),
+            b',"items":[',
+            b",".join(store.encoded(obj) for obj in items),
+            b"]}",
+        )
+    )
     refresh = query.get("refresh", "")
     if refresh not in ("", "false", "normal", "hard", "true"):
         raise InvalidArgument("refresh: expected normal or hard")
     if refresh in ("normal", "hard", "true"):
         for obj in items:
             await _ask_refresh(request, obj, "hard" if refresh == "hard" else "normal")
-    return json_response({"metadata": metadata, "items": items})
+    return raw_json_response(body)
 
 
 def common_key(obj: Obj) -> tuple[str, str]:
@@ -116,7 +128,7 @@ async def get_app(request: web.Request) -> web.Response:
         key = common_key(obj)
         await request.app[STORE].wait_for(key, processed, request.app[REFRESH_WAIT])
         obj = request.app[STORE].get(*key) or obj
-    return json_response(obj)
+    return raw_json_response(request.app[STORE].encoded(obj))
 
 
 # -- writes -------------------------------------------------------------------------------------

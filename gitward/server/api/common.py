@@ -107,6 +107,10 @@ async def read_json(request: web.Request) -> Any:
         raise InvalidArgument(f"body: not valid JSON ({str(exc)[:80]})") from None
 
 
+def raw_json_response(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(
         status=status, text=json.dumps(body, separators=(",", ":")), content_type="application/json"

@@ -76,9 +76,8 @@ class Stream:
         return None
 
 
-def _line(kind: str, obj: Obj) -> bytes:
-    body = {"result": {"type": kind, "application": obj}}
-    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+def _line(kind: str, application: bytes) -> bytes:
+    return b'{"result":{"type":"%s","application":%s}}\n' % (kind.encode(), application)
 
 
 async def _open(request: web.Request) -> web.StreamResponse:
@@ -104,7 +103,7 @@ async def stream_applications(request: web.Request) -> web.StreamResponse:
 
     def changed(kind: str, obj: Obj) -> None:
         if visible(obj):
-            stream.offer(_line(kind, obj))
+            stream.offer(_line(kind, store.encoded(obj)))
 
     stop = store.listen(changed)
     try:
@@ -112,7 +111,7 @@ async def stream_applications(request: web.Request) -> web.StreamResponse:
         if not request.query.get("resourceVersion"):
             for obj in list(store.after(None)):
                 if visible(obj):
-                    await response.write(_line("ADDED", obj))
+                    await response.write(_line("ADDED", store.encoded(obj)))
         while (line := await stream.next()) is not None:
             await response.write(line)
         if stream.dropped:
