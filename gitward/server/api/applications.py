@@ -134,7 +134,9 @@ async def get_app(request: web.Request) -> web.Response:
 # -- writes -------------------------------------------------------------------------------------
 
 
-def _object_from(body: Any, request: web.Request, field: str = "body") -> Obj:
+def _object_from(
+    body: Any, request: web.Request, field: str = "body", *, parse: bool = True
+) -> Obj:
     """The Application a create or update body describes, reduced to what a caller may set."""
     if not isinstance(body, dict):
         raise InvalidArgument(f"{field}: expected an Application object")
@@ -159,7 +161,8 @@ def _object_from(body: Any, request: web.Request, field: str = "body") -> Obj:
         kept["finalizers"] = finalizers
     obj: Obj = {"apiVersion": API_VERSION, "kind": "Application", "metadata": kept}
     obj["spec"] = body.get("spec")
-    _parse(obj)
+    if parse:
+        _parse(obj)
     return obj
 
 
@@ -186,10 +189,11 @@ async def _validate(request: web.Request, obj: Obj, validate: bool) -> None:
 
 async def create_app(request: web.Request) -> web.Response:
     """``POST /api/v1/applications?upsert=&validate=``."""
-    obj = _object_from(await read_json(request), request)
+    obj = _object_from(await read_json(request), request, parse=False)
     upsert = flag(request.query, "upsert")
     validate = flag(request.query, "validate", True)
     require(request, "applications", "create", app_object(request, obj))
+    _parse(obj)
     await _validate(request, obj, validate)
     client = request.app[CONTEXT].client
     meta = obj["metadata"]
@@ -246,10 +250,10 @@ def _spec_update_checks(request: web.Request, current: Obj, wanted: Obj) -> None
 async def update_app(request: web.Request) -> web.Response:
     """``PUT /api/v1/applications/{name}?validate=``: replace spec, labels, annotations."""
     body = await read_json(request)
+    current, _ = find_app(request, "update")
     wanted = _object_from(body, request)
     if wanted["metadata"]["name"] != request.match_info["name"]:
         raise InvalidArgument("metadata.name: does not match the name in the path")
-    current, _ = find_app(request, "update")
     _spec_update_checks(request, current, wanted)
     await _validate(request, wanted, flag(request.query, "validate", True))
     return json_response(await _replace(request, current, wanted))

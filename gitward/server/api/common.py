@@ -35,7 +35,10 @@ MAX_NAME = 253
 
 
 def project_of(obj: Obj) -> str:
-    return str((obj.get("spec") or {}).get("project") or "default")
+    """The app's project (``default`` when unset); any value of a hostile body is a string."""
+    spec = obj.get("spec")
+    project = spec.get("project") if isinstance(spec, dict) else None
+    return str(project or "default")
 
 
 def rbac_object(control_namespace: str, project: str, namespace: str, name: str) -> str:
