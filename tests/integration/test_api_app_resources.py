@@ -78,6 +78,24 @@ async def test_sync_through_the_api_then_read_what_was_deployed(
                 "username": "admin"
             }
             await _read_everything(installed, served, apps, name, namespace, sha)
+
+            # A cascading delete: the controller deletes what the app deployed, then the app.
+            status, _ = await call("DELETE", f"{apps}/{name}", propagationPolicy="background")
+            assert status == 200
+
+            async def all_gone() -> bool:
+                for api, kind, obj_name, ns in (
+                    ("apps/v1", "Deployment", "web", namespace),
+                    (API, "Application", name, "argocd"),
+                ):
+                    try:
+                        await installed.get(api, kind, obj_name, ns)
+                    except NotFound:
+                        continue
+                    return False
+                return True
+
+            await eventually(all_gone, "the app and its Deployment deleted")
         finally:
             try:
                 await installed.patch(

@@ -185,6 +185,15 @@ async def test_bad_input_is_refused_naming_the_field(installed: KubeClient, serv
     status, err = await call("GET", apps, **{"continue": "garbage!"})
     assert status == 400
     assert "continue" in err["message"]
+    for path in ("x" * 300, "a%2Fb", "..%2F..%2Fsecrets"):
+        status, err = await call("GET", f"{apps}/{path}")
+        assert status in (400, 404), (path, status, err)
+        assert err["code"] in (3, 5)
+    status, err = await call("GET", f"{apps}/ok", appNamespace="kube-system")
+    assert status == 400
+    assert "appNamespace" in err["message"]
+    status, err = await call("DELETE", f"{apps}/ok", propagationPolicy="orphan-all")
+    assert status in (400, 403, 404)
     status, err = await call("GET", f"{served.url}/api/v1/nothing-here")
     assert status == 404
     assert err["code"] == 5

@@ -19,9 +19,10 @@ from typing import Any
 from aiohttp import web
 
 from gitward.cluster import Conflict, NotFound
-from gitward.model.application import API_VERSION, parse_application
+from gitward.model.application import API_VERSION
 from gitward.model.errors import GitwardError
 from gitward.server.api import patching
+from gitward.server.api.bodies import application_from, check_application
 from gitward.server.api.common import (
     REFRESH_WAIT,
     REFRESHER,
@@ -29,7 +30,6 @@ from gitward.server.api.common import (
     app_namespace,
     app_object,
     audit,
-    check_name,
     find_app,
     json_response,
     project_of,
@@ -137,41 +137,7 @@ async def get_app(request: web.Request) -> web.Response:
 def _object_from(
     body: Any, request: web.Request, field: str = "body", *, parse: bool = True
 ) -> Obj:
-    """The Application a create or update body describes, reduced to what a caller may set."""
-    if not isinstance(body, dict):
-        raise InvalidArgument(f"{field}: expected an Application object")
-    meta = body.get("metadata")
-    if not isinstance(meta, dict):
-        raise InvalidArgument(f"{field}: metadata: required")
-    name = check_name(str(meta.get("name") or ""), "metadata.name")
-    namespace = app_namespace(request, str(meta.get("namespace") or ""))
-    kept: Obj = {"name": name, "namespace": namespace}
-    for key in ("labels", "annotations"):
-        value = meta.get(key)
-        if value is not None:
-            if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-            ):
-                raise InvalidArgument(f"metadata.{key}: expected a map of strings")
-            kept[key] = value
-    finalizers = meta.get("finalizers")
-    if finalizers is not None:
-        if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
-            raise InvalidArgument("metadata.finalizers: expected a list of strings")
-        kept["finalizers"] = finalizers
-    obj: Obj = {"apiVersion": API_VERSION, "kind": "Application", "metadata": kept}
-    obj["spec"] = body.get("spec")
-    if parse:
-        _parse(obj)
-    return obj
-
-
-def _parse(obj: Obj) -> None:
-    meta = obj["metadata"]
-    try:
-        parse_application(obj, f"application {meta['namespace']}/{meta['name']}")
-    except GitwardError as exc:
-        raise InvalidArgument(str(exc)) from None
+    return application_from(body, lambda ns: app_namespace(request, ns), field, parse=parse)
 
 
 async def _validate(request: web.Request, obj: Obj, validate: bool) -> None:
@@ -193,7 +159,7 @@ async def create_app(request: web.Request) -> web.Response:
     upsert = flag(request.query, "upsert")
     validate = flag(request.query, "validate", True)
     require(request, "applications", "create", app_object(request, obj))
-    _parse(obj)
+    check_application(obj)
     await _validate(request, obj, validate)
     client = request.app[CONTEXT].client
     meta = obj["metadata"]
@@ -264,7 +230,7 @@ async def update_spec(request: web.Request) -> web.Response:
     spec = await read_json(request)
     current, _ = find_app(request, "update")
     wanted = {**current, "metadata": dict(current["metadata"]), "spec": spec}
-    _parse(wanted)
+    check_application(wanted)
     _spec_update_checks(request, current, wanted)
     await _validate(request, wanted, flag(request.query, "validate", True))
     stored = await _replace(request, current, wanted)

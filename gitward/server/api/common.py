@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from gitward.model.application import API_VERSION
+from gitward.server.api.bodies import check_name
 from gitward.server.appstore import AppStore
 from gitward.server.audit import audit as record_audit
 from gitward.server.auth import Principal, allowed, principal_of, require
@@ -30,8 +31,6 @@ STORE: web.AppKey[AppStore] = web.AppKey("gitward.server.apps", AppStore)
 REFRESHER: web.AppKey[Refresher] = web.AppKey("gitward.server.refresher", Refresher)
 #: How long ``GET ?refresh=`` waits for the controller to process the refresh.
 REFRESH_WAIT: web.AppKey[float] = web.AppKey("gitward.server.refresh_wait", float)
-
-MAX_NAME = 253
 
 
 def project_of(obj: Obj) -> str:
@@ -67,12 +66,6 @@ def app_namespace(request: web.Request, given: str | None = None) -> str:
             f"appNamespace: application namespace {namespace[:63]!r} is not permitted"
         )
     return namespace
-
-
-def check_name(name: str, field: str = "name") -> str:
-    if not name or len(name) > MAX_NAME or "/" in name:
-        raise InvalidArgument(f"{field}: not a valid application name")
-    return name
 
 
 def find_app(
