@@ -31,13 +31,14 @@ from gitward.server.api.routing import (
     flag,
     json_response,
     list_of,
+    missing,
     mount,
     read_body,
     text,
 )
 from gitward.server.auth import allowed, require
 from gitward.server.context import CONTEXT
-from gitward.server.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFoundError
+from gitward.server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from gitward.sync import clusters
 from gitward.sync.clusters import Registered
 
@@ -55,8 +56,12 @@ def rbac_object(spec: ClusterSpec) -> str:
 def spec_from_body(body: Obj, where: str = "cluster") -> ClusterSpec:
     """The cluster a request body describes, checked as a stored Secret would be."""
     server = text(body, "server", where).strip()
-    parts = urlsplit(server) if server else None
-    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(server)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if not host or parts.scheme not in ("https", "http"):
         raise InvalidArgument(f"{where}.server: expected an https:// URL")
     namespaces = body.get("namespaces") or []
     if not isinstance(namespaces, list) or not all(isinstance(n, str) for n in namespaces):
@@ -80,7 +85,7 @@ async def _registered(request: web.Request) -> list[Registered]:
     return await clusters.registered(ctx.client, ctx.namespace)
 
 
-def _find(request: web.Request, found: list[Registered]) -> Registered:
+def _find(request: web.Request, found: list[Registered], action: str) -> Registered:
     ident = request.match_info["server"]
     by = request.query.get("id.type", "")
     if by in ("name", "name_escaped"):
@@ -92,7 +97,8 @@ def _find(request: web.Request, found: list[Registered]) -> Registered:
     else:
         raise InvalidArgument(f"id.type: expected server or name, got {by[:20]!r}")
     if not matches:
-        raise NotFoundError(f"cluster {ident[:200]!r} not found")
+        message = f"cluster {ident[:200]!r} not found"
+        raise missing(request, "clusters", action, ident, message)
     if len(matches) > 1:
         raise FailedPrecondition(f"cluster name {ident[:200]!r} is ambiguous: give the server URL")
     return matches[0]
@@ -122,7 +128,7 @@ async def list_clusters(request: web.Request) -> web.Response:
 
 async def get_cluster(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    entry = _find(request, await _registered(request))
+    entry = _find(request, await _registered(request), "get")
     require(request, "clusters", "get", rbac_object(entry.spec))
     state = await clusters.check_connection(entry, ctx.client)
     return json_response(clusters.cluster_view(entry, state))
@@ -161,7 +167,7 @@ async def _replace(request: web.Request, existing: Registered, spec: ClusterSpec
 
 
 async def update_cluster(request: web.Request) -> web.Response:
-    entry = _find(request, await _registered(request))
+    entry = _find(request, await _registered(request), "update")
     require(request, "clusters", "update", rbac_object(entry.spec))
     body = await read_body(request)
     updated = request.query.getall("updatedFields", [])
@@ -190,7 +196,7 @@ async def update_cluster(request: web.Request) -> web.Response:
 
 async def delete_cluster(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    entry = _find(request, await _registered(request))
+    entry = _find(request, await _registered(request), "delete")
     require(request, "clusters", "delete", rbac_object(entry.spec))
     if entry.spec.server == IN_CLUSTER_SERVER and entry.secret is None:
         raise FailedPrecondition("in-cluster is implicit: it has no Secret to remove")

@@ -15,10 +15,19 @@ from aiohttp import web
 from gitward.cluster.secrets import argocd_secret, creds_secret_name
 from gitward.model.errors import GitwardError
 from gitward.server.api.repositories import fields_from_body
-from gitward.server.api.routing import Route, audit, flag, json_response, list_of, mount, read_body
+from gitward.server.api.routing import (
+    Route,
+    audit,
+    flag,
+    json_response,
+    list_of,
+    missing,
+    mount,
+    read_body,
+)
 from gitward.server.auth import allowed, require
 from gitward.server.context import CONTEXT
-from gitward.server.errors import AlreadyExists, InvalidArgument, NotFoundError
+from gitward.server.errors import AlreadyExists, InvalidArgument
 from gitward.source import redact_url
 from gitward.source.credentials import REPO_CREDS
 from gitward.sync import repositories as repos
@@ -39,12 +48,12 @@ async def _templates(request: web.Request) -> list[Entry]:
     return await repos.entries(ctx.client, ctx.namespace, REPO_CREDS)
 
 
-def _find(request: web.Request, found: list[Entry], url: str) -> Entry:
+def _find(request: web.Request, found: list[Entry], url: str, action: str) -> Entry:
     namespace = request.app[CONTEXT].namespace
     try:
         return repos.find_one(found, url, None, namespace, "credential template")
     except NotRegistered as exc:
-        raise NotFoundError(str(exc)) from None
+        raise missing(request, "repositories", action, url, str(exc)) from None
 
 
 async def list_repocreds(request: web.Request) -> web.Response:
@@ -81,7 +90,7 @@ async def update_repocreds(request: web.Request) -> web.Response:
     body = await read_body(request)
     body.setdefault("url", request.match_info["url"])
     clean, fields = _fields(body)
-    entry = _find(request, await _templates(request), request.match_info["url"])
+    entry = _find(request, await _templates(request), request.match_info["url"], "update")
     if repos.matching([entry], clean, None, prefix=True) != [entry]:
         raise InvalidArgument("creds.url: differs from the URL in the path")
     require(request, "repositories", "update", entry.url)
@@ -96,7 +105,7 @@ async def update_repocreds(request: web.Request) -> web.Response:
 
 async def delete_repocreds(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    entry = _find(request, await _templates(request), request.match_info["url"])
+    entry = _find(request, await _templates(request), request.match_info["url"], "delete")
     require(request, "repositories", "delete", entry.url)
     await ctx.client.delete("v1", "Secret", entry.secret_name, ctx.namespace, "Background")
     secret = {**entry.secret, "apiVersion": "v1", "kind": "Secret"}

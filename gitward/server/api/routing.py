@@ -27,7 +27,7 @@ from gitward._util import deepjson
 from gitward.cluster.errors import ApiError as KubeApiError
 from gitward.cluster.errors import ClusterUnreachable, Conflict, NotFound
 from gitward.model.errors import ConfigError, GitwardError
-from gitward.server.auth import principal_of
+from gitward.server.auth import allowed, principal_of
 from gitward.server.context import CONTEXT
 from gitward.server.errors import (
     ApiError,
@@ -35,6 +35,7 @@ from gitward.server.errors import (
     InvalidArgument,
     NotFoundError,
     PayloadTooLarge,
+    PermissionDenied,
     Unavailable,
 )
 from gitward.sync.events import record
@@ -186,3 +187,14 @@ def object_name(value: str, where: str) -> str:
     if not _NAME.fullmatch(value) or ".." in value:
         raise InvalidArgument(f"{where}: {value[:64]!r} is not a valid object name")
     return value
+
+
+def missing(request: web.Request, resource: str, action: str, obj: str, message: str) -> ApiError:
+    """404 for a caller who may ``action`` ``obj``, else the 403 an existing one would get.
+
+    So a caller without rights cannot probe which repositories or clusters exist.
+    """
+    if allowed(request, resource, action, obj):
+        return NotFoundError(message)
+    subject = principal_of(request).subject
+    return PermissionDenied(f"permission denied: {resource}, {action}, {obj}, sub: {subject}")
