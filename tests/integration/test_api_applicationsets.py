@@ -9,7 +9,7 @@ import pytest
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.server.api import applicationsets
-from tests.support.apiserver import Api, build_app, serve
+from tests.support.restserver import Api, build_app, serve
 
 pytestmark = pytest.mark.cluster
 

@@ -14,7 +14,7 @@ import yaml
 from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster
 from gitward.server.api import clusters
-from tests.support.apiserver import Api, build_app, serve
+from tests.support.restserver import Api, build_app, serve
 
 pytestmark = pytest.mark.cluster
 

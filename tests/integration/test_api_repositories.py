@@ -14,7 +14,7 @@ import pytest
 
 from gitward.cluster import KubeClient
 from gitward.server.api import repocreds, repositories
-from tests.support.apiserver import Api, build_app, serve
+from tests.support.restserver import Api, build_app, serve
 from tests.support.git import GitRepo, SmartHttpServer
 
 pytestmark = pytest.mark.cluster

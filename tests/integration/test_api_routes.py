@@ -24,7 +24,7 @@ from gitward.cluster.secrets import (
 )
 from gitward.server.api import openapi, rest
 from gitward.server.api.routing import ROUTES
-from tests.support.apiserver import Api, build_app, serve
+from tests.support.restserver import Api, build_app, serve
 
 pytestmark = pytest.mark.cluster
 
