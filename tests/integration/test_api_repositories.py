@@ -14,8 +14,8 @@ import pytest
 
 from gitward.cluster import KubeClient
 from gitward.server.api import repocreds, repositories
-from tests.support.restserver import Api, build_app, serve
 from tests.support.git import GitRepo, SmartHttpServer
+from tests.support.restserver import Api, build_app, serve
 
 pytestmark = pytest.mark.cluster
 

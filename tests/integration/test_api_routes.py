@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -24,6 +25,7 @@ from gitward.cluster.secrets import (
 )
 from gitward.server.api import openapi, rest
 from gitward.server.api.routing import ROUTES
+from tests.support import gwserver
 from tests.support.restserver import Api, build_app, serve
 
 pytestmark = pytest.mark.cluster
@@ -205,3 +207,13 @@ async def test_public_routes_answer_without_a_token(served: tuple[web.Applicatio
     assert set(version) == {"Version"}
     status, version = await api.get("/api/version")
     assert {"Version", "BuildDate", "GitCommit", "Platform", "KustomizeVersion"} <= set(version)
+
+
+async def test_the_whole_server_is_documented(installed: KubeClient, namespace: str) -> None:
+    async with gwserver.running(installed, namespace) as server:
+        assert openapi.undocumented(server.app) == []
+        async with aiohttp.ClientSession() as http, http.get(server.url + "/api/openapi.json") as r:
+            doc = await r.json()
+        assert "/api/v1/applications/{name}/sync" in doc["paths"]
+        assert "/api/v1/session" in doc["paths"]
+        assert "/api/v1/clusters/{server}" in doc["paths"]

@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from gitward import __version__
+from gitward.server.api.described import DESCRIBED
 from gitward.server.api.routing import ROUTES, Route, json_response, mount
 
 Obj = dict[str, Any]
@@ -52,7 +53,7 @@ def _operation(route: Route) -> Obj:
     params += [{"name": q, "in": "query", "schema": {"type": "string"}} for q in route.query]
     params += [{"name": f, "in": "query", "schema": {"type": "boolean"}} for f in route.flags]
     op: Obj = {
-        "operationId": route.handler.__name__,
+        "operationId": route.name,
         "summary": route.summary,
         "tags": [route.tag],
         "parameters": params,
@@ -112,21 +113,34 @@ def document(routes: list[Route]) -> Obj:
     }
 
 
+def _mounted(app: web.Application) -> list[tuple[str, str]]:
+    return [
+        (route.method, openapi_path(route.resource.canonical if route.resource else ""))
+        for route in app.router.routes()
+        if route.method != "HEAD"
+    ]
+
+
+def documented_routes(app: web.Application) -> list[Route]:
+    """The route table, and the described routes that are mounted."""
+    table: list[Route] = list(app.get(ROUTES) or ())
+    mounted = set(_mounted(app))
+    known = {(r.method, openapi_path(r.path)) for r in table}
+    for route in DESCRIBED:
+        key = (route.method, openapi_path(route.path))
+        if key in mounted and key not in known:
+            table.append(route)
+    return table
+
+
 def undocumented(app: web.Application) -> list[str]:
     """Routes aiohttp serves that the document does not describe (``GET /path``)."""
-    described = {(r.method, openapi_path(r.path)) for r in app.get(ROUTES, [])}
-    missing = []
-    for route in app.router.routes():
-        if route.method == "HEAD":
-            continue
-        canonical = openapi_path(route.resource.canonical if route.resource else "")
-        if (route.method, canonical) not in described:
-            missing.append(f"{route.method} {canonical}")
-    return missing
+    described = {(r.method, openapi_path(r.path)) for r in documented_routes(app)}
+    return [f"{m} {p}" for m, p in _mounted(app) if (m, p) not in described]
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return json_response(document(request.app[ROUTES]))
+    return json_response(document(documented_routes(request.app)))
 
 
 def _static(name: str) -> bytes:
