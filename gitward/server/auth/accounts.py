@@ -26,7 +26,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from gitward._util.secretdata import SecretDataError, secret_fields
+from gitward._util.yamlload import load_one
 from gitward.model.application import parse_duration
 from gitward.model.errors import ConfigError
 
@@ -98,8 +101,15 @@ class AuthSettings:
 
 
 def format_mtime(seconds: float) -> str:
-    """RFC 3339 in UTC with second precision, as Argo CD writes ``passwordMtime``."""
-    stamp = datetime.datetime.fromtimestamp(int(seconds), tz=datetime.UTC)
+    """RFC 3339 in UTC, as Argo CD writes ``passwordMtime``, with microseconds when any.
+
+    Sessions carry ``iat`` with microseconds too, so a session opened in the same second
+    as a password change is judged by which came first (Go's RFC 3339 parser reads the
+    fraction).
+    """
+    stamp = datetime.datetime.fromtimestamp(round(seconds, 6), tz=datetime.UTC)
+    if stamp.microsecond:
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -157,10 +167,8 @@ def _capabilities(text: str) -> tuple[str, ...]:
 
 
 def _parse_oidc(text: str) -> OidcConfig | None:
-    import yaml
-
     try:
-        doc = yaml.safe_load(text)
+        doc = load_one(text)
     except yaml.YAMLError:
         raise ConfigError(f"{CM_NAME} key oidc.config: not valid YAML") from None
     if doc is None:

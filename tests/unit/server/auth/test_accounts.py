@@ -14,6 +14,7 @@ from gitward.model.errors import ConfigError
 from gitward.server.auth.accounts import (
     DEFAULT_SESSION_DURATION,
     format_mtime,
+    parse_mtime,
     parse_settings,
     parse_tokens,
 )
@@ -121,8 +122,10 @@ def test_oidc_config_is_read_as_a_seam() -> None:
 
 
 def test_mtime_round_trips() -> None:
-    text = format_mtime(1704164645.7)
-    assert text == "2024-01-02T03:04:05Z"
+    assert format_mtime(1704164645) == "2024-01-02T03:04:05Z"
+    text = format_mtime(1704164645.25)
+    assert text == "2024-01-02T03:04:05.250000Z"
+    assert parse_mtime(text, "k") == 1704164645.25
 
 
 _TEXT = st.text(max_size=40)
@@ -156,3 +159,15 @@ def test_any_configmap_data_parses_without_crashing(data: dict[str, str]) -> Non
     assert "admin" in s.accounts
     for account in s.accounts.values():
         assert "." not in account.name
+
+
+def test_deeply_nested_yaml_is_a_problem_naming_its_key() -> None:
+    from gitward.server.auth.rbac_policy import parse_rbac_cm
+
+    deep = "[" * 100_000 + "]" * 100_000
+    s = parse_settings(cm(**{"oidc.config": deep}), None)
+    assert s.problems == ("argocd-cm key oidc.config: not valid YAML",)
+    with pytest.raises(ConfigError, match="argocd-rbac-cm key scopes"):
+        parse_rbac_cm({"data": {"scopes": deep}})
+    with pytest.raises(ConfigError, match="not a valid CSV line"):
+        parse_rbac_cm({"data": {"policy.csv": "p, " + "x" * 200_000}})
