@@ -18,7 +18,14 @@ from typing import Any
 
 from bench.common import QUICK, RESULTS, machine, table
 
-SCENARIOS = ("bench.render", "bench.sync", "bench.ceiling", "bench.controller", "bench.appsets")
+SCENARIOS = (
+    "bench.render",
+    "bench.sync",
+    "bench.ceiling",
+    "bench.controller",
+    "bench.appsets",
+    "bench.api",
+)
 
 
 def figures(name: str) -> dict[str, Any]:
@@ -140,6 +147,34 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
                 "API requests per app (cold start)",
                 t["api_requests_per_app_total"],
                 json.dumps(t["api_requests_per_app"]),
+                "",
+            ),
+        ]
+    with contextlib.suppress(FileNotFoundError):
+        api = figures("api-10k")
+        f, b = api["figures"], api["baselines"]
+        out += [
+            (
+                f"api-10k ({f['apps']})",
+                "list first page (limit=100) p50 / p95 ms",
+                f"{f['list_first_page_p50_ms']} / {f['list_first_page_p95_ms']}",
+                f"kube-apiserver page {b['kube_list_page_p50_ms']} / {b['kube_list_page_p95_ms']}",
+                "p95 < 100",
+            ),
+            (
+                f"api-10k ({f['apps']})",
+                "app get p50 / p95 ms",
+                f"{f['get_p50_ms']} / {f['get_p95_ms']}",
+                f"kube-apiserver GET {b['kube_get_p50_ms']} / {b['kube_get_p95_ms']}",
+                "p95 < 20",
+            ),
+            (
+                f"api-10k ({f['apps']})",
+                f"requests/s with {f['in_flight']} in flight: get / list page",
+                f"{f['get_per_s']} / {f['list_page_per_s']}",
+                f"server CPU ms/request {f['server_cpu_ms_per_get']} / "
+                f"{f['server_cpu_ms_per_list_page']}; RSS {f['server_rss_mb']} MB; "
+                f"load {f['load_average_1m']}",
                 "",
             ),
         ]
