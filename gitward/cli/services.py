@@ -1,113 +1,47 @@
 """Wire the pieces a cluster-facing command needs: settings, credentials, manifests.
 
-The CLI is the one place that knows where tools live on this machine (the
-local toolchain if built, else ``PATH``) and reads repository credentials from
-the installation's Secrets.
+The pieces themselves are built in :mod:`gitward.sync.setup`, which the API
+server shares; this module adds what only the CLI runs (the goTemplate renderer
+of ApplicationSets) and keeps the names the commands import.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from gitward import localkube
 from gitward.appset.gotemplate import GoTemplates
-from gitward.cluster import KubeClient, NotFound
-from gitward.model.application import Application
-from gitward.model.errors import ConfigError
-from gitward.render import RenderEnv, RenderTools, detect, render
-from gitward.reposerver import ManifestService
-from gitward.source import GitSource
-from gitward.source.credentials import CredentialStore
-from gitward.source.helmrepo import HelmRepos
-from gitward.source.http import TLSCerts
-from gitward.source.oci import OCIClient
-from gitward.source.policy import RepoURLPolicy
+from gitward.cluster import KubeClient
 from gitward.sync import Refresher as BaseRefresher
 from gitward.sync import Settings, load_settings
+from gitward.sync.setup import (
+    SECRET_TYPE_LABEL,
+    TLS_CERTS_CONFIGMAP,
+    LocalManifests,
+    LocalRendered,
+    manifest_source,
+    render_tools,
+    repo_credentials,
+    tls_certs,
+)
 
-Obj = dict[str, Any]
-
-SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label key
-
-
-def render_tools() -> RenderTools:
-    """kustomize, helm and jsonnet from the local toolchain when it is built, else from PATH."""
-    toolchain = localkube.find()
-    if toolchain is not None:
-        return RenderTools(
-            kustomize=toolchain.binary("kustomize"),
-            helm=toolchain.binary("helm"),
-            jsonnet=toolchain.binary("jsonnet"),
-        )
-    return RenderTools.from_path()
+__all__ = [
+    "SECRET_TYPE_LABEL",
+    "TLS_CERTS_CONFIGMAP",
+    "LocalManifests",
+    "LocalRendered",
+    "Refresher",
+    "gotemplates",
+    "render_tools",
+    "repo_credentials",
+    "tls_certs",
+]
 
 
 def gotemplates() -> GoTemplates:
     """The goTemplate renderer from the local toolchain when it is built, else from PATH."""
     toolchain = localkube.find()
     return GoTemplates.find(toolchain.bin_dir if toolchain is not None else None)
-
-
-async def repo_credentials(client: KubeClient, namespace: str) -> CredentialStore:
-    """Repository and repo-creds Secrets of the installation."""
-    secrets: list[Obj] = []
-    for kind in ("repository", "repo-creds"):
-        secrets += await client.list("v1", "Secret", namespace, f"{SECRET_TYPE_LABEL}={kind}")
-    return CredentialStore.from_secrets(secrets)
-
-
-TLS_CERTS_CONFIGMAP = "argocd-tls-certs-cm"
-
-
-async def tls_certs(client: KubeClient, namespace: str) -> TLSCerts:
-    """Argo CD's ``argocd-tls-certs-cm``: extra CA certificates (PEM) by server host name."""
-    try:
-        cm = await client.get("v1", "ConfigMap", TLS_CERTS_CONFIGMAP, namespace)
-    except NotFound:
-        return TLSCerts({})
-    data = cm.get("data") or {}
-    return TLSCerts({str(host).lower(): str(pem) for host, pem in data.items()})
-
-
-@dataclasses.dataclass
-class LocalRendered:
-    revision: str
-    objects: list[Obj]
-    source_type: str
-    revisions: tuple[str, ...] = ()
-
-
-class LocalManifests:
-    """Renders a local directory in place of the app's Git source (``app diff --local``)."""
-
-    def __init__(self, directory: Path, tools: RenderTools) -> None:
-        self.directory = directory
-        self.tools = tools
-
-    async def generate(
-        self,
-        app: Application,
-        revision: str | None = None,
-        *,
-        allow_empty: bool = False,
-        revisions: Sequence[str] | None = None,
-    ) -> LocalRendered:
-        del revision, allow_empty, revisions  # a local directory has no revisions
-        if app.source is None:
-            raise ConfigError("--local needs an application with a single source")
-        source = dataclasses.replace(app.source, path=".")
-        env = RenderEnv(
-            app_name=app.name,
-            app_namespace=app.destination.namespace,
-            revision="local",
-            repo_url=app.source.repo_url,
-            source_path=app.source.path,
-        )
-        objects = await render(self.directory, source, env, self.tools)
-        return LocalRendered("local", objects, detect(self.directory, source))
 
 
 class Refresher(BaseRefresher):
@@ -118,20 +52,5 @@ class Refresher(BaseRefresher):
         cls, client: KubeClient, namespace: str, *, hard: bool = False, local: Path | None = None
     ) -> Refresher:
         settings: Settings = await load_settings(client, namespace)
-        tools = render_tools()
-        if local is not None:
-            return cls(client, settings, LocalManifests(local, tools), control_namespace=namespace)
-        creds = await repo_credentials(client, namespace)
-        source = GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
-        certs = await tls_certs(client, namespace)
-        service = ManifestService(
-            source=source,
-            tools=tools,
-            credentials=creds,
-            helm_repos=HelmRepos(certs=certs),
-            oci=OCIClient(certs=certs),
-            plugins=settings.plugins,
-        )
-        if hard:
-            service.clear_cache()
-        return cls(client, settings, service, control_namespace=namespace)
+        manifests = await manifest_source(client, namespace, settings, hard=hard, local=local)
+        return cls(client, settings, manifests, control_namespace=namespace)
