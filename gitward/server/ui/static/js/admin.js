@@ -1,7 +1,7 @@
 // The projects, repositories, clusters, settings and user pages: tables over Argo CD's
 // list endpoints, read-only.
 import { api } from './api.js';
-import { h, status, fact } from './dom.js';
+import { h, append, status, fact } from './dom.js';
 import { toYaml } from './yaml.js';
 
 function page(title, build) {
@@ -9,7 +9,7 @@ function page(title, build) {
     async render() {
       const el = h('div', { class: 'page' }, h('h1', null, title));
       try {
-        el.append(...[await build()].flat());
+        append(el, [await build()]);
       } catch (err) {
         el.append(h('div', { class: 'error', role: 'alert' }, `Could not load ${title.toLowerCase()}: ${err.message}`));
       }

@@ -1,7 +1,7 @@
 // The one door to the server: Argo CD's public /api/v1, JSON in and out.
 
-const TOKEN_KEY = 'gitward.token';
-let token = sessionStorage.getItem(TOKEN_KEY);
+// The session is the server's HttpOnly cookie `argocd.token`: no script (ours or an
+// injected one) can read it, and SameSite keeps other sites' forms from sending it.
 let onUnauthenticated = () => {};
 
 export class ApiError extends Error {
@@ -13,10 +13,6 @@ export class ApiError extends Error {
 }
 
 export function setUnauthenticatedHandler(fn) { onUnauthenticated = fn; }
-export function setToken(value) {
-  token = value || null;
-  if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY);
-}
 
 /** `api/v1/` + segments, each encoded: a name can never add a path segment or a query. */
 export function path(...segments) {
@@ -35,7 +31,6 @@ function url(route, query) {
 function headers(body) {
   const out = { Accept: 'application/json' };
   if (body !== undefined) out['Content-Type'] = 'application/json';
-  if (token) out.Authorization = `Bearer ${token}`;
   return out;
 }
 

@@ -1,7 +1,7 @@
 // One application: header (health, sync, operation, revision, auto-sync), the resource
 // tree or list, the resource panel, sync, live operation progress, history and rollback.
 import { api, path, stream, canI } from './api.js';
-import { h, clear, status, fact, ago, guarded } from './dom.js';
+import { h, clear, fill, status, fact, ago, guarded } from './dom.js';
 import { treeView, listView, nodeKey } from './tree.js';
 import { resourcePanel } from './resource.js';
 import { openSyncDialog, showDryRun } from './sync.js';
@@ -72,7 +72,7 @@ export async function render(ctx) {
     const dest = spec.destination || {};
     const op = st.operationState;
     const automated = spec.syncPolicy && spec.syncPolicy.automated;
-    clear(head).append(
+    fill(head, 
       h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '/applications', onclick: ctx.link }, 'Applications'), ' / ', namespace),
       h('h1', null, name),
       h('div', { class: 'facts' },
@@ -109,13 +109,24 @@ export async function render(ctx) {
   }
 
   function showNotice(text, ...extra) {
-    clear(notice).append(h('div', { class: 'notice', role: 'status' }, h('span', null, text), ...extra));
+    fill(notice, h('div', { class: 'notice', role: 'status' }, h('span', null, text), ...extra));
   }
 
   function syncOf(node) {
     const found = ((app.status && app.status.resources) || []).find((r) => r.kind === node.kind && r.name === node.name
       && (r.namespace || '') === (node.namespace || '') && (r.group || '') === (node.group || ''));
     return found ? found.status : null;
+  }
+  /** The tree's nodes, plus the declared resources not in the cluster yet (shown Missing). */
+  function allNodes() {
+    const nodes = [...(tree.nodes || [])];
+    const present = new Set(nodes.map(nodeKey));
+    for (const r of (app.status && app.status.resources) || []) {
+      if (present.has(nodeKey(r))) continue;
+      nodes.push({ group: r.group || '', version: r.version || '', kind: r.kind, namespace: r.namespace || '', name: r.name,
+        health: r.health || { status: 'Missing' } });
+    }
+    return nodes;
   }
   function select(node) {
     selectedKey = nodeKey(node);
@@ -124,10 +135,17 @@ export async function render(ctx) {
     drawContent();
     drawPanel();
   }
+  let shownSignature = '';
+  function panelSignature() {
+    const item = managed.find((m) => nodeKey(m) === selectedKey);
+    const node = (tree.nodes || []).find((n) => nodeKey(n) === selectedKey);
+    return JSON.stringify([item ? [item.liveState, item.targetState] : null, node ? node.resourceVersion : null]);
+  }
   function drawPanel() {
     if (panel) { panel.remove(); panel = null; }
+    shownSignature = panelSignature();
     if (!selectedKey) return;
-    const node = [...(tree.nodes || []), ...(tree.orphanedNodes || [])].find((n) => nodeKey(n) === selectedKey);
+    const node = [...allNodes(), ...(tree.orphanedNodes || [])].find((n) => nodeKey(n) === selectedKey);
     if (!node) return;
     const item = managed.find((m) => nodeKey(m) === selectedKey);
     panel = resourcePanel(app, node, item, {
@@ -158,11 +176,12 @@ export async function render(ctx) {
   }
 
   function drawContent() {
-    clear(tabs).append(...VIEWS.map((v) => h('button', { type: 'button', role: 'tab', 'aria-selected': String(v === view), 'data-view': v, onclick: () => setView(v) }, v[0].toUpperCase() + v.slice(1))),
+    fill(tabs, ...VIEWS.map((v) => h('button', { type: 'button', role: 'tab', 'aria-selected': String(v === view), 'data-view': v, onclick: () => setView(v) }, v[0].toUpperCase() + v.slice(1))),
       view === 'tree' ? h('label', { class: 'check' }, h('input', { type: 'checkbox', checked: orphans, onchange: (e) => { orphans = e.target.checked; remember(); drawContent(); } }), 'Orphaned resources') : null);
     let inner;
-    if (view === 'tree') inner = treeView(app, tree, { syncOf, onSelect: select, selected: selectedKey, orphans });
-    else if (view === 'list') inner = listView(tree, { syncOf, onSelect: select });
+    const shown = { ...tree, nodes: allNodes() };
+    if (view === 'tree') inner = treeView(app, shown, { syncOf, onSelect: select, selected: selectedKey, orphans });
+    else if (view === 'list') inner = listView(shown, { syncOf, onSelect: select });
     else if (view === 'operation') inner = operationView();
     else {
       inner = historyView(app, {
@@ -180,7 +199,7 @@ export async function render(ctx) {
         } }),
       });
     }
-    clear(content).append(inner);
+    fill(content, inner);
   }
   function setView(v) { view = v; remember(); drawContent(); }
 
@@ -197,7 +216,8 @@ export async function render(ctx) {
       tree = t || { nodes: [] };
       managed = m.items || [];
       if (view === 'tree' || view === 'list') drawContent();
-      if (selectedKey && !panel) drawPanel();
+      // The open panel is redrawn only when what it shows changed.
+      if (selectedKey && (!panel || panelSignature() !== shownSignature)) drawPanel();
     } catch (err) {
       if (!abort.signal.aborted) showNotice(`Could not load the resource tree: ${err.message}`);
     } finally {

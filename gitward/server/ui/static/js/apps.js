@@ -1,14 +1,14 @@
 // The applications list: filters in the URL, a status bar, tiles or rows drawn only
 // where the viewport is (10,000 apps cost ~40 DOM nodes), live updates from the stream.
 import { api, stream } from './api.js';
-import { h, clear, status, ago } from './dom.js';
+import { h, clear, fill, append, status, ago } from './dom.js';
 import {
   LIST_FIELDS, SYNC_STATES, HEALTH_STATES, readFilters, writeFilters, record, matcher,
   summarise, compareRecords, parseSelector,
 } from './appindex.js';
 
 const ROW = 40;
-const TILE_H = 142;
+const TILE_H = 164;
 const TILE_GAP = 12;
 const TILE_MIN_W = 290;
 const OVERSCAN = 4;
@@ -85,7 +85,7 @@ export function render(ctx) {
     } });
   const autoSelect = h('select', { 'aria-label': 'Auto-sync', onchange: () => { filters.autosync = autoSelect.value; changed(); } },
     [['', 'Any'], ['on', 'Enabled'], ['off', 'Disabled']].map(([v, l]) => h('option', { value: v, selected: filters.autosync === v }, l)));
-  filtersPane.append(
+  append(filtersPane, [
     h('button', { class: 'btn small', type: 'button', onclick: () => {
       for (const key of ['proj', 'sync', 'health', 'cluster', 'namespace']) filters[key] = [];
       filters.repo = ''; filters.labels = ''; filters.autosync = ''; filters.q = '';
@@ -96,7 +96,7 @@ export function render(ctx) {
     h('h3', null, 'Auto-sync'), autoSelect,
     checkGroup('proj', 'Projects'), checkGroup('cluster', 'Clusters'), checkGroup('namespace', 'Namespaces'),
     h('h3', null, 'Repository'), repoInput,
-    h('h3', null, 'Labels'), labelInput, labelError);
+    h('h3', null, 'Labels'), labelInput, labelError]);
 
   function refreshSidebar(summary) {
     const all = [...byKey.values()];
@@ -118,7 +118,7 @@ export function render(ctx) {
       filters[key] = filters[key].includes(value) ? filters[key].filter((v) => v !== value) : [...filters[key], value];
       changed();
     };
-    clear(statusBar).append(
+    fill(statusBar, 
       h('span', { 'data-test': 'count' }, h('b', null, shown.length), ` of ${byKey.size} applications`),
       ...SYNC_STATES.filter((s) => counts.sync[s]).map((s) => h('button', { class: 'btn small', type: 'button', onclick: toggle('sync', s) }, status(s, `${s} ${counts.sync[s]}`))),
       ...HEALTH_STATES.filter((s) => counts.health[s]).map((s) => h('button', { class: 'btn small', type: 'button', onclick: toggle('health', s) }, status(s, `${s} ${counts.health[s]}`))),
@@ -146,7 +146,7 @@ export function render(ctx) {
     const cls = index === selected ? ' sel' : '';
     const onclick = () => openApp(r);
     if (filters.view === 'list') {
-      const el = h('div', { class: `row${cls}`, role: 'row', 'data-app': r.name, 'aria-selected': index === selected, onclick },
+      const el = h('div', { class: `row${cls}`, role: 'row', 'data-app': r.name, 'aria-selected': String(index === selected), onclick },
         h('a', { href: `/applications/${encodeURIComponent(r.namespace)}/${encodeURIComponent(r.name)}`, onclick: (e) => { e.preventDefault(); } , tabindex: '-1' }, r.name),
         h('span', { class: 'wide' }, r.project),
         h('span', null, status(r.sync)),
@@ -158,7 +158,7 @@ export function render(ctx) {
     }
     const row = Math.floor(index / g.cols);
     const col = index % g.cols;
-    const el = h('div', { class: `tile${cls}`, role: 'row', 'data-app': r.name, 'aria-selected': index === selected, onclick },
+    const el = h('div', { class: `tile${cls}`, role: 'row', 'data-app': r.name, 'aria-selected': String(index === selected), onclick },
       h('div', { class: 'name', title: r.name }, r.name),
       h('div', { class: 'states' }, status(r.health), status(r.sync), r.operation === 'Running' ? status('Running', 'Syncing') : null),
       h('div', { class: 'kv' }, h('span', { class: 'muted' }, 'Project'), h('span', null, r.project)),

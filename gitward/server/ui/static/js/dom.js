@@ -45,6 +45,11 @@ export function safeHref(value) {
   return '#';
 }
 
+/** Replace el's children (nodes or text; null and false are skipped). */
+export function fill(el, ...children) {
+  return append(clear(el), children);
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

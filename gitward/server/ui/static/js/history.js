@@ -1,7 +1,7 @@
 // History and rollback: deployed revisions, the manifest diff between any two, and a
 // rollback that says plainly it turns automated sync off (and offers to turn it back on).
 import { api, path } from './api.js';
-import { h, clear, ago } from './dom.js';
+import { h, clear, fill, ago } from './dom.js';
 import { dialog } from './dialog.js';
 import { diffView } from './diff.js';
 import { toYaml, parseState } from './yaml.js';
@@ -20,13 +20,13 @@ export function historyView(app, { canRollback, onRollback }) {
   const compareOut = h('div', { 'data-test': 'history-diff' });
   const compare = h('button', { class: 'btn small', type: 'button', disabled: true, onclick: async () => {
     const [older, newer] = [...picked].map((id) => entries.find((e) => String(e.id) === id)).sort((a, b) => a.id - b.id);
-    clear(compareOut).append(h('p', { class: 'muted' }, 'Rendering both revisions…'));
+    fill(compareOut, h('p', { class: 'muted' }, 'Rendering both revisions…'));
     try {
       const [a, b] = await Promise.all([manifestsAt(app, older.revision), manifestsAt(app, newer.revision)]);
       const { el, changes } = diffView(a, b, { mode: 'inline' });
-      clear(compareOut).append(h('p', null, `${changes} changed lines from #${older.id} to #${newer.id}`), el);
+      fill(compareOut, h('p', null, `${changes} changed lines from #${older.id} to #${newer.id}`), el);
     } catch (err) {
-      clear(compareOut).append(h('div', { class: 'error' }, `Could not compare: ${err.message}`));
+      fill(compareOut, h('div', { class: 'error' }, `Could not compare: ${err.message}`));
     }
   } }, 'Diff the two selected');
   if (!entries.length) return h('p', { class: 'muted' }, 'Nothing deployed yet.');

@@ -1,8 +1,8 @@
 // Boot, session, layout and the client-side router. Pages are modules with
 // `render(ctx) -> {el, dispose?}`; the router disposes the old page (closing its
 // streams) before mounting the next.
-import { api, setToken, setUnauthenticatedHandler, forgetPermissions } from './api.js';
-import { h, clear } from './dom.js';
+import { api, setUnauthenticatedHandler, forgetPermissions } from './api.js';
+import { h, clear, fill } from './dom.js';
 
 const PAGES = [
   [/^\/login$/, () => import('./login.js'), false],
@@ -45,15 +45,13 @@ async function session() {
 }
 
 export async function signOut() {
-  try { await api('session', { method: 'DELETE' }); } catch { /* the token is dropped anyway */ }
-  setToken(null);
+  try { await api('session', { method: 'DELETE' }); } catch { /* signed out either way */ }
   user = null;
   forgetPermissions();
   navigate('/login');
 }
 
-export function signedIn(token) {
-  setToken(token);
+export function signedIn() {
   user = null;
   forgetPermissions();
 }
@@ -98,7 +96,7 @@ async function route() {
   if (current && current.dispose) current.dispose();
   current = null;
   if (!found) {
-    clear(root).append(h('main', { id: 'main', class: 'page' }, h('h1', null, 'Not found'),
+    fill(root, h('main', { id: 'main', class: 'page' }, h('h1', null, 'Not found'),
       h('a', { href: '/applications', onclick: link }, 'Applications')));
     return;
   }
@@ -117,7 +115,7 @@ async function route() {
   if (mine !== generation) { if (page.dispose) page.dispose(); return; }
   current = page;
   const main = h('main', { id: 'main' }, page.el);
-  clear(root).append(...(needsUser ? [topbar(path), main] : [main]));
+  fill(root, ...(needsUser ? [topbar(path), main] : [main]));
   document.title = page.title ? `${page.title} · gitward` : 'gitward';
   if (page.mounted) page.mounted();
 }

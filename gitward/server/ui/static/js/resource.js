@@ -1,6 +1,6 @@
 // The resource panel: summary, live and desired manifests, their diff, and events.
 import { api, path } from './api.js';
-import { h, clear, status, fact, ago } from './dom.js';
+import { h, clear, fill, status, fact, ago } from './dom.js';
 import { toYaml, tidy, parseState } from './yaml.js';
 import { diffView } from './diff.js';
 
@@ -90,15 +90,15 @@ export function resourcePanel(app, node, managed, { tab = 'summary', onTab, onCl
   async function show(name) {
     current = name;
     if (onTab) onTab(name);
-    clear(tabs).append(...TABS.map((t) => h('button', {
+    fill(tabs, ...TABS.map((t) => h('button', {
       type: 'button', role: 'tab', 'aria-selected': String(t === name), 'data-tab': t, onclick: () => show(t),
     }, t[0].toUpperCase() + t.slice(1))));
-    clear(body).append(h('p', { class: 'muted' }, 'Loading…'));
+    fill(body, h('p', { class: 'muted' }, 'Loading…'));
     try {
       const view = await views[name]();
-      if (current === name) clear(body).append(view);
+      if (current === name) fill(body, view);
     } catch (err) {
-      if (current === name) clear(body).append(h('div', { class: 'error' }, `Could not load: ${err.message}`));
+      if (current === name) fill(body, h('div', { class: 'error' }, `Could not load: ${err.message}`));
     }
   }
   const el = h('aside', { class: 'panel', 'aria-label': `${node.kind} ${node.name}`, 'data-test': 'resource-panel' },

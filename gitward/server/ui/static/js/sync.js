@@ -1,7 +1,7 @@
 // The sync dialog: what Argo CD's SyncRequest carries (revision, prune, dry run, force,
 // sync options, selected resources), with a typed confirmation for prune and replace.
 import { api, path } from './api.js';
-import { h, clear, status } from './dom.js';
+import { h, clear, fill, status } from './dom.js';
 import { dialog, typedConfirm } from './dialog.js';
 
 function resourceId(r) { return `${r.group || ''}/${r.kind}/${r.namespace || ''}/${r.name}`; }
@@ -35,7 +35,7 @@ export function openSyncDialog(app, { onStarted }) {
       const needs = dangerous();
       if (needs && confirmBox.hidden) {
         confirmed = false;
-        clear(confirmBox).append(h('p', { class: 'warn' }, checked('replace') ? 'Replace deletes and recreates resources.' : 'Prune deletes resources Git no longer declares.'),
+        fill(confirmBox, h('p', { class: 'warn' }, checked('replace') ? 'Replace deletes and recreates resources.' : 'Prune deletes resources Git no longer declares.'),
           typedConfirm(app.metadata.name, (ok) => { confirmed = ok; refresh(); }));
       }
       confirmBox.hidden = !needs;
@@ -65,7 +65,7 @@ export function openSyncDialog(app, { onStarted }) {
       try {
         await api(`applications/${path(app.metadata.name)}/sync`, { method: 'POST', body: request(dryRun) });
         if (dryRun) {
-          clear(result).append(h('p', { class: 'muted' }, 'Dry run started; its result appears below.'));
+          fill(result, h('p', { class: 'muted' }, 'Dry run started; its result appears below.'));
           onStarted({ dryRun: true, show: (op) => showDryRun(result, op) });
         } else {
           close();
@@ -93,7 +93,7 @@ export function openSyncDialog(app, { onStarted }) {
 /** What a finished dry run would change, from its operationState. */
 export function showDryRun(target, op) {
   const results = (op && op.syncResult && op.syncResult.resources) || [];
-  clear(target).append(
+  fill(target, 
     h('p', null, h('b', null, `Dry run ${op.phase}`), op.message ? `: ${op.message}` : ''),
     results.length ? h('table', { class: 'grid' },
       h('thead', null, h('tr', null, ['Kind', 'Name', 'Result', 'Message'].map((t) => h('th', null, t)))),
