@@ -1,0 +1,252 @@
+"""The web UI end to end: what a person does in the browser, checked in the cluster too.
+
+Sign in, filter, open an app, read its tree, open a diff, dry-run then sync and watch
+it finish, roll back, sign out; a read-only account sees disabled buttons; hostile
+strings render as text; the list follows the stream without a reload.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page, expect
+
+from gitward.cluster import KubeClient, NotFound
+from tests.support.apps import yaml_docs
+from tests.support.git import GitRepo
+from tests.support.poll import eventually
+from tests.support.uiserver import ADMIN_PASSWORD, READER, READER_PASSWORD, UiServer
+
+API = "argoproj.io/v1alpha1"
+
+
+def manifests(greeting: str) -> str:
+    return yaml_docs(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]},
+                },
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "web-config"},
+            "data": {"greeting": greeting},
+        },
+    )
+
+
+def application(
+    name: str, repo: GitRepo, *, path: str = "app", labels: dict[str, str] | None = None,
+    automated: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    policy: dict[str, Any] = {"syncOptions": ["CreateNamespace=true"]}
+    if automated:
+        policy["automated"] = {}
+    return {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": "argocd", "labels": labels or {}},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": repo.url, "path": path},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+            "syncPolicy": policy,
+        },
+    }
+
+
+async def app_status(kube: KubeClient, name: str) -> dict[str, Any]:
+    try:
+        obj = await kube.get(API, "Application", name, "argocd")
+    except NotFound:
+        return {}
+    return dict(obj.get("status") or {})
+
+
+async def sign_in(page: Page, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+    await page.goto("/applications")
+    await expect(page.locator("form.login")).to_be_visible()
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    await page.click("form.login button[type=submit]")
+    await expect(page.locator("[data-test=username]")).to_have_text(username)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+async def test_wrong_password_is_refused_with_a_message(page: Page, server: UiServer) -> None:
+    await page.goto("/applications/argocd/anything")
+    await page.fill("input[name=username]", "admin")
+    await page.fill("input[name=password]", "not-the-password")
+    await page.click("form.login button[type=submit]")
+    await expect(page.get_by_role("alert")).to_have_text("Invalid username or password")
+    # Signing in afterwards returns to the page first asked for.
+    await page.fill("input[name=password]", ADMIN_PASSWORD)
+    await page.click("form.login button[type=submit]")
+    await expect(page).to_have_url(re.compile(r"/applications/argocd/anything$"))
+
+
+async def test_sign_in_filter_tree_diff_sync_rollback_sign_out(
+    page: Page, installed: KubeClient, server: UiServer, tmp_path: Path
+) -> None:
+    kube = installed
+    repo = GitRepo(tmp_path / "git" / "web")
+    first = repo.commit({"app/all.yaml": manifests("hello")}, "web: first")
+    name, other = unique("web"), unique("other")
+    await kube.create(application(name, repo, labels={"team": "a"}))
+    await kube.create(application(other, repo, labels={"team": "b"}))
+
+    async def compared() -> bool:
+        return (await app_status(kube, name)).get("sync", {}).get("status") == "OutOfSync"
+
+    await eventually(compared, f"{name} compared by the controller")
+
+    await sign_in(page)
+    # Filter: a search and a label selector narrow the list; both land in the URL.
+    await page.fill("input[type=search]", name)
+    await expect(page.locator("[data-test=count] b")).to_have_text("1")
+    await expect(page).to_have_url(re.compile(rf"q={name}"))
+    await page.fill("input[type=search]", "")
+    await page.fill("input[aria-label='Label selector']", "team=b")
+    await expect(page.locator(f"[data-app={other}]")).to_be_visible()
+    await expect(page.locator(f"[data-app={name}]")).to_have_count(0)
+    await expect(page).to_have_url(re.compile(r"labels=team%3Db"))
+    await page.fill("input[aria-label='Label selector']", "team=a")
+    await page.locator(f"[data-app={name}]").click()
+
+    # The tree: the declared resources, Missing before the first sync.
+    tree = page.locator("[data-test=tree]")
+    await expect(tree.locator(".node[data-kind=Deployment][data-name=web]")).to_be_visible()
+    await expect(page.locator("[data-test=sync]")).to_have_text("OutOfSync")
+
+    # The diff of the ConfigMap: everything is to be added.
+    await tree.locator(".node[data-kind=ConfigMap]").click()
+    await page.locator("[data-tab=diff]").click()
+    diff = page.locator("[data-test=diff]")
+    await expect(diff).to_contain_text("greeting: hello")
+    assert int(await diff.get_attribute("data-changes") or 0) > 0
+    await page.get_by_role("button", name="Close").click()
+
+    # A dry run shows what would change and changes nothing.
+    await page.get_by_role("button", name="Sync", exact=True).click()
+    await page.locator("[data-test=sync-dry-run]").click()
+    result = page.locator("[data-test=dry-run-result]")
+    await expect(result).to_contain_text("Dry run Succeeded", timeout=60_000)
+    await expect(result).to_contain_text("web-config")
+    assert (await app_status(kube, name)).get("sync", {}).get("status") == "OutOfSync"
+    with_history = (await app_status(kube, name)).get("history") or []
+    assert with_history == []
+
+    # The real sync: the operation view follows it to the end.
+    await page.locator("[data-test=sync-go]").click()
+    await expect(page.locator("[data-test=operation-panel]")).to_contain_text(
+        "Succeeded", timeout=60_000
+    )
+    await expect(page.locator("[data-test=sync]")).to_have_text("Synced", timeout=60_000)
+    live = await kube.get("v1", "ConfigMap", "web-config", name)
+    assert live["data"] == {"greeting": "hello"}
+
+    # The tree now holds what the Deployment owns (a ReplicaSet and its Pod).
+    await page.locator("[data-view=tree]").click()
+    await expect(tree.locator(".node[data-name^='web-']").first).to_be_visible(timeout=30_000)
+
+    # A second revision, synced; then roll back to the first from History.
+    second = repo.commit({"app/all.yaml": manifests("bonjour")}, "web: say bonjour")
+    await page.get_by_role("button", name="Hard refresh").click()
+    await expect(page.locator("[data-test=sync]")).to_have_text("OutOfSync", timeout=60_000)
+    await page.get_by_role("button", name="Sync", exact=True).click()
+    await page.locator("[data-test=sync-go]").click()
+    await expect(page.locator("[data-test=revision]")).to_have_text(second[:10], timeout=60_000)
+    await expect(page.locator("[data-test=sync]")).to_have_text("Synced", timeout=60_000)
+
+    await page.locator("[data-view=history]").click()
+    rows = page.locator("[data-test=history] tbody tr")
+    await expect(rows).to_have_count(2)
+    first_row = page.locator("tr[data-history-id]", has_text=first[:10])
+    await first_row.locator("[data-test=rollback]").click()
+    await page.locator("[data-test=rollback-go]").click()
+
+    async def rolled_back() -> bool:
+        cm = await kube.get("v1", "ConfigMap", "web-config", name)
+        return cm["data"] == {"greeting": "hello"}
+
+    await eventually(rolled_back, "the ConfigMap back at the first revision")
+    await expect(page.locator("[data-test=revision]")).to_have_text(first[:10], timeout=60_000)
+
+    # Sign out: back to the sign-in page, and the API refuses the old page's calls.
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.locator("form.login")).to_be_visible()
+    await page.goto(f"/applications/argocd/{name}")
+    await expect(page.locator("form.login")).to_be_visible()
+
+
+async def test_readonly_user_sees_disabled_buttons(
+    page: Page, installed: KubeClient, server: UiServer, tmp_path: Path
+) -> None:
+    repo = GitRepo(tmp_path / "git" / "ro")
+    repo.commit({"app/all.yaml": manifests("hi")}, "first")
+    name = unique("ro")
+    await installed.create(application(name, repo))
+    await sign_in(page, READER, READER_PASSWORD)
+    await page.goto(f"/applications/argocd/{name}")
+    sync = page.get_by_role("button", name="Sync", exact=True)
+    await expect(sync).to_be_disabled()
+    await expect(sync).to_have_attribute("title", "Your role does not allow this")
+    # Reading is allowed: refresh is enabled, the tree shows.
+    await expect(page.get_by_role("button", name="Refresh", exact=True)).to_be_enabled()
+    await expect(page.locator("[data-test=tree] .node[data-kind=ConfigMap]")).to_be_visible()
+
+
+async def test_hostile_strings_render_as_text(
+    page: Page, installed: KubeClient, server: UiServer, tmp_path: Path
+) -> None:
+    payload = "<img src=x onerror=\"document.title='pwned'\">"
+    repo = GitRepo(tmp_path / "git" / "evil")
+    repo.commit({"app/all.yaml": manifests("hi")}, "first")
+    name = unique("evil")
+    await installed.create(application(name, repo, path=payload))
+    await sign_in(page)
+    await page.fill("input[type=search]", name)
+    await expect(page.locator(f"[data-app={name}]")).to_contain_text(payload)
+    await page.locator(f"[data-app={name}]").click()
+    await expect(page.locator(".apphead")).to_contain_text(payload)
+    assert await page.locator("#app img").count() == 0
+    assert await page.title() != "pwned"
+
+
+async def test_list_follows_the_stream_and_keyboard(
+    page: Page, installed: KubeClient, server: UiServer, tmp_path: Path
+) -> None:
+    repo = GitRepo(tmp_path / "git" / "live")
+    repo.commit({"app/all.yaml": manifests("hi")}, "first")
+    prefix = unique("live")
+    await sign_in(page)
+    # Filters from a shared link are applied as the page opens.
+    await page.goto(f"/applications?q={prefix}&view=list")
+    await expect(page.locator("[data-test=count] b")).to_have_text("0")
+    await expect(page.locator("[data-test=stream-state]")).to_have_text("● live")
+    await installed.create(application(f"{prefix}-a", repo))
+    await expect(page.locator(f".row[data-app={prefix}-a]")).to_be_visible(timeout=10_000)
+    await expect(page.locator("[data-test=count] b")).to_have_text("1")
+    # Keyboard: Enter opens the selected app; Backspace goes back to the list.
+    await page.locator(".viewport").focus()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(rf"/applications/argocd/{prefix}-a"))
+    await page.keyboard.press("Backspace")
+    await expect(page).to_have_url(re.compile(r"/applications$"))
+    await page.keyboard.press("/")
+    assert await page.evaluate("document.activeElement.type") == "search"
