@@ -185,7 +185,11 @@ async def test_sign_in_filter_tree_diff_sync_rollback_sign_out(
         return cm["data"] == {"greeting": "hello"}
 
     await eventually(rolled_back, "the ConfigMap back at the first revision")
-    await expect(page.locator("[data-test=revision]")).to_have_text(first[:10], timeout=60_000)
+    # The operation view shows the rollback's revision; the app is behind Git's head again.
+    operation = page.locator("[data-test=operation-panel]")
+    await expect(operation).to_contain_text(f"revision {first[:10]}", timeout=60_000)
+    await expect(operation).to_contain_text("Succeeded")
+    await expect(page.locator("[data-test=sync]")).to_have_text("OutOfSync", timeout=60_000)
 
     # Sign out: back to the sign-in page, and the API refuses the old page's calls.
     await page.get_by_role("button", name="Sign out").click()

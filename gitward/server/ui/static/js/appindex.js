@@ -2,14 +2,6 @@
 // and written to the URL, and the counts the status bar shows. Pure functions, so a
 // filter change over 10,000 records is a loop over plain objects, not a request.
 
-/** The fields the list asks the server for (Argo CD's `fields` parameter). */
-export const LIST_FIELDS = [
-  'metadata.resourceVersion', 'items.metadata.name', 'items.metadata.namespace',
-  'items.metadata.labels', 'items.metadata.creationTimestamp', 'items.spec',
-  'items.status.sync.status', 'items.status.sync.revision', 'items.status.health',
-  'items.status.operationState.phase', 'items.status.summary', 'items.status.reconciledAt',
-].join(',');
-
 export const SYNC_STATES = ['Synced', 'OutOfSync', 'Unknown'];
 export const HEALTH_STATES = ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'];
 

@@ -3,7 +3,7 @@
 import { api, stream } from './api.js';
 import { h, clear, fill, append, status, ago } from './dom.js';
 import {
-  LIST_FIELDS, SYNC_STATES, HEALTH_STATES, readFilters, writeFilters, record, matcher,
+  SYNC_STATES, HEALTH_STATES, readFilters, writeFilters, record, matcher,
   summarise, compareRecords, parseSelector,
 } from './appindex.js';
 
@@ -12,7 +12,9 @@ const TILE_H = 164;
 const TILE_GAP = 12;
 const TILE_MIN_W = 290;
 const OVERSCAN = 4;
-const PAGE = 2000;
+// The first page is small so it shows at once; the rest come in larger pages.
+const FIRST_PAGE = 500;
+const PAGE = 2500;
 
 export function render(ctx) {
   const filters = readFilters(ctx.query);
@@ -214,35 +216,38 @@ export function render(ctx) {
   let loadAbort = null;
   function reloadSoon() {
     clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => { load(); watch(); }, 250);
+    reloadTimer = setTimeout(load, 250);
   }
+  let streamed = new Set();
   async function load() {
     if (loadAbort) loadAbort.abort();
     const mine = new AbortController();
     loadAbort = mine;
     abort.signal.addEventListener('abort', () => mine.abort());
     let token = '';
-    const fresh = new Map();
+    const fresh = new Set();
     let first = true;
+    streamed = new Set();
     try {
       do {
-        const page = await api('applications', { query: { ...serverQuery, fields: LIST_FIELDS, limit: PAGE, continue: token || undefined }, signal: mine.signal });
-        for (const app of page.items || []) { const r = record(app); fresh.set(r.key, r); }
+        const page = await api('applications', { query: { ...serverQuery, limit: first ? FIRST_PAGE : PAGE, continue: token || undefined }, signal: mine.signal });
+        if (first) {
+          byKey.clear();
+          // Changes from now on come from the stream (which skips its initial list).
+          watch((page.metadata && page.metadata.resourceVersion) || '1');
+        }
+        for (const app of page.items || []) { const r = record(app); fresh.add(r.key); if (!streamed.has(r.key)) byKey.set(r.key, r); }
         token = (page.metadata && page.metadata.continue) || '';
-        if (first || !token) {
-          // The first page shows at once; later pages join it as they come.
-          if (first) { byKey.clear(); first = false; }
-          for (const [k, v] of fresh) byKey.set(k, v);
+        if (first) {
+          first = false;
           loaded = !token;
           refreshSidebar();
           applyFilters();
-          if (!window.__gitwardFirstRender) window.__gitwardFirstRender = performance.now();
-        } else {
-          for (const [k, v] of fresh) byKey.set(k, v);
+          if (window.__gitwardFirstRender === undefined) window.__gitwardFirstRender = performance.now();
         }
       } while (token && !mine.signal.aborted);
-      // Apps deleted while we paged are dropped.
-      for (const k of [...byKey.keys()]) if (!fresh.has(k)) byKey.delete(k);
+      // What was deleted while we paged is dropped; what the stream added stays.
+      for (const k of [...byKey.keys()]) if (!fresh.has(k) && !streamed.has(k)) byKey.delete(k);
       loaded = true; loadError = null;
       refreshSidebar();
       applyFilters();
@@ -256,14 +261,15 @@ export function render(ctx) {
   }
   let watchAbort = null;
   let pending = false;
-  function watch() {
+  function watch(resourceVersion) {
     if (watchAbort) watchAbort.abort();
     watchAbort = new AbortController();
     abort.signal.addEventListener('abort', () => watchAbort.abort());
-    stream('stream/applications', serverQuery, (result) => {
+    stream('stream/applications', { ...serverQuery, resourceVersion }, (result) => {
       const app = result.application;
       if (!app || !app.metadata) return;
       const r = record(app);
+      streamed.add(r.key);
       if (result.type === 'DELETED') byKey.delete(r.key); else byKey.set(r.key, r);
       if (!pending) {
         pending = true;
@@ -305,7 +311,6 @@ export function render(ctx) {
       resize.observe(viewport);
       applyFilters();
       load();
-      watch();
     },
     dispose() {
       abort.abort();

@@ -63,10 +63,19 @@ function inline(value) {
   return scalar(value);
 }
 
-/** A manifest without what the cluster alone writes, unless asked to keep it. */
+/** Keys in order at every level, so two manifests line up however each was written. */
+export function sortKeys(value) {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (!value || typeof value !== 'object') return value;
+  const out = {};
+  for (const k of Object.keys(value).sort()) out[k] = sortKeys(value[k]);
+  return out;
+}
+
+/** A manifest without managed fields (unless asked to keep them), keys sorted. */
 export function tidy(object, { managedFields = false } = {}) {
   if (!object || typeof object !== 'object') return object;
-  const copy = JSON.parse(JSON.stringify(object));
+  const copy = sortKeys(object);
   if (!managedFields && copy.metadata) delete copy.metadata.managedFields;
   return copy;
 }
