@@ -10,11 +10,12 @@ a controller would) are created, then the whole server (API, auth, UI) starts an
 Debian's chromium signs in. Measured, in the page:
 
 * first render: from navigation start to the first page of tiles on screen (the
-  list's first page of 500 drawn, the rest still arriving);
+  list's first page of 500 drawn, the rest still arriving), median of 3 loads;
 * all loaded: until every app is in the list;
 * filter change: from a search keystroke, and from ticking a health filter, to the
   next painted frame (median and worst of 10 each);
-* tab memory: the resident memory of the page's renderer processes, and the JS heap.
+* tab memory: the proportional set size (PSS) of the tab's renderer process (the
+  largest renderer; chromium also keeps a spare one), and the JS heap.
 
 Baseline, same run: the time the server takes to answer the whole list in one request
 (``limit=0``), which any UI of these apps must at least wait for.
@@ -23,6 +24,7 @@ Baseline, same run: the time the server takes to answer the whole list in one re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
@@ -103,35 +105,50 @@ async def create_apps(kube: KubeClient, count: int) -> float:
     return time.monotonic() - started
 
 
-def renderer_rss_mb() -> float:
-    """RSS of the chromium renderer processes that descend from this process."""
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: private pages plus a fair share of shared ones."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def renderer_memory_mb() -> tuple[float, float, int]:
+    """PSS of the largest chromium renderer descending from this process (the tab's),
+    of all of them together, and how many there are.
+
+    PSS, not RSS: a renderer's RSS counts every shared library page in full, so summing
+    RSS over processes counts chromium's code several times over.
+    """
     parents: dict[int, int] = {}
-    cmdlines: dict[int, str] = {}
-    rss: dict[int, int] = {}
+    renderers: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdlines[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
-            fields = stat.rsplit(")", 1)[1].split()
-            parents[int(entry.name)] = int(fields[1])
-            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            if b"--type=renderer" in (entry / "cmdline").read_bytes():
+                renderers.append(int(entry.name))
         except (OSError, ValueError, IndexError):
             continue
     me = os.getpid()
 
     def mine(pid: int) -> bool:
-        seen = 0
-        while pid > 1 and seen < 64:
+        for _ in range(64):
             if pid == me:
                 return True
+            if pid <= 1:
+                return False
             pid = parents.get(pid, 0)
-            seen += 1
         return False
 
-    total = sum(rss[p] for p, cmd in cmdlines.items() if "--type=renderer" in cmd and mine(p))
-    return total / 1e6
+    sizes: list[int] = []
+    for pid in renderers:
+        if mine(pid):
+            with contextlib.suppress(OSError):
+                sizes.append(_pss_bytes(pid))
+    return max(sizes, default=0) / 1e6, sum(sizes) / 1e6, len(sizes)
 
 
 FRAME = "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
@@ -168,7 +185,10 @@ async def timed_click(page: Page, selector: str) -> float:
 async def measure(url: str, chromium: str, count: int) -> Obj:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        ctx = await browser.new_context(base_url=url, viewport={"width": 1280, "height": 800})
+        # The page's CSP forbids eval; the measuring probes below are the harness's own.
+        ctx = await browser.new_context(
+            base_url=url, viewport={"width": 1280, "height": 800}, bypass_csp=True
+        )
         page = await ctx.new_page()
         await page.goto("/login")
         await page.fill("input[name=username]", "admin")
@@ -198,17 +218,19 @@ async def measure(url: str, chromium: str, count: int) -> Obj:
         metrics = {
             m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]
         }
-        rss = renderer_rss_mb()
+        tab, renderers_all, renderers = renderer_memory_mb()
         await browser.close()
     return {
-        "first_render_ms": round(min(firsts), 1),
+        "first_render_ms": round(statistics.median(firsts), 1),
         "first_render_ms_runs": [round(x, 1) for x in firsts],
-        "all_loaded_ms": round(min(loaded), 1),
+        "all_loaded_ms": round(statistics.median(loaded), 1),
         "search_ms_median": round(statistics.median(searches), 1),
         "search_ms_max": round(max(searches), 1),
         "health_filter_ms_median": round(statistics.median(clicks), 1),
         "health_filter_ms_max": round(max(clicks), 1),
-        "renderer_rss_mb": round(rss, 1),
+        "tab_pss_mb": round(tab, 1),
+        "renderers_pss_mb": round(renderers_all, 1),
+        "renderer_processes": renderers,
         "js_heap_used_mb": round(metrics.get("JSHeapUsedSize", 0) / 1e6, 1),
         "dom_nodes": int(metrics.get("Nodes", 0)),
     }
@@ -264,7 +286,8 @@ def main() -> None:
                 ("all apps loaded ms", figures["all_loaded_ms"], ""),
                 ("search keystroke to paint ms (median)", figures["search_ms_median"], "< 300"),
                 ("health filter to paint ms (median)", figures["health_filter_ms_median"], "< 300"),
-                ("renderer RSS MB", figures["renderer_rss_mb"], "< 300"),
+                ("tab memory MB (its renderer's PSS)", figures["tab_pss_mb"], "< 300"),
+                ("all renderers' PSS MB", figures["renderers_pss_mb"], ""),
                 ("JS heap MB", figures["js_heap_used_mb"], ""),
                 ("API: whole list in one request ms", baselines["api_whole_list_ms"], ""),
             ],

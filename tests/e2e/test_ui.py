@@ -11,6 +11,7 @@ import re
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from playwright.async_api import Page, expect
 
@@ -254,3 +255,35 @@ async def test_list_follows_the_stream_and_keyboard(
     await expect(page).to_have_url(re.compile(r"/applications$"))
     await page.keyboard.press("/")
     assert await page.evaluate("document.activeElement.type") == "search"
+
+
+async def test_dependency_view_both_ways(
+    page: Page, installed: KubeClient, server: UiServer, tmp_path: Path
+) -> None:
+    repo = GitRepo(tmp_path / "git" / "deps")
+    repo.commit({"app/all.yaml": manifests("hi")}, "first")
+    base, needs = unique("db"), unique("api")
+    await installed.create(application(base, repo))
+    dependent = application(needs, repo)
+    dependent["metadata"]["annotations"] = {"gitward.io/depends-on": f"{base},{base}-gone"}
+    await installed.create(dependent)
+    await sign_in(page)
+    await page.goto(f"/applications/argocd/{needs}?view=dependencies")
+    view = page.locator("[data-test=dependencies]")
+    await expect(view.locator(f"[data-dep={base}]")).to_be_visible()
+    await expect(view.locator(f"[data-dep={base}-gone]")).to_contain_text("missing")
+    await view.locator(f"[data-dep={base}] a").click()
+    await expect(page).to_have_url(re.compile(rf"/applications/argocd/{base}\?view=dependencies$"))
+    await expect(page.locator("[data-test=dependencies]")).to_contain_text("Waited for by")
+    await expect(page.locator(f"[data-test=dependencies] [data-dep={needs}]")).to_be_visible()
+
+
+async def test_sign_in_never_returns_to_another_origin(page: Page, server: UiServer) -> None:
+    for hostile in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/"):
+        await page.goto(f"/login?return={quote(hostile, safe='')}")
+        await page.fill("input[name=username]", "admin")
+        await page.fill("input[name=password]", ADMIN_PASSWORD)
+        await page.click("form.login button[type=submit]")
+        await expect(page).to_have_url(f"{server.url}/applications")
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page.locator("form.login")).to_be_visible()

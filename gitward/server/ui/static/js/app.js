@@ -6,8 +6,9 @@ import { treeView, listView, nodeKey } from './tree.js';
 import { resourcePanel } from './resource.js';
 import { openSyncDialog, showDryRun } from './sync.js';
 import { historyView, confirmRollback, restoreAutoSync } from './history.js';
+import { depsView } from './deps.js';
 
-const VIEWS = ['tree', 'list', 'operation', 'history'];
+const VIEWS = ['tree', 'list', 'dependencies', 'operation', 'history'];
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Error']);
 
 export async function render(ctx) {
@@ -183,6 +184,7 @@ export async function render(ctx) {
     if (view === 'tree') inner = treeView(app, shown, { syncOf, onSelect: select, selected: selectedKey, orphans });
     else if (view === 'list') inner = listView(shown, { syncOf, onSelect: select });
     else if (view === 'operation') inner = operationView();
+    else if (view === 'dependencies') inner = depsView(app, ctx.link);
     else {
       inner = historyView(app, {
         canRollback: perms.sync,

@@ -187,12 +187,18 @@ export function render(ctx) {
       spacer.append(h('div', { class: 'empty' }, loaded ? (byKey.size ? 'No application matches the filters.' : 'No applications yet.') : 'Loading applications…'));
     }
   }
-  function applyFilters() {
+  // All records in display order, sorted again only when the data changed: a filter
+  // change is then one pass over plain objects.
+  let ordered = null;
+  let orderedSize = -1;
+  function applyFilters(dataChanged = true) {
     const t0 = performance.now();
+    if (dataChanged || !ordered || orderedSize !== byKey.size) {
+      ordered = [...byKey.values()].sort(compareRecords);
+      orderedSize = byKey.size;
+    }
     const keep = matcher(filters);
-    shown = [];
-    for (const r of byKey.values()) if (keep(r)) shown.push(r);
-    shown.sort(compareRecords);
+    shown = ordered.filter(keep);
     selected = Math.min(selected, Math.max(0, shown.length - 1));
     header.hidden = filters.view !== 'list';
     viewToggle.textContent = filters.view === 'list' ? 'Tiles' : 'List';
@@ -206,7 +212,7 @@ export function render(ctx) {
     for (const key of ['sync', 'health', 'proj', 'cluster', 'namespace']) {
       if (groups[key]) for (const box of groups[key].querySelectorAll('input')) box.checked = filters[key].includes(box.value);
     }
-    applyFilters();
+    applyFilters(false);
     const next = serverParams(filters);
     if (JSON.stringify(next) !== JSON.stringify(serverQuery)) { serverQuery = next; reloadSoon(); }
   }

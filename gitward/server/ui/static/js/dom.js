@@ -37,7 +37,8 @@ export function append(el, children) {
 /** Only this origin's paths and http(s) URLs become links; anything else is inert. */
 export function safeHref(value) {
   const text = String(value);
-  if (text.startsWith('/') && !text.startsWith('//')) return text;
+  // A path of this origin: '//' and '/\\' would name another host.
+  if (text.startsWith('/') && !text.startsWith('//') && !text.includes('\\')) return text;
   try {
     const url = new URL(text);
     if (url.protocol === 'https:' || url.protocol === 'http:') return url.href;

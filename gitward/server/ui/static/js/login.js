@@ -18,10 +18,7 @@ export function render(ctx) {
           method: 'POST', body: { username: username.value, password: password.value },
         });
         signedIn();
-        const back = ctx.query.get('return') || '/applications';
-        // Only a path of this UI, never another origin.
-        ctx.navigate(back.startsWith('/') && !back.startsWith('//') ? back : '/applications',
-          { replace: true });
+        ctx.navigate(returnPath(ctx.query.get('return')), { replace: true });
       } catch (err) {
         error.textContent = err.status === 401 || err.status === 403
           ? 'Invalid username or password' : `Sign-in failed: ${err.message}`;
@@ -38,4 +35,14 @@ export function render(ctx) {
   h('label', null, 'Password', password),
   submit);
   return { el: form, title: 'Sign in', mounted: () => username.focus() };
+}
+
+/** Where to go after signing in: a path of this origin only, else the applications. */
+export function returnPath(asked) {
+  if (!asked || !asked.startsWith('/')) return '/applications';
+  try {
+    const url = new URL(asked, location.origin);
+    if (url.origin === location.origin) return url.pathname + url.search;
+  } catch { /* not a URL */ }
+  return '/applications';
 }
