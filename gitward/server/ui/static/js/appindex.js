@@ -81,14 +81,14 @@ export function parseSelector(text) {
   for (const part of parts) {
     if (!part) continue;
     let m;
-    if ((m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(part))) {
+    if ((m = /^([^\s!=]+?)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
       const values = new Set(m[3].split(',').map((v) => v.trim()));
       const [, key, op] = m;
       tests.push(op === 'in' ? (l) => values.has(l[key]) : (l) => !values.has(l[key]));
     } else if ((m = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s!=]*)$/.exec(part))) {
       const [, key, op, value] = m;
       tests.push(op === '!=' ? (l) => l[key] !== value : (l) => l[key] === value);
-    } else if ((m = /^!([^\s!=]+)$/.exec(part))) {
+    } else if ((m = /^!\s*([^\s!=]+)$/.exec(part))) {
       const key = m[1];
       tests.push((l) => !Object.hasOwn(l, key));
     } else if ((m = /^([^\s!=]+)$/.exec(part))) {
