@@ -8,7 +8,7 @@ import pytest
 
 from gitward.cluster import KubeClient
 from gitward.server.api import projects
-from tests.support.apiserver import Api, build_app, serve
+from tests.support.restserver import Api, build_app, serve
 
 pytestmark = pytest.mark.cluster
 

@@ -1,133 +1,116 @@
-"""An API server for tests: the route modules on a real port, against the real cluster.
+"""The API server in the test process, with a stand-in for authentication.
 
-The application here mounts route modules the way ``gitward server`` does, with two
-stand-ins of the server's own (not the API server's) making: a middleware that maps
-a bearer token to a :class:`Principal` from a fixed table, and an enforcer that
-answers from a list of ``(subject, resource, action, object glob)`` grants. What the
-routes do with the control cluster is real.
+Tests name the caller with the ``X-Test-User`` header and give each subject a
+table of ``(resource, action, object glob)`` grants: the stand-in knows nothing
+of tokens or policy files, which are not what these tests test. It is test-only
+and never mounted by ``gitward server``.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
+from gitward._util.glob import glob_match
+from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient
-from gitward.server.auth import ENFORCER, PRINCIPAL_KEY, Principal
-from gitward.server.context import CONTEXT, ServerContext
-from gitward.server.errors import ApiError
+from gitward.localkube.process import free_ports
+from gitward.server.app import Handler, build_app
+from gitward.server.appstore import AppStore
+from gitward.server.auth import PRINCIPAL_KEY, Principal
+from gitward.server.context import ServerContext
 
-Grant = tuple[str, str, str, str]  # subject, resource, action, object glob
-
-#: The stand-in authenticator's tokens: ``NAME-token`` is the principal NAME.
-TOKEN_SUFFIX = "-token"
-ADMIN: list[Grant] = [("admin", "*", "*", "*")]
-READER: list[Grant] = [("reader", "*", "get", "*")]
+USER_HEADER = "X-Test-User"
+Grant = tuple[str, str, str]  # (resource, action, object glob)
+ADMIN_GRANTS: tuple[Grant, ...] = (("*", "*", "*"),)
 
 
-class GrantEnforcer:
-    def __init__(self, grants: Iterable[Grant]) -> None:
-        self.grants = list(grants)
+@dataclass
+class TableEnforcer:
+    """Grants by subject; ``*`` globs each part."""
+
+    grants: dict[str, Sequence[Grant]] = field(default_factory=dict)
 
     def allowed(self, principal: Principal, resource: str, action: str, obj: str) -> bool:
         return any(
-            sub == principal.subject
-            and res in ("*", resource)
-            and act in ("*", action)
-            and fnmatch.fnmatchcase(obj, pattern)
-            for sub, res, act, pattern in self.grants
+            glob_match(r, resource) and glob_match(a, action) and glob_match(o, obj)
+            for r, a, o in self.grants.get(principal.subject, ())
         )
 
 
 @web.middleware
-async def _errors(
-    request: web.Request, handler: Callable[[web.Request], Any]
-) -> web.StreamResponse:
+async def header_principal(request: web.Request, handler: Handler) -> web.StreamResponse:
+    user = request.headers.get(USER_HEADER)
+    if user:
+        request[PRINCIPAL_KEY] = Principal(user)
+    return await handler(request)
+
+
+@dataclass
+class Served:
+    url: str
+    store: AppStore
+    enforcer: TableEnforcer
+    app: web.Application
+
+    def headers(self, user: str = "admin") -> dict[str, str]:
+        return {USER_HEADER: user}
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    kube: KubeClient,
+    grants: Mapping[str, Sequence[Grant]] | None = None,
+    *,
+    app_namespaces: tuple[str, ...] = (),
+    max_body: int = 1 << 20,
+    refresh_wait: float = 10.0,
+) -> AsyncIterator[Served]:
+    """``build_app`` on a free loopback port, its informers synced; stopped afterwards."""
+    store = AppStore(kube, "argocd", app_namespaces)
+    base = await Refresher.create(kube, "argocd")
+    refresher = Refresher(
+        kube, base.settings, base.manifests, projects=store.projects, control_namespace="argocd"
+    )
+    enforcer = TableEnforcer({"admin": ADMIN_GRANTS, **(grants or {})})
+    app = build_app(
+        ServerContext(kube, "argocd", app_namespaces),
+        store=store,
+        refresher=refresher,
+        enforcer=enforcer,
+        auth=[header_principal],
+        max_body=max_body,
+        refresh_wait=refresh_wait,
+    )
+    store.start()
+    await store.ready()
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)
+    await runner.setup()
+    port = free_ports(1)[0]
+    await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        response: web.StreamResponse = await handler(request)
-    except ApiError as exc:
-        return exc.response()
-    return response
-
-
-@web.middleware
-async def _tokens(
-    request: web.Request, handler: Callable[[web.Request], Any]
-) -> web.StreamResponse:
-    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-    if token.endswith(TOKEN_SUFFIX) and len(token) > len(TOKEN_SUFFIX):
-        request[PRINCIPAL_KEY] = Principal(token.removesuffix(TOKEN_SUFFIX))
-    response: web.StreamResponse = await handler(request)
-    return response
-
-
-def build_app(
-    client: KubeClient,
-    namespace: str,
-    modules: Iterable[Callable[[web.Application], None]],
-    grants: Iterable[Grant] = (),
-) -> web.Application:
-    app = web.Application(middlewares=[_errors, _tokens])
-    app[CONTEXT] = ServerContext(client, namespace)
-    app[ENFORCER] = GrantEnforcer([*ADMIN, *READER, *grants])
-    for add_routes in modules:
-        add_routes(app)
-    return app
-
-
-class Api:
-    """A client of the test server: ``await api.get(path, token=...)`` → (status, JSON)."""
-
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
-        self.session = session
-        self.base = base
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        token: str = "admin-token",  # noqa: S107 - a test token
-        params: dict[str, str] | None = None,
-        raw: bytes | None = None,
-    ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        async with self.session.request(
-            method, self.base + path, data=data, headers=headers, params=params
-        ) as response:
-            text = await response.text()
-            try:
-                return response.status, json.loads(text)
-            except ValueError:
-                return response.status, text
-
-    async def get(self, path: str, **kw: Any) -> tuple[int, Any]:
-        return await self.call("GET", path, **kw)
-
-    async def post(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
-        return await self.call("POST", path, body, **kw)
-
-    async def put(self, path: str, body: Any = None, **kw: Any) -> tuple[int, Any]:
-        return await self.call("PUT", path, body, **kw)
-
-    async def delete(self, path: str, **kw: Any) -> tuple[int, Any]:
-        return await self.call("DELETE", path, **kw)
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[Api]:
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Api(session, str(server.make_url("")).rstrip("/"))
+        yield Served(f"http://127.0.0.1:{port}", store, enforcer, app)
     finally:
-        await server.close()
+        await runner.cleanup()
+        await store.stop()
+
+
+async def call(
+    method: str, url: str, user: str | None = "admin", body: Any = None, **params: str
+) -> tuple[int, Any]:
+    """One request; (status, decoded JSON body or text)."""
+    headers = {USER_HEADER: user} if user else {}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, url, headers=headers, json=body, params=params or None) as resp,
+    ):
+        text = await resp.text()
+        try:
+            return resp.status, await resp.json(content_type=None)
+        except ValueError:
+            return resp.status, text

@@ -28,7 +28,7 @@ from gitward.server.errors import InvalidArgument
 Obj = dict[str, Any]
 
 MAX_SELECTOR = 4096
-MAX_TOKEN = 1024
+MAX_TOKEN = 4096
 MAX_LIMIT = 10_000
 MAX_VALUES = 256
 

@@ -23,13 +23,14 @@ from gitward.server.api.routing import (
     flag,
     json_response,
     list_of,
+    missing,
     mount,
     read_body,
     text,
 )
 from gitward.server.auth import allowed, require
 from gitward.server.context import CONTEXT
-from gitward.server.errors import AlreadyExists, InvalidArgument, NotFoundError
+from gitward.server.errors import AlreadyExists, InvalidArgument
 from gitward.source import GitSource, redact_url
 from gitward.source.credentials import REPO_CREDS, REPOSITORY
 from gitward.source.gitsource import split_userinfo
@@ -96,12 +97,13 @@ async def _all(request: web.Request) -> tuple[list[Entry], list[Entry]]:
     )
 
 
-def _find(request: web.Request, found: list[Entry], url: str) -> Entry:
+def _find(request: web.Request, found: list[Entry], url: str, action: str) -> Entry:
     project = request.query.get("appProject") or None
     try:
         return repos.find_one(found, url, project, request.app[CONTEXT].namespace, "repository")
     except NotRegistered as exc:
-        raise NotFoundError(str(exc)) from None
+        obj = rbac_object(project or "", url)
+        raise missing(request, "repositories", action, obj, str(exc)) from None
 
 
 async def list_repositories(request: web.Request) -> web.Response:
@@ -121,7 +123,7 @@ async def list_repositories(request: web.Request) -> web.Response:
 
 async def get_repository(request: web.Request) -> web.Response:
     found, creds = await _all(request)
-    entry = _find(request, found, request.match_info["repo"])
+    entry = _find(request, found, request.match_info["repo"], "get")
     require(request, "repositories", "get", rbac_object(entry.project, entry.url))
     store = repos.store_of(found + creds)
     state = UNTESTED
@@ -166,7 +168,7 @@ async def update_repository(request: web.Request) -> web.Response:
     body = await read_body(request)
     clean, fields = _repo_fields(body)
     found, creds = await _all(request)
-    entry = _find(request, found, request.match_info["repo"])
+    entry = _find(request, found, request.match_info["repo"], "update")
     if repos.matching([entry], clean, None, prefix=False) != [entry]:
         raise InvalidArgument("repo.repo: differs from the URL in the path")
     require(request, "repositories", "update", rbac_object(entry.project, entry.url))
@@ -183,7 +185,7 @@ async def update_repository(request: web.Request) -> web.Response:
 async def delete_repository(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     found, _ = await _all(request)
-    entry = _find(request, found, request.match_info["repo"])
+    entry = _find(request, found, request.match_info["repo"], "delete")
     require(request, "repositories", "delete", rbac_object(entry.project, entry.url))
     await ctx.client.delete("v1", "Secret", entry.secret_name, ctx.namespace, "Background")
     secret = {**entry.secret, "apiVersion": "v1", "kind": "Secret"}

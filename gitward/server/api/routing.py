@@ -27,7 +27,8 @@ from gitward._util import deepjson
 from gitward.cluster.errors import ApiError as KubeApiError
 from gitward.cluster.errors import ClusterUnreachable, Conflict, NotFound
 from gitward.model.errors import ConfigError, GitwardError
-from gitward.server.auth import principal_of
+from gitward.server.audit import audit as record
+from gitward.server.auth import allowed, principal_of
 from gitward.server.context import CONTEXT
 from gitward.server.errors import (
     ApiError,
@@ -35,9 +36,9 @@ from gitward.server.errors import (
     InvalidArgument,
     NotFoundError,
     PayloadTooLarge,
+    PermissionDenied,
     Unavailable,
 )
-from gitward.sync.events import record
 
 Obj = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,7 +56,8 @@ class Route:
 
     method: str
     path: str
-    handler: Handler
+    #: None for a route another module mounts itself and :mod:`described` describes.
+    handler: Handler | None
     summary: str
     tag: str
     #: Argo CD's RBAC resource and action the route checks; None for a public route.
@@ -68,6 +70,14 @@ class Route:
     body: str | None = None
     #: What a success answers (a schema name).
     answer: str = "object"
+    #: The OpenAPI operationId (default: the handler's name).
+    operation_id: str = ""
+
+    @property
+    def name(self) -> str:
+        if self.operation_id:
+            return self.operation_id
+        return self.handler.__name__ if self.handler is not None else ""
 
 
 ROUTES: web.AppKey[list[Route]] = web.AppKey("gitward.server.routes", list)
@@ -78,6 +88,8 @@ def mount(app: web.Application, routes: list[Route]) -> None:
     if ROUTES not in app:
         app[ROUTES] = []
     for route in routes:
+        if route.handler is None:
+            raise ValueError(f"{route.method} {route.path}: no handler to mount")
         app.router.add_route(route.method, route.path, translated(route.handler))
         app[ROUTES].append(route)
 
@@ -168,14 +180,13 @@ def list_of(items: list[Obj], resource_version: str = "") -> Obj:
 
 
 async def audit(request: web.Request, obj: Obj, reason: str, what: str) -> None:
-    """A Kubernetes Event on ``obj`` saying who did ``what`` (``updated project``).
+    """A Kubernetes Event on ``obj`` saying the caller did ``what`` (``updated project``).
 
-    Argo CD's audit log is Events too (reasons ``ResourceCreated``/``Updated``/
-    ``Deleted``); an Event that cannot be written never fails the request.
+    Through :func:`gitward.server.audit.audit`: Argo CD's reasons
+    (``ResourceCreated``/``Updated``/``Deleted``), the subject in front, redacted.
     """
-    subject = principal_of(request).subject
-    client = request.app[CONTEXT].client
-    await record(client, obj, reason, f"{subject} {what}")
+    ctx = request.app[CONTEXT]
+    await record(ctx.client, obj, principal_of(request), reason, what, namespace=ctx.namespace)
 
 
 def object_name(value: str, where: str) -> str:
@@ -186,3 +197,14 @@ def object_name(value: str, where: str) -> str:
     if not _NAME.fullmatch(value) or ".." in value:
         raise InvalidArgument(f"{where}: {value[:64]!r} is not a valid object name")
     return value
+
+
+def missing(request: web.Request, resource: str, action: str, obj: str, message: str) -> ApiError:
+    """404 for a caller who may ``action`` ``obj``, else the 403 an existing one would get.
+
+    So a caller without rights cannot probe which repositories or clusters exist.
+    """
+    if allowed(request, resource, action, obj):
+        return NotFoundError(message)
+    subject = principal_of(request).subject
+    return PermissionDenied(f"permission denied: {resource}, {action}, {obj}, sub: {subject}")

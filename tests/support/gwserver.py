@@ -1,0 +1,139 @@
+"""The whole API server, assembled as ``gitward server`` assembles itself, as a process.
+
+:func:`build` puts :func:`gitward.server.app.build_app` together with every route
+module (applications, projects, repositories, clusters, applicationsets, settings,
+version, the OpenAPI document, sessions and accounts), the real authentication
+middleware, accounts and RBAC. :func:`running` serves it on a free loopback port.
+``python -m tests.support.gwserver --kubeconfig PATH --namespace NS --port N`` runs
+it as a separate process for tests that drive the ``gitward`` command against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gitward.cluster import KubeClient, NotFound
+from gitward.server.api import rest
+from gitward.server.app import APPLICATION_ROUTES, build_app
+from gitward.server.appstore import AppStore
+from gitward.server.auth import routes as auth_routes
+from gitward.server.auth.bootstrap import ensure_initial_settings
+from gitward.server.auth.loader import PolicyLoader
+from gitward.server.auth.middleware import auth_middleware
+from gitward.server.auth.passwords import hash_password
+from gitward.server.auth.service import build_auth, install_auth, is_public
+from gitward.server.context import ServerContext
+from gitward.sync import Refresher, load_settings
+from gitward.sync.setup import manifest_source
+
+ADMIN_PASSWORD = "admin-password-1"
+READER = "reader"
+READER_PASSWORD = "reader-password-1"
+ROUTES = (*APPLICATION_ROUTES, auth_routes.add_routes, rest.add_routes)
+
+
+async def _merge(
+    kube: KubeClient, kind: str, name: str, namespace: str, data: dict[str, str]
+) -> None:
+    try:
+        await kube.get("v1", kind, name, namespace)
+    except NotFound:
+        meta = {"name": name, "namespace": namespace}
+        await kube.create({"apiVersion": "v1", "kind": kind, "metadata": meta})
+    if kind == "Secret":
+        data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    await kube.patch("v1", kind, name, namespace, {"data": data})
+
+
+async def set_up_accounts(kube: KubeClient, namespace: str) -> None:
+    """``admin``, and ``reader`` (``role:readonly``, may create API keys), known passwords."""
+    await _merge(kube, "ConfigMap", "argocd-cm", namespace, {"accounts.reader": "login, apiKey"})
+    policy = "g, reader, role:readonly\np, reader, accounts, update, reader, allow\n"
+    await _merge(kube, "ConfigMap", "argocd-rbac-cm", namespace, {"policy.csv": policy})
+    await ensure_initial_settings(kube, namespace)
+    passwords = {
+        "admin.password": hash_password(ADMIN_PASSWORD),
+        "accounts.reader.password": hash_password(READER_PASSWORD),
+    }
+    await _merge(kube, "Secret", "argocd-secret", namespace, passwords)
+
+
+@dataclass
+class Server:
+    url: str
+    app: web.Application
+
+
+@contextlib.asynccontextmanager
+async def running(kube: KubeClient, namespace: str, port: int = 0) -> AsyncIterator[Server]:
+    """The server on 127.0.0.1 (plain HTTP, as ``--insecure``), ready to serve."""
+    await set_up_accounts(kube, namespace)
+    store = AppStore(kube, namespace, ())
+    settings = await load_settings(kube, namespace)
+    refresher = Refresher(
+        kube,
+        settings,
+        await manifest_source(kube, namespace, settings),
+        projects=store.projects,
+        control_namespace=namespace,
+    )
+    service = build_auth(kube, namespace, insecure=True, settings_ttl=0.5)
+    app = build_app(
+        ServerContext(kube, namespace),
+        store=store,
+        refresher=refresher,
+        enforcer=service.enforcer,
+        auth=[auth_middleware(service.authenticator, is_public)],
+        routes=ROUTES,
+    )
+    install_auth(app, service)
+    loader = PolicyLoader(kube, namespace, service.enforcer)
+    await loader.refresh()
+    policy = asyncio.create_task(loader.run(interval=1.0))
+    store.start()
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    try:
+        await store.ready()
+        yield Server(f"http://127.0.0.1:{bound}", app)
+    finally:
+        policy.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await policy
+        await runner.cleanup()
+        await store.stop()
+        await refresher.destinations.close()
+
+
+async def _main(kubeconfig: str, namespace: str, port: int) -> None:
+    kube = await KubeClient.from_kubeconfig(kubeconfig)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running(kube, namespace, port) as server:
+            print(server.url, flush=True)
+            await stop.wait()
+    finally:
+        await kube.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--namespace", default="argocd")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(_main(args.kubeconfig, args.namespace, args.port))
