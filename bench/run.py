@@ -24,6 +24,7 @@ SCENARIOS = (
     "bench.ceiling",
     "bench.controller",
     "bench.appsets",
+    "bench.api",
     "bench.ui",
 )
 
@@ -147,6 +148,32 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
                 "API requests per app (cold start)",
                 t["api_requests_per_app_total"],
                 json.dumps(t["api_requests_per_app"]),
+                "",
+            ),
+        ]
+    with contextlib.suppress(FileNotFoundError):
+        api = figures("api-10k")
+        f, b = api["figures"], api["baselines"]
+        out += [
+            (
+                f"api-10k ({f['apps']})",
+                "list first page (limit=100) p50 / p95 ms",
+                f"{f['list_first_page_p50_ms']} / {f['list_first_page_p95_ms']}",
+                f"kube-apiserver page {b['kube_list_page_p50_ms']} / {b['kube_list_page_p95_ms']}",
+                "p95 < 100",
+            ),
+            (
+                f"api-10k ({f['apps']})",
+                "app get p50 / p95 ms",
+                f"{f['get_p50_ms']} / {f['get_p95_ms']}",
+                f"kube-apiserver GET {b['kube_get_p50_ms']} / {b['kube_get_p95_ms']}",
+                "p95 < 20",
+            ),
+            (
+                f"api-10k ({f['apps']})",
+                f"requests/s with {f['in_flight']} in flight: get / list page",
+                f"{f['get_per_s']} / {f['list_page_per_s']}",
+                f"server RSS {f['server_rss_mb']} MB",
                 "",
             ),
         ]

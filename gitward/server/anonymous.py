@@ -8,9 +8,10 @@ this enforcer always allows.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
-from gitward.server.app import Handler
 from gitward.server.auth import PRINCIPAL_KEY, Principal
 
 ADMIN = Principal("admin")
@@ -23,6 +24,8 @@ class AllowAll:
 
 
 @web.middleware
-async def anonymous_admin(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def anonymous_admin(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     request[PRINCIPAL_KEY] = ADMIN
     return await handler(request)

@@ -27,10 +27,16 @@ from gitward import __version__
 from gitward.cluster import ClusterUnreachable
 from gitward.cluster.errors import ApiError as ClusterApiError
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.project import AppProject
+from gitward.server.anonymous import AllowAll, anonymous_admin
 from gitward.server.api import appinfo, applications, operations, resources, streams
 from gitward.server.api.common import REFRESH_WAIT, REFRESHER, STORE, json_response
 from gitward.server.appstore import AppStore
 from gitward.server.auth import ENFORCER, Enforcer
+from gitward.server.auth.middleware import auth_middleware
+from gitward.server.auth.routes import add_routes as auth_routes
+from gitward.server.auth.service import is_public
+from gitward.server.auth.setup import setup_auth
 from gitward.server.context import CONTEXT, ServerContext
 from gitward.server.errors import (
     ApiError,
@@ -52,7 +58,7 @@ RouteModule = Callable[[web.Application], None]
 MAX_BODY = 1 << 20
 REFRESH_WAIT_SECONDS = 10.0
 
-#: The applications API (this package's own route modules).
+#: The applications API's route modules.
 APPLICATION_ROUTES: tuple[RouteModule, ...] = (
     applications.add_routes,
     operations.add_routes,
@@ -60,6 +66,9 @@ APPLICATION_ROUTES: tuple[RouteModule, ...] = (
     appinfo.add_routes,
     streams.add_routes,
 )
+
+#: Every route module ``gitward server`` mounts besides auth's own.
+SERVER_ROUTES: tuple[RouteModule, ...] = APPLICATION_ROUTES
 
 _HTTP_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 9, 413: 8, 415: 3, 429: 8}
 
@@ -126,7 +135,7 @@ def build_app(
     *,
     store: AppStore,
     refresher: Refresher,
-    enforcer: Enforcer,
+    enforcer: Enforcer | None = None,
     auth: Sequence[Middleware] = (),
     routes: Sequence[RouteModule] = APPLICATION_ROUTES,
     max_body: int = MAX_BODY,
@@ -134,10 +143,14 @@ def build_app(
 ) -> web.Application:
     """The API's application. ``auth`` authenticates (it stores the caller's
     :class:`~gitward.server.auth.Principal`); ``routes`` are the route modules'
-    ``add_routes``; ``store`` must be started by whoever runs the server."""
+    ``add_routes``; ``store`` must be started by whoever runs the server.
+
+    Without ``enforcer`` the caller installs one (and its middleware) before the
+    application starts: :func:`server_app` does, with accounts and RBAC."""
     app = web.Application(client_max_size=max_body, middlewares=[error_middleware(max_body), *auth])
     app[CONTEXT] = context
-    app[ENFORCER] = enforcer
+    if enforcer is not None:
+        app[ENFORCER] = enforcer
     app[STORE] = store
     app[REFRESHER] = refresher
     app[REFRESH_WAIT] = refresh_wait
@@ -150,4 +163,45 @@ def build_app(
         for r in app.router.routes()
     ):
         app.router.add_get("/api/version", _version)
+    return app
+
+
+async def server_app(
+    context: ServerContext,
+    *,
+    store: AppStore,
+    refresher: Refresher,
+    insecure: bool = False,
+    disable_auth: bool = False,
+    routes: Sequence[RouteModule] = SERVER_ROUTES,
+    max_body: int = MAX_BODY,
+) -> web.Application:
+    """``gitward server``'s application: :func:`build_app` with accounts, tokens and RBAC
+    from ``argocd-cm``/``argocd-secret``/``argocd-rbac-cm`` (first-start secrets created),
+    or, with ``disable_auth``, every caller treated as admin."""
+    if disable_auth:
+        return build_app(
+            context,
+            store=store,
+            refresher=refresher,
+            enforcer=AllowAll(),
+            auth=[anonymous_admin],
+            routes=routes,
+            max_body=max_body,
+        )
+    app = build_app(
+        context, store=store, refresher=refresher, routes=(*routes, auth_routes), max_body=max_body
+    )
+
+    async def project(name: str) -> AppProject | None:
+        try:
+            return await store.projects.get(name, context.namespace)
+        except ConfigError:
+            return None
+
+    svc = await setup_auth(
+        app, context.client, context.namespace, insecure=insecure, projects=project
+    )
+    authenticate: Middleware = auth_middleware(svc.authenticator, is_public)
+    app.middlewares.append(authenticate)
     return app

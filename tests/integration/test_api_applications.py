@@ -165,6 +165,9 @@ async def test_bad_input_is_refused_naming_the_field(installed: KubeClient, serv
         ([], "body"),
         ({"metadata": {"name": "ok", "labels": {"a": 1}}, "spec": {}}, "metadata.labels"),
         ({"metadata": {"name": "ok"}, "spec": {"source": "text"}}, "spec"),
+        ({"metadata": {"name": "ok"}, "spec": ["a list"]}, "spec"),
+        ({"metadata": {"name": "ok"}, "spec": "text"}, "spec"),
+        ({"metadata": ["x"], "spec": {}}, "metadata"),
         ({"metadata": {"name": "ok", "namespace": "kube-system"}, "spec": {}}, "appNamespace"),
     ]
     for body, field in cases:

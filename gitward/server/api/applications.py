@@ -13,6 +13,7 @@ for through ``sync`` and ``rollback``, which check the ``sync`` permission.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 from aiohttp import web
@@ -32,10 +33,11 @@ from gitward.server.api.common import (
     find_app,
     json_response,
     project_of,
+    raw_json_response,
     read_json,
 )
 from gitward.server.api.query import AppFilter, decode_continue, encode_continue, flag, limit
-from gitward.server.auth import allowed, require
+from gitward.server.auth import allowed, principal_of, require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import FailedPrecondition, InvalidArgument
 from gitward.sync.cascade import BACKGROUND_FINALIZER, RESOURCES_FINALIZER, RESOURCES_FINALIZERS
@@ -48,6 +50,7 @@ WRITE_ATTEMPTS = 3
 
 async def list_apps(request: web.Request) -> web.Response:
     """``GET /api/v1/applications``: the apps the caller may get, by name, optionally paged."""
+    principal_of(request)  # 401 even when no app would be listed
     query = request.query
     wanted = AppFilter.from_query(query)
     if wanted.namespace:
@@ -69,13 +72,23 @@ async def list_apps(request: web.Request) -> web.Response:
     metadata: Obj = {"resourceVersion": str(store.resource_version)}
     if token:
         metadata["continue"] = token
+    # Each app's JSON is the store's, encoded once per version: a page is a join.
+    body = b"".join(
+        (
+            b'{"metadata":',
+            json.dumps(metadata, separators=(",", ":")).encode(),
+            b',"items":[',
+            b",".join(store.encoded(obj) for obj in items),
+            b"]}",
+        )
+    )
     refresh = query.get("refresh", "")
     if refresh not in ("", "false", "normal", "hard", "true"):
         raise InvalidArgument("refresh: expected normal or hard")
     if refresh in ("normal", "hard", "true"):
         for obj in items:
             await _ask_refresh(request, obj, "hard" if refresh == "hard" else "normal")
-    return json_response({"metadata": metadata, "items": items})
+    return raw_json_response(body)
 
 
 def common_key(obj: Obj) -> tuple[str, str]:
@@ -115,13 +128,15 @@ async def get_app(request: web.Request) -> web.Response:
         key = common_key(obj)
         await request.app[STORE].wait_for(key, processed, request.app[REFRESH_WAIT])
         obj = request.app[STORE].get(*key) or obj
-    return json_response(obj)
+    return raw_json_response(request.app[STORE].encoded(obj))
 
 
 # -- writes -------------------------------------------------------------------------------------
 
 
-def _object_from(body: Any, request: web.Request, field: str = "body") -> Obj:
+def _object_from(
+    body: Any, request: web.Request, field: str = "body", *, parse: bool = True
+) -> Obj:
     """The Application a create or update body describes, reduced to what a caller may set."""
     if not isinstance(body, dict):
         raise InvalidArgument(f"{field}: expected an Application object")
@@ -146,7 +161,8 @@ def _object_from(body: Any, request: web.Request, field: str = "body") -> Obj:
         kept["finalizers"] = finalizers
     obj: Obj = {"apiVersion": API_VERSION, "kind": "Application", "metadata": kept}
     obj["spec"] = body.get("spec")
-    _parse(obj)
+    if parse:
+        _parse(obj)
     return obj
 
 
@@ -173,10 +189,11 @@ async def _validate(request: web.Request, obj: Obj, validate: bool) -> None:
 
 async def create_app(request: web.Request) -> web.Response:
     """``POST /api/v1/applications?upsert=&validate=``."""
-    obj = _object_from(await read_json(request), request)
+    obj = _object_from(await read_json(request), request, parse=False)
     upsert = flag(request.query, "upsert")
     validate = flag(request.query, "validate", True)
     require(request, "applications", "create", app_object(request, obj))
+    _parse(obj)
     await _validate(request, obj, validate)
     client = request.app[CONTEXT].client
     meta = obj["metadata"]
@@ -233,10 +250,10 @@ def _spec_update_checks(request: web.Request, current: Obj, wanted: Obj) -> None
 async def update_app(request: web.Request) -> web.Response:
     """``PUT /api/v1/applications/{name}?validate=``: replace spec, labels, annotations."""
     body = await read_json(request)
+    current, _ = find_app(request, "update")
     wanted = _object_from(body, request)
     if wanted["metadata"]["name"] != request.match_info["name"]:
         raise InvalidArgument("metadata.name: does not match the name in the path")
-    current, _ = find_app(request, "update")
     _spec_update_checks(request, current, wanted)
     await _validate(request, wanted, flag(request.query, "validate", True))
     return json_response(await _replace(request, current, wanted))

@@ -16,14 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from gitward._util.redact import redact
 from gitward.model.application import API_VERSION
 from gitward.server.appstore import AppStore
+from gitward.server.audit import audit as record_audit
 from gitward.server.auth import Principal, allowed, principal_of, require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import InvalidArgument, NotFoundError, PermissionDenied
 from gitward.sync import Refresher
-from gitward.sync.events import record
 
 Obj = dict[str, Any]
 
@@ -36,7 +35,10 @@ MAX_NAME = 253
 
 
 def project_of(obj: Obj) -> str:
-    return str((obj.get("spec") or {}).get("project") or "default")
+    """The app's project (``default`` when unset); any value of a hostile body is a string."""
+    spec = obj.get("spec")
+    project = spec.get("project") if isinstance(spec, dict) else None
+    return str(project or "default")
 
 
 def rbac_object(control_namespace: str, project: str, namespace: str, name: str) -> str:
@@ -108,6 +110,10 @@ async def read_json(request: web.Request) -> Any:
         raise InvalidArgument(f"body: not valid JSON ({str(exc)[:80]})") from None
 
 
+def raw_json_response(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
 def json_response(body: Any, status: int = 200) -> web.Response:
     return web.Response(
         status=status, text=json.dumps(body, separators=(",", ":")), content_type="application/json"
@@ -120,6 +126,5 @@ async def audit(request: web.Request, obj: Obj, reason: str, message: str) -> No
     Argo CD's reasons (``ResourceCreated``, ``ResourceUpdated``, ``ResourceDeleted``,
     ``OperationStarted``) and messages (``admin created application``).
     """
-    subject = request_subject(request)
-    target = {**obj, "apiVersion": obj.get("apiVersion") or API_VERSION}
-    await record(request.app[CONTEXT].client, target, reason, redact(f"{subject} {message}"))
+    target = {**obj, "apiVersion": obj.get("apiVersion") or API_VERSION, "kind": "Application"}
+    await record_audit(request.app[CONTEXT].client, target, principal_of(request), reason, message)

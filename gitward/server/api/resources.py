@@ -144,6 +144,8 @@ async def _children(
         return []
     found = []
     for item in items:
+        item.setdefault("apiVersion", api)  # a list's items carry neither
+        item.setdefault("kind", kind)
         owners = (item.get("metadata") or {}).get("ownerReferences") or []
         parents = [refs[str(o.get("uid"))] for o in owners if str(o.get("uid")) in refs]
         if parents:

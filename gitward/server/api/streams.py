@@ -28,7 +28,7 @@ from gitward.server.api.common import STORE, app_namespace, app_object, find_app
 from gitward.server.api.query import AppFilter
 from gitward.server.api.resources import tree
 from gitward.server.appstore import key_of
-from gitward.server.auth import allowed
+from gitward.server.auth import allowed, principal_of
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.server.streams")
@@ -38,6 +38,8 @@ QUEUE_SIZE = 256
 #: A resource tree is recomputed at most this often per client.
 TREE_INTERVAL = 1.0
 STREAMS: web.AppKey[set[Stream]] = web.AppKey("gitward.server.streams", set)
+#: Each client's queue size (set at build time; tests make it small).
+QUEUE: web.AppKey[int] = web.AppKey("gitward.server.stream_queue", int)
 
 
 class Stream:
@@ -74,9 +76,8 @@ class Stream:
         return None
 
 
-def _line(kind: str, obj: Obj) -> bytes:
-    body = {"result": {"type": kind, "application": obj}}
-    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+def _line(kind: str, application: bytes) -> bytes:
+    return b'{"result":{"type":"%s","application":%s}}\n' % (kind.encode(), application)
 
 
 async def _open(request: web.Request) -> web.StreamResponse:
@@ -87,11 +88,12 @@ async def _open(request: web.Request) -> web.StreamResponse:
 
 
 async def stream_applications(request: web.Request) -> web.StreamResponse:
+    principal_of(request)  # 401 before the stream opens
     wanted = AppFilter.from_query(request.query)
     if wanted.namespace:
         app_namespace(request, wanted.namespace)
     store = request.app[STORE]
-    stream = Stream()
+    stream = Stream(request.app[QUEUE])
     request.app[STREAMS].add(stream)
 
     def visible(obj: Obj) -> bool:
@@ -101,7 +103,7 @@ async def stream_applications(request: web.Request) -> web.StreamResponse:
 
     def changed(kind: str, obj: Obj) -> None:
         if visible(obj):
-            stream.offer(_line(kind, obj))
+            stream.offer(_line(kind, store.encoded(obj)))
 
     stop = store.listen(changed)
     try:
@@ -109,7 +111,7 @@ async def stream_applications(request: web.Request) -> web.StreamResponse:
         if not request.query.get("resourceVersion"):
             for obj in list(store.after(None)):
                 if visible(obj):
-                    await response.write(_line("ADDED", obj))
+                    await response.write(_line("ADDED", store.encoded(obj)))
         while (line := await stream.next()) is not None:
             await response.write(line)
         if stream.dropped:
@@ -167,6 +169,7 @@ async def _close_streams(app: web.Application) -> None:
 
 def add_routes(app: web.Application) -> None:
     app[STREAMS] = set()
+    app[QUEUE] = QUEUE_SIZE
     app.on_shutdown.append(_close_streams)
     app.router.add_get("/api/v1/stream/applications", stream_applications)
     app.router.add_get("/api/v1/stream/applications/{name}/resource-tree", stream_tree)

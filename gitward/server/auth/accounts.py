@@ -98,8 +98,15 @@ class AuthSettings:
 
 
 def format_mtime(seconds: float) -> str:
-    """RFC 3339 in UTC with second precision, as Argo CD writes ``passwordMtime``."""
-    stamp = datetime.datetime.fromtimestamp(int(seconds), tz=datetime.UTC)
+    """RFC 3339 in UTC, as Argo CD writes ``passwordMtime``, with microseconds when any.
+
+    Sessions carry ``iat`` with microseconds too, so a session opened in the same second
+    as a password change is judged by which came first (Go's RFC 3339 parser reads the
+    fraction).
+    """
+    stamp = datetime.datetime.fromtimestamp(round(seconds, 6), tz=datetime.UTC)
+    if stamp.microsecond:
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

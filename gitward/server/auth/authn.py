@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from gitward.cluster import KubeClient, NotFound
+from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.errors import ConfigError
 from gitward.model.project import PROJECT_API, AppProject, JWTToken, parse_project
 from gitward.server.auth import Principal
@@ -57,6 +57,8 @@ class ProjectCache:
             project: AppProject | None = parse_project(obj)
         except NotFound:
             project = None
+        except ClusterError as exc:
+            raise Unavailable(f"cannot read project {name}: {exc}") from None
         except ConfigError:
             project = None  # a project gitward cannot read grants nothing
         if len(self._entries) > 10_000:
@@ -87,18 +89,24 @@ class Authenticator:
         self.store = store
         self.projects = projects
 
-    async def settings(self) -> AuthSettings:
-        return await self.store.settings()
-
     async def signing_key(self) -> bytes:
-        key = (await self.store.settings()).secret_key
+        key = (await self._settings()).secret_key
         if not key:
             raise Unavailable("the server has no signing key yet (argocd-secret server.secretkey)")
         return key
 
+    async def _settings(self) -> AuthSettings:
+        """The settings, or 503 when they cannot be read (never a 500, never a guess)."""
+        try:
+            return await self.store.settings()
+        except ClusterError as exc:
+            raise Unavailable(f"cannot read the account settings: {exc}") from None
+        except ConfigError as exc:
+            raise Unavailable(f"the account settings are unusable: {exc}") from None
+
     async def authenticate(self, token: str) -> Principal:
         """The principal ``token`` stands for, or Unauthenticated."""
-        settings = await self.store.settings()
+        settings = await self._settings()
         claims = verify(settings.secret_key, token)
         if claims.kind == "project":
             return await self._project_principal(claims)
@@ -121,7 +129,9 @@ class Authenticator:
             raise Unauthenticated(
                 f"invalid session: account {name} does not have token with id {claims.token_id}"
             )
-        if capability == LOGIN and not recorded and claims.issued_at < account.password_mtime:
+        # Unlike Argo CD, a session whose jti happens to equal a recorded API key's id
+        # (the user can choose key ids) still dies with the password change.
+        if capability == LOGIN and claims.issued_at < account.password_mtime:
             raise Unauthenticated(
                 "invalid session: account password has changed since token issued"
             )
@@ -141,18 +151,17 @@ class Authenticator:
                 f"invalid session: token of role {role} in project {project_name} was revoked "
                 "or its role no longer exists"
             )
-        spec_role = project.role(role)
-        groups = spec_role.groups if spec_role else ()
+        # No groups: a role's ``groups`` are the SSO groups *granted* the role, not groups
+        # the token holds; handing them to the token would let it act as those groups.
         return Principal(
             subject=claims.subject,
-            groups=tuple(groups),
             token_id=claims.token_id,
             issued_at=claims.issued_at,
         )
 
     async def login(self, username: str, password: str) -> tuple[str, Claims, Account]:
         """A new login session for ``username`` if ``password`` is right; else Unauthenticated."""
-        settings = await self.store.settings()
+        settings = await self._settings()
         account = settings.accounts.get(username)
         hashed = account.password_hash if account is not None and not account.error else ""
         if not await password_matches(password, hashed) or account is None:

@@ -7,7 +7,8 @@
   ``PUT /api/v1/account/password``, ``POST /api/v1/account/{name}/token``,
   ``DELETE /api/v1/account/{name}/token/{id}``.
 - ``POST /api/v1/projects/{project}/roles/{role}/token``,
-  ``DELETE /api/v1/projects/{project}/roles/{role}/token/{iat}``.
+  ``DELETE /api/v1/projects/{project}/roles/{role}/token/{iat}``
+  (handlers in :mod:`gitward.server.auth.project_routes`).
 - ``GET /auth/login``: SSO, answered "not supported yet".
 
 Access is checked as Argo CD checks it: an account may always read and change itself
@@ -22,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -40,8 +40,17 @@ from gitward.server.auth.accounts import (
 )
 from gitward.server.auth.middleware import COOKIE
 from gitward.server.auth.passwords import check_new_password, hash_password, password_matches
-from gitward.server.auth.project_tokens import ensure_role, record_token, revoke_token
-from gitward.server.auth.service import AUTH, AuthService
+from gitward.server.auth.project_routes import create_project_token, delete_project_token
+from gitward.server.auth.requests import (
+    Unimplemented,
+    json_response,
+    read_json,
+    seconds_field,
+    service,
+    string_field,
+    token_id_field,
+)
+from gitward.server.auth.service import AuthService
 from gitward.server.auth.tokens import ISSUER, issue
 from gitward.server.errors import (
     AlreadyExists,
@@ -49,81 +58,25 @@ from gitward.server.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFoundError,
-    PayloadTooLarge,
     PermissionDenied,
     Unauthenticated,
 )
 
 log = logging.getLogger(__name__)
-#: Largest request body these routes read.
-MAX_BODY = 64 * 1024
 RESOURCES = (
     "applications", "applicationsets", "projects", "repositories", "write-repositories",
     "clusters", "accounts", "certificates", "gpgkeys", "logs", "exec", "extensions",
 )  # fmt: skip
 ACTIONS = ("get", "create", "update", "delete", "sync", "override", "rollback", "invoke", "debug")
-MAX_ID = 253
-
-
-class Unimplemented(ApiError):
-    status = 501
-    code = 12
-
-
-async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object body (``{}`` when empty), at most MAX_BODY bytes."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise PayloadTooLarge(f"request body larger than {MAX_BODY} bytes")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(f"request body larger than {MAX_BODY} bytes")
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidArgument("request body: not valid JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidArgument("request body: expected a JSON object")
-    return body
-
-
-def _string(body: dict[str, Any], key: str, *, max_len: int = 1024) -> str:
-    value = body.get(key, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InvalidArgument(f"{key}: expected a string")
-    if len(value) > max_len:
-        raise InvalidArgument(f"{key}: longer than {max_len} characters")
-    return value
-
-
-def _seconds(body: dict[str, Any], key: str) -> int:
-    """A count of seconds, as a JSON number or Argo CD's int64-as-string."""
-    value = body.get(key, 0)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100 * 365 * 86400:
-        raise InvalidArgument(f"{key}: expected a number of seconds between 0 and 100 years")
-    return value
-
-
-def _svc(request: web.Request) -> AuthService:
-    return request.app[AUTH]
-
-
-def _json(body: Any) -> web.Response:
-    return web.json_response(body)
 
 
 # -- sessions ------------------------------------------------------------------------------
 
 
 async def create_session(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     body = await read_json(request)
-    username, password = _string(body, "username", max_len=253), _string(body, "password")
+    username, password = string_field(body, "username", max_len=253), string_field(body, "password")
     settings = await svc.store.settings()
     if not username and not password:
         raise _sso_error(settings.oidc.name if settings.oidc else "")
@@ -137,7 +90,7 @@ async def create_session(request: web.Request) -> web.Response:
         raise
     svc.limiter.succeeded(username)
     log.info("%s logged in from %s", username, address)
-    resp = _json({"token": token})
+    resp = json_response({"token": token})
     resp.set_cookie(
         COOKIE,
         token,
@@ -160,13 +113,13 @@ def _sso_error(name: str) -> ApiError:
 
 
 async def sso_login(request: web.Request) -> web.Response:
-    settings = await _svc(request).store.settings()
+    settings = await service(request).store.settings()
     raise _sso_error(settings.oidc.name if settings.oidc else "")
 
 
 async def delete_session(request: web.Request) -> web.Response:
     principal_of(request)
-    resp = _json({})
+    resp = json_response({})
     resp.del_cookie(COOKIE, path="/")
     return resp
 
@@ -174,8 +127,8 @@ async def delete_session(request: web.Request) -> web.Response:
 async def userinfo(request: web.Request) -> web.Response:
     principal = request.get(PRINCIPAL_KEY)
     if not isinstance(principal, Principal):
-        return _json({"loggedIn": False})
-    return _json(
+        return json_response({"loggedIn": False})
+    return json_response(
         {
             "loggedIn": True,
             "username": principal.subject,
@@ -223,19 +176,19 @@ async def _account(svc: AuthService, name: str) -> Account:
 
 async def list_accounts(request: web.Request) -> web.Response:
     principal_of(request)
-    accounts = (await _svc(request).store.settings()).accounts
+    accounts = (await service(request).store.settings()).accounts
     items = [
         _account_json(a)
         for name, a in sorted(accounts.items())
         if _is_self(principal_of(request), name) or allowed(request, "accounts", "get", name)
     ]
-    return _json({"items": items})
+    return json_response({"items": items})
 
 
 async def get_account(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     _ensure_account_permission(request, "get", name)
-    return _json(_account_json(await _account(_svc(request), name)))
+    return json_response(_account_json(await _account(service(request), name)))
 
 
 async def can_i(request: web.Request) -> web.Response:
@@ -247,15 +200,15 @@ async def can_i(request: web.Request) -> web.Response:
     if base not in ACTIONS and base != "action":
         raise InvalidArgument(f"action: {action!r} is not one of {', '.join(ACTIONS)}, action/*")
     ok = allowed(request, resource, action, subresource)
-    return _json({"value": "yes" if ok else "no"})
+    return json_response({"value": "yes" if ok else "no"})
 
 
 async def update_password(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     principal = principal_of(request)
     body = await read_json(request)
-    current, new = _string(body, "currentPassword"), _string(body, "newPassword")
-    name = _string(body, "name", max_len=253) or principal.subject
+    current, new = string_field(body, "currentPassword"), string_field(body, "newPassword")
+    name = string_field(body, "name", max_len=253) or principal.subject
     if principal.subject.startswith("proj:") or principal.token_id:
         raise PermissionDenied("password can only be changed with a login session of an account")
     if name != principal.subject:
@@ -280,7 +233,7 @@ async def update_password(request: web.Request) -> web.Response:
 
     await svc.store.edit_secret(change)
     await _audit_secret(svc, principal, "AccountUpdated", f"updated the password of account {name}")
-    return _json({})
+    return json_response({})
 
 
 async def _audit_secret(svc: AuthService, principal: Principal, reason: str, message: str) -> None:
@@ -292,19 +245,12 @@ async def _audit_secret(svc: AuthService, principal: Principal, reason: str, mes
     await audit(svc.client, involved, principal, reason, message)
 
 
-def _token_id(body: dict[str, Any]) -> str:
-    token_id = _string(body, "id", max_len=MAX_ID) or str(uuid.uuid4())
-    if any(c.isspace() or not c.isprintable() for c in token_id):
-        raise InvalidArgument("id: must be printable and without spaces")
-    return token_id
-
-
 async def create_account_token(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     name = request.match_info["name"]
     principal = _ensure_account_permission(request, "update", name)
     body = await read_json(request)
-    expires_in, token_id = _seconds(body, "expiresIn"), _token_id(body)
+    expires_in, token_id = seconds_field(body, "expiresIn"), token_id_field(body)
     account = await _account(svc, name)
     if not account.can(API_KEY):
         raise FailedPrecondition(f"account '{name}' does not have apiKey capability")
@@ -326,11 +272,11 @@ async def create_account_token(request: web.Request) -> web.Response:
     await _audit_secret(
         svc, principal, "TokenCreated", f"created token {token_id} of account {name}"
     )
-    return _json({"token": token})
+    return json_response({"token": token})
 
 
 async def delete_account_token(request: web.Request) -> web.Response:
-    svc = _svc(request)
+    svc = service(request)
     name, token_id = request.match_info["name"], request.match_info["id"]
     principal = _ensure_account_permission(request, "update", name)
     await _account(svc, name)
@@ -349,53 +295,7 @@ async def delete_account_token(request: web.Request) -> web.Response:
     await _audit_secret(
         svc, principal, "TokenDeleted", f"deleted token {token_id} of account {name}"
     )
-    return _json({})
-
-
-# -- project role tokens ---------------------------------------------------------------------
-
-
-async def create_project_token(request: web.Request) -> web.Response:
-    svc = _svc(request)
-    project, role = request.match_info["project"], request.match_info["role"]
-    principal = require(request, "projects", "update", project)
-    body = await read_json(request)
-    expires_in, token_id = _seconds(body, "expiresIn"), _token_id(body)
-    obj = await ensure_role(svc.client, svc.namespace, project, role)
-    key = await svc.authenticator.signing_key()
-    token, claims = issue(key, f"proj:{project}:{role}", expires_in=expires_in, token_id=token_id)
-    record: dict[str, Any] = {"iat": int(claims.issued_at), "id": token_id}
-    if claims.expires_at:
-        record["exp"] = claims.expires_at
-    await record_token(svc.client, svc.namespace, project, role, record)
-    if svc.project_cache is not None:
-        svc.project_cache.invalidate(project)
-    await audit(
-        svc.client, obj, principal, "ResourceUpdated",
-        f"created token {token_id} of role {role} (issued at {int(claims.issued_at)})",
-    )  # fmt: skip
-    return _json({"token": token})
-
-
-async def delete_project_token(request: web.Request) -> web.Response:
-    svc = _svc(request)
-    project, role = request.match_info["project"], request.match_info["role"]
-    principal = require(request, "projects", "update", project)
-    try:
-        iat = int(request.match_info["iat"])
-    except ValueError:
-        raise InvalidArgument("iat: expected the token's issue time in seconds") from None
-    token_id = request.query.get("id", "")[:MAX_ID]
-    obj = await ensure_role(svc.client, svc.namespace, project, role)
-    if not await revoke_token(svc.client, svc.namespace, project, role, iat, token_id):
-        raise NotFoundError(f"role '{role}' of project '{project}' has no such token")
-    if svc.project_cache is not None:
-        svc.project_cache.invalidate(project)
-    await audit(
-        svc.client, obj, principal, "ResourceUpdated",
-        f"deleted token {token_id or iat} of role {role}",
-    )  # fmt: skip
-    return _json({})
+    return json_response({})
 
 
 def add_routes(app: web.Application) -> None:

@@ -14,6 +14,7 @@ from gitward.model.errors import ConfigError
 from gitward.server.auth.accounts import (
     DEFAULT_SESSION_DURATION,
     format_mtime,
+    parse_mtime,
     parse_settings,
     parse_tokens,
 )
@@ -121,8 +122,10 @@ def test_oidc_config_is_read_as_a_seam() -> None:
 
 
 def test_mtime_round_trips() -> None:
-    text = format_mtime(1704164645.7)
-    assert text == "2024-01-02T03:04:05Z"
+    assert format_mtime(1704164645) == "2024-01-02T03:04:05Z"
+    text = format_mtime(1704164645.25)
+    assert text == "2024-01-02T03:04:05.250000Z"
+    assert parse_mtime(text, "k") == 1704164645.25
 
 
 _TEXT = st.text(max_size=40)
