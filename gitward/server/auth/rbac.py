@@ -134,6 +134,7 @@ class RbacEnforcer:
         self._lock = threading.Lock()
         self.config = config or RbacConfig()
         self._projects: dict[str, list[Line]] = {}
+        self._project_objs: tuple[AppProject, ...] = ()
         #: Problems in project roles' policies (lines left out), for the server's log.
         self.problems: list[str] = []
         self._rebuild()
@@ -147,20 +148,30 @@ class RbacEnforcer:
         self._subject_lines: BoundedLRU[tuple[int, str], list[list[str]]] = BoundedLRU(10_000)
 
     def load(self, config: RbacConfig) -> None:
-        """Use a new ``argocd-rbac-cm`` configuration."""
+        """Use a new ``argocd-rbac-cm`` configuration (the projects' roles are read again
+        in its match mode)."""
         with self._lock:
             self.config = config
+            self._projects, self.problems = self._read_projects(self._project_objs)
             self._rebuild()
 
-    def set_projects(self, projects: Iterable[AppProject]) -> None:
-        """Use the roles of these AppProjects (all of them: absent ones grant nothing)."""
+    def _read_projects(
+        self, projects: Iterable[AppProject]
+    ) -> tuple[dict[str, list[Line]], list[str]]:
         found: dict[str, list[Line]] = {}
         problems: list[str] = []
         for project in projects:
             lines, bad = project_lines(project, self.config.match_mode)
             found[project.name] = lines
             problems.extend(bad)
+        return found, problems
+
+    def set_projects(self, projects: Iterable[AppProject]) -> None:
+        """Use the roles of these AppProjects (all of them: absent ones grant nothing)."""
+        objs = tuple(projects)
+        found, problems = self._read_projects(objs)
         with self._lock:
+            self._project_objs = objs
             if found == self._projects:
                 return
             self._projects = found

@@ -253,3 +253,13 @@ def test_glob_objects_never_crash(pattern: str, obj: str) -> None:
         parse_rbac_cm({"data": {"policy.csv": f'p, u, applications, get, "{pattern}", allow'}})
     )
     e.allowed(who("u"), "applications", "get", obj)
+
+
+def test_project_roles_are_read_again_in_a_new_match_mode() -> None:
+    e = enforcer(
+        projects=[_project("team-a", ["p, proj:team-a:ci, applications, get, team-a/.*, allow"])]
+    )
+    token = who("proj:team-a:ci")
+    assert not e.allowed(token, "applications", "get", "team-a/web")  # a glob: literal ".*"
+    e.load(parse_rbac_cm({"data": {"policy.matchMode": "regex"}}))
+    assert e.allowed(token, "applications", "get", "team-a/web")
