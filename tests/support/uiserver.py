@@ -1,9 +1,10 @@
 """The whole API server with the web UI, on a real port, against a real cluster.
 
-Assembled as ``gitward server`` assembles itself: :func:`gitward.server.app.build_app`
-with every route module, the real authentication middleware, accounts, RBAC and its
-policy loader, and the UI's routes. The browser tests, ``make screenshots`` and the
-UI benchmark drive it. Run it by hand to look at the UI against a local cluster::
+Built by ``gitward server``'s own factory, :func:`gitward.server.app.server_app` (the
+real authentication middleware, accounts, RBAC and its policy loop), with the REST route
+modules and the UI's routes added to the ones it mounts today. The browser tests,
+``make screenshots`` and the UI benchmark drive it. Run it by hand to look at the UI
+against a local cluster::
 
     python -m tests.support.uiserver --kubeconfig PATH --port 8089
 
@@ -24,15 +25,11 @@ from aiohttp import web
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube.process import free_ports
 from gitward.server import ui
-from gitward.server.api import projects, repositories, settings, version
-from gitward.server.app import APPLICATION_ROUTES, build_app
+from gitward.server.api import rest
+from gitward.server.app import SERVER_ROUTES, server_app
 from gitward.server.appstore import AppStore
-from gitward.server.auth import routes as auth_routes
 from gitward.server.auth.bootstrap import ensure_initial_settings
-from gitward.server.auth.loader import PolicyLoader
-from gitward.server.auth.middleware import auth_middleware
 from gitward.server.auth.passwords import hash_password
-from gitward.server.auth.service import build_auth, install_auth, is_public
 from gitward.server.context import ServerContext
 from gitward.sync import Refresher, load_settings
 from gitward.sync.setup import manifest_source
@@ -94,28 +91,11 @@ async def ui_server(kube: KubeClient, port: int = 0) -> AsyncIterator[UiServer]:
         projects=store.projects,
         control_namespace=NAMESPACE,
     )
-    service = build_auth(kube, NAMESPACE, insecure=True, settings_ttl=0.5)
-    routes = (
-        *APPLICATION_ROUTES,
-        projects.add_routes,
-        repositories.add_routes,
-        settings.add_routes,
-        version.add_routes,
-        auth_routes.add_routes,
-        ui.add_routes,
-    )
-    app = build_app(
-        ServerContext(kube, NAMESPACE),
-        store=store,
-        refresher=refresher,
-        enforcer=service.enforcer,
-        auth=[auth_middleware(service.authenticator, is_public)],
+    routes = (*SERVER_ROUTES, rest.add_routes, ui.add_routes)
+    app = await server_app(
+        ServerContext(kube, NAMESPACE), store=store, refresher=refresher, insecure=True,
         routes=routes,
-    )
-    install_auth(app, service)
-    loader = PolicyLoader(kube, NAMESPACE, service.enforcer)
-    await loader.refresh()
-    policy = asyncio.create_task(loader.run(interval=1.0))
+    )  # fmt: skip
     store.start()
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
@@ -125,9 +105,6 @@ async def ui_server(kube: KubeClient, port: int = 0) -> AsyncIterator[UiServer]:
         await store.ready()
         yield UiServer(f"http://127.0.0.1:{port}", store)
     finally:
-        policy.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await policy
         await runner.cleanup()
         await store.stop()
         await refresher.destinations.close()
