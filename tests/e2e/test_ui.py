@@ -7,6 +7,7 @@ strings render as text; the list follows the stream without a reload.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from pathlib import Path
@@ -17,6 +18,7 @@ from playwright.async_api import Page, expect
 
 from gitward.cluster import KubeClient, NotFound
 from tests.support.apps import yaml_docs
+from tests.support.brief import gitward
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
 from tests.support.uiserver import ADMIN_PASSWORD, READER, READER_PASSWORD, UiServer
@@ -287,3 +289,21 @@ async def test_sign_in_never_returns_to_another_origin(page: Page, server: UiSer
         await expect(page).to_have_url(f"{server.url}/applications")
         await page.get_by_role("button", name="Sign out").click()
         await expect(page.locator("form.login")).to_be_visible()
+
+
+async def test_a_sync_from_the_cli_shows_in_the_open_page(
+    page: Page, installed: KubeClient, server: UiServer, kubeconfig: Path, tmp_path: Path
+) -> None:
+    repo = GitRepo(tmp_path / "git" / "cli")
+    repo.commit({"app/all.yaml": manifests("hi")}, "first")
+    name = unique("cli")
+    await installed.create(application(name, repo))
+    await sign_in(page)
+    await page.goto(f"/applications/argocd/{name}?view=operation")
+    await expect(page.locator("[data-test=operation]")).to_have_text("—")
+    done = await asyncio.to_thread(gitward, kubeconfig, "app", "sync", name)
+    assert done.returncode == 0, done.stderr
+    # No reload: the page hears it from the stream.
+    await expect(page.locator("[data-test=operation]")).to_contain_text("Succeeded")
+    await expect(page.locator("[data-test=operation-panel]")).to_contain_text("web-config")
+    await expect(page.locator("[data-test=sync]")).to_have_text("Synced")
