@@ -26,14 +26,14 @@ from tests.support.uiserver import ADMIN_PASSWORD, READER, READER_PASSWORD, UiSe
 API = "argoproj.io/v1alpha1"
 
 
-def manifests(greeting: str) -> str:
+def manifests(greeting: str, replicas: int = 1) -> str:
     return yaml_docs(
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": "web"},
             "spec": {
-                "replicas": 1,
+                "replicas": replicas,
                 "selector": {"matchLabels": {"app": "web"}},
                 "template": {
                     "metadata": {"labels": {"app": "web"}},
@@ -165,7 +165,8 @@ async def test_sign_in_filter_tree_diff_sync_rollback_sign_out(
 
     # The tree now holds what the Deployment owns (a ReplicaSet and its Pod).
     await page.locator("[data-view=tree]").click()
-    await expect(tree.locator(".node[data-name^='web-']").first).to_be_visible(timeout=30_000)
+    await expect(tree.locator(".node[data-kind=ReplicaSet]")).to_be_visible(timeout=30_000)
+    await expect(tree.locator(".node[data-kind=Pod]")).to_have_count(1, timeout=30_000)
 
     # A second revision, synced; then roll back to the first from History.
     second = repo.commit({"app/all.yaml": manifests("bonjour")}, "web: say bonjour")
@@ -253,6 +254,7 @@ async def test_list_follows_the_stream_and_keyboard(
     await page.locator(".viewport").focus()
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(rf"/applications/argocd/{prefix}-a"))
+    await expect(page.locator(".apphead h1")).to_have_text(f"{prefix}-a")
     await page.keyboard.press("Backspace")
     await expect(page).to_have_url(re.compile(r"/applications$"))
     await page.keyboard.press("/")
@@ -295,7 +297,7 @@ async def test_a_sync_from_the_cli_shows_in_the_open_page(
     page: Page, installed: KubeClient, server: UiServer, kubeconfig: Path, tmp_path: Path
 ) -> None:
     repo = GitRepo(tmp_path / "git" / "cli")
-    repo.commit({"app/all.yaml": manifests("hi")}, "first")
+    repo.commit({"app/all.yaml": manifests("hi", replicas=9)}, "first")
     name = unique("cli")
     await installed.create(application(name, repo))
     await sign_in(page)
@@ -307,3 +309,10 @@ async def test_a_sync_from_the_cli_shows_in_the_open_page(
     await expect(page.locator("[data-test=operation]")).to_contain_text("Succeeded")
     await expect(page.locator("[data-test=operation-panel]")).to_contain_text("web-config")
     await expect(page.locator("[data-test=sync]")).to_have_text("Synced")
+    # Nine Pods of one ReplicaSet fold into one group until it is opened.
+    await page.locator("[data-view=tree]").click()
+    group = page.locator("[data-test=tree] .node[data-group=Pod]")
+    await expect(group).to_contain_text("9 Pod", timeout=30_000)
+    await expect(page.locator("[data-test=tree] .node[data-kind=Pod]")).to_have_count(0)
+    await group.locator("button").click()
+    await expect(page.locator("[data-test=tree] .node[data-kind=Pod]")).to_have_count(9)

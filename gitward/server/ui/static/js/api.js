@@ -20,7 +20,8 @@ export function path(...segments) {
 }
 
 function url(route, query) {
-  const u = new URL(`/api/v1/${route}`, location.origin);
+  // `version` is Argo CD's one route outside /api/v1.
+  const u = new URL(route === 'version' ? '/api/version' : `/api/v1/${route}`, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value === undefined || value === null || value === '') continue;
     for (const v of Array.isArray(value) ? value : [value]) u.searchParams.append(key, String(v));
