@@ -316,3 +316,46 @@ async def test_a_sync_from_the_cli_shows_in_the_open_page(
     await expect(page.locator("[data-test=tree] .node[data-kind=Pod]")).to_have_count(0)
     await group.locator("button").click()
     await expect(page.locator("[data-test=tree] .node[data-kind=Pod]")).to_have_count(9)
+
+
+async def test_rollback_warns_turns_auto_sync_off_and_offers_it_back(
+    page: Page, installed: KubeClient, server: UiServer, tmp_path: Path
+) -> None:
+    kube = installed
+    repo = GitRepo(tmp_path / "git" / "auto")
+    first = repo.commit({"app/all.yaml": manifests("one")}, "one")
+    name = unique("auto")
+    await kube.create(application(name, repo, automated=True))
+
+    async def greeting(value: str) -> bool:
+        try:
+            cm = await kube.get("v1", "ConfigMap", "web-config", name)
+        except NotFound:
+            return False
+        return bool(cm["data"] == {"greeting": value})
+
+    await eventually(lambda: greeting("one"), "auto-sync of the first revision")
+    second = repo.commit({"app/all.yaml": manifests("two")}, "two")
+    await sign_in(page)
+    await page.goto(f"/applications/argocd/{name}")
+    await page.get_by_role("button", name="Hard refresh").click()
+    await eventually(lambda: greeting("two"), "auto-sync of the second revision")
+    await expect(page.locator("[data-test=revision]")).to_have_text(second[:10])
+
+    await page.locator("[data-view=history]").click()
+    await (
+        page.locator("tr[data-history-id]", has_text=first[:10])
+        .locator("[data-test=rollback]")
+        .click()
+    )
+    await expect(page.locator("[data-test=rollback-warning]")).to_contain_text("turns it off")
+    await page.locator("[data-test=rollback-go]").click()
+    await eventually(lambda: greeting("one"), "the rollback to the first revision")
+    spec = (await kube.get(API, "Application", name, "argocd"))["spec"]
+    assert "automated" not in (spec.get("syncPolicy") or {})
+    await expect(page.locator("[data-test=autosync]")).to_have_text("disabled")
+
+    await page.locator("[data-test=restore-autosync]").click()
+    await expect(page.locator("[data-test=autosync]")).to_have_text("enabled")
+    spec = (await kube.get(API, "Application", name, "argocd"))["spec"]
+    assert spec["syncPolicy"]["automated"] == {}

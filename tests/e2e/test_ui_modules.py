@@ -1,10 +1,15 @@
-"""The list's label selector, read in the browser exactly as the server reads it.
+"""The page's own parsers and diff, run in chromium against properties.
 
-The applications list sends its label selector to the server (``selector=``) and applies
-it again to apps arriving on the stream; if the page's parser disagreed with the
-server's, an app would vanish from or linger in the list. Hypothesis writes selectors
-and label sets; every selector the server accepts must select the same label sets in the
-page (``js/appindex.js``) as on the server (:mod:`gitward.server.api.query`).
+The label selector: the applications list sends its label selector to the server
+(``selector=``) and applies it again to apps arriving on the stream; if the page's
+parser disagreed with the server's, an app would vanish from or linger in the list.
+Hypothesis writes selectors and label sets; every selector the server accepts must
+select the same label sets in the page (``js/appindex.js``) as on the server
+(:mod:`gitward.server.api.query`).
+
+The line diff (``js/diff.js``): its edit script rebuilds both sides exactly, and a
+5,000-line manifest with a few changes is shown as those changes and their context,
+the rest folded.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ def page(static_ui: str) -> Iterator[Page]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         opened = browser.new_page()
-        opened.goto(f"{static_ui}/assets/favicon.svg")
+        opened.goto(f"{static_ui}/login")  # the sign-in page: no API needed
         yield opened
         browser.close()
 
@@ -119,3 +124,58 @@ def test_any_text_the_server_accepts_selects_the_same(
         return  # the server refuses it, and the page shows the server's error
     expected = [selector_matches(requirements, labels) for labels in sets]
     assert js_verdicts(page, text, sets) == expected, text
+
+
+def js_diff(page: Page, before: list[str], after: list[str]) -> dict[str, object]:
+    found: dict[str, object] = page.evaluate(
+        """async ([a, b]) => {
+            const { diffLines } = await import('/assets/js/diff.js');
+            const edits = diffLines(a, b);
+            return {
+                before: edits.filter((e) => e.op !== '+').map((e) => e.text),
+                after: edits.filter((e) => e.op !== '-').map((e) => e.text),
+                changes: edits.filter((e) => e.op !== ' ').length,
+            };
+        }""",
+        [before, after],
+    )
+    return found
+
+
+lines = st.lists(st.sampled_from(["a: 1", "b: 2", "c:", "  - x", "  - y", ""]), max_size=30)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE)
+@given(before=lines, after=lines)
+def test_the_diff_rebuilds_both_sides(page: Page, before: list[str], after: list[str]) -> None:
+    found = js_diff(page, before, after)
+    assert found["before"] == before
+    assert found["after"] == after
+    # Never more edits than replacing everything; none when nothing changed.
+    assert found["changes"] <= len(before) + len(after)
+    if before == after:
+        assert found["changes"] == 0
+
+
+def test_a_5000_line_manifest_diff_shows_only_its_changes(page: Page) -> None:
+    before = [f"  key{i:04d}: value-{i}" for i in range(5000)]
+    after = [f"{line} changed" if i % 500 == 0 else line for i, line in enumerate(before)]
+    shown = page.evaluate(
+        """async ([a, b]) => {
+            const { diffView } = await import('/assets/js/diff.js');
+            const t0 = performance.now();
+            const { el, changes } = diffView(a.join('\\n'), b.join('\\n'), { mode: 'side' });
+            document.body.append(el);
+            const rows = el.querySelectorAll('tr').length;
+            const folded = el.querySelectorAll('tr.fold').length;
+            el.remove();
+            return { ms: performance.now() - t0, changes, rows, folded };
+        }""",
+        [before, after],
+    )
+    assert shown["changes"] == 20  # ten lines, each removed and added
+    # Changes at lines 0, 500, ..., 4500: ten hunks (a changed line, 3 lines of context
+    # each side); the 9 stretches between them and the one after the last are folded.
+    assert shown["folded"] == 10
+    assert shown["rows"] <= 10 * 7 + 10
+    print(f"5,000-line diff built and laid out in {shown['ms']:.0f} ms")
