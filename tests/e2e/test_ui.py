@@ -154,8 +154,19 @@ async def test_sign_in_filter_tree_diff_sync_rollback_sign_out(
     with_history = (await app_status(kube, name)).get("history") or []
     assert with_history == []
 
+    # Prune asks for the app's name typed before Synchronize is enabled.
+    go = page.locator("[data-test=sync-go]")
+    prune = page.locator(".dialog input[name=prune]")
+    await prune.check()
+    await expect(go).to_be_disabled()
+    await page.locator("[data-test=confirm]").fill("not-the-name")
+    await expect(go).to_be_disabled()
+    await page.locator("[data-test=confirm]").fill(name)
+    await expect(go).to_be_enabled()
+    await prune.uncheck()
+
     # The real sync: the operation view follows it to the end.
-    await page.locator("[data-test=sync-go]").click()
+    await go.click()
     await expect(page.locator("[data-test=operation-panel]")).to_contain_text(
         "Succeeded", timeout=60_000
     )
