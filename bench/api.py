@@ -9,9 +9,10 @@ before ``gitward server`` starts as its own process, over HTTPS with real accoun
 and RBAC (the admin's session token; every listed app passes the RBAC check).
 Measured, one request at a time: the first page of the list (``limit=100``), an app
 get, and the whole list unpaged; then requests/s for gets and for list pages with 16
-requests in flight (the client shares the machine's cores with the server); the
-server's RSS. Baseline, same run: the same GET and first-page LIST asked of the
-kube-apiserver directly.
+requests in flight (the client shares the machine's cores with the server), and the
+server's CPU time per request, which the machine's load does not change as it changes
+latency; the server's RSS and the load average. Baseline, same run: the same GET and
+first-page LIST asked of the kube-apiserver directly.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class ServerProcess:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
 
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -147,8 +152,13 @@ async def latencies(call: Callable[[], Awaitable[None]], samples: int) -> list[f
     return found
 
 
-async def rate(call: Callable[[], Awaitable[None]], seconds: float) -> float:
+async def rate(
+    call: Callable[[], Awaitable[None]], seconds: float, server: ServerProcess
+) -> tuple[float, float]:
+    """Requests/s with IN_FLIGHT at once, and the server's CPU milliseconds per request
+    (what the machine's load does not change, unlike latency)."""
     done = 0
+    cpu = server.cpu_seconds()
     deadline = time.monotonic() + seconds
 
     async def worker() -> None:
@@ -159,7 +169,8 @@ async def rate(call: Callable[[], Awaitable[None]], seconds: float) -> float:
 
     started = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
-    return done / (time.monotonic() - started)
+    per_s = done / (time.monotonic() - started)
+    return per_s, (server.cpu_seconds() - cpu) * 1000 / max(done, 1)
 
 
 def ms(values: list[float], q: float) -> float:
@@ -220,8 +231,8 @@ async def measure(kube: KubeClient, server: ServerProcess) -> tuple[Obj, Obj]:
         page_s = await latencies(first_page, SAMPLES)
         get_s = await latencies(one_app, SAMPLES)
         full_s = await latencies(whole_list, 3 if QUICK else 5)
-        get_rate = await rate(one_app, RATE_SECONDS)
-        page_rate = await rate(a_page, RATE_SECONDS)
+        get_rate, get_cpu = await rate(one_app, RATE_SECONDS, server)
+        page_rate, page_cpu = await rate(a_page, RATE_SECONDS, server)
 
     async def kube_get() -> None:
         await kube.get(API, "Application", rng.choice(names), "argocd")
@@ -245,6 +256,9 @@ async def measure(kube: KubeClient, server: ServerProcess) -> tuple[Obj, Obj]:
         "list_all_p50_ms": ms(full_s, 50),
         "get_per_s": round(get_rate, 1),
         "list_page_per_s": round(page_rate, 1),
+        "server_cpu_ms_per_get": round(get_cpu, 2),
+        "server_cpu_ms_per_list_page": round(page_cpu, 2),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "in_flight": IN_FLIGHT,
     }
     baselines = {

@@ -173,7 +173,9 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
                 f"api-10k ({f['apps']})",
                 f"requests/s with {f['in_flight']} in flight: get / list page",
                 f"{f['get_per_s']} / {f['list_page_per_s']}",
-                f"server RSS {f['server_rss_mb']} MB",
+                f"server CPU ms/request {f['server_cpu_ms_per_get']} / "
+                f"{f['server_cpu_ms_per_list_page']}; RSS {f['server_rss_mb']} MB; "
+                f"load {f['load_average_1m']}",
                 "",
             ),
         ]

@@ -22,7 +22,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from gitward import health
-from gitward.cli import app_view, context
+from gitward.apiclient import ApiClient
+from gitward.cli import app_remote, app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
 from gitward.cli.services import Refresher
@@ -226,7 +227,11 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
     async def body(client: KubeClient) -> list[Obj]:
         return await client.list(API_VERSION, "Application", cli.namespace)
 
-    apps = sorted(context.run(ctx, body), key=lambda a: a["metadata"]["name"])
+    if cli.remote() is not None:
+        found = context.run_api(ctx, app_remote.list_apps)
+    else:
+        found = context.run(ctx, body)
+    apps = sorted(found, key=lambda a: a["metadata"]["name"])
     if output in ("json", "yaml"):
         print_object(apps, output)
     elif output == "name":
@@ -238,6 +243,9 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
 
 def _refreshed(ctx: typer.Context, name: str, refresh: bool, hard: bool = False) -> Obj:
     cli = context.get(ctx)
+    if cli.remote() is not None:
+        how = "hard" if hard else "normal" if refresh else ""
+        return context.run_api(ctx, lambda c: app_remote.get_app(c, name, cli.namespace, how))
 
     async def body(client: KubeClient) -> Obj:
         obj = await _get_app(client, name, cli.namespace)
@@ -306,6 +314,10 @@ def diff(
 ) -> None:
     """Show how the live state differs from Git; exit 1 when it does, 0 when equal."""
     cli = context.get(ctx)
+    if cli.remote() is not None:
+        if local or revision or source_position:
+            raise ConfigError("--local, --revision and --source-position need --core")
+        _print_diffs(context.run_api(ctx, lambda c: app_remote.diffs(c, name, cli.namespace)))
 
     async def body(client: KubeClient) -> list[tuple[str, str]]:
         obj = await _get_app(client, name, cli.namespace)
@@ -320,7 +332,10 @@ def diff(
             ]
         return refresher.diffs(comparison)
 
-    diffs = context.run(ctx, body)
+    _print_diffs(context.run(ctx, body))
+
+
+def _print_diffs(diffs: list[tuple[str, str]]) -> None:
     for label, text in diffs:
         out.print(f"[bold]===== {label} =====[/bold]")
         app_view.colour_diff(text)
@@ -463,24 +478,6 @@ def _print_progress(task: SyncTask) -> None:
     )
 
 
-def _result_table(result: OperationResult) -> Table:
-    table = Table("GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", box=None)
-    table.add_column("MESSAGE", overflow="fold")
-    for task in result.tasks:
-        live_health = health.assess(task.live) if task.live is not None else None
-        table.add_row(
-            escape(task.key.group),
-            escape(task.key.kind),
-            escape(task.key.namespace),
-            escape(task.key.name),
-            app_view.coloured(task.status or task.hook_phase),
-            app_view.coloured(str(live_health.status)) if live_health else "",
-            task.phase.label if task.action == "hook" else "",
-            escape(task.message),
-        )
-    return table
-
-
 def _retry(limit: int, duration: str, factor: int, max_duration: str) -> Retry | None:
     """A retry policy from flags; None (use the app's own) when no retry was asked for."""
     if limit == 0:
@@ -572,27 +569,69 @@ def sync(
             retry_limit, retry_backoff_duration, retry_backoff_factor, retry_backoff_max_duration
         ),
     )
-    result = _sync(ctx, name, request, timeout, output)
-    if output == "json":
-        print_object(
-            {
-                "phase": result.phase,
-                "message": result.message,
+    if context.get(ctx).remote() is not None:
+        state, healths = _sync_remote(ctx, name, request, timeout)
+    else:
+        result = _sync(ctx, name, request, timeout, output)
+        state = {
+            "phase": result.phase,
+            "message": result.message,
+            "syncResult": {
                 "revision": result.revision,
                 "resources": [t.as_result() for t in result.tasks],
+            },
+        }
+        healths = {}
+        for t in result.tasks:
+            assessed = health.assess(t.live) if t.live is not None else None
+            if assessed is not None:
+                healths[(t.key.group, t.key.kind, t.key.namespace, t.key.name)] = str(
+                    assessed.status
+                )
+    if output == "json":
+        sync_result = state.get("syncResult") or {}
+        print_object(
+            {
+                "phase": state.get("phase"),
+                "message": state.get("message"),
+                "revision": sync_result.get("revision"),
+                "resources": sync_result.get("resources") or [],
             },
             "json",
         )
     else:
-        out.print(f"{'Operation:':<16}Sync{' (dry run)' if dry_run else ''}")
-        out.print(f"{'Sync Revision:':<16}{result.revision}")
-        out.print(f"{'Phase:':<16}{app_view.coloured(result.phase)}")
-        out.print(f"{'Message:':<16}{escape(result.message)}")
-        if result.tasks:
-            out.print()
-            out.print(_result_table(result))
-    if result.phase != "Succeeded":
+        app_view.print_sync_result(state, healths, dry_run)
+    if state.get("phase") != "Succeeded":
         raise typer.Exit(1)
+
+
+def _sync_remote(
+    ctx: typer.Context, name: str, request: SyncRequest, timeout: float
+) -> tuple[Obj, dict[tuple[str, str, str, str], str]]:
+    """The operation state and resource healths of a sync the controller ran."""
+    cli = context.get(ctx)
+    retry = request.retry
+    body = app_remote.sync_body(
+        revision=request.revision,
+        prune=request.prune,
+        dry_run=request.dry_run,
+        force=request.force,
+        resources=sorted(request.resources) if request.resources else None,
+        sync_options=list(request.sync_options),
+        retry=None
+        if retry is None
+        else {
+            "limit": retry.limit,
+            "backoff": {
+                "duration": retry.backoff.duration,
+                "factor": retry.backoff.factor,
+                "maxDuration": retry.backoff.max_duration,
+            },
+        },
+    )
+    obj = context.run_api(ctx, lambda c: app_remote.sync(c, name, cli.namespace, body, timeout))
+    state = (obj.get("status") or {}).get("operationState") or {}
+    return state, app_remote.health_by_key(obj)
 
 
 @app.command()
@@ -654,7 +693,11 @@ def history_(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
     async def body(client: KubeClient) -> Obj:
         return await _get_app(client, name, cli.namespace)
 
-    entries = list(((context.run(ctx, body).get("status") or {}).get("history")) or [])
+    if cli.remote() is not None:
+        obj = context.run_api(ctx, lambda c: app_remote.get_app(c, name, cli.namespace))
+    else:
+        obj = context.run(ctx, body)
+    entries = list(((obj.get("status") or {}).get("history")) or [])
     if output in ("json", "yaml"):
         print_object(entries, output)
         return
@@ -688,24 +731,13 @@ def rollback(
 ) -> None:
     """Deploy a previous revision from the history. Disables automated sync, as Argo CD does."""
     cli = context.get(ctx)
+    if cli.remote() is not None:
+        _print_rollback(_rollback_remote(ctx, name, history_id, timeout, prune))
+        return
 
     async def body(client: KubeClient) -> OperationResult:
         obj = await _get_app(client, name, cli.namespace)
-        entries = list((obj.get("status") or {}).get("history") or [])
-        if not entries:
-            raise ConfigError(f"application {name!r} has no history to roll back to")
-        if history_id is None:
-            if len(entries) < 2:
-                raise ConfigError(f"application {name!r} has only one history entry")
-            entry = entries[-2]
-        else:
-            found = history.find(entries, history_id)
-            if found is None:
-                ids = ", ".join(str(e.get("id")) for e in entries)
-                raise ConfigError(
-                    f"application {name!r} has no history ID {history_id} (IDs: {ids})"
-                )
-            entry = found
+        entry = _pick_entry(obj, name, history_id)
         automated = ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated")
         if automated is not None:
             err.print(
@@ -734,11 +766,58 @@ def rollback(
         )
 
     result = context.run(ctx, body)
-    out.print(f"{'Phase:':<16}{app_view.coloured(result.phase)}")
-    out.print(f"{'Revision:':<16}{result.revision}")
-    out.print(f"{'Message:':<16}{escape(result.message)}")
-    if result.phase != "Succeeded":
+    _print_rollback({"phase": result.phase, "message": result.message, "revision": result.revision})
+
+
+def _print_rollback(outcome: Obj) -> None:
+    out.print(f"{'Phase:':<16}{app_view.coloured(str(outcome.get('phase') or ''))}")
+    out.print(f"{'Revision:':<16}{escape(str(outcome.get('revision') or ''))}")
+    out.print(f"{'Message:':<16}{escape(str(outcome.get('message') or ''))}")
+    if outcome.get("phase") != "Succeeded":
         raise typer.Exit(1)
+
+
+def _pick_entry(obj: Obj, name: str, history_id: int | None) -> Obj:
+    """The history entry to roll back to: ``history_id``, or the one before the last."""
+    entries = list((obj.get("status") or {}).get("history") or [])
+    if not entries:
+        raise ConfigError(f"application {name!r} has no history to roll back to")
+    if history_id is None:
+        if len(entries) < 2:
+            raise ConfigError(f"application {name!r} has only one history entry")
+        return dict(entries[-2])
+    found = history.find(entries, history_id)
+    if found is None:
+        ids = ", ".join(str(e.get("id")) for e in entries)
+        raise ConfigError(f"application {name!r} has no history ID {history_id} (IDs: {ids})")
+    return dict(found)
+
+
+def _rollback_remote(
+    ctx: typer.Context, name: str, history_id: int | None, timeout: float, prune: bool
+) -> Obj:
+    """Ask the server for a rollback (turning automated sync off first) and wait for it."""
+    cli = context.get(ctx)
+
+    async def body(client: ApiClient) -> Obj:
+        obj = await app_remote.get_app(client, name, cli.namespace)
+        entry = _pick_entry(obj, name, history_id)
+        if ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated") is not None:
+            err.print(
+                "[yellow]warning:[/yellow] automated sync is disabled for "
+                f"{escape(name)} so the rollback is not undone; re-enable it with "
+                f"gitward app set {escape(name)} --sync-policy automated"
+            )
+            await app_remote.disable_automated(client, name, cli.namespace)
+        done = await app_remote.rollback(
+            client, name, cli.namespace, int(entry["id"]), prune, timeout
+        )
+        state = (done.get("status") or {}).get("operationState") or {}
+        result = state.get("syncResult") or {}
+        revision = result.get("revision") or ",".join(result.get("revisions") or [])
+        return {"phase": state.get("phase"), "message": state.get("message"), "revision": revision}
+
+    return context.run_api(ctx, body)
 
 
 @app.command("terminate-op")

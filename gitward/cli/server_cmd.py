@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.sslproto
+import gc
 import logging
 import signal
 
@@ -121,6 +122,9 @@ def server(
         )
         try:
             await store.ready()
+            # The listed objects live as long as the server: out of the collector's sight,
+            # a full collection no longer walks every app (pauses a get would wait for).
+            gc.freeze()
             await stop.wait()
         finally:
             await runner.cleanup()

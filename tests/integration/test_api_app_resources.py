@@ -155,6 +155,16 @@ async def _read_everything(
     )
     assert status == 200, res
     assert (await kube.get("v1", "ConfigMap", "one", namespace))["data"]["k"] == "patched"
+    for moved in ({"metadata": {"namespace": "kube-system"}}, {"kind": "Secret"}):
+        status, err = await call(
+            "POST",
+            f"{url}/resource",
+            body=json.dumps(moved),
+            resourceName="one",
+            patchType="merge",
+            **where,
+        )
+        assert status == 400, err
     status, _ = await call("DELETE", f"{url}/resource", resourceName="one", **where)
     assert status == 200
 

@@ -291,17 +291,22 @@ async def patch_resource(request: web.Request) -> web.Response:
         patch_type, patch_type
     )
     patched = apply_patch(live, patch, patch_type)
-    meta = live.get("metadata") or {}
-    if not isinstance(patched, dict) or (patched.get("metadata") or {}).get("name") != meta.get(
-        "name"
-    ):
-        raise InvalidArgument("patch: a resource's name cannot change")
+    if not isinstance(patched, dict) or _identity(patched) != _identity(live):
+        raise InvalidArgument(
+            "patch: a resource's apiVersion, kind, name and namespace cannot change"
+        )
     try:
         stored = await client.replace(patched)
     except GitwardError as exc:
         raise InvalidArgument(f"patch: {exc}") from None
     await audit(request, obj, "ResourceUpdated", f"patched resource {live.get('kind')}")
     return json_response({"manifest": _text(stored)})
+
+
+def _identity(obj: Obj) -> tuple[Any, ...]:
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return obj.get("apiVersion"), obj.get("kind"), meta.get("name"), meta.get("namespace")
 
 
 async def delete_resource(request: web.Request) -> web.Response:
