@@ -1,4 +1,5 @@
-"""HTTP faces of gitward: the controller's webhook, metrics and health endpoints.
+"""HTTP faces of gitward: the API server (``app.py``, ``api/``, ``auth/``) and the
+controller's webhook, metrics and health endpoints.
 
 Layer 6: uses the controller and everything below; the CLI starts it.
 """

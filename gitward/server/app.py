@@ -27,7 +27,6 @@ from gitward import __version__
 from gitward.cluster import ClusterUnreachable
 from gitward.cluster.errors import ApiError as ClusterApiError
 from gitward.model.errors import ConfigError, GitwardError
-from gitward.model.project import AppProject
 from gitward.server.anonymous import AllowAll, anonymous_admin
 from gitward.server.api import appinfo, applications, operations, resources, streams
 from gitward.server.api.common import REFRESH_WAIT, REFRESHER, STORE, json_response
@@ -193,15 +192,10 @@ async def server_app(
         context, store=store, refresher=refresher, routes=(*routes, auth_routes), max_body=max_body
     )
 
-    async def project(name: str) -> AppProject | None:
-        try:
-            return await store.projects.get(name, context.namespace)
-        except ConfigError:
-            return None
-
-    svc = await setup_auth(
-        app, context.client, context.namespace, insecure=insecure, projects=project
-    )
+    # Project role tokens are checked against the AppProject read afresh (auth's short
+    # cache, dropped when a token is issued), not the informer: a token is usable the
+    # moment its creation is answered, before the watch has brought the new record.
+    svc = await setup_auth(app, context.client, context.namespace, insecure=insecure)
     authenticate: Middleware = auth_middleware(svc.authenticator, is_public)
     app.middlewares.append(authenticate)
     return app

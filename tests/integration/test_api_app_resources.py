@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from gitward.cluster import KubeClient, NotFound
@@ -110,6 +111,21 @@ async def _read_everything(
     assert by_kind["Deployment"]["images"] == ["nginx:1.25"]
     assert by_kind["Deployment"]["health"]["status"] in ("Healthy", "Progressing")
     assert tree["orphanedNodes"] == []
+
+    # The tree's stream: the tree at once, and again when the app changes.
+    stream_url = f"{served.url}/api/v1/stream/applications/{name}/resource-tree"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(stream_url, headers=served.headers()) as resp,
+    ):
+        assert resp.status == 200
+        first = json.loads(await asyncio.wait_for(resp.content.readline(), 10))["result"]
+        assert {"Deployment", "ReplicaSet", "Pod"} <= {n["kind"] for n in first["nodes"]}
+        await kube.patch(
+            API, "Application", name, "argocd", {"metadata": {"labels": {"touched": "yes"}}}
+        )
+        again = json.loads(await asyncio.wait_for(resp.content.readline(), 10))["result"]
+        assert {n["kind"] for n in again["nodes"]} == {n["kind"] for n in first["nodes"]}
 
     # Drift, then the managed resources show it; a Secret's value never leaves.
     await kube.patch("v1", "ConfigMap", "one", namespace, {"data": {"k": "drifted"}})
