@@ -241,6 +241,7 @@ export async function render(ctx) {
   }
 
   let lastVersion = app.metadata.resourceVersion;
+  let dropped = false;
   function watch() {
     stream('stream/applications', { name, appNamespace: namespace }, (result) => {
       const got = result.application;
@@ -251,7 +252,11 @@ export async function render(ctx) {
       app = got;
       onApp();
       loadTree();
-    }, abort.signal);
+    }, abort.signal, (state) => {
+      // Back after a break: read the app again rather than trust what was missed.
+      if (state === 'live' && dropped) { reload(); loadTree(); }
+      dropped = state !== 'live';
+    });
   }
 
   function onKey(event) {

@@ -267,7 +267,9 @@ export function render(ctx) {
   }
   let watchAbort = null;
   let pending = false;
+  let dropped = false;
   function watch(resourceVersion) {
+    dropped = false;
     if (watchAbort) watchAbort.abort();
     watchAbort = new AbortController();
     abort.signal.addEventListener('abort', () => watchAbort.abort());
@@ -281,7 +283,12 @@ export function render(ctx) {
         pending = true;
         setTimeout(() => { pending = false; refreshSidebar(); applyFilters(); }, 200);
       }
-    }, watchAbort.signal, (state) => { streamState.textContent = state === 'live' ? '● live' : 'reconnecting…'; });
+    }, watchAbort.signal, (state) => {
+      // Back after a break: what changed meanwhile is only in a fresh list.
+      if (state === 'live' && dropped) reloadSoon();
+      dropped = state !== 'live';
+      streamState.textContent = state === 'live' ? '● live' : 'reconnecting…';
+    });
   }
   api('projects', { signal: abort.signal }).then((list) => {
     projects = (list.items || []).map((p) => String((p.metadata && p.metadata.name) || '')).filter(Boolean);

@@ -39,13 +39,14 @@ export function resourcePanel(app, node, managed, { tab = 'summary', onTab, onCl
     summary: async () => {
       const obj = await live().catch(() => null);
       const meta = (obj && obj.metadata) || {};
+      const created = meta.creationTimestamp || node.createdAt;
       return h('div', { class: 'facts' },
         fact('Kind', node.kind), fact('Name', node.name), fact('Namespace', node.namespace || '—'),
         fact('Group/Version', `${node.group || 'core'}/${node.version || ''}`),
         fact('Health', node.health ? status(node.health.status) : '—'),
         node.health && node.health.message ? fact('Health message', node.health.message) : null,
         fact('Sync', managed ? status(managed.syncStatus || (managed.diff ? 'OutOfSync' : 'Synced')) : 'not managed directly'),
-        fact('Created', meta.creationTimestamp ? `${meta.creationTimestamp} (${ago(meta.creationTimestamp)})` : '—'),
+        fact('Created', created ? `${created} (${ago(created)})` : '—'),
         node.images && node.images.length ? fact('Images', node.images.join(', ')) : null,
         (node.info || []).length ? fact('Info', node.info.map((i) => `${i.name}: ${i.value}`).join(', ')) : null);
     },

@@ -62,7 +62,7 @@ export function treeView(app, tree, { syncOf, onSelect, selected, orphans }) {
     }, twisty, h('span', { class: 'kind' }, n.kind), h('span', { class: 'nm', title: n.name }, n.name),
     health ? status(health) : null, sync ? status(sync) : null,
     n.orphaned ? h('span', { class: 'warn' }, 'orphaned') : null,
-    n.namespace ? h('span', { class: 'muted' }, n.namespace) : null);
+    n.namespace ? h('span', { class: 'muted ns' }, n.namespace) : null);
     return h('li', { role: 'none' }, row, list);
   };
   const grouped = (list, depth) => {
