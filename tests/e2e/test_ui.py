@@ -354,11 +354,17 @@ async def test_rollback_warns_turns_auto_sync_off_and_offers_it_back(
     await expect(page.locator("[data-test=revision]")).to_have_text(second[:10])
 
     await page.locator("[data-view=history]").click()
-    await (
-        page.locator("tr[data-history-id]", has_text=first[:10])
-        .locator("[data-test=rollback]")
-        .click()
-    )
+    # The diff between the two deployed revisions' manifests.
+    for box in await page.locator("[data-test=history] tbody input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name="Diff the two selected").click()
+    between = page.locator("[data-test=history-diff]")
+    await expect(between).to_contain_text("2 changed lines", timeout=30_000)
+    await expect(between.locator("tr.del")).to_contain_text("greeting: one")
+    await expect(between.locator("tr.add")).to_contain_text("greeting: two")
+
+    first_row = page.locator("tr[data-history-id]", has_text=first[:10])
+    await first_row.locator("[data-test=rollback]").click()
     await expect(page.locator("[data-test=rollback-warning]")).to_contain_text("turns it off")
     await page.locator("[data-test=rollback-go]").click()
     await eventually(lambda: greeting("one"), "the rollback to the first revision")
