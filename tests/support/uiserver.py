@@ -62,6 +62,38 @@ async def _merge(kube: KubeClient, kind: str, name: str, data: dict[str, str]) -
         await kube.patch("v1", kind, name, NAMESPACE, {"data": data})
 
 
+#: What :func:`set_up_accounts` changes, restored when the server stops so tests that run
+#: after these in the same cluster find the settings as they were.
+SETTINGS = (
+    ("ConfigMap", "argocd-cm"),
+    ("ConfigMap", "argocd-rbac-cm"),
+    ("Secret", "argocd-secret"),
+)
+
+
+async def _snapshot(kube: KubeClient) -> dict[tuple[str, str], dict[str, str] | None]:
+    saved: dict[tuple[str, str], dict[str, str] | None] = {}
+    for kind, name in SETTINGS:
+        try:
+            saved[kind, name] = dict(
+                (await kube.get("v1", kind, name, NAMESPACE)).get("data") or {}
+            )
+        except NotFound:
+            saved[kind, name] = None
+    return saved
+
+
+async def _restore(kube: KubeClient, saved: dict[tuple[str, str], dict[str, str] | None]) -> None:
+    for (kind, name), data in saved.items():
+        if data is None:
+            with contextlib.suppress(NotFound):
+                await kube.delete("v1", kind, name, NAMESPACE)
+            continue
+        current = await kube.get("v1", kind, name, NAMESPACE)
+        current["data"] = data
+        await kube.replace(current)
+
+
 async def set_up_accounts(kube: KubeClient) -> None:
     """``admin`` and a ``reader`` account bound to ``role:readonly``, with known passwords."""
     await _merge(kube, "ConfigMap", "argocd-cm", {"accounts.reader": "login"})
@@ -81,6 +113,7 @@ async def set_up_accounts(kube: KubeClient) -> None:
 @contextlib.asynccontextmanager
 async def ui_server(kube: KubeClient, port: int = 0) -> AsyncIterator[UiServer]:
     """The server on 127.0.0.1 (plain HTTP, as ``--insecure``), ready to serve."""
+    saved = await _snapshot(kube)
     await set_up_accounts(kube)
     store = AppStore(kube, NAMESPACE, ())
     app_settings = await load_settings(kube, NAMESPACE)
@@ -108,6 +141,7 @@ async def ui_server(kube: KubeClient, port: int = 0) -> AsyncIterator[UiServer]:
         await runner.cleanup()
         await store.stop()
         await refresher.destinations.close()
+        await _restore(kube, saved)
 
 
 async def _main(kubeconfig: str, port: int) -> None:
