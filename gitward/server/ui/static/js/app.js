@@ -4,7 +4,7 @@ import { api, path, stream, canI } from './api.js';
 import { h, clear, fill, status, fact, ago, guarded } from './dom.js';
 import { treeView, listView, nodeKey } from './tree.js';
 import { resourcePanel } from './resource.js';
-import { openSyncDialog, showDryRun } from './sync.js';
+import { openSyncDialog } from './sync.js';
 import { historyView, confirmRollback, restoreAutoSync } from './history.js';
 import { depsView } from './deps.js';
 
@@ -191,11 +191,11 @@ export async function render(ctx) {
         onRollback: (entry) => confirmRollback(app, entry, { onDone: (wasAutomated) => {
           setView('operation');
           if (wasAutomated) {
-            showNotice('Rollback started. Automated sync is now off.', h('button', {
-              class: 'btn small', type: 'button', 'data-test': 'restore-autosync', onclick: async () => {
-                try { await restoreAutoSync(app, wasAutomated); clear(notice); reload(); } catch (err) { showNotice(`Could not turn automated sync on: ${err.message}`); }
-              },
-            }, 'Turn auto-sync back on'));
+            const restore = guarded('Turn auto-sync back on', perms.update, async () => {
+              try { await restoreAutoSync(app, wasAutomated); clear(notice); reload(); } catch (err) { showNotice(`Could not turn automated sync on: ${err.message}`); }
+            }, 'btn small');
+            restore.dataset.test = 'restore-autosync';
+            showNotice('Rollback started. Automated sync is now off.', restore);
           }
           reload();
         } }),
@@ -283,4 +283,3 @@ export async function render(ctx) {
   };
 }
 
-export { showDryRun };

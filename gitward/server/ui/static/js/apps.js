@@ -1,7 +1,7 @@
 // The applications list: filters in the URL, a status bar, tiles or rows drawn only
 // where the viewport is (10,000 apps cost ~40 DOM nodes), live updates from the stream.
 import { api, stream } from './api.js';
-import { h, clear, fill, append, status, ago } from './dom.js';
+import { h, clear, fill, append, status } from './dom.js';
 import {
   SYNC_STATES, HEALTH_STATES, readFilters, writeFilters, record, matcher,
   summarise, compareRecords, parseSelector,
@@ -100,7 +100,7 @@ export function render(ctx) {
     h('h3', null, 'Repository'), repoInput,
     h('h3', null, 'Labels'), labelInput, labelError]);
 
-  function refreshSidebar(summary) {
+  function refreshSidebar() {
     const all = [...byKey.values()];
     const totals = summarise(all);
     fillGroup('sync', SYNC_STATES.map((s) => [s, totals.counts.sync[s] || 0]));
@@ -110,7 +110,6 @@ export function render(ctx) {
     const top = (map, key) => [...new Set([...map.keys(), ...filters[key]])].sort().slice(0, 300).map((v) => [v, map.get(v)]);
     fillGroup('cluster', top(totals.facets.cluster, 'cluster'));
     fillGroup('namespace', top(totals.facets.namespace, 'namespace'));
-    return summary;
   }
 
   // --- status bar ----------------------------------------------------------------------
@@ -342,4 +341,3 @@ function serverParams(filters) {
   return query;
 }
 
-export { ago };
