@@ -48,6 +48,18 @@ def server_url(server: str, plain_text: bool = False) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
+async def _read_all(stream: aiohttp.StreamReader) -> bytes | None:
+    """The whole body (a read returns what has arrived, not all); None past the limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(1 << 16):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class ApiClient:
     """Requests to one API server, as one caller (``token``; empty: anonymous)."""
 
@@ -108,11 +120,11 @@ class ApiClient:
                 ssl=self._ssl,
                 allow_redirects=False,
             ) as response:
-                raw = await response.content.read(MAX_ANSWER_BYTES + 1)
+                raw = await _read_all(response.content)
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ServerUnreachable(f"{self.base}: {type(exc).__name__}: {exc}"[:300]) from None
-        if len(raw) > MAX_ANSWER_BYTES:
+        if raw is None:
             raise ApiClientError(f"{method} {path}: answer larger than {MAX_ANSWER_BYTES} bytes")
         text = raw.decode("utf-8", errors="replace")
         if status >= 300:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 import typer
 from rich.markup import escape
@@ -250,6 +251,9 @@ def list_(
     """
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "wide", "server")
+    if cli.remote() is not None:
+        _print(list(context.run_api(ctx, lambda c: c.get("/api/v1/clusters"))["items"]), output)
+        return
 
     async def body(client: KubeClient) -> list[Obj]:
         entries = await registered(client, cli.namespace)
@@ -276,6 +280,10 @@ def get(
     """
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "wide", "server")
+    if cli.remote() is not None:
+        path = f"/api/v1/clusters/{quote(ident, safe='')}"
+        _print(context.run_api(ctx, lambda c: c.get(path)), output)
+        return
 
     async def body(client: KubeClient) -> Obj:
         entry = find(await registered(client, cli.namespace), ident, cli.namespace)

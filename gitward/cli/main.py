@@ -16,6 +16,7 @@ from gitward import GitwardError, __version__
 from gitward.cli import (
     account_cmd,
     app_cmd,
+    app_ops_cmd,
     appset_cmd,
     cluster_cmd,
     context,
@@ -40,6 +41,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(localkube_cmd.app, name="localkube")
+app_ops_cmd.register(app_cmd.app)
 app.add_typer(app_cmd.app, name="app")
 app.add_typer(appset_cmd.app, name="appset")
 app.add_typer(repo_cmd.app, name="repo")

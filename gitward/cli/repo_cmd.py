@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import typer
 from rich.markup import escape
@@ -295,6 +296,11 @@ def get(
     """
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "wide")
+    if cli.remote() is not None:
+        params = {"forceRefresh": "true", **({"appProject": project} if project else {})}
+        path = f"/api/v1/repositories/{quote(url, safe='')}"
+        _print_views([context.run_api(ctx, lambda c: c.get(path, **params))], output, single=True)
+        return
 
     async def body(client: KubeClient) -> tuple[Entry, ConnectionState, CredentialStore]:
         repos = await _entries(client, cli.namespace, REPOSITORY)
@@ -306,11 +312,17 @@ def get(
         return entry, state, store
 
     entry, state, store = context.run(ctx, body)
-    view = repo_view(entry, state, store)
-    if output in ("json", "yaml"):
-        print_object(view, output)
+    _print_views([repo_view(entry, state, store)], output, single=True)
+
+
+def _print_views(views: list[Obj], output: str, single: bool = False) -> None:
+    if output == "url":
+        for view in views:
+            print(view["repo"])
+    elif output in ("json", "yaml"):
+        print_object(views[0] if single else views, output)
     else:
-        print_repo_table([view])
+        print_repo_table(views)
 
 
 @app.command("list")
@@ -328,6 +340,11 @@ def list_(
     check_output(output, "json", "yaml", "url")
     if refresh not in ("hard", "none", ""):
         raise ConfigError(f"--refresh: expected hard or none, got {refresh!r}")
+    if cli.remote() is not None:
+        test = "true" if refresh != "none" and output != "url" else "false"
+        answer = context.run_api(ctx, lambda c: c.get("/api/v1/repositories", forceRefresh=test))
+        _print_views(list(answer.get("items") or []), output)
+        return
 
     async def body(
         client: KubeClient,
@@ -338,15 +355,7 @@ def list_(
         return repos, await check_all(repos, store, test), store
 
     repos, states, store = context.run(ctx, body)
-    if output == "url":
-        for entry in repos:
-            print(redact_url(entry.url))
-        return
-    views = [repo_view(e, s, store) for e, s in zip(repos, states, strict=True)]
-    if output in ("json", "yaml"):
-        print_object(views, output)
-    else:
-        print_repo_table(views)
+    _print_views([repo_view(e, s, store) for e, s in zip(repos, states, strict=True)], output)
 
 
 @app.command("list-creds")

@@ -121,11 +121,14 @@ async def check_connection(
 
 
 async def check_all(
-    entries: Sequence[Entry], store: CredentialStore, refresh: bool
+    entries: Sequence[Entry],
+    store: CredentialStore,
+    refresh: bool,
+    source: GitSource | None = None,
 ) -> list[ConnectionState]:
     if not refresh:
         return [ConnectionState("Unknown", "not tested (--refresh none)", "") for _ in entries]
-    source = GitSource()
+    source = source or GitSource()
     gate = asyncio.Semaphore(PARALLEL_TESTS)
 
     async def one(entry: Entry) -> ConnectionState:

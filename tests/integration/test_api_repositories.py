@@ -134,6 +134,8 @@ async def test_validate_stores_nothing(
     "body",
     [
         {"repo": "--upload-pack=touch /tmp/pwned"},
+        {"repo": "file:///etc"},
+        {"repo": "/etc"},
         {"repo": "https://host/x\n"},
         {"repo": ""},
         {"repo": 5},

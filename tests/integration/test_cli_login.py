@@ -4,9 +4,10 @@ server process with real accounts, RBAC and tokens."""
 from __future__ import annotations
 
 import asyncio
+import re
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import jwt
@@ -15,6 +16,7 @@ import yaml
 
 from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster
+from tests.support.git import GitRepo
 from tests.support.gwserver import ADMIN_PASSWORD, READER_PASSWORD
 from tests.support.poll import eventually_sync
 from tests.support.serverprocess import Gitward, server_process
@@ -139,3 +141,38 @@ def _project_role_tokens(gw: Gitward, server: str) -> None:
 
 def test_server_commands_need_a_server(gw: Gitward) -> None:
     assert "gitward login SERVER" in gw.fails("account", "list")
+
+
+def test_proj_repo_and_cluster_reads_match_core(
+    gw: Gitward, server: str, git_repo: Callable[[str], GitRepo]
+) -> None:
+    repo = git_repo("listed")
+    repo.commit({"a.yaml": "kind: ConfigMap\n"}, "first")
+    gw.ok(
+        "--core",
+        "proj",
+        "create",
+        "team-a",
+        "-s",
+        repo.url,
+        "-d",
+        "https://kubernetes.default.svc,a",
+    )
+    gw.ok("--core", "repo", "add", repo.url)
+    gw.ok("login", server, "--username", "admin", "--password", ADMIN_PASSWORD)
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+    for args in (
+        ("proj", "list"),
+        ("proj", "get", "team-a"),
+        ("proj", "list", "-o", "json"),
+        ("repo", "list"),
+        ("repo", "get", repo.url),
+        ("repo", "list", "-o", "url"),
+        ("cluster", "list"),
+        ("cluster", "get", "in-cluster", "-o", "json"),
+    ):
+        core, served = gw(*("--core", *args)), gw(*args)
+        assert (core.returncode, stamp.sub("<t>", core.stdout)) == (
+            served.returncode,
+            stamp.sub("<t>", served.stdout),
+        ), (args, core.stdout, served.stdout, served.stderr)

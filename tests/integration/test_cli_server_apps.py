@@ -7,6 +7,7 @@ The server never syncs: it records the operation, and a real controller runs it.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -33,10 +34,9 @@ def _same(core: Ran, served: Ran, swaps: dict[str, str]) -> None:
     text = core.stdout
     for old, new in swaps.items():
         text = text.replace(old, new)
-    assert (core.returncode, STAMP.sub("<t>", text)) == (
-        served.returncode,
-        STAMP.sub("<t>", served.stdout),
-    ), core.stdout + core.stderr + "\n----\n" + served.stdout + served.stderr
+    want, got = STAMP.sub("<t>", text), STAMP.sub("<t>", served.stdout)
+    changes = "\n".join(difflib.unified_diff(want.splitlines(), got.splitlines(), lineterm=""))
+    assert (core.returncode, want) == (served.returncode, got), changes + served.stderr
 
 
 async def test_app_commands_match_core_through_the_server(
@@ -98,7 +98,19 @@ async def test_app_commands_match_core_through_the_server(
             assert "drifted" in served.stdout
             _same(core, served, swaps)
 
-            repo.commit({"app/cm.yaml": yaml_docs(configmap("settings-2"))}, "second")
+            second = repo.commit({"app/cm.yaml": yaml_docs(configmap("settings-2"))}, "second")
+            # Both see the new commit before syncing (a controller resolves HEAD from its
+            # cache until a refresh, as Argo CD's does until a webhook or a refresh).
+            await both("get", "--hard-refresh")
+            for name in apps.values():
+
+                async def compared(name: str = name) -> bool:
+                    obj = await installed.get(API, "Application", name, "argocd")
+                    sync = (obj.get("status") or {}).get("sync") or {}
+                    return bool(sync.get("revision") == second)
+
+                await eventually(compared, f"{name} compared with the second commit")
+            _same(*await both("get"), swaps)
             core, served = await both("sync", "--prune")
             _same(core, served, swaps)
             core, served = await both("rollback", "0")

@@ -1,9 +1,9 @@
 """The whole API server, assembled as ``gitward server`` assembles itself, as a process.
 
-:func:`build` puts :func:`gitward.server.app.build_app` together with every route
-module (applications, projects, repositories, clusters, applicationsets, settings,
-version, the OpenAPI document, sessions and accounts), the real authentication
-middleware, accounts and RBAC. :func:`running` serves it on a free loopback port.
+:func:`running` builds the server with :func:`gitward.server.app.server_app` (the
+factory ``gitward server`` uses: accounts, tokens, RBAC) and every route module
+(applications, projects, repositories, clusters, applicationsets, settings, version,
+the OpenAPI document, sessions and accounts). :func:`running` serves it on a free loopback port.
 ``python -m tests.support.gwserver --kubeconfig PATH --namespace NS --port N`` runs
 it as a separate process for tests that drive the ``gitward`` command against it.
 """
@@ -22,14 +22,10 @@ from aiohttp import web
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.server.api import rest
-from gitward.server.app import APPLICATION_ROUTES, build_app
+from gitward.server.app import SERVER_ROUTES, server_app
 from gitward.server.appstore import AppStore
-from gitward.server.auth import routes as auth_routes
 from gitward.server.auth.bootstrap import ensure_initial_settings
-from gitward.server.auth.loader import PolicyLoader
-from gitward.server.auth.middleware import auth_middleware
 from gitward.server.auth.passwords import hash_password
-from gitward.server.auth.service import build_auth, install_auth, is_public
 from gitward.server.context import ServerContext
 from gitward.sync import Refresher, load_settings
 from gitward.sync.setup import manifest_source
@@ -37,7 +33,8 @@ from gitward.sync.setup import manifest_source
 ADMIN_PASSWORD = "admin-password-1"
 READER = "reader"
 READER_PASSWORD = "reader-password-1"
-ROUTES = (*APPLICATION_ROUTES, auth_routes.add_routes, rest.add_routes)
+#: What ``gitward server`` mounts once this package's routes join SERVER_ROUTES.
+ROUTES = (*SERVER_ROUTES, rest.add_routes)
 
 
 async def _merge(
@@ -85,19 +82,13 @@ async def running(kube: KubeClient, namespace: str, port: int = 0) -> AsyncItera
         projects=store.projects,
         control_namespace=namespace,
     )
-    service = build_auth(kube, namespace, insecure=True, settings_ttl=0.5)
-    app = build_app(
+    app = await server_app(
         ServerContext(kube, namespace),
         store=store,
         refresher=refresher,
-        enforcer=service.enforcer,
-        auth=[auth_middleware(service.authenticator, is_public)],
+        insecure=True,
         routes=ROUTES,
     )
-    install_auth(app, service)
-    loader = PolicyLoader(kube, namespace, service.enforcer)
-    await loader.refresh()
-    policy = asyncio.create_task(loader.run(interval=1.0))
     store.start()
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
@@ -108,9 +99,6 @@ async def running(kube: KubeClient, namespace: str, port: int = 0) -> AsyncItera
         await store.ready()
         yield Server(f"http://127.0.0.1:{bound}", app)
     finally:
-        policy.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await policy
         await runner.cleanup()
         await store.stop()
         await refresher.destinations.close()

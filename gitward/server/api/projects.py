@@ -87,8 +87,6 @@ async def list_projects(request: web.Request) -> web.Response:
     for obj in sorted(items, key=lambda o: str(o["metadata"]["name"])):
         name = str(obj["metadata"]["name"])
         if (not wanted or name == wanted) and allowed(request, "projects", "get", name):
-            obj.setdefault("apiVersion", PROJECT_API)
-            obj.setdefault("kind", KIND)
             shown.append(obj)
     return json_response(list_of(shown))
 

@@ -34,6 +34,8 @@ from gitward.server.errors import AlreadyExists, InvalidArgument
 from gitward.source import GitSource, redact_url
 from gitward.source.credentials import REPO_CREDS, REPOSITORY
 from gitward.source.gitsource import split_userinfo
+from gitward.source.policy import RepoURLPolicy
+from gitward.sync import load_settings
 from gitward.sync import repositories as repos
 from gitward.sync.repositories import UNTESTED, Entry, NotRegistered
 
@@ -89,6 +91,14 @@ def _repo_fields(body: Obj) -> tuple[str, dict[str, str]]:
     return clean, fields
 
 
+async def git_source(request: web.Request) -> GitSource:
+    """Git as the installation allows it: local paths only under argocd-cm's
+    ``gitward.localRepositories`` (a caller must not probe the server's own files)."""
+    ctx = request.app[CONTEXT]
+    settings = await load_settings(ctx.client, ctx.namespace)
+    return GitSource(policy=RepoURLPolicy.create(settings.local_repositories))
+
+
 async def _all(request: web.Request) -> tuple[list[Entry], list[Entry]]:
     ctx = request.app[CONTEXT]
     return (
@@ -115,7 +125,9 @@ async def list_repositories(request: web.Request) -> web.Response:
         e for e in found if allowed(request, "repositories", "get", rbac_object(e.project, e.url))
     ]
     store = repos.store_of(found + creds)
-    states = await repos.check_all(found, store, flag(request, "forceRefresh"))
+    refresh = flag(request, "forceRefresh")
+    source = await git_source(request) if refresh else None
+    states = await repos.check_all(found, store, refresh, source)
     return json_response(
         list_of([repos.repo_view(e, s, store) for e, s in zip(found, states, strict=True)])
     )
@@ -129,7 +141,7 @@ async def get_repository(request: web.Request) -> web.Response:
     state = UNTESTED
     if flag(request, "forceRefresh"):
         state = await repos.check_connection(
-            GitSource(), entry.url, store.lookup(entry.url, entry.project)
+            await git_source(request), entry.url, store.lookup(entry.url, entry.project)
         )
     return json_response(repos.repo_view(entry, state, store))
 
@@ -154,7 +166,8 @@ async def create_repository(request: web.Request) -> web.Response:
         raise AlreadyExists(str(exc)) from None
     store = repos.store_of(creds)
     store.add(Entry(secret, fields).credentials())
-    state = await repos.check_connection(GitSource(), clean, store.lookup(clean, fields["project"]))
+    git = await git_source(request)
+    state = await repos.check_connection(git, clean, store.lookup(clean, fields["project"]))
     if state.status != "Successful":
         raise InvalidArgument(f"unable to access repository {redact_url(clean)}: {state.message}")
     stored = await repos.write(ctx.client, existing, secret, action)
@@ -200,7 +213,7 @@ async def validate_access(request: web.Request) -> web.Response:
     clean, fields = _repo_fields(body)
     require(request, "repositories", "create", rbac_object(fields["project"], clean))
     creds = Entry({"metadata": {"name": "validate"}}, fields).credentials()
-    state = await repos.check_connection(GitSource(), clean, creds)
+    state = await repos.check_connection(await git_source(request), clean, creds)
     if state.status != "Successful":
         raise InvalidArgument(f"unable to access repository {redact_url(clean)}: {state.message}")
     return json_response({})

@@ -52,3 +52,28 @@ async def test_errors_are_typed_and_redirects_not_followed(https_url: str) -> No
             await client.get("/denied")
         with pytest.raises(ApiClientError, match="HTTP 302"):
             await client.get("/elsewhere")
+
+
+async def _big(_request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(_request)
+    await response.write(b'{"items": [')
+    for i in range(2000):  # many writes: the answer arrives in many pieces
+        await response.write(b'{"n": %d},' % i)
+    await response.write(b'{"n": -1}]}')
+    await response.write_eof()
+    return response
+
+
+async def test_an_answer_in_many_pieces_is_read_whole() -> None:
+    app = web.Application()
+    app.router.add_get("/big", _big)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        async with ApiClient(f"http://127.0.0.1:{runner.addresses[0][1]}") as client:
+            answer = await client.get("/big")
+        assert len(answer["items"]) == 2001
+    finally:
+        await runner.cleanup()
