@@ -26,7 +26,10 @@ from tests.support.uiserver import ADMIN_PASSWORD, READER, READER_PASSWORD, UiSe
 API = "argoproj.io/v1alpha1"
 
 
-def manifests(greeting: str, replicas: int = 1) -> str:
+def manifests(greeting: str, replicas: int = 1, config_wave: int = 0) -> str:
+    config_meta: dict[str, Any] = {"name": "web-config"}
+    if config_wave:
+        config_meta["annotations"] = {"argocd.argoproj.io/sync-wave": str(config_wave)}
     return yaml_docs(
         {
             "apiVersion": "apps/v1",
@@ -44,7 +47,7 @@ def manifests(greeting: str, replicas: int = 1) -> str:
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": "web-config"},
+            "metadata": config_meta,
             "data": {"greeting": greeting},
         },
     )
@@ -308,7 +311,7 @@ async def test_a_sync_from_the_cli_shows_in_the_open_page(
     page: Page, installed: KubeClient, server: UiServer, kubeconfig: Path, tmp_path: Path
 ) -> None:
     repo = GitRepo(tmp_path / "git" / "cli")
-    repo.commit({"app/all.yaml": manifests("hi", replicas=9)}, "first")
+    repo.commit({"app/all.yaml": manifests("hi", replicas=9, config_wave=1)}, "first")
     name = unique("cli")
     await installed.create(application(name, repo))
     await sign_in(page)
@@ -318,7 +321,12 @@ async def test_a_sync_from_the_cli_shows_in_the_open_page(
     assert done.returncode == 0, done.stderr
     # No reload: the page hears it from the stream.
     await expect(page.locator("[data-test=operation]")).to_contain_text("Succeeded")
-    await expect(page.locator("[data-test=operation-panel]")).to_contain_text("web-config")
+    # Wave by wave: the Deployment in wave 0, the ConfigMap (sync-wave 1) after it.
+    panel = page.locator("[data-test=operation-panel]")
+    await expect(panel.locator("h3")).to_have_text(["Sync · wave 0", "Sync · wave 1"])
+    await expect(panel.locator("div", has=page.locator("h3", has_text="wave 1"))).to_contain_text(
+        "web-config"
+    )
     await expect(page.locator("[data-test=sync]")).to_have_text("Synced")
     # Nine Pods of one ReplicaSet fold into one group until it is opened.
     await page.locator("[data-view=tree]").click()

@@ -7,6 +7,7 @@ import { resourcePanel } from './resource.js';
 import { openSyncDialog } from './sync.js';
 import { historyView, confirmRollback, restoreAutoSync } from './history.js';
 import { depsView } from './deps.js';
+import { parseState } from './yaml.js';
 
 const VIEWS = ['tree', 'list', 'dependencies', 'operation', 'history'];
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Error']);
@@ -161,9 +162,20 @@ export async function render(ctx) {
     const op = app.status && app.status.operationState;
     if (!op) return h('p', { class: 'muted' }, 'No operation has run yet.');
     const results = (op.syncResult && op.syncResult.resources) || [];
+    // Results carry their phase; the wave is the resource's sync-wave annotation in Git.
+    const waveOf = new Map();
+    for (const m of managed) {
+      const target = parseState(m.targetState);
+      const annotations = (target && target.metadata && target.metadata.annotations) || {};
+      const wave = Number.parseInt(annotations['argocd.argoproj.io/sync-wave'] || '0', 10);
+      waveOf.set(nodeKey(m), Number.isNaN(wave) ? 0 : wave);
+    }
     const phases = new Map();
-    for (const r of results) {
-      const key = r.syncPhase || 'Sync';
+    const order = { PreSync: 0, Sync: 1, PostSync: 2, SyncFail: 3 };
+    const sorted = [...results].sort((a, b) => ((order[a.syncPhase || 'Sync'] ?? 9) - (order[b.syncPhase || 'Sync'] ?? 9))
+      || ((waveOf.get(nodeKey(a)) || 0) - (waveOf.get(nodeKey(b)) || 0)));
+    for (const r of sorted) {
+      const key = `${r.syncPhase || 'Sync'} · wave ${waveOf.get(nodeKey(r)) || 0}`;
       if (!phases.has(key)) phases.set(key, []);
       phases.get(key).push(r);
     }
