@@ -274,6 +274,14 @@ export async function render(ctx) {
   function onKey(event) {
     if (/^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement && document.activeElement.tagName)) return;
     if (document.querySelector('.backdrop')) return;
+    if ((event.key === 'ArrowDown' || event.key === 'ArrowUp') && content.contains(document.activeElement)) {
+      // Up and down walk the tree's visible nodes (folded groups stay folded).
+      const nodes = [...content.querySelectorAll('.node[tabindex]')].filter((n) => n.offsetParent !== null);
+      const at = nodes.indexOf(document.activeElement);
+      const next = nodes[Math.max(0, Math.min(nodes.length - 1, at + (event.key === 'ArrowDown' ? 1 : -1)))];
+      if (next) { event.preventDefault(); next.focus(); }
+      return;
+    }
     if (event.key === 'Escape' && selectedKey) { selectedKey = ''; remember(); drawPanel(); drawContent(); }
     if (event.key === 's' && perms.sync === true) { event.preventDefault(); openSyncDialog(app, { onStarted }); }
     if (event.key === 'Backspace' && !event.metaKey) { event.preventDefault(); ctx.navigate('/applications'); }
