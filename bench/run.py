@@ -25,6 +25,7 @@ SCENARIOS = (
     "bench.controller",
     "bench.appsets",
     "bench.api",
+    "bench.ui",
 )
 
 
@@ -178,6 +179,18 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
                 "",
             ),
         ]
+    with contextlib.suppress(FileNotFoundError):
+        u, ub = figures("ui")["figures"], figures("ui")["baselines"]
+        whole = f"API whole list {ub['api_whole_list_ms']} ms"
+        out += [
+            (f"ui ({u['apps']})", "list first render ms (browser)", u["first_render_ms"],
+             f"all loaded {u['all_loaded_ms']} ms; {whole}", "< 1000"),
+            (f"ui ({u['apps']})", "search / health filter to paint ms (median)",
+             f"{u['search_ms_median']} / {u['health_filter_ms_median']}",
+             f"max {u['search_ms_max']} / {u['health_filter_ms_max']}", "< 300"),
+            (f"ui ({u['apps']})", "tab memory MB (its renderer's PSS)", u["tab_pss_mb"],
+             f"JS heap {u['js_heap_used_mb']} MB", "< 300"),
+        ]  # fmt: skip
     for name, row in render.items():
         out.append(
             (

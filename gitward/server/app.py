@@ -27,8 +27,9 @@ from gitward import __version__
 from gitward.cluster import ClusterUnreachable
 from gitward.cluster.errors import ApiError as ClusterApiError
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.server import ui
 from gitward.server.anonymous import AllowAll, anonymous_admin
-from gitward.server.api import appinfo, applications, operations, resources, streams
+from gitward.server.api import appinfo, applications, operations, resources, rest, streams
 from gitward.server.api.common import REFRESH_WAIT, REFRESHER, STORE, json_response
 from gitward.server.appstore import AppStore
 from gitward.server.auth import ENFORCER, Enforcer
@@ -66,8 +67,9 @@ APPLICATION_ROUTES: tuple[RouteModule, ...] = (
     streams.add_routes,
 )
 
-#: Every route module ``gitward server`` mounts besides auth's own.
-SERVER_ROUTES: tuple[RouteModule, ...] = APPLICATION_ROUTES
+#: Every route module ``gitward server`` mounts besides auth's own: the applications API,
+#: the rest of the API (projects, repositories, clusters, ...) and the web UI.
+SERVER_ROUTES: tuple[RouteModule, ...] = (*APPLICATION_ROUTES, rest.add_routes, ui.add_routes)
 
 _HTTP_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 9, 413: 8, 415: 3, 429: 8}
 

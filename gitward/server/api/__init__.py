@@ -1,6 +1,8 @@
 """The REST API's route modules, in Argo CD's paths and JSON shapes.
 
 Each module exposes ``add_routes(app)``; :mod:`gitward.server.app` mounts them.
+Modules that mount through :func:`gitward.server.api.routing.mount` are also
+described in the OpenAPI document (``/api/openapi.json``).
 A route never decides access itself (it calls :func:`gitward.server.auth.require`),
 never builds a client (it reads :data:`gitward.server.context.CONTEXT`), never
 reads Applications from the API server (the informer in

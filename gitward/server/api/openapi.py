@@ -24,6 +24,7 @@ from aiohttp import web
 from gitward import __version__
 from gitward.server.api.described import DESCRIBED
 from gitward.server.api.routing import ROUTES, Route, json_response, mount
+from gitward.server.ui import CLIENT_ROUTES
 
 Obj = dict[str, Any]
 
@@ -136,7 +137,14 @@ def documented_routes(app: web.Application) -> list[Route]:
 def undocumented(app: web.Application) -> list[str]:
     """Routes aiohttp serves that the document does not describe (``GET /path``)."""
     described = {(r.method, openapi_path(r.path)) for r in documented_routes(app)}
-    return [f"{m} {p}" for m, p in _mounted(app) if (m, p) not in described]
+    return [f"{m} {p}" for m, p in _mounted(app) if (m, p) not in described and not _ui_page(p)]
+
+
+def _ui_page(path: str) -> bool:
+    """The web UI's pages and assets: HTML and files, not API operations."""
+    if path == "/" or path.startswith("/assets/"):
+        return True
+    return any(path == r or path.startswith(r + "/") for r in CLIENT_ROUTES)
 
 
 async def get_openapi(request: web.Request) -> web.Response:
