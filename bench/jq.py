@@ -25,8 +25,8 @@ import jq
 
 from bench.common import QUICK, table, write
 from gitward.diff import compare, parse_rules
-from gitward.diff.jqrun import default_runner
 from gitward.diff.normalize import normalize_live
+from gitward.sandbox.jqrun import default_runner
 
 Obj = dict[str, Any]
 N = 300 if QUICK else 2000

@@ -31,9 +31,9 @@ import yaml
 
 from bench.common import QUICK, Repo, cluster, release, table, write
 from gitward import localkube
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient
 from gitward.install import install
+from gitward.services import refresher_for
 from gitward.sync.operation import run_sync
 from gitward.sync.plan import SyncRequest
 
@@ -148,7 +148,7 @@ async def main() -> None:
                     },
                 }
             )
-            refresher = await Refresher.create(kube, "argocd")
+            refresher = await refresher_for(kube, "argocd")
             before = kube.requests.copy()
             started = time.perf_counter()
             result = await run_sync(refresher, app, SyncRequest(), timeout=900)

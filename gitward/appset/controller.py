@@ -121,6 +121,7 @@ class AppSetController:
         workers: int = 4,
         rules: ProjectRules = project_rules,
         active: Callable[[], bool] = lambda: True,
+        projects: Informer | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -134,9 +135,11 @@ class AppSetController:
         self.secrets = Informer(
             client, "v1", "Secret", namespace, CLUSTER_SECRETS, on_change=self._secret_changed
         )
-        self.projects = Informer(
-            client, API, "AppProject", namespace, on_change=self._project_changed
-        )
+        #: The installation's AppProjects: shared with the Application controller when the
+        #: composition gives one (one watch per process), else this controller's own.
+        self._owns_projects = projects is None
+        self.projects = projects or Informer(client, API, "AppProject", namespace)
+        self.projects.subscribe(self._project_changed)
         self.go = go or GoTemplates.find()
         sources: Sources = AppSetSources(git, self._cluster_secrets, credentials)
         self.reconciler = AppSetReconciler(
@@ -286,6 +289,8 @@ class AppSetController:
         await asyncio.gather(*workers.values(), return_exceptions=True)
         with contextlib.suppress(Exception):
             await waiting
-        for informer in (self.appsets, self.secrets, self.projects):
+        for informer in (self.appsets, self.secrets):
             await informer.stop()
+        if self._owns_projects:
+            await self.projects.stop()
         self.queue.close()

@@ -30,6 +30,7 @@ from gitward.appset.template import Desired
 from gitward.diff.ignore import IgnoreRule, apply_rules, parse_rules
 from gitward.model.applicationset import APPROVE_ANNOTATION, ApplicationSet
 from gitward.model.errors import ConfigError
+from gitward.sandbox.jqrun import default_runner
 
 Obj = dict[str, Any]
 
@@ -157,7 +158,9 @@ def _ignore_rules(appset: ApplicationSet, name: str) -> list[IgnoreRule]:
         if not e.get("name") or e.get("name") == name
     ]
     try:
-        return parse_rules(entries, f"{appset.where}: spec.ignoreApplicationDifferences")
+        return parse_rules(
+            entries, f"{appset.where}: spec.ignoreApplicationDifferences", jq=default_runner()
+        )
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
 

@@ -25,7 +25,6 @@ from gitward import health
 from gitward.cli import app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import (
     API_VERSION,
@@ -38,12 +37,13 @@ from gitward.model.application import (
 )
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.reposerver import ManifestService
+from gitward.services import refresher_for
 from gitward.sync import cascade as cascading
 from gitward.sync import history
 from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
-from gitward.sync.refresh import parse_app_object
+from gitward.sync.refresh import Refresher, parse_app_object
 from gitward.sync.status import spec_changed_since_refresh, status_fields
 
 Obj = dict[str, Any]
@@ -242,7 +242,7 @@ def _refreshed(ctx: typer.Context, name: str, refresh: bool, hard: bool = False)
     async def body(client: KubeClient) -> Obj:
         obj = await _get_app(client, name, cli.namespace)
         if refresh or hard or spec_changed_since_refresh(obj):
-            refresher = await Refresher.create(client, cli.namespace, hard=hard)
+            refresher = await refresher_for(client, cli.namespace, hard=hard)
             obj, _ = await refresher.refresh(obj)
         return obj
 
@@ -309,7 +309,7 @@ def diff(
 
     async def body(client: KubeClient) -> list[tuple[str, str]]:
         obj = await _get_app(client, name, cli.namespace)
-        refresher = await Refresher.create(client, cli.namespace, local=local)
+        refresher = await refresher_for(client, cli.namespace, local=local)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
@@ -359,7 +359,7 @@ def manifests(
 
     async def body(client: KubeClient) -> list[Obj]:
         obj = await _get_app(client, name, cli.namespace)
-        refresher = await Refresher.create(client, cli.namespace)
+        refresher = await refresher_for(client, cli.namespace)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
@@ -407,7 +407,7 @@ def delete(
         obj = await _get_app(client, name, cli.namespace)
         done: list[str] = []
         if cascade:
-            refresher = await Refresher.create(client, cli.namespace)
+            refresher = await refresher_for(client, cli.namespace)
             comparison = await refresher.compare(obj)
             reason = cascading.comparison_failure(comparison)
             if reason is not None:
@@ -507,7 +507,7 @@ def _sync(
 
     async def body(client: KubeClient) -> OperationResult:
         obj = await _get_app(client, name, cli.namespace)
-        refresher = await Refresher.create(client, cli.namespace)
+        refresher = await refresher_for(client, cli.namespace)
         return await run_sync(
             refresher,
             obj,
@@ -613,7 +613,7 @@ def wait(
     want_health = health_ or not (sync_ or operation)
 
     async def body(client: KubeClient) -> Obj:
-        refresher = await Refresher.create(client, cli.namespace)
+        refresher = await refresher_for(client, cli.namespace)
         deadline = time.monotonic() + timeout
         delay = 0.2
         while True:
@@ -719,7 +719,7 @@ def rollback(
                 *_where(obj),
                 {"spec": {"syncPolicy": {"automated": None}}},
             )
-        refresher = await Refresher.create(client, cli.namespace)
+        refresher = await refresher_for(client, cli.namespace)
         if entry.get("revisions"):
             revisions = tuple(str(r) for r in entry["revisions"])
             request = SyncRequest(revisions=revisions, prune=prune)

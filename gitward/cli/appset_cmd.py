@@ -26,7 +26,6 @@ from gitward.appset.validate import check_name
 from gitward.cli import context
 from gitward.cli.console import err, out
 from gitward.cli.output import check_output, print_object, print_table
-from gitward.cli.services import gotemplates
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.applicationset import (
     API_VERSION,
@@ -35,6 +34,7 @@ from gitward.model.applicationset import (
     parse_applicationset,
 )
 from gitward.model.errors import ConfigError
+from gitward.services import gotemplates
 from gitward.source import CredentialStore, GitSource
 from gitward.source.policy import RepoURLPolicy
 

@@ -10,11 +10,9 @@ import socket
 
 import typer
 
-from gitward.appset import AppSetController
-from gitward.cli import context, logsetup, loops
-from gitward.cli.services import Refresher, gotemplates
+from gitward import services as compose
+from gitward.cli import context, logsetup
 from gitward.cluster import KubeClient, UnknownKind
-from gitward.controller import Controller
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
 from gitward.install import ensure_default_project
 from gitward.model.application import parse_duration
@@ -123,7 +121,7 @@ def controller(
                 "the argoproj.io CRDs are not installed in this cluster: run `gitward install` "
                 "or apply deploy/install.yaml first"
             ) from None
-        refresher = await Refresher.create(client, cli.namespace)
+        parts = await compose.Services.load(client, cli.namespace, long_lived=True)
         other_namespaces = (
             parse_namespace_globs(application_namespaces, "--application-namespaces")
             if application_namespaces
@@ -145,27 +143,17 @@ def controller(
                 lease_duration=lease_duration,
                 mode=mode,
             )
-        ctl = Controller(
-            client,
-            refresher,
-            cli.namespace,
+        ctl = compose.build_controller(
+            parts,
             workers=workers,
             replica=replica_id,
             sharding=sharding,
             application_namespaces=other_namespaces,
         )
-        appset_ctl = (
-            _appset_controller(client, refresher, ctl, cli.namespace, sharding, shards)
-            if appsets
-            else None
-        )
-        notifier = loops.notifier(client, cli.namespace, ctl, sharding) if notifications else None
-        recorder = loops.recorder(client, cli.namespace, refresher, ctl, sharding) if dora else None
-        images = (
-            loops.image_updater(client, cli.namespace, refresher, ctl, sharding, image_every)
-            if image_updates
-            else None
-        )
+        appset_ctl = compose.appset_controller(parts, ctl, sharding, shards) if appsets else None
+        notifier = compose.notifier(parts, ctl, sharding) if notifications else None
+        recorder = compose.recorder(parts, ctl, sharding) if dora else None
+        images = compose.image_updater(parts, ctl, sharding, image_every) if image_updates else None
         server = ControllerServer(
             ctl,
             client,
@@ -201,38 +189,3 @@ def controller(
         log.info("gitward controller stopped")
 
     context.run(ctx, body)
-
-
-def _appset_controller(
-    client: KubeClient,
-    refresher: Refresher,
-    ctl: Controller,
-    namespace: str,
-    sharding: Sharding,
-    shards: int,
-) -> AppSetController:
-    """The ApplicationSet controller, sharing the Application controller's watch and git.
-
-    With shards, only the replica owning shard 0 writes Applications from sets, so two
-    replicas never race on one set; gaining that shard queues every set at once.
-    """
-    manifests = refresher.manifests
-    appset_ctl = AppSetController(
-        client,
-        namespace,
-        ctl,
-        git=getattr(manifests, "source", None),
-        credentials=lambda: getattr(manifests, "credentials", None),
-        go=gotemplates(),
-        active=lambda: shards == 0 or 0 in sharding.owned,
-    )
-    previous = sharding.on_change
-
-    def changed(owned: set[int]) -> None:
-        previous(owned)
-        if shards and 0 in owned:
-            for name in appset_ctl.appsets.objects:
-                appset_ctl.queue.add(name)
-
-    sharding.on_change = changed
-    return appset_ctl

@@ -14,7 +14,6 @@ import typer
 
 from gitward.cli import context
 from gitward.cli.console import out
-from gitward.cli.services import repo_credentials
 from gitward.cluster import KubeClient, NotFound
 from gitward.images import KINDS, Outcome, Target, parse_change, set_images
 from gitward.images.gitpush import Remote, branch_of, current_branch, local_git, private_clone
@@ -22,6 +21,7 @@ from gitward.images.imageset import Kind
 from gitward.images.reference import ImageChange
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
+from gitward.services import repo_credentials
 from gitward.source import GitSource
 from gitward.source.policy import RepoURLPolicy
 from gitward.sync import load_settings

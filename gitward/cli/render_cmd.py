@@ -29,7 +29,7 @@ from gitward.source.policy import RepoURLPolicy
 
 def render_tools() -> RenderTools:
     """kustomize, helm and jsonnet from the local toolchain when built, else from ``PATH``."""
-    from gitward.cli.services import render_tools as tools
+    from gitward.services import render_tools as tools
 
     return tools()
 

@@ -38,10 +38,10 @@ from gitward.cluster.secrets import (
     secret_fields,
 )
 from gitward.model.errors import ConfigError, GitwardError, SourceError
+from gitward.model.repourl import normalize_prefix
 from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url, redact_url
 from gitward.source.credentials import REPO_CREDS, REPOSITORY, credentials_from_fields
 from gitward.source.gitsource import split_userinfo
-from gitward.source.urls import normalize_prefix
 from gitward.sync.status import now
 
 Obj = dict[str, Any]

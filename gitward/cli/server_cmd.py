@@ -18,9 +18,8 @@ from gitward.server.app import server_app
 from gitward.server.appstore import AppStore
 from gitward.server.context import ServerContext
 from gitward.server.tls import server_ssl_context
-from gitward.sync import Refresher, load_settings
+from gitward.services import Services
 from gitward.sync.settings import load_application_namespaces, parse_namespace_globs
-from gitward.sync.setup import manifest_source
 
 log = logging.getLogger("gitward.cli.server")
 
@@ -83,15 +82,9 @@ def server(
             if application_namespaces
             else await load_application_namespaces(client, cli.namespace)
         )
-        settings = await load_settings(client, cli.namespace)
+        services = await Services.load(client, cli.namespace, long_lived=True)
         store = AppStore(client, cli.namespace, others)
-        refresher = Refresher(
-            client,
-            settings,
-            await manifest_source(client, cli.namespace, settings),
-            projects=store.projects,
-            control_namespace=cli.namespace,
-        )
+        refresher = services.refresher(projects=store.projects)
         app = await server_app(
             ServerContext(client, cli.namespace, others),
             store=store,

@@ -12,6 +12,7 @@ from gitward.cluster.errors import (
     ClusterError,
     ClusterUnreachable,
     Conflict,
+    InvalidName,
     NotFound,
     UnknownKind,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "ClusterUnreachable",
     "Conflict",
     "InvalidClusterSecret",
+    "InvalidName",
     "KubeClient",
     "NotFound",
     "ResourceInfo",

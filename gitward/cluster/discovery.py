@@ -11,7 +11,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gitward.cluster.errors import NotFound, UnknownKind
+from gitward.cluster.errors import InvalidName, NotFound, UnknownKind
+
+#: Characters that would end or re-shape a path segment of a URL.
+_UNSAFE = frozenset("/%?#\\")
+
+
+def segment(value: str, what: str) -> str:
+    """``value`` as one URL path segment, or :class:`InvalidName`.
+
+    Kubernetes names and namespaces never hold these characters and are never ``.``
+    or ``..``, so refusing them loses nothing valid; quoting them instead would send
+    the API server a name it must refuse anyway.
+    """
+    if value in ("", ".", "..") or any(c in _UNSAFE or ord(c) < 0x21 for c in value):
+        raise InvalidName(f"{what} {value[:100]!r} is not a valid object name")
+    return value
 
 
 @dataclass(frozen=True)
@@ -33,11 +48,11 @@ class ResourceInfo:
 
     def collection(self, namespace: str | None) -> str:
         if self.namespaced and namespace:
-            return f"{self.base}/namespaces/{namespace}/{self.plural}"
+            return f"{self.base}/namespaces/{segment(namespace, 'namespace')}/{self.plural}"
         return f"{self.base}/{self.plural}"
 
     def item(self, name: str, namespace: str | None) -> str:
-        return f"{self.collection(namespace)}/{name}"
+        return f"{self.collection(namespace)}/{segment(name, self.kind + ' name')}"
 
 
 Fetch = Callable[[str], Awaitable[dict[str, Any]]]

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitward.model.errors import GitwardError
+from gitward.model.errors import ConfigError, GitwardError
 
 
 class ClusterError(GitwardError):
     """Talking to a Kubernetes cluster failed."""
+
+
+class InvalidName(ConfigError):
+    """A name or namespace that cannot be one path segment of an API URL.
+
+    Names reach the client from Application fields, API requests and files in Git;
+    ``..`` or ``a/b`` would address another resource than the one named.
+    """
 
 
 class ClusterUnreachable(ClusterError):

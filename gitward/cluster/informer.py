@@ -49,7 +49,9 @@ class Informer:
         self.kind = kind
         self.namespace = namespace
         self.label_selector = label_selector
-        self.on_change = on_change or (lambda _name, _obj: None)
+        self._listeners: list[Callable[[str, Obj | None], None]] = []
+        if on_change is not None:
+            self._listeners.append(on_change)
         #: The key objects are stored under: the name (one namespace), or e.g. ``ns/name``
         #: for an informer of every namespace.
         self.key_of = key_of or _name_of
@@ -57,6 +59,18 @@ class Informer:
         self.synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+
+    def subscribe(self, listener: Callable[[str, Obj | None], None]) -> None:
+        """Call ``listener(name, obj)`` on every later add, change and delete (``obj`` None).
+
+        One informer can feed several readers (the Application and ApplicationSet
+        controllers share the AppProjects'), so each subscribes rather than replacing.
+        """
+        self._listeners.append(listener)
+
+    def on_change(self, name: str, obj: Obj | None) -> None:
+        for listener in self._listeners:
+            listener(name, obj)
 
     def start(self) -> None:
         if self._task is None:

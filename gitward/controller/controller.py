@@ -24,15 +24,13 @@ from gitward.cluster import ClusterError, KubeClient
 from gitward.cluster.informer import Informer
 from gitward.cluster.watchcache import ClusterCache
 from gitward.controller import dependencies
+from gitward.controller.caches import LiveCaches
 from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
 from gitward.controller.sharding import NoSharding, Sharding
 from gitward.model.application import qualified_name, split_qualified
-from gitward.model.project import DEFAULT_PROJECT, PROJECT_API
+from gitward.model.project import DEFAULT_PROJECT
 from gitward.sync import Refresher
-from gitward.sync.destinations import Destinations
-from gitward.sync.lock import holder_id
-from gitward.sync.projects import Projects
 from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
@@ -45,15 +43,27 @@ SHUTDOWN_GRACE = 30.0
 
 
 class Controller:
+    """Watches Applications and reconciles each on change and on a timer.
+
+    Built by the composition root (:mod:`gitward.services`), which gives it the parts
+    it shares with the refresher: the work ``queue`` the live caches wake, the
+    ``caches`` of every destination cluster, and the ``projects`` informer.
+    """
+
     def __init__(
         self,
         client: KubeClient,
         refresher: Refresher,
         namespace: str,
+        *,
+        queue: WorkQueue,
+        caches: LiveCaches,
+        projects: Informer,
         workers: int = 4,
-        replica: str = "",
         sharding: Sharding | None = None,
         application_namespaces: tuple[str, ...] = (),
+        forget_revisions: Callable[[bool], None] = lambda _hard: None,
+        git_stats: Callable[[], dict[str, Any]] = dict,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -61,38 +71,31 @@ class Controller:
         #: (Argo CD's ``application.namespaces``); empty: only ``namespace``.
         self.application_namespaces = application_namespaces
         self.refresher = refresher
-        self.queue = WorkQueue()
-        #: One watch-fed cache per destination cluster, by API server URL.
-        self.caches: dict[str, ClusterCache] = {}
-        refresher.destinations = Destinations(
-            client, refresher.settings.tracking, live_for=self._cache_for
-        )
-        refresher.unchanged_status_for = UNCHANGED_STATUS_SECONDS
+        self.queue = queue
+        self._caches = caches
         #: The installation's AppProjects, kept current: a refresh reads its project from
         #: memory, and a changed project re-reconciles the apps that use it.
-        self.projects = Informer(
-            client, PROJECT_API, "AppProject", namespace, on_change=self._project_changed
-        )
-        refresher.projects = Projects.from_informer(self.projects)
-        refresher.control_namespace = namespace
+        self.projects = projects
+        projects.subscribe(self._project_changed)
+        self._forget_revisions = forget_revisions
+        self._git_stats = git_stats
         #: Applications as the watch last delivered them, by qualified name (``NAME`` in
         #: the control namespace, ``NS/NAME`` elsewhere): the queue's keys too.
         self.app_objects: dict[str, Obj] = {}
         #: The same objects by namespace, then plain name (depends-on names a sibling).
         self._by_namespace: dict[str, dict[str, Obj]] = {}
-        self.reconciler = Reconciler(client, refresher, namespace, read_app=self._read_app)
-        self.reconciler.wake = self.queue.add_after
-        self.reconciler.index = lambda ns: self._by_namespace.get(ns, {})
-        self.reconciler.forget_revisions = self.forget_revisions
-        source = getattr(refresher.manifests, "source", None)
-        if source is not None and hasattr(source, "ref_ttl"):
-            # A repository's refs are listed about once per refresh cycle, not once per
-            # app: webhooks and the refresh annotation drop the listing at once.
-            source.ref_ttl = max(source.ref_ttl, refresher.settings.reconciliation_seconds)
-        refresher.holder = holder_id("controller", replica)
+        self.reconciler = Reconciler(
+            client,
+            refresher,
+            namespace,
+            read_app=self._read_app,
+            index=lambda ns: self._by_namespace.get(ns, {}),
+            forget_revisions=self.forget_revisions,
+            wake=self.queue.add_after,
+        )
         #: Which apps this replica reconciles (all, unless --shards splits them).
         self.sharding: Sharding = sharding or NoSharding()
-        self.sharding.on_change = self._shards_changed
+        self.sharding.subscribe(self._shards_changed)
         #: Whether each app was Synced and Healthy at its last event: apps that depend on
         #: it are woken when that changes (status writes do not change its generation).
         self._ready: dict[str, bool] = {}
@@ -115,10 +118,10 @@ class Controller:
         """Share this controller's watch of Applications (the ApplicationSet controller does)."""
         self._listeners.append(listener)
 
-    def _cache_for(self, client: KubeClient) -> ClusterCache:
-        cache = ClusterCache(client, self.refresher.settings.tracking, self.queue.add)
-        self.caches[client.server] = cache
-        return cache
+    @property
+    def caches(self) -> dict[str, ClusterCache]:
+        """One watch-fed cache per destination cluster, by API server URL."""
+        return self._caches.by_server
 
     def clients(self) -> list[KubeClient]:
         """The control cluster's client and every destination's (for metrics)."""
@@ -155,22 +158,14 @@ class Controller:
 
     def git_stats(self) -> dict[str, Any]:
         """Git statistics per repository, when the manifest source keeps them."""
-        source = getattr(self.refresher.manifests, "source", None)
-        return dict(getattr(source, "stats", {}) or {})
+        return self._git_stats()
 
     def forget_revisions(self, hard: bool = False) -> None:
         """Drop cached ref listings, so the next resolve sees a just-pushed commit.
 
         ``hard`` (the ``hard`` refresh annotation) also drops every cached render.
         """
-        manifests = self.refresher.manifests
-        clear = getattr(manifests, "clear_cache", None)
-        if hard and callable(clear):
-            clear()
-            return
-        forget = getattr(getattr(manifests, "source", None), "forget_refs", None)
-        if callable(forget):
-            forget()
+        self._forget_revisions(hard)
 
     def refresh_now(self, name: str) -> None:
         """Reconcile ``name`` as soon as a worker is free (webhooks, the refresh annotation)."""

@@ -105,16 +105,20 @@ class Reconciler:
         refresher: Refresher,
         namespace: str,
         read_app: Callable[[str], Awaitable[Obj | None]] | None = None,
+        *,
+        index: Callable[[str], Mapping[str, Obj]] | None = None,
+        forget_revisions: Callable[[bool], None] = lambda _hard: None,
+        wake: Callable[[str, float], None] = lambda _name, _delay: None,
     ) -> None:
         self.client = client
         #: How a pass reads its Application: the controller's watch cache, else a GET.
         self.read_app = read_app or self.get_app
         #: The latest Application of each name in a namespace (for depends-on).
-        self.index: Callable[[str], Mapping[str, Obj]] = lambda _namespace: self.apps
+        self.index: Callable[[str], Mapping[str, Obj]] = index or (lambda _namespace: self.apps)
         #: Drops cached ref listings (and, when True, renders): the refresh annotation.
-        self.forget_revisions: Callable[[bool], None] = lambda _hard: None
+        self.forget_revisions = forget_revisions
         #: Asks for another pass of an app after a delay (the controller's queue).
-        self.wake: Callable[[str, float], None] = lambda _name, _delay: None
+        self.wake = wake
         self.refresher = refresher
         self.namespace = namespace
         self.memory: dict[str, AppMemory] = {}

@@ -123,7 +123,8 @@ class Sharding(Protocol):
 
     shards: int
     mode: ShardMode
-    on_change: Callable[[set[int]], None]
+
+    def subscribe(self, listener: Callable[[set[int]], None]) -> None: ...
 
     @property
     def owned(self) -> set[int]: ...
@@ -133,15 +134,33 @@ class Sharding(Protocol):
     async def run(self, stop: asyncio.Event) -> None: ...
 
 
+class _Listeners:
+    """Who hears of a change of owned shards: every loop of the process that follows them
+    (the Application controller, the ApplicationSet controller, notifications, ...)."""
+
+    def __init__(self, first: Callable[[set[int]], None] | None = None) -> None:
+        self._all: list[Callable[[set[int]], None]] = [first] if first is not None else []
+
+    def add(self, listener: Callable[[set[int]], None]) -> None:
+        self._all.append(listener)
+
+    def __call__(self, owned: set[int]) -> None:
+        for listener in self._all:
+            listener(owned)
+
+
 class NoSharding:
     """One replica owning everything, with no Leases: the default without ``--shards``."""
 
     def __init__(self, on_change: Callable[[set[int]], None] | None = None) -> None:
         self.shards = 1
         self.mode: ShardMode = "app"
-        self.on_change: Callable[[set[int]], None] = on_change or (lambda _owned: None)
+        self._listeners = _Listeners(on_change)
         self.ready = asyncio.Event()
         self.ready.set()
+
+    def subscribe(self, listener: Callable[[set[int]], None]) -> None:
+        self._listeners.add(listener)
 
     @property
     def owned(self) -> set[int]:
@@ -201,7 +220,7 @@ class ShardCoordinator:
         self.renew_every = renew
         self.prefix = prefix
         self.mode: ShardMode = mode
-        self.on_change: Callable[[set[int]], None] = on_change or (lambda _owned: None)
+        self._listeners = _Listeners(on_change)
         self.member = _member_name(prefix, identity)
         #: Set after the first pass over the Leases (successful or not).
         self.ready = asyncio.Event()
@@ -217,6 +236,9 @@ class ShardCoordinator:
     def disabled(cls, on_change: Callable[[set[int]], None] | None = None) -> NoSharding:
         """A stand-in owning every app with no Leases (no ``--shards``)."""
         return NoSharding(on_change)
+
+    def subscribe(self, listener: Callable[[set[int]], None]) -> None:
+        self._listeners.add(listener)
 
     @property
     def owned(self) -> set[int]:
@@ -388,7 +410,7 @@ class ShardCoordinator:
             return
         self._notified = owned
         try:
-            self.on_change(set(owned))
+            self._listeners(set(owned))
         except Exception:  # the controller's callback must not stop lease renewal
             log.exception("shard ownership callback failed")
 

@@ -9,7 +9,7 @@ Matching fields are removed from both sides before comparing.
 
 A jq expression is checked when the rules are parsed (gitward.diff.jqexpr:
 one expression, no environment, input or module access) and evaluated in a
-sandboxed worker process with a time limit (gitward.diff.jqrun). As in Argo
+sandboxed worker process with a time limit (gitward.sandbox.jqrun). As in Argo
 CD, an expression that fails on an object (``.spec.x[]`` where there is no
 ``x``) removes nothing from that object; one that hits the time or memory
 limit is logged as a warning naming the field.
@@ -24,8 +24,8 @@ from typing import Any
 
 from gitward.diff.fieldset import owned_by, remove_path
 from gitward.diff.jqexpr import JqExpressionError, check_expression
-from gitward.diff.jqrun import DEFAULT_TIMEOUT, JqFailure, JqRunner, default_runner
 from gitward.model.errors import ConfigError
+from gitward.model.jq import DEFAULT_TIMEOUT, JqEvaluator, JqFailure
 
 Obj = dict[str, Any]
 
@@ -45,6 +45,8 @@ class IgnoreRule:
     where: str = field(default="", compare=False)
     #: Seconds one jq evaluation may take (argocd-cm ``ignore.normalizer.jq.timeout``).
     jq_timeout: float = field(default=DEFAULT_TIMEOUT, compare=False)
+    #: Who evaluates ``jq_paths``: a jailed worker process given by the caller.
+    jq: JqEvaluator | None = field(default=None, compare=False, repr=False)
 
     def matches(self, group: str, kind: str, name: str, namespace: str) -> bool:
         return (
@@ -68,8 +70,13 @@ def parse_rules(
     where: str = "spec.ignoreDifferences",
     *,
     jq_timeout: float = DEFAULT_TIMEOUT,
+    jq: JqEvaluator | None = None,
 ) -> list[IgnoreRule]:
-    """Parse and validate entries; a bad or unsafe jq expression fails here, naming it."""
+    """Parse and validate entries; a bad or unsafe jq expression fails here, naming it.
+
+    ``jq`` evaluates the ``jqPathExpressions`` later (see :mod:`gitward.model.jq`);
+    rules parsed without one only validate: applying their jq paths fails loudly.
+    """
     rules = []
     for i, entry in enumerate(entries):
         at = f"{where}[{i}]"
@@ -85,6 +92,7 @@ def parse_rules(
             managers=_strings(entry.get("managedFieldsManagers"), f"{at}.managedFieldsManagers"),
             where=at,
             jq_timeout=jq_timeout,
+            jq=jq,
         )
         for j, expr in enumerate(rule.jq_paths):
             try:
@@ -132,7 +140,7 @@ async def apply_rules(
     rules: list[IgnoreRule],
     obj: Obj,
     live_with_managed_fields: Obj | None,
-    runner: JqRunner | None = None,
+    runner: JqEvaluator | None = None,
 ) -> Obj:
     """Return ``obj`` with every ignored field removed (may return a new object).
 
@@ -141,9 +149,12 @@ async def apply_rules(
     for rule in rules:
         for pointer in rule.json_pointers:
             remove_pointer(obj, pointer)
+        evaluator = runner or rule.jq
         for j, expr in enumerate(rule.jq_paths):
+            if evaluator is None:
+                raise ConfigError(f"{rule.where}.jqPathExpressions: no jq evaluator given")
             try:
-                result = await (runner or default_runner()).delete(expr, obj, rule.jq_timeout)
+                result = await evaluator.delete(expr, obj, rule.jq_timeout)
             except JqFailure as exc:
                 level = logging.WARNING if exc.kind == "limit" else logging.DEBUG
                 log.log(level, "%s.jqPathExpressions[%d]: %s", rule.where, j, exc)

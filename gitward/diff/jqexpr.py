@@ -15,7 +15,7 @@ inside a fixed program, ``del(EXPR)``. Two things must hold for that to be safe:
   compiling ``include "x";`` already reads files.
 
 What is left is jq's pure language over the one input, which the evaluator
-(gitward.diff.jqrun) still runs in a separate process with an empty
+(gitward.sandbox.jqrun) still runs in a separate process with an empty
 environment, resource limits and a timeout, because a pure program can still
 loop or allocate without end. A field called like a forbidden builtin is
 fine (``.spec.containers[].env``, ``."env"``); the bare name is not, even as

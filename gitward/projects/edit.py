@@ -22,7 +22,7 @@ from typing import Any
 
 from gitward.model.errors import ConfigError
 from gitward.model.project import PROJECT_API
-from gitward.source.urls import normalize_url
+from gitward.model.repourl import normalize_url
 
 Obj = dict[str, Any]
 

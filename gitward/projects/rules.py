@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from gitward._util.glob import GlobSyntaxError, glob_match
 from gitward.model.project import AppProject, GroupKind
-from gitward.source.urls import normalize_url
+from gitward.model.repourl import normalize_url
 
 
 def match_glob(pattern: str, value: str, *, negation: bool, separators: str = "") -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gitward.model.errors import RenderError
-from gitward.source.urls import redact_url
+from gitward.model.repourl import redact_url
 
 
 class EmptyRender(RenderError):

@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from gitward.controller import Controller
 from gitward.model.application import split_qualified
-from gitward.source.urls import normalize_url, redact_url
+from gitward.model.repourl import normalize_url, redact_url
 
 Obj = dict[str, Any]
 APP_LABELS = ["namespace", "name", "project"]

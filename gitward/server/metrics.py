@@ -21,9 +21,9 @@ from gitward.controller import Controller
 from gitward.dora import Recorder
 from gitward.images import ImageUpdater
 from gitward.model.application import split_qualified
+from gitward.model.repourl import redact_url
 from gitward.notify import Notifier
 from gitward.server import appsetmetrics, argometrics, deliverymetrics
-from gitward.source.urls import redact_url
 
 Obj = dict[str, Any]
 

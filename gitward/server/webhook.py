@@ -29,7 +29,7 @@ from typing import Any
 
 from gitward.model.application import Application
 from gitward.model.errors import GitwardError
-from gitward.source.urls import same_repo
+from gitward.model.repourl import same_repo
 
 Obj = dict[str, Any]
 

@@ -5,6 +5,7 @@ Layer 2: uses only :mod:`gitward.model` and :mod:`gitward._util`, and the
 ``async with GitSource().checkout(url, revision, creds) as tree``.
 """
 
+from gitward.model.repourl import normalize_url, redact_url, same_repo
 from gitward.source.credentials import CredentialStore, RepoCredentials
 from gitward.source.errors import (
     AmbiguousRevision,
@@ -19,7 +20,6 @@ from gitward.source.errors import (
 from gitward.source.gitsource import Checkout, GitSource, GitStats, default_cache_dir
 from gitward.source.mirror import CommitInfo
 from gitward.source.policy import RepoURLPolicy, RepoURLRefused
-from gitward.source.urls import normalize_url, redact_url, same_repo
 
 __all__ = [
     "AmbiguousRevision",

@@ -22,8 +22,8 @@ import yaml
 
 from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward._util.yamlload import load_all
+from gitward.model.repourl import normalize_prefix, normalize_url, redact_url
 from gitward.source.errors import CredentialsError
-from gitward.source.urls import normalize_prefix, normalize_url, redact_url
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label name
 REPOSITORY = "repository"

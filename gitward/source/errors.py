@@ -9,7 +9,7 @@ seeing a token, password or private key.
 from __future__ import annotations
 
 from gitward.model.errors import ConfigError, SourceError
-from gitward.source.urls import redact_url
+from gitward.model.repourl import redact_url
 
 
 class GitCommandError(SourceError):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitward._util.redact import redact
+from gitward.model.repourl import redact_url
 from gitward.source.credentials import RepoCredentials
 from gitward.source.errors import (
     AuthenticationFailed,
@@ -41,7 +42,6 @@ from gitward.source.errors import (
     RepositoryNotFound,
 )
 from gitward.source.policy import RepoURLPolicy
-from gitward.source.urls import redact_url
 
 log = logging.getLogger("gitward.source")
 

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from gitward._util.hashing import digest_of
 from gitward._util.tasks import shared_task
+from gitward.model.repourl import normalize_url, url_slug
 from gitward.source.credentials import RepoCredentials
 from gitward.source.errors import UnknownRevision
 from gitward.source.gitcmd import GitRunner
@@ -36,7 +37,6 @@ from gitward.source.mirror import CommitInfo, Mirror
 from gitward.source.policy import RepoURLPolicy
 from gitward.source.refs import FULL_SHA, NEEDS_MIRROR, RefMap, match_revision, parse_ls_remote
 from gitward.source.trees import TreeCache
-from gitward.source.urls import normalize_url, url_slug
 
 log = logging.getLogger("gitward.source")
 

@@ -43,12 +43,12 @@ import yaml
 from gitward._util.hashing import digest_of
 from gitward._util.tasks import shared_task
 from gitward.model.errors import SourceError
+from gitward.model.repourl import normalize_url, redact_url
 from gitward.source.credentials import RepoCredentials
 from gitward.source.http import HTTPFetchError, TLSCerts, check_url, origin, read_limited
 from gitward.source.http import ssl_context as make_ssl
 from gitward.source.locks import KeyedLocks
 from gitward.source.semver import parse_constraint, parse_version
-from gitward.source.urls import normalize_url, redact_url
 
 log = logging.getLogger("gitward.source")
 

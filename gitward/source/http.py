@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from gitward.model.errors import SourceError
+from gitward.model.repourl import redact_url
 from gitward.source.credentials import RepoCredentials
 from gitward.source.policy import MAX_URL_LENGTH, RepoURLRefused
-from gitward.source.urls import redact_url
 
 #: Largest index.yaml, manifest or chart archive gitward reads.
 MAX_BODY = 64 * 1024 * 1024

@@ -40,6 +40,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import aiohttp
 
 from gitward.model.errors import SourceError
+from gitward.model.repourl import redact_url
 from gitward.source.credentials import RepoCredentials
 from gitward.source.helmrepo import (
     ChartIntegrityError,
@@ -53,7 +54,6 @@ from gitward.source.http import HTTPFetchError, TLSCerts, check_url, origin, rea
 from gitward.source.http import ssl_context as make_ssl
 from gitward.source.locks import KeyedLocks
 from gitward.source.semver import parse_constraint, parse_version
-from gitward.source.urls import redact_url
 
 MANIFEST_TYPES = ", ".join(
     (

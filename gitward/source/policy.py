@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from gitward.model.errors import ConfigError
-from gitward.source.urls import redact_url
+from gitward.model.repourl import redact_url
 
 #: Environment variable listing directories (``os.pathsep``-separated) local repositories may be in.
 LOCAL_REPOSITORIES_ENV = "GITWARD_LOCAL_REPOSITORIES"

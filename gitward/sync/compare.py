@@ -31,6 +31,7 @@ from gitward.model.errors import GitwardError
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey, TrackingMethod, with_tracking
 from gitward.projects.fence import Fence
+from gitward.sandbox.jqrun import default_runner
 from gitward.sync.ordering import is_hook
 from gitward.sync.settings import Settings
 
@@ -200,7 +201,10 @@ def _system_rules(settings: Settings) -> list[diff.IgnoreRule]:
     found = _SYSTEM_RULES.get(key)
     if found is None:
         found = diff.parse_rules(
-            entries, "argocd-cm resource.customizations", jq_timeout=settings.jq_timeout_seconds
+            entries,
+            "argocd-cm resource.customizations",
+            jq_timeout=settings.jq_timeout_seconds,
+            jq=default_runner(),
         )
         _SYSTEM_RULES.put(key, found)
     return found
@@ -328,7 +332,7 @@ async def compare_app(
     health_errors: list[str] = []
     try:
         all_rules = diff.parse_rules(
-            app.ignore_differences, jq_timeout=settings.jq_timeout_seconds
+            app.ignore_differences, jq_timeout=settings.jq_timeout_seconds, jq=default_runner()
         ) + _system_rules(settings)
     except GitwardError as exc:  # e.g. a jq expression refused as unsafe: say so, compare nothing
         return failed_comparison(app, rendered.revision, str(exc))

@@ -72,6 +72,8 @@ class Refresher:
         *,
         projects: Projects | None = None,
         control_namespace: str = "",
+        holder: str = "",
+        unchanged_status_for: float = 0.0,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -82,10 +84,10 @@ class Refresher:
         #: Orphaned resources by destination namespace, for projects that monitor them.
         self.orphans = OrphanFinder()
         #: Skip status writes that would only move ``reconciledAt``, for this many seconds
-        #: (0: always write). The controller sets it; a CLI refresh always writes.
-        self.unchanged_status_for = 0.0
+        #: (0: always write). The controller asks for it; a CLI refresh always writes.
+        self.unchanged_status_for = unchanged_status_for
         #: Names this process in the operations it runs (see gitward.sync.lock).
-        self.holder = holder_id("gitward-cli")
+        self.holder = holder or holder_id("gitward-cli")
 
     async def target(self, app_obj: Obj) -> Target:
         """The destination cluster of ``app_obj``; raises UnknownDestination.

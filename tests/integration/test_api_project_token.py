@@ -14,12 +14,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube.process import free_ports
 from gitward.server.app import server_app
 from gitward.server.appstore import AppStore
 from gitward.server.context import ServerContext
+from gitward.services import Services
 from tests.support.apps import unique
 from tests.support.poll import delete_and_wait, eventually
 
@@ -65,10 +65,8 @@ def project(name: str, run: str) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def real_server(kube: KubeClient, others: tuple[str, ...]) -> AsyncIterator[str]:
     store = AppStore(kube, "argocd", others)
-    base = await Refresher.create(kube, "argocd")
-    refresher = Refresher(
-        kube, base.settings, base.manifests, projects=store.projects, control_namespace="argocd"
-    )
+    services = await Services.load(kube, "argocd")
+    refresher = services.refresher(projects=store.projects)
     application = await server_app(
         ServerContext(kube, "argocd", others), store=store, refresher=refresher, insecure=True
     )

@@ -14,11 +14,10 @@ import aiohttp
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
-from gitward.controller import Controller
 from gitward.localkube.process import free_ports
 from gitward.server import ControllerServer
+from gitward.services import Services, build_controller
 from tests.support.apps import configmap, unique, yaml_docs
 from tests.support.controller import application
 from tests.support.git import GitRepo
@@ -71,8 +70,7 @@ async def test_dashboards_and_alerts_find_every_metric_with_argo_cds_labels(
     repo = git_repo("metrics")
     repo.commit({"app/cm.yaml": yaml_docs(configmap("metrics-cm"))})
     name = unique("metrics")
-    refresher = await Refresher.create(kube, "argocd")
-    ctl = Controller(kube, refresher, "argocd")
+    ctl = build_controller(await Services.load(kube, "argocd", long_lived=True))
     server = ControllerServer(ctl, kube, "argocd")
     port = free_ports(1)[0]
     await server.start("127.0.0.1", port)

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import ResourceKey
+from gitward.services import refresher_for
 from gitward.sync.cascade import (
     BACKGROUND_FINALIZER,
     RESOURCES_FINALIZER,
@@ -105,7 +105,7 @@ async def test_app_of_apps_cascades_through_the_child_and_keeps_delete_false(
     assert parent_obj is not None
     assert parent_obj["metadata"].get("deletionTimestamp")
 
-    refresher = await Refresher.create(kube, "argocd")
+    refresher = await refresher_for(kube, "argocd")
 
     async def step(name: str) -> bool | None:
         """One controller pass over ``name``; None once it is gone."""
@@ -188,7 +188,7 @@ async def test_a_source_gone_from_git_still_cascades_over_what_the_app_recorded(
             "spec": {"source": {"repoURL": gone_repo.as_uri()}},
         },
     )
-    refresher = await Refresher.create(kube, "argocd")
+    refresher = await refresher_for(kube, "argocd")
     obj = await _app(kube, name)
     assert obj is not None
     await refresher.refresh(obj)  # the failed refresh empties status.resources
@@ -237,7 +237,7 @@ async def test_an_unknown_destination_deletes_nothing_and_keeps_the_finalizer(
     obj = await _app(kube, name)
     assert obj is not None
 
-    refresher = await Refresher.create(kube, "argocd")
+    refresher = await refresher_for(kube, "argocd")
 
     async def destination(app_obj: dict[str, Any]) -> KubeClient:
         return (await refresher.target(app_obj)).client

@@ -30,11 +30,11 @@ from typing import Any
 
 import pytest
 
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.controller.leases import LEASE_API, LeaseView
 from gitward.controller.sharding import DEFAULT_PREFIX, shard_of
+from gitward.services import Services, build_controller, refresher_for
 from gitward.sync import Settings, lock
 from tests.support.apps import HOOK, configmap, unique, yaml_docs
 from tests.support.controller import API, application, configmap_data
@@ -307,11 +307,9 @@ async def replica_controller(
     kube: KubeClient, home: str, replica: str, interval: float
 ) -> AsyncIterator[tuple[Controller, asyncio.Event, asyncio.Task[None]]]:
     """A controller of the apps in ``home``, named ``replica`` as ``--replica-id`` names it."""
-    refresher = await Refresher.create(kube, home)
-    refresher.settings = Settings(
-        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
-    )
-    ctl = Controller(kube, refresher, home, workers=4, replica=replica)
+    settings = Settings(reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0)
+    parts = await Services.load(kube, home, long_lived=True, settings=settings)
+    ctl = build_controller(parts, workers=4, replica=replica)
     stop = asyncio.Event()
     task = asyncio.create_task(ctl.run(stop))
     try:
@@ -570,7 +568,7 @@ async def test_a_first_refresh_from_an_older_copy_keeps_a_sync_state_written_sin
     read_before = await kube.create(app_in(home, name, repo, unique("race")))
     try:
         await leave_running(kube, home, name, "gitward-cli@elsewhere/1234")
-        refresher = await Refresher.create(kube, home)
+        refresher = await refresher_for(kube, home)
         stored, _comparison = await refresher.refresh(read_before)
         assert sync_status(stored) == "OutOfSync"
         assert op_state(stored)["phase"] == "Running", stored["status"]

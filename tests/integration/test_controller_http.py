@@ -13,11 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.localkube.process import free_ports
 from gitward.server import ControllerServer
+from gitward.services import Services, build_controller
 from tests.support.apps import configmap, unique, yaml_docs
 from tests.support.controller import application
 from tests.support.git import GitRepo
@@ -39,8 +39,7 @@ async def served(installed: KubeClient) -> AsyncIterator[tuple[Controller, str]]
             "stringData": {"webhook.github.secret": SECRET},
         }
     )
-    refresher = await Refresher.create(kube, "argocd")
-    ctl = Controller(kube, refresher, "argocd")
+    ctl = build_controller(await Services.load(kube, "argocd", long_lived=True))
     server = ControllerServer(ctl, kube, "argocd", max_payload=64 * 1024)
     port = free_ports(1)[0]
     await server.start("127.0.0.1", port)

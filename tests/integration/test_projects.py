@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
-from gitward.controller import Controller
 from gitward.localkube import LocalCluster
+from gitward.services import Services, build_controller
 from tests.support.apps import app_json, configmap, create_app, deployment, unique, yaml_docs
 from tests.support.brief import gitward
 from tests.support.controller import application, running_controller
@@ -460,8 +459,11 @@ async def test_apps_in_other_namespaces_are_reconciled_only_where_their_project_
         app["spec"]["project"] = project_name
         app["spec"]["source"]["path"] = path
         apps.append(app)
-    refresher = await Refresher.create(kube, "argocd")
-    ctl = Controller(kube, refresher, "argocd", workers=4, application_namespaces=("team-apps-*",))
+    ctl = build_controller(
+        await Services.load(kube, "argocd", long_lived=True),
+        workers=4,
+        application_namespaces=("team-apps-*",),
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(ctl.run(stop))
     try:

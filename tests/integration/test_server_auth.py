@@ -48,6 +48,8 @@ class Server:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         resp = await self.http.request(method, path, json=body, headers=headers)
         text = await resp.text()
+        if resp.content_type != "application/json":
+            return resp.status, text  # the router's own 404 (the app factory answers it in JSON)
         return resp.status, json.loads(text) if text else None
 
     async def login(self, username: str, password: str) -> str:
@@ -271,6 +273,12 @@ async def test_project_role_token_is_confined_to_its_project_and_revocable(
     token = body["token"]
     status, _ = await server.call("POST", "/api/v1/projects/team-a/roles/nope/token", admin, {})
     assert status == 404
+    for path in ("/api/v1/projects/../roles/ci/token", "/api/v1/projects/team-a/roles/c%20i/token"):
+        status, body = await server.call("POST", path, admin, {})
+        assert status in (400, 404), (path, body)
+    status, body = await server.call("POST", "/api/v1/projects/Team_A!/roles/ci/token", admin, {})
+    assert status == 400
+    assert "not a valid project name" in body["message"]
     project = await installed.get(PROJECT_API, "AppProject", "team-a", namespace)
     spec_tokens = project["spec"]["roles"][0]["jwtTokens"]
     assert [t["id"] for t in spec_tokens] == ["pipeline"]
@@ -515,3 +523,32 @@ async def test_setup_auth_keeps_the_policy_in_step_with_the_cluster(
             return svc.enforcer.allowed(Principal("x"), "clusters", "get", "https://c")
 
         await eventually(readonly, "policy.default to be loaded", timeout=30)
+
+
+async def test_support_helper_gives_real_tokens_with_chosen_policies(
+    installed: KubeClient, namespace: str
+) -> None:
+    from tests.support.auth import admin_token, auth_app, login_token
+
+    app = web.Application()
+    svc = await auth_app(
+        app,
+        installed,
+        namespace,
+        rbac={"policy.csv": "g, viewer, role:readonly"},
+        accounts={"viewer": "login", "nobody": "login"},
+    )
+    app.router.add_get("/api/v1/probe/{action}/{project}/{name:.+}", _probe)
+    viewer, nobody = await login_token(svc, "viewer"), await login_token(svc, "nobody")
+    admin = await admin_token(svc, installed, namespace)
+    async with TestClient(TestServer(app)) as client:
+        for token, action, expected in [
+            (viewer, "get", 200),
+            (viewer, "sync", 403),
+            (nobody, "get", 403),
+            (admin, "sync", 200),
+            (None, "get", 401),
+        ]:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            resp = await client.get(f"/api/v1/probe/{action}/p/a", headers=headers)
+            assert resp.status == expected, (action, expected)

@@ -17,11 +17,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient
-from gitward.controller import Controller
 from gitward.localkube.process import free_ports
 from gitward.server import ControllerServer
+from gitward.services import Services, build_controller
 from tests.support.apps import configmap, unique, yaml_docs
 from tests.support.controller import application
 from tests.support.git import GitRepo
@@ -45,8 +44,7 @@ async def server(installed: KubeClient) -> AsyncIterator[int]:
             "stringData": {"webhook.github.secret": SECRET},
         }
     )
-    refresher = await Refresher.create(kube, "argocd")
-    ctl = Controller(kube, refresher, "argocd")
+    ctl = build_controller(await Services.load(kube, "argocd", long_lived=True))
     served = ControllerServer(ctl, kube, "argocd", max_payload=LIMIT)
     port = free_ports(1)[0]
     await served.start("127.0.0.1", port)

@@ -17,13 +17,13 @@ import aiohttp
 from aiohttp import web
 
 from gitward._util.glob import glob_match
-from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient
 from gitward.localkube.process import free_ports
 from gitward.server.app import Handler, build_app
 from gitward.server.appstore import AppStore
 from gitward.server.auth import PRINCIPAL_KEY, Principal
 from gitward.server.context import ServerContext
+from gitward.services import Services
 
 USER_HEADER = "X-Test-User"
 Grant = tuple[str, str, str]  # (resource, action, object glob)
@@ -73,10 +73,8 @@ async def serving(
 ) -> AsyncIterator[Served]:
     """``build_app`` on a free loopback port, its informers synced; stopped afterwards."""
     store = AppStore(kube, "argocd", app_namespaces)
-    base = await Refresher.create(kube, "argocd")
-    refresher = Refresher(
-        kube, base.settings, base.manifests, projects=store.projects, control_namespace="argocd"
-    )
+    services = await Services.load(kube, "argocd")
+    refresher = services.refresher(projects=store.projects)
     enforcer = TableEnforcer({"admin": ADMIN_GRANTS, **(grants or {})})
     app = build_app(
         ServerContext(kube, "argocd", app_namespaces),

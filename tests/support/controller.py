@@ -14,9 +14,8 @@ from typing import Any
 
 import aiohttp
 
+from gitward import services as compose
 from gitward.appset import AppSetController
-from gitward.cli import loops
-from gitward.cli.services import Refresher, gotemplates
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.dora import Recorder
@@ -30,18 +29,21 @@ from tests.support.poll import eventually
 API = "argoproj.io/v1alpha1"
 
 
+async def test_services(kube: KubeClient, interval: float) -> compose.Services:
+    """A controller process's parts, with the reconciliation interval given as settings.
+
+    Not through the shared argocd-cm ConfigMap, so one test's cleanup can never change
+    another test's controller.
+    """
+    settings = Settings(reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0)
+    return await compose.Services.load(kube, "argocd", long_lived=True, settings=settings)
+
+
 @contextlib.asynccontextmanager
 async def running_controller(kube: KubeClient, interval: float) -> AsyncIterator[Controller]:
-    """A controller in this process polling every ``interval`` seconds, stopped afterwards.
-
-    The interval is given as settings, not through the shared argocd-cm ConfigMap,
-    so one test's cleanup can never change another test's controller.
-    """
-    refresher = await Refresher.create(kube, "argocd")
-    refresher.settings = Settings(
-        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
-    )
-    ctl = Controller(kube, refresher, "argocd", workers=4)
+    """A controller in this process polling every ``interval`` seconds, stopped afterwards."""
+    parts = await test_services(kube, interval)
+    ctl = compose.build_controller(parts, workers=4)
     stop = asyncio.Event()
     task = asyncio.create_task(ctl.run(stop))
     try:
@@ -58,20 +60,9 @@ async def running_appsets(
     """The Application and ApplicationSet controllers of one process, as ``gitward controller``
     runs them (sharing the watch of Applications and the GitSource); with ``port``, also its
     HTTP server (the webhook)."""
-    refresher = await Refresher.create(kube, "argocd")
-    refresher.settings = Settings(
-        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
-    )
-    ctl = Controller(kube, refresher, "argocd", workers=4)
-    manifests = refresher.manifests
-    sets = AppSetController(
-        kube,
-        "argocd",
-        ctl,
-        git=getattr(manifests, "source", None),
-        credentials=lambda: getattr(manifests, "credentials", None),
-        go=gotemplates(),
-    )
+    parts = await test_services(kube, interval)
+    ctl = compose.build_controller(parts, workers=4)
+    sets = compose.appset_controller(parts, ctl, ctl.sharding, shards=0)
     server = ControllerServer(ctl, kube, "argocd", appsets=sets)
     if port is not None:
         await server.start("127.0.0.1", port)
@@ -108,21 +99,14 @@ async def running_loops(
     images: bool = False,
     image_interval: float = 120.0,
 ) -> AsyncIterator[Loops]:
-    """``gitward controller`` in this process, wired by :mod:`gitward.cli.loops` as the
+    """``gitward controller`` in this process, wired by :mod:`gitward.services` as the
     command wires it: the controller, its notifier and delivery recorder, and its HTTP
     server (webhook, /metrics) on ``port``."""
-    refresher = await Refresher.create(kube, "argocd")
-    refresher.settings = Settings(
-        reconciliation_seconds=interval, reconciliation_jitter_seconds=0.0
-    )
-    ctl = Controller(kube, refresher, "argocd", workers=4)
-    notifier = loops.notifier(kube, "argocd", ctl, ctl.sharding) if notify else None
-    recorder = loops.recorder(kube, "argocd", refresher, ctl, ctl.sharding) if dora else None
-    updater = (
-        loops.image_updater(kube, "argocd", refresher, ctl, ctl.sharding, image_interval)
-        if images
-        else None
-    )
+    parts = await test_services(kube, interval)
+    ctl = compose.build_controller(parts, workers=4)
+    notifier = compose.notifier(parts, ctl, ctl.sharding) if notify else None
+    recorder = compose.recorder(parts, ctl, ctl.sharding) if dora else None
+    updater = compose.image_updater(parts, ctl, ctl.sharding, image_interval) if images else None
     server = ControllerServer(
         ctl, kube, "argocd", notifier=notifier, recorder=recorder, images=updater
     )

@@ -42,6 +42,7 @@ PUBLIC = {
         "ClusterUnreachable",
         "Conflict",
         "InvalidClusterSecret",
+        "InvalidName",
         "KubeClient",
         "NotFound",
         "ResourceInfo",

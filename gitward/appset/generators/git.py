@@ -36,7 +36,7 @@ from gitward.appset.match import PatternError, path_match, pathspec_match
 from gitward.appset.params import Params, flatten, go_text, sanitize_name
 from gitward.appset.yamlparse import load_go_yaml
 from gitward.model.errors import GitwardError
-from gitward.source.urls import normalize_url
+from gitward.model.repourl import normalize_url
 
 #: Argo CD's default: a git generator is looked at again every 3 minutes.
 DEFAULT_REQUEUE_SECONDS = 180.0

@@ -26,7 +26,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from gitward._util.secretdata import SecretDataError, secret_fields
+from gitward._util.yamlload import load_one
 from gitward.model.application import parse_duration
 from gitward.model.errors import ConfigError
 
@@ -164,10 +167,8 @@ def _capabilities(text: str) -> tuple[str, ...]:
 
 
 def _parse_oidc(text: str) -> OidcConfig | None:
-    import yaml
-
     try:
-        doc = yaml.safe_load(text)
+        doc = load_one(text)
     except yaml.YAMLError:
         raise ConfigError(f"{CM_NAME} key oidc.config: not valid YAML") from None
     if doc is None:

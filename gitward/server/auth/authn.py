@@ -90,12 +90,12 @@ class Authenticator:
         self.projects = projects
 
     async def signing_key(self) -> bytes:
-        key = (await self._settings()).secret_key
+        key = (await self.settings()).secret_key
         if not key:
             raise Unavailable("the server has no signing key yet (argocd-secret server.secretkey)")
         return key
 
-    async def _settings(self) -> AuthSettings:
+    async def settings(self) -> AuthSettings:
         """The settings, or 503 when they cannot be read (never a 500, never a guess)."""
         try:
             return await self.store.settings()
@@ -106,7 +106,7 @@ class Authenticator:
 
     async def authenticate(self, token: str) -> Principal:
         """The principal ``token`` stands for, or Unauthenticated."""
-        settings = await self._settings()
+        settings = await self.settings()
         claims = verify(settings.secret_key, token)
         if claims.kind == "project":
             return await self._project_principal(claims)
@@ -161,7 +161,7 @@ class Authenticator:
 
     async def login(self, username: str, password: str) -> tuple[str, Claims, Account]:
         """A new login session for ``username`` if ``password`` is right; else Unauthenticated."""
-        settings = await self._settings()
+        settings = await self.settings()
         account = settings.accounts.get(username)
         hashed = account.password_hash if account is not None and not account.error else ""
         if not await password_matches(password, hashed) or account is None:

@@ -9,6 +9,7 @@ which usernames exist.
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import string
 
@@ -22,7 +23,12 @@ COST = 10
 MAX_BYTES = 72
 #: Argo CD's default ``passwordPattern`` is ``^.{8,32}$``.
 MIN_LENGTH, MAX_LENGTH = 8, 32
-_DUMMY = bcrypt.hashpw(b"gitward-no-such-account", bcrypt.gensalt(4))
+
+
+@functools.cache
+def _dummy_hash() -> bytes:
+    """A hash of the real cost, made once: checking it costs what a real check costs."""
+    return bcrypt.hashpw(secrets.token_bytes(16).hex().encode(), bcrypt.gensalt(COST))
 
 
 def hash_password(password: str) -> str:
@@ -42,7 +48,7 @@ def check_new_password(password: str) -> None:
 def _matches(password: str, hashed: str) -> bool:
     raw = password.encode()
     if not hashed or len(raw) > MAX_BYTES:
-        bcrypt.checkpw(b"x", _DUMMY)
+        bcrypt.checkpw(b"x", _dummy_hash())
         return False
     try:
         return bcrypt.checkpw(raw, hashed.encode())

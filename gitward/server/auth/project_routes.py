@@ -9,6 +9,7 @@ an audit Event on the AppProject.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -27,10 +28,24 @@ from gitward.server.auth.requests import (
 from gitward.server.auth.tokens import issue
 from gitward.server.errors import InvalidArgument, NotFoundError
 
+#: An AppProject's name (a DNS-1123 subdomain) and a role's name, as Argo CD accepts them.
+_PROJECT = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_ROLE = re.compile(r"[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?")
+
+
+def _names(request: web.Request) -> tuple[str, str]:
+    """The path's project and role, refused unless they are names (they become API paths)."""
+    project, role = request.match_info["project"], request.match_info["role"]
+    if len(project) > 253 or not _PROJECT.fullmatch(project):
+        raise InvalidArgument(f"project: {project[:64]!r} is not a valid project name")
+    if len(role) > 253 or not _ROLE.fullmatch(role):
+        raise InvalidArgument(f"role: {role[:64]!r} is not a valid role name")
+    return project, role
+
 
 async def create_project_token(request: web.Request) -> web.Response:
     svc = service(request)
-    project, role = request.match_info["project"], request.match_info["role"]
+    project, role = _names(request)
     principal = require(request, "projects", "update", project)
     body = await read_json(request)
     expires_in, token_id = seconds_field(body, "expiresIn"), token_id_field(body)
@@ -52,7 +67,7 @@ async def create_project_token(request: web.Request) -> web.Response:
 
 async def delete_project_token(request: web.Request) -> web.Response:
     svc = service(request)
-    project, role = request.match_info["project"], request.match_info["role"]
+    project, role = _names(request)
     principal = require(request, "projects", "update", project)
     try:
         iat = int(request.match_info["iat"])

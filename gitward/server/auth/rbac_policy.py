@@ -31,6 +31,7 @@ import re2
 import yaml
 
 from gitward._util.glob import GlobSyntaxError, compile_glob
+from gitward._util.yamlload import load_one
 from gitward.model.errors import ConfigError
 from gitward.model.project import AppProject
 
@@ -169,7 +170,7 @@ def policy_csv(data: Mapping[str, str]) -> list[tuple[str, str]]:
 
 def _scopes(text: str) -> tuple[str, ...]:
     try:
-        value = yaml.safe_load(text)
+        value = load_one(text)
     except yaml.YAMLError:
         raise ConfigError(
             f"{CM_NAME} key scopes: expected a list such as [groups, email]"

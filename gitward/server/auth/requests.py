@@ -7,15 +7,25 @@ object, and each field is checked for its type and length before use; a bad fiel
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
+from gitward._util.redact import redact
+from gitward.cluster import ClusterError
+from gitward.cluster.errors import ApiError as ClusterApiError
+from gitward.model.errors import ConfigError
 from gitward.server.auth.service import AUTH, AuthService
-from gitward.server.errors import ApiError, InvalidArgument, PayloadTooLarge
+from gitward.server.errors import ApiError, InvalidArgument, PayloadTooLarge, Unavailable
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 #: Largest request body these routes read.
 MAX_BODY = 64 * 1024
@@ -84,3 +94,24 @@ def token_id_field(body: dict[str, Any]) -> str:
     if any(c.isspace() or not c.isprintable() for c in token_id):
         raise InvalidArgument("id: must be printable and without spaces")
     return token_id
+
+
+def guarded(handler: Handler) -> Handler:
+    """``handler``, answering 503 when the control cluster fails it, never a 500.
+
+    The cluster's own message is logged (redacted), not returned: a refused write of
+    ``argocd-secret`` may quote what was written.
+    """
+
+    @functools.wraps(handler)
+    async def run(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except ClusterError as exc:
+            log.warning("%s %s: %s", request.method, request.path, redact(str(exc)))
+            status = f"HTTP {exc.status}" if isinstance(exc, ClusterApiError) else "unreachable"
+            raise Unavailable(f"the control cluster did not carry this out ({status})") from None
+        except ConfigError as exc:
+            raise Unavailable(str(exc)) from None
+
+    return run

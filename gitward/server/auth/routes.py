@@ -43,6 +43,7 @@ from gitward.server.auth.passwords import check_new_password, hash_password, pas
 from gitward.server.auth.project_routes import create_project_token, delete_project_token
 from gitward.server.auth.requests import (
     Unimplemented,
+    guarded,
     json_response,
     read_json,
     seconds_field,
@@ -77,7 +78,7 @@ async def create_session(request: web.Request) -> web.Response:
     svc = service(request)
     body = await read_json(request)
     username, password = string_field(body, "username", max_len=253), string_field(body, "password")
-    settings = await svc.store.settings()
+    settings = await svc.authenticator.settings()
     if not username and not password:
         raise _sso_error(settings.oidc.name if settings.oidc else "")
     address = request.remote or "unknown"
@@ -113,7 +114,7 @@ def _sso_error(name: str) -> ApiError:
 
 
 async def sso_login(request: web.Request) -> web.Response:
-    settings = await service(request).store.settings()
+    settings = await service(request).authenticator.settings()
     raise _sso_error(settings.oidc.name if settings.oidc else "")
 
 
@@ -168,7 +169,7 @@ def _ensure_account_permission(request: web.Request, action: str, name: str) -> 
 
 
 async def _account(svc: AuthService, name: str) -> Account:
-    account = (await svc.store.settings()).accounts.get(name)
+    account = (await svc.authenticator.settings()).accounts.get(name)
     if account is None:
         raise NotFoundError(f"account '{name}' does not exist")
     return account
@@ -176,7 +177,7 @@ async def _account(svc: AuthService, name: str) -> Account:
 
 async def list_accounts(request: web.Request) -> web.Response:
     principal_of(request)
-    accounts = (await service(request).store.settings()).accounts
+    accounts = (await service(request).authenticator.settings()).accounts
     items = [
         _account_json(a)
         for name, a in sorted(accounts.items())
@@ -215,7 +216,7 @@ async def update_password(request: web.Request) -> web.Response:
         require(request, "accounts", "update", name)
     target = await _account(svc, name)
     check_new_password(new)
-    caller = (await svc.store.settings()).accounts.get(principal.subject)
+    caller = (await svc.authenticator.settings()).accounts.get(principal.subject)
     address = request.remote or "unknown"
     svc.limiter.check(principal.subject, address)
     if caller is None or not await password_matches(current, caller.password_hash):
@@ -300,17 +301,19 @@ async def delete_account_token(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Mount the session, account and project-token routes (needs AUTH and ENFORCER)."""
-    app.router.add_post("/api/v1/session", create_session)
-    app.router.add_delete("/api/v1/session", delete_session)
-    app.router.add_get("/api/v1/session/userinfo", userinfo)
-    app.router.add_get("/auth/login", sso_login)
-    app.router.add_get("/api/v1/account", list_accounts)
-    app.router.add_get("/api/v1/account/can-i/{resource}/{action}/{subresource:.+}", can_i)
-    app.router.add_put("/api/v1/account/password", update_password)
-    app.router.add_get("/api/v1/account/{name}", get_account)
-    app.router.add_post("/api/v1/account/{name}/token", create_account_token)
-    app.router.add_delete("/api/v1/account/{name}/token/{id}", delete_account_token)
-    app.router.add_post("/api/v1/projects/{project}/roles/{role}/token", create_project_token)
+    app.router.add_post("/api/v1/session", guarded(create_session))
+    app.router.add_delete("/api/v1/session", guarded(delete_session))
+    app.router.add_get("/api/v1/session/userinfo", guarded(userinfo))
+    app.router.add_get("/auth/login", guarded(sso_login))
+    app.router.add_get("/api/v1/account", guarded(list_accounts))
+    app.router.add_get("/api/v1/account/can-i/{resource}/{action}/{subresource:.+}", guarded(can_i))
+    app.router.add_put("/api/v1/account/password", guarded(update_password))
+    app.router.add_get("/api/v1/account/{name}", guarded(get_account))
+    app.router.add_post("/api/v1/account/{name}/token", guarded(create_account_token))
+    app.router.add_delete("/api/v1/account/{name}/token/{id}", guarded(delete_account_token))
+    app.router.add_post(
+        "/api/v1/projects/{project}/roles/{role}/token", guarded(create_project_token)
+    )
     app.router.add_delete(
-        "/api/v1/projects/{project}/roles/{role}/token/{iat}", delete_project_token
+        "/api/v1/projects/{project}/roles/{role}/token/{iat}", guarded(delete_project_token)
     )

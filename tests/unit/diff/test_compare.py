@@ -10,6 +10,7 @@ import pytest
 
 from gitward.diff import compare, parse_rules, quantity, unified
 from gitward.model.errors import ConfigError
+from gitward.sandbox import default_runner
 
 
 def deployment(image: str = "nginx:1.27", replicas: int = 2) -> dict[str, Any]:
@@ -180,7 +181,8 @@ async def test_ignore_differences_json_pointer_and_jq() -> None:
                     '.spec.template.spec.containers[] | select(.name == "web") | .image'
                 ],
             },
-        ]
+        ],
+        jq=default_runner(),
     )
     assert (await compare(deployment(), live)).modified
     assert not (await compare(deployment(), live, rules)).modified

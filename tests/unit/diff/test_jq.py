@@ -13,8 +13,8 @@ import pytest
 
 from gitward.diff import compare, parse_rules
 from gitward.diff.ignore import apply_rules
-from gitward.diff.jqrun import JqFailure, JqRunner
 from gitward.model.errors import ConfigError
+from gitward.sandbox.jqrun import JqFailure, JqRunner, default_runner
 from gitward.sync.settings import parse_settings
 
 
@@ -188,7 +188,9 @@ async def test_ignore_rule_in_a_comparison() -> None:
     live = {**desired, "data": {"injected": "1"}, "metadata": {"name": "a"}}
     desired = {**desired, "data": {"injected": "2"}}
     assert (await compare(desired, live)).modified
-    ignore = parse_rules([{"group": "", "kind": "ConfigMap", "jqPathExpressions": [".data"]}])
+    ignore = parse_rules(
+        [{"group": "", "kind": "ConfigMap", "jqPathExpressions": [".data"]}], jq=default_runner()
+    )
     assert not (await compare(desired, live, ignore)).modified
 
 

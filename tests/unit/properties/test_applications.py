@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from gitward.diff import parse_rules
 from gitward.model.application import Application, load_applications, parse_application
 from gitward.model.errors import GitwardError
+from gitward.model.repourl import normalize_url, redact_url, url_slug
 from gitward.model.source_spec import parse_source
 from gitward.source.semver import parse_constraint
-from gitward.source.urls import normalize_url, redact_url, url_slug
 from tests.unit.properties.strategies import (
     json_objects,
     json_values,

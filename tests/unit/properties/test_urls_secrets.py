@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from gitward.cluster.secrets import cluster_secret_name, parse_cluster_secret
 from gitward.model.errors import GitwardError
+from gitward.model.repourl import normalize_prefix, normalize_url, redact_url, same_repo, url_slug
 from gitward.source.credentials import CredentialStore, credentials_from_fields
-from gitward.source.urls import normalize_prefix, normalize_url, redact_url, same_repo, url_slug
 from tests.unit.properties.strategies import json_values, maybe, url_texts
 
 SECRET_TYPE = "argocd.argoproj.io/secret-type"

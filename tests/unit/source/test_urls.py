@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitward.source.urls import normalize_prefix, normalize_url, redact_url, same_repo, url_slug
+from gitward.model.repourl import normalize_prefix, normalize_url, redact_url, same_repo, url_slug
 
 
 @pytest.mark.parametrize(

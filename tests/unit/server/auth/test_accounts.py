@@ -159,3 +159,15 @@ def test_any_configmap_data_parses_without_crashing(data: dict[str, str]) -> Non
     assert "admin" in s.accounts
     for account in s.accounts.values():
         assert "." not in account.name
+
+
+def test_deeply_nested_yaml_is_a_problem_naming_its_key() -> None:
+    from gitward.server.auth.rbac_policy import parse_rbac_cm
+
+    deep = "[" * 100_000 + "]" * 100_000
+    s = parse_settings(cm(**{"oidc.config": deep}), None)
+    assert s.problems == ("argocd-cm key oidc.config: not valid YAML",)
+    with pytest.raises(ConfigError, match="argocd-rbac-cm key scopes"):
+        parse_rbac_cm({"data": {"scopes": deep}})
+    with pytest.raises(ConfigError, match="not a valid CSV line"):
+        parse_rbac_cm({"data": {"policy.csv": "p, " + "x" * 200_000}})

@@ -253,3 +253,75 @@ def test_glob_objects_never_crash(pattern: str, obj: str) -> None:
         parse_rbac_cm({"data": {"policy.csv": f'p, u, applications, get, "{pattern}", allow'}})
     )
     e.allowed(who("u"), "applications", "get", obj)
+
+
+def test_project_roles_are_read_again_in_a_new_match_mode() -> None:
+    e = enforcer(
+        projects=[_project("team-a", ["p, proj:team-a:ci, applications, get, team-a/.*, allow"])]
+    )
+    token = who("proj:team-a:ci")
+    assert not e.allowed(token, "applications", "get", "team-a/web")  # a glob: literal ".*"
+    e.load(parse_rbac_cm({"data": {"policy.matchMode": "regex"}}))
+    assert e.allowed(token, "applications", "get", "team-a/web")
+
+
+_PATTERN = st.one_of(
+    st.just("*"),
+    st.text(alphabet="ab/-*?[]{},!\\", max_size=8),
+    st.text(alphabet="ab/-", max_size=6).map(lambda t: t + "*"),
+    st.text(alphabet="ab/-", max_size=6),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_PATTERN, st.text(alphabet="ab/-*", max_size=10))
+def test_glob_shortcuts_answer_as_the_full_glob(pattern: str, text: str) -> None:
+    from gitward._util.glob import GlobSyntaxError, compile_glob
+    from gitward.server.auth.rbac import _glob
+
+    try:
+        expected = compile_glob(pattern).fullmatch(text)
+    except GlobSyntaxError:
+        expected = False
+    assert _glob(pattern)(text) is expected
+
+
+_SUBJECTS = ["u1", "u2", "role:a", "role:b", "admin", "role:readonly"]
+_GLOBS = ["*", "p1/*", "p1/a", "*/a", "p?/a", '"{p1,p2}/*"', "applications", "app*", "get", "sync"]
+_REGEXES = [".*", "p1/.*", "^p1/a$", "app.*", "get|sync", "a", "^(clusters|applications)$"]
+
+
+def _policy(mode: str) -> st.SearchStrategy[str]:
+    pattern = st.sampled_from(_REGEXES if mode == "regex" else _GLOBS)
+    p_line = st.tuples(
+        st.sampled_from(_SUBJECTS), pattern, pattern, pattern, st.sampled_from(["allow", "deny"])
+    ).map(lambda t: "p, " + ", ".join(t))
+    g_line = st.tuples(st.sampled_from(_SUBJECTS), st.sampled_from(_SUBJECTS)).map(
+        lambda t: f"g, {t[0]}, {t[1]}"
+    )
+    return st.lists(st.one_of(p_line, g_line), max_size=12).map("\n".join)
+
+
+_REQUEST = st.tuples(
+    st.sampled_from(["u1", "u2", "admin", "role:a", "x"]),
+    st.sampled_from(["applications", "clusters", "logs", "projects"]),
+    st.sampled_from(["get", "sync", "delete", "action/x"]),
+    st.sampled_from(["p1/a", "p2/a", "p1/ns/a", "p1", "https://c"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["glob", "regex"]).flatmap(lambda m: st.tuples(st.just(m), _policy(m))),
+    _REQUEST,
+)
+def test_decisions_are_casbins_own(mode_policy: tuple[str, str], request: tuple[str, ...]) -> None:
+    mode, policy = mode_policy
+    e = RbacEnforcer(parse_rbac_cm({"data": {"policy.csv": policy, "policy.matchMode": mode}}))
+    subject, resource, action, obj = request
+    from gitward.server.auth.rbac import project_of
+
+    ours = e._enforce_one(
+        e._enforcer_for(project_of(resource, obj)), subject, resource, action, obj
+    )
+    assert ours == e.enforce_with_casbin(subject, resource, action, obj)

@@ -54,3 +54,34 @@ def test_unicode_digits_and_negative_counts_are_refused() -> None:
     for value in ("²", "-5", -5, True, 1.5, "1e3"):
         with pytest.raises(InvalidArgument, match="expiresIn"):
             seconds_field({"expiresIn": value}, "expiresIn")
+
+
+async def test_guarded_turns_cluster_failures_into_503_without_their_text() -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from gitward.cluster import ClusterUnreachable
+    from gitward.cluster.errors import ApiError as ClusterApiError
+    from gitward.model.errors import ConfigError
+    from gitward.server.auth.requests import guarded
+    from gitward.server.errors import Unavailable
+
+    cases: list[tuple[Exception, str]] = [
+        (
+            ClusterApiError(422, {"message": "data[x]: Invalid value: s3cr3t"}, "update Secret"),
+            "the control cluster did not carry this out (HTTP 422)",
+        ),
+        (
+            ClusterUnreachable("cannot reach"),
+            "the control cluster did not carry this out (unreachable)",
+        ),
+        (ConfigError("argocd-secret was changed 5 times"), "argocd-secret was changed 5 times"),
+    ]
+    for failure, message in cases:
+
+        async def handler(_request: web.Request, exc: Exception = failure) -> web.Response:
+            raise exc
+
+        with pytest.raises(Unavailable) as info:
+            await guarded(handler)(make_mocked_request("PUT", "/api/v1/account/password"))
+        assert str(info.value) == message

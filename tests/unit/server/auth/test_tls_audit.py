@@ -68,3 +68,24 @@ def test_any_rbac_configmap_parses_or_names_its_key(data: dict[str, str]) -> Non
         return
     assert cfg.match_mode in ("glob", "regex")
     assert all(isinstance(s, str) for s in cfg.scopes)
+
+
+async def test_passwords_hash_check_and_unknown_accounts_pay_full_cost() -> None:
+    from gitward.server.auth.passwords import (
+        _dummy_hash,
+        hash_password,
+        password_matches,
+    )
+    from gitward.server.errors import InvalidArgument
+
+    hashed = hash_password("corr3ct-horse")
+    assert hashed.startswith("$2b$10$")
+    assert await password_matches("corr3ct-horse", hashed)
+    assert not await password_matches("wrong-horse", hashed)
+    assert not await password_matches("corr3ct-horse", "")
+    assert not await password_matches("corr3ct-horse", "not-a-hash")
+    assert not await password_matches("x" * 100, hashed)
+    assert _dummy_hash().startswith(b"$2b$10$")  # same cost as a real account's
+    for bad in ("short", "x" * 33, "\U0001f600" * 20):  # the last: 20 characters, 80 bytes
+        with pytest.raises(InvalidArgument, match="newPassword"):
+            hash_password(bad)

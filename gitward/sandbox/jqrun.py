@@ -38,10 +38,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from gitward._util.lru import BoundedLRU
-from gitward.model.errors import GitwardError
+from gitward.model.jq import DEFAULT_TIMEOUT, JqFailure
 
 WORKER = Path(__file__).with_name("_jqworker.py")
-DEFAULT_TIMEOUT = 1.0
 DEFAULT_MEMORY = 512 << 20
 #: How long an expression that timed out (or killed its worker) is refused outright.
 PENALTY_SECONDS = 300.0
@@ -50,19 +49,6 @@ MAX_MEMO_RESULT = 1 << 20
 #: A response larger than this kills the worker: no object gitward compares is that big.
 MAX_RESPONSE = 64 << 20
 _START_TIMEOUT = 30.0
-
-
-class JqFailure(GitwardError):
-    """An evaluation failed.
-
-    ``kind`` is ``error`` for jq's own errors (``Cannot iterate over null``: the
-    path is not in this object), ``limit`` for a timeout or a dead worker, and
-    ``refused`` for an expression still refused after an earlier ``limit``.
-    """
-
-    def __init__(self, message: str, *, kind: str = "error") -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class _Dead(Exception):

@@ -1,4 +1,4 @@
-"""The jq worker process: evaluates ``del(EXPR)`` for gitward.diff.jqrun, and nothing else.
+"""The jq worker process: evaluates ``del(EXPR)`` for gitward.sandbox.jqrun, and nothing else.
 
 Run as a script (``python -I _jqworker.py MEMORY_BYTES PARENT_PID``) so that it imports
 only ``jq`` and the standard library, never gitward, and starts fast. The
