@@ -82,9 +82,9 @@ def server(
             if application_namespaces
             else await load_application_namespaces(client, cli.namespace)
         )
-        services = await Services.load(client, cli.namespace, long_lived=True)
+        parts = await Services.load(client, cli.namespace)
         store = AppStore(client, cli.namespace, others)
-        refresher = services.refresher(projects=store.projects)
+        refresher = parts.refresher(projects=store.projects)
         app = await server_app(
             ServerContext(client, cli.namespace, others),
             store=store,

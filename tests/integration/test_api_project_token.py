@@ -65,8 +65,7 @@ def project(name: str, run: str) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def real_server(kube: KubeClient, others: tuple[str, ...]) -> AsyncIterator[str]:
     store = AppStore(kube, "argocd", others)
-    services = await Services.load(kube, "argocd")
-    refresher = services.refresher(projects=store.projects)
+    refresher = (await Services.load(kube, "argocd")).refresher(projects=store.projects)
     application = await server_app(
         ServerContext(kube, "argocd", others), store=store, refresher=refresher, insecure=True
     )

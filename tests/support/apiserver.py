@@ -73,8 +73,7 @@ async def serving(
 ) -> AsyncIterator[Served]:
     """``build_app`` on a free loopback port, its informers synced; stopped afterwards."""
     store = AppStore(kube, "argocd", app_namespaces)
-    services = await Services.load(kube, "argocd")
-    refresher = services.refresher(projects=store.projects)
+    refresher = (await Services.load(kube, "argocd")).refresher(projects=store.projects)
     enforcer = TableEnforcer({"admin": ADMIN_GRANTS, **(grants or {})})
     app = build_app(
         ServerContext(kube, "argocd", app_namespaces),
