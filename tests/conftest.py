@@ -28,6 +28,9 @@ from tests.support.registry import Registry
 #: installation would with argocd-cm ``gitward.localRepositories``. Tests of the refusal
 #: build their own policy.
 os.environ.setdefault(LOCAL_REPOSITORIES_ENV, tempfile.gettempdir())
+#: The CLI reads its login contexts from here: never the developer's own (a logged-in
+#: context there would send every command of the suite to that server).
+os.environ["GITWARD_CONFIG"] = os.path.join(tempfile.mkdtemp(prefix="gitward-config-"), "config")
 
 
 @pytest.fixture(scope="session")

@@ -8,43 +8,32 @@ compare, assess — and stores the result in the Application's status, so
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
 from rich.markup import escape
-from rich.table import Table
 
-from gitward import health
-from gitward.cli import app_view, context
+from gitward.cli import app_remote, app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import (
     API_VERSION,
-    Backoff,
-    Retry,
     load_applications,
     parse_application,
-    parse_duration,
     split_qualified,
 )
-from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.errors import ConfigError
 from gitward.reposerver import ManifestService
 from gitward.services import refresher_for
 from gitward.sync import cascade as cascading
-from gitward.sync import history
-from gitward.sync.lock import release
-from gitward.sync.operation import OperationResult, run_sync
-from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.refresh import Refresher, parse_app_object
-from gitward.sync.status import spec_changed_since_refresh, status_fields
+from gitward.sync.status import spec_changed_since_refresh
 
 Obj = dict[str, Any]
 
@@ -53,7 +42,7 @@ app = typer.Typer(help="Manage Applications.", no_args_is_help=True)
 OutputOption = typer.Option("", "--output", "-o", help="Output format: json, yaml or wide.")
 
 
-async def _get_app(client: KubeClient, name: str, namespace: str) -> Obj:
+async def fetch_app(client: KubeClient, name: str, namespace: str) -> Obj:
     """The Application ``name``: ``NAME`` in ``namespace``, or ``NS/NAME`` in another one."""
     app_namespace, plain = split_qualified(name, namespace)
     try:
@@ -64,7 +53,7 @@ async def _get_app(client: KubeClient, name: str, namespace: str) -> Obj:
         ) from None
 
 
-def _where(obj: Obj) -> tuple[str, str]:
+def where_of(obj: Obj) -> tuple[str, str]:
     """(name, namespace) of a stored Application, for requests about that very object."""
     meta = obj["metadata"]
     return str(meta["name"]), str(meta.get("namespace") or "")
@@ -226,7 +215,11 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
     async def body(client: KubeClient) -> list[Obj]:
         return await client.list(API_VERSION, "Application", cli.namespace)
 
-    apps = sorted(context.run(ctx, body), key=lambda a: a["metadata"]["name"])
+    if cli.remote() is not None:
+        found = context.run_api(ctx, app_remote.list_apps)
+    else:
+        found = context.run(ctx, body)
+    apps = sorted(found, key=lambda a: a["metadata"]["name"])
     if output in ("json", "yaml"):
         print_object(apps, output)
     elif output == "name":
@@ -238,9 +231,12 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
 
 def _refreshed(ctx: typer.Context, name: str, refresh: bool, hard: bool = False) -> Obj:
     cli = context.get(ctx)
+    if cli.remote() is not None:
+        how = "hard" if hard else "normal" if refresh else ""
+        return context.run_api(ctx, lambda c: app_remote.get_app(c, name, cli.namespace, how))
 
     async def body(client: KubeClient) -> Obj:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await fetch_app(client, name, cli.namespace)
         if refresh or hard or spec_changed_since_refresh(obj):
             refresher = await refresher_for(client, cli.namespace, hard=hard)
             obj, _ = await refresher.refresh(obj)
@@ -306,9 +302,13 @@ def diff(
 ) -> None:
     """Show how the live state differs from Git; exit 1 when it does, 0 when equal."""
     cli = context.get(ctx)
+    if cli.remote() is not None:
+        if local or revision or source_position:
+            raise ConfigError("--local, --revision and --source-position need --core")
+        _print_diffs(context.run_api(ctx, lambda c: app_remote.diffs(c, name, cli.namespace)))
 
     async def body(client: KubeClient) -> list[tuple[str, str]]:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await fetch_app(client, name, cli.namespace)
         refresher = await refresher_for(client, cli.namespace, local=local)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
@@ -320,7 +320,10 @@ def diff(
             ]
         return refresher.diffs(comparison)
 
-    diffs = context.run(ctx, body)
+    _print_diffs(context.run(ctx, body))
+
+
+def _print_diffs(diffs: list[tuple[str, str]]) -> None:
     for label, text in diffs:
         out.print(f"[bold]===== {label} =====[/bold]")
         app_view.colour_diff(text)
@@ -358,7 +361,7 @@ def manifests(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[Obj]:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await fetch_app(client, name, cli.namespace)
         refresher = await refresher_for(client, cli.namespace)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
@@ -404,7 +407,7 @@ def delete(
         raise ConfigError(f"--propagation-policy: unknown policy {propagation_policy!r}")
 
     async def body(client: KubeClient) -> list[str]:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await fetch_app(client, name, cli.namespace)
         done: list[str] = []
         if cascade:
             refresher = await refresher_for(client, cli.namespace)
@@ -431,7 +434,7 @@ def delete(
         if await cascading.remove_resources_finalizers(client, obj) is not None:
             with contextlib.suppress(NotFound):
                 await client.delete(
-                    API_VERSION, "Application", *_where(obj), propagation="Background"
+                    API_VERSION, "Application", *where_of(obj), propagation="Background"
                 )
         return done
 
@@ -441,321 +444,6 @@ def delete(
 
 
 # -- sync / wait / history / rollback --------------------------------------
-
-
-def _parse_resource(spec: str) -> tuple[str, str, str]:
-    parts = spec.split(":")
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        raise ConfigError(f"--resource {spec!r}: expected GROUP:KIND:NAME (GROUP may be empty)")
-    return parts[0], parts[1], parts[2]
-
-
-def _print_progress(task: SyncTask) -> None:
-    state = (
-        task.hook_phase if task.action == "hook" and task.hook_phase != "Succeeded" else task.status
-    )
-    colour = {"Synced": "green", "Pruned": "green", "SyncFailed": "red", "Failed": "red"}.get(
-        state, "yellow"
-    )
-    err.print(
-        f"[{colour}]{state:<12}[/{colour}] {task.phase.label:<8} {escape(str(task.key))}  "
-        f"[dim]{escape(task.message)}[/dim]"
-    )
-
-
-def _result_table(result: OperationResult) -> Table:
-    table = Table("GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", box=None)
-    table.add_column("MESSAGE", overflow="fold")
-    for task in result.tasks:
-        live_health = health.assess(task.live) if task.live is not None else None
-        table.add_row(
-            escape(task.key.group),
-            escape(task.key.kind),
-            escape(task.key.namespace),
-            escape(task.key.name),
-            app_view.coloured(task.status or task.hook_phase),
-            app_view.coloured(str(live_health.status)) if live_health else "",
-            task.phase.label if task.action == "hook" else "",
-            escape(task.message),
-        )
-    return table
-
-
-def _retry(limit: int, duration: str, factor: int, max_duration: str) -> Retry | None:
-    """A retry policy from flags; None (use the app's own) when no retry was asked for."""
-    if limit == 0:
-        return None
-    for flag, value in (
-        ("--retry-backoff-duration", duration),
-        ("--retry-backoff-max-duration", max_duration),
-    ):
-        try:
-            parse_duration(value)
-        except ValueError as exc:
-            raise ConfigError(f"{flag}: {exc}") from None
-    if factor < 1:
-        raise ConfigError("--retry-backoff-factor: must be 1 or more")
-    return Retry(
-        limit=limit, backoff=Backoff(duration=duration, factor=factor, max_duration=max_duration)
-    )
-
-
-def _sync(
-    ctx: typer.Context, name: str, request: SyncRequest, timeout: float, output: str
-) -> OperationResult:
-    cli = context.get(ctx)
-
-    async def body(client: KubeClient) -> OperationResult:
-        obj = await _get_app(client, name, cli.namespace)
-        refresher = await refresher_for(client, cli.namespace)
-        return await run_sync(
-            refresher,
-            obj,
-            request,
-            timeout=timeout,
-            progress=_print_progress if output != "json" else lambda _t: None,
-            notice=lambda msg: err.print(f"[yellow]{escape(msg)}[/yellow]"),
-        )
-
-    return context.run(ctx, body)
-
-
-@app.command()
-def sync(
-    ctx: typer.Context,
-    name: str,
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Show what would change; change nothing."
-    ),
-    prune: bool = typer.Option(False, "--prune", help="Delete resources Git no longer declares."),
-    force: bool = typer.Option(
-        False, "--force", help="Re-create resources that cannot be patched."
-    ),
-    resource: list[str] = typer.Option([], "--resource", help="Only GROUP:KIND:NAME (repeatable)."),
-    revision: str = typer.Option(
-        "", "--revision", help="Sync this revision instead of the target."
-    ),
-    sync_option: list[str] = typer.Option([], "--sync-option", help="e.g. ApplyOutOfSyncOnly=true"),
-    apply_out_of_sync_only: bool = typer.Option(
-        False, "--apply-out-of-sync-only", help="Skip resources that are already Synced."
-    ),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the sync gives up."),
-    retry_limit: int = typer.Option(
-        0, "--retry-limit", help="Retry a failed sync this many times (-1: until --timeout)."
-    ),
-    retry_backoff_duration: str = typer.Option(
-        "5s", "--retry-backoff-duration", help="Wait before the first retry."
-    ),
-    retry_backoff_factor: int = typer.Option(
-        2, "--retry-backoff-factor", help="Multiply the wait by this after each retry."
-    ),
-    retry_backoff_max_duration: str = typer.Option(
-        "3m", "--retry-backoff-max-duration", help="Longest wait between retries."
-    ),
-    output: str = OutputOption,
-) -> None:
-    """Sync an Application to its target revision; exit non-zero if anything failed.
-
-    Without --retry-limit the app's spec.syncPolicy.retry applies.
-    """
-    options = list(sync_option)
-    if apply_out_of_sync_only:
-        options.append("ApplyOutOfSyncOnly=true")
-    request = SyncRequest(
-        revision=revision or None,
-        prune=prune,
-        dry_run=dry_run,
-        force=force,
-        resources=frozenset(_parse_resource(r) for r in resource) if resource else None,
-        sync_options=tuple(options),
-        retry=_retry(
-            retry_limit, retry_backoff_duration, retry_backoff_factor, retry_backoff_max_duration
-        ),
-    )
-    result = _sync(ctx, name, request, timeout, output)
-    if output == "json":
-        print_object(
-            {
-                "phase": result.phase,
-                "message": result.message,
-                "revision": result.revision,
-                "resources": [t.as_result() for t in result.tasks],
-            },
-            "json",
-        )
-    else:
-        out.print(f"{'Operation:':<16}Sync{' (dry run)' if dry_run else ''}")
-        out.print(f"{'Sync Revision:':<16}{result.revision}")
-        out.print(f"{'Phase:':<16}{app_view.coloured(result.phase)}")
-        out.print(f"{'Message:':<16}{escape(result.message)}")
-        if result.tasks:
-            out.print()
-            out.print(_result_table(result))
-    if result.phase != "Succeeded":
-        raise typer.Exit(1)
-
-
-@app.command()
-def wait(
-    ctx: typer.Context,
-    name: str,
-    sync_: bool = typer.Option(False, "--sync", help="Wait until Synced."),
-    health_: bool = typer.Option(False, "--health", help="Wait until Healthy."),
-    operation: bool = typer.Option(False, "--operation", help="Wait until no operation runs."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait."),
-) -> None:
-    """Wait for an Application to be Synced and/or Healthy (both when neither is given).
-
-    Only reads: the cluster is compared in memory, never written, so a wait beside a
-    running controller does not race its status writes."""
-    cli = context.get(ctx)
-    want_sync = sync_ or not (health_ or operation)
-    want_health = health_ or not (sync_ or operation)
-
-    async def body(client: KubeClient) -> Obj:
-        refresher = await refresher_for(client, cli.namespace)
-        deadline = time.monotonic() + timeout
-        delay = 0.2
-        while True:
-            obj = await _get_app(client, name, cli.namespace)
-            if not obj.get("operation"):
-                comparison = await refresher.compare(obj)
-                obj = {
-                    **obj,
-                    "status": {**(obj.get("status") or {}), **status_fields(comparison, obj)},
-                }
-            status = obj.get("status") or {}
-            done = (
-                (not want_sync or (status.get("sync") or {}).get("status") == "Synced")
-                and (not want_health or (status.get("health") or {}).get("status") == "Healthy")
-                and (not operation or not obj.get("operation"))
-            )
-            if done:
-                return obj
-            if time.monotonic() > deadline:
-                sync_status = (status.get("sync") or {}).get("status")
-                health_status = (status.get("health") or {}).get("status")
-                raise WaitTimeout(
-                    f"timed out after {timeout:.0f} s waiting for application {name!r}: "
-                    f"sync {sync_status}, health {health_status}"
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 3.0)
-
-    obj = context.run(ctx, body)
-    app_view.app_header(obj)
-
-
-@app.command("history")
-def history_(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
-    """List what was deployed, newest last: ID, date, revision."""
-    cli = context.get(ctx)
-
-    async def body(client: KubeClient) -> Obj:
-        return await _get_app(client, name, cli.namespace)
-
-    entries = list(((context.run(ctx, body).get("status") or {}).get("history")) or [])
-    if output in ("json", "yaml"):
-        print_object(entries, output)
-        return
-    table = Table("ID", "DATE", "REVISION", box=None)
-    for entry in entries:
-        if entry.get("revisions"):
-            sources = entry.get("sources") or []
-            shown = ", ".join(
-                f"{(sources[i] if i < len(sources) else {}).get('targetRevision') or 'HEAD'} "
-                f"({str(rev)[:7]})"
-                for i, rev in enumerate(entry["revisions"])
-            )
-            table.add_row(str(entry.get("id")), entry.get("deployedAt", ""), shown)
-            continue
-        source = entry.get("source") or {}
-        revision = entry.get("revision", "")
-        target = source.get("targetRevision") or "HEAD"
-        table.add_row(
-            str(entry.get("id")), entry.get("deployedAt", ""), f"{target} ({revision[:7]})"
-        )
-    out.print(table)
-
-
-@app.command()
-def rollback(
-    ctx: typer.Context,
-    name: str,
-    history_id: int | None = typer.Argument(None, help="History ID (default: the previous one)."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the sync gives up."),
-    prune: bool = typer.Option(False, "--prune", help="Also prune what the old revision lacks."),
-) -> None:
-    """Deploy a previous revision from the history. Disables automated sync, as Argo CD does."""
-    cli = context.get(ctx)
-
-    async def body(client: KubeClient) -> OperationResult:
-        obj = await _get_app(client, name, cli.namespace)
-        entries = list((obj.get("status") or {}).get("history") or [])
-        if not entries:
-            raise ConfigError(f"application {name!r} has no history to roll back to")
-        if history_id is None:
-            if len(entries) < 2:
-                raise ConfigError(f"application {name!r} has only one history entry")
-            entry = entries[-2]
-        else:
-            found = history.find(entries, history_id)
-            if found is None:
-                ids = ", ".join(str(e.get("id")) for e in entries)
-                raise ConfigError(
-                    f"application {name!r} has no history ID {history_id} (IDs: {ids})"
-                )
-            entry = found
-        automated = ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated")
-        if automated is not None:
-            err.print(
-                "[yellow]warning:[/yellow] automated sync is disabled for "
-                f"{escape(name)} so the rollback is not undone; re-enable it with "
-                f"gitward app set {escape(name)} --sync-policy automated"
-            )
-            obj = await client.patch(
-                API_VERSION,
-                "Application",
-                *_where(obj),
-                {"spec": {"syncPolicy": {"automated": None}}},
-            )
-        refresher = await refresher_for(client, cli.namespace)
-        if entry.get("revisions"):
-            revisions = tuple(str(r) for r in entry["revisions"])
-            request = SyncRequest(revisions=revisions, prune=prune)
-        else:
-            request = SyncRequest(revision=str(entry["revision"]), prune=prune)
-        return await run_sync(
-            refresher,
-            obj,
-            request,
-            timeout=timeout,
-            progress=_print_progress,
-        )
-
-    result = context.run(ctx, body)
-    out.print(f"{'Phase:':<16}{app_view.coloured(result.phase)}")
-    out.print(f"{'Revision:':<16}{result.revision}")
-    out.print(f"{'Message:':<16}{escape(result.message)}")
-    if result.phase != "Succeeded":
-        raise typer.Exit(1)
-
-
-@app.command("terminate-op")
-def terminate_op(ctx: typer.Context, name: str) -> None:
-    """Clear a stuck operation lock (e.g. left by a killed sync)."""
-    cli = context.get(ctx)
-
-    async def body(client: KubeClient) -> None:
-        obj = await _get_app(client, name, cli.namespace)
-        await release(client, obj)
-
-    context.run(ctx, body)
-    out.print(f"operation of application '{name}' terminated")
-
-
-class WaitTimeout(GitwardError):
-    """``app wait`` ran out of time."""
 
 
 def _set_patch(
@@ -874,7 +562,7 @@ def set_(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await fetch_app(client, name, cli.namespace)
         spec = _set_patch(
             obj.get("spec") or {},
             repo=repo,

@@ -157,3 +157,35 @@ def colour_diff(text: str) -> None:
             out.print(f"[cyan]{escape(line)}[/cyan]")
         else:
             out.print(escape(line))
+
+
+def sync_result_table(resources: list[Obj], healths: dict[tuple[str, str, str, str], str]) -> Table:
+    """``syncResult.resources`` entries (Argo CD's shape), with each resource's health."""
+    table = Table("GROUP", "KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "HOOK", box=None)
+    table.add_column("MESSAGE", overflow="fold")
+    for r in resources:
+        key = (r.get("group", ""), r.get("kind", ""), r.get("namespace", ""), r.get("name", ""))
+        health = healths.get(key, "")
+        table.add_row(
+            *(escape(str(part)) for part in key),
+            coloured(str(r.get("status") or r.get("hookPhase") or "")),
+            coloured(health) if health else "",
+            escape(str(r.get("hookType") or "")),
+            escape(str(r.get("message") or "")),
+        )
+    return table
+
+
+def print_sync_result(
+    state: Obj, healths: dict[tuple[str, str, str, str], str], dry_run: bool
+) -> None:
+    """What ``app sync`` prints for an ``operationState``-shaped dict."""
+    result = state.get("syncResult") or {}
+    out.print(f"{'Operation:':<16}Sync{' (dry run)' if dry_run else ''}")
+    out.print(f"{'Sync Revision:':<16}{escape(str(result.get('revision') or ''))}")
+    out.print(f"{'Phase:':<16}{coloured(str(state.get('phase') or ''))}")
+    out.print(f"{'Message:':<16}{escape(str(state.get('message') or ''))}")
+    resources = list(result.get("resources") or [])
+    if resources:
+        out.print()
+        out.print(sync_result_table(resources, healths))

@@ -22,8 +22,9 @@ import binascii
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 import typer
 from rich.markup import escape
@@ -32,24 +33,25 @@ from gitward.cli import context
 from gitward.cli.console import err, out
 from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import (
-    IN_CLUSTER_SERVER,
-    ClusterSpec,
     KubeClient,
     NotFound,
     build_cluster_secret,
-    client_for_cluster,
     describe,
-    parse_cluster_secret,
 )
 from gitward.cluster.errors import ClusterError
 from gitward.cluster.secrets import (
-    CLUSTER_SECRET_TYPE,
-    IN_CLUSTER_NAME,
-    SECRET_TYPE_LABEL,
     spec_from_kubeconfig,
 )
-from gitward.model.errors import ConfigError, GitwardError
-from gitward.sync.status import now
+from gitward.model.errors import ConfigError
+from gitward.sync.clusters import (
+    ConnectionState,
+    check_all,
+    check_connection,
+    cluster_view,
+    find,
+    registered,
+    same_secret_data,
+)
 
 Obj = dict[str, Any]
 
@@ -61,9 +63,6 @@ MANAGER_ACCOUNT = "argocd-manager"
 MANAGER_ROLE = "argocd-manager-role"
 MANAGER_ROLE_BINDING = "argocd-manager-role-binding"
 MANAGER_TOKEN_SECRET = "argocd-manager-long-lived-token"  # noqa: S105 - a Secret's name
-
-#: Seconds a connection test (``GET /version``) may take in ``list`` and ``get``.
-_TEST_TIMEOUT = 10.0
 
 
 # -- the manager account in the target cluster ------------------------------------------------
@@ -149,108 +148,6 @@ async def _wait_for_token(client: KubeClient, namespace: str, timeout: float) ->
         delay = min(delay * 2, 1.0)
 
 
-# -- reading the registered clusters ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Registered:
-    """A cluster Secret (or the implicit in-cluster entry), parsed or with its parse error."""
-
-    spec: ClusterSpec
-    secret: Obj | None = None
-    problem: str = ""
-
-
-@dataclass(frozen=True)
-class ConnectionState:
-    status: str  # Successful or Failed
-    message: str
-    version: str
-    attempted_at: str
-
-
-async def _registered(client: KubeClient, namespace: str) -> list[Registered]:
-    secrets = await client.list(
-        "v1", "Secret", namespace, f"{SECRET_TYPE_LABEL}={CLUSTER_SECRET_TYPE}"
-    )
-    found: list[Registered] = []
-    for secret in secrets:
-        try:
-            found.append(Registered(parse_cluster_secret(secret), secret))
-        except GitwardError as exc:  # one bad Secret must not hide the others
-            meta = secret.get("metadata") or {}
-            spec = ClusterSpec(server=f"<{meta.get('name')}>", secret_name=str(meta.get("name")))
-            found.append(Registered(spec, secret, str(exc)))
-    if not any(r.spec.server == IN_CLUSTER_SERVER for r in found):
-        found.append(Registered(ClusterSpec(IN_CLUSTER_SERVER, name=IN_CLUSTER_NAME)))
-    return sorted(found, key=lambda r: (r.spec.server != IN_CLUSTER_SERVER, r.spec.server))
-
-
-def _find(registered: Sequence[Registered], ident: str, namespace: str) -> Registered:
-    """By server URL first (trailing slash ignored), else by name."""
-    by_server = [r for r in registered if r.spec.server == ident.rstrip("/")]
-    found = by_server or [r for r in registered if r.spec.display_name == ident]
-    if not found:
-        raise ConfigError(f"cluster {ident!r} not found in namespace {namespace!r}")
-    if len(found) > 1:
-        servers = ", ".join(r.spec.server for r in found)
-        raise ConfigError(f"cluster name {ident!r} is ambiguous ({servers}): give the server URL")
-    return found[0]
-
-
-async def check_connection(entry: Registered, management: KubeClient) -> ConnectionState:
-    """``GET /version`` with the stored credentials: a wrong token answers 401."""
-    if entry.problem:
-        return ConnectionState("Failed", entry.problem, "", now())
-    try:
-        if entry.spec.server == IN_CLUSTER_SERVER:
-            info = await management.get_path("/version")  # where gitward runs, seen from here
-        else:
-            async with await client_for_cluster(entry.spec, timeout=_TEST_TIMEOUT) as client:
-                info = await client.get_path("/version")
-    except GitwardError as exc:
-        return ConnectionState("Failed", str(exc), "", now())
-    version = f"{info.get('major', '')}.{str(info.get('minor', '')).rstrip('+')}".strip(".")
-    return ConnectionState("Successful", "", version, now())
-
-
-async def _check_all(
-    entries: Sequence[Registered], management: KubeClient
-) -> list[ConnectionState]:
-    return list(await asyncio.gather(*(check_connection(e, management) for e in entries)))
-
-
-# -- output -------------------------------------------------------------------------------------
-
-
-def cluster_view(entry: Registered, state: ConnectionState) -> Obj:
-    """What ``-o json|yaml`` shows: Argo CD's Cluster fields, credentials as booleans."""
-    spec = entry.spec
-    return {
-        "server": spec.server,
-        "name": spec.display_name,
-        "project": spec.project,
-        "namespaces": list(spec.namespaces),
-        "config": {
-            "hasBearerToken": bool(spec.bearer_token),
-            "tlsClientConfig": {
-                "insecure": spec.tls.insecure,
-                "serverName": spec.tls.server_name,
-                "hasCaData": bool(spec.tls.ca_data),
-                "hasCertData": bool(spec.tls.cert_data),
-                "hasKeyData": bool(spec.tls.key_data),
-            },
-        },
-        "serverVersion": state.version,
-        "connectionState": {
-            "status": state.status,
-            "message": state.message,
-            "attemptedAt": state.attempted_at,
-        },
-        "secretName": spec.secret_name,
-    }
-
-
 def print_cluster_table(views: Sequence[Obj]) -> None:
     """Argo CD's ``cluster list`` columns."""
     rows = [
@@ -279,16 +176,6 @@ def _print(views: Obj | list[Obj], output: str) -> None:
 
 
 # -- commands ---------------------------------------------------------------------------------
-
-
-def _same_secret_data(existing: Obj, new: ClusterSpec, namespace: str) -> bool:
-    """Compare as parsed specs, so key order or spacing in ``config`` JSON is no difference."""
-    name = str(existing["metadata"]["name"])
-    try:
-        old = build_cluster_secret(parse_cluster_secret(existing), namespace, name)
-    except GitwardError:
-        return False
-    return bool(old["data"] == build_cluster_secret(new, namespace, name)["data"])
 
 
 @app.command()
@@ -328,12 +215,12 @@ def add(
         async with target:
             token = await install_manager(target, system_namespace, token_timeout)
         spec = replace(spec, name=name or kube_context, project=project, bearer_token=token)
-        registered = await _registered(management, cli.namespace)
-        existing = next((r for r in registered if r.spec.server == spec.server), None)
+        known = await registered(management, cli.namespace)
+        existing = next((r for r in known if r.spec.server == spec.server), None)
         if existing is None or existing.secret is None:
             await management.create(build_cluster_secret(spec, cli.namespace))
             return spec.server, "added"
-        if _same_secret_data(existing.secret, spec, cli.namespace):
+        if same_secret_data(existing.secret, spec, cli.namespace):
             return spec.server, "unchanged"
         if not upsert:
             raise ConfigError(
@@ -364,13 +251,16 @@ def list_(
     """
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "wide", "server")
+    if cli.remote() is not None:
+        _print(list(context.run_api(ctx, lambda c: c.get("/api/v1/clusters"))["items"]), output)
+        return
 
     async def body(client: KubeClient) -> list[Obj]:
-        entries = await _registered(client, cli.namespace)
+        entries = await registered(client, cli.namespace)
         if output == "server":
             states = [ConnectionState("", "", "", "")] * len(entries)
         else:
-            states = await _check_all(entries, client)
+            states = await check_all(entries, client)
         return [cluster_view(e, s) for e, s in zip(entries, states, strict=True)]
 
     _print(context.run(ctx, body), output)
@@ -390,9 +280,13 @@ def get(
     """
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "wide", "server")
+    if cli.remote() is not None:
+        path = f"/api/v1/clusters/{quote(ident, safe='')}"
+        _print(context.run_api(ctx, lambda c: c.get(path)), output)
+        return
 
     async def body(client: KubeClient) -> Obj:
-        entry = _find(await _registered(client, cli.namespace), ident, cli.namespace)
+        entry = find(await registered(client, cli.namespace), ident, cli.namespace)
         return cluster_view(entry, await check_connection(entry, client))
 
     _print(context.run(ctx, body), output)
@@ -411,7 +305,7 @@ def rm(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> str:
-        entry = _find(await _registered(client, cli.namespace), ident, cli.namespace)
+        entry = find(await registered(client, cli.namespace), ident, cli.namespace)
         if entry.secret is None:
             raise ConfigError(f"cluster {ident!r} has no Secret to remove (in-cluster is implicit)")
         with contextlib.suppress(NotFound):  # removed meanwhile: the outcome asked for

@@ -14,7 +14,9 @@ from rich.markup import escape
 
 from gitward import GitwardError, __version__
 from gitward.cli import (
+    account_cmd,
     app_cmd,
+    app_ops_cmd,
     appset_cmd,
     cluster_cmd,
     context,
@@ -23,7 +25,9 @@ from gitward.cli import (
     init_cmd,
     install_cmd,
     localkube_cmd,
+    login_cmd,
     proj_cmd,
+    projrole_cmd,
     render_cmd,
     repo_cmd,
     server_cmd,
@@ -37,11 +41,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(localkube_cmd.app, name="localkube")
+app_ops_cmd.register(app_cmd.app)
 app.add_typer(app_cmd.app, name="app")
 app.add_typer(appset_cmd.app, name="appset")
 app.add_typer(repo_cmd.app, name="repo")
 app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(proj_cmd.app, name="proj")
+proj_cmd.app.add_typer(projrole_cmd.app, name="role")
+app.add_typer(account_cmd.app, name="account")
+app.command("login")(login_cmd.login)
+app.command("logout")(login_cmd.logout)
+app.command("context")(login_cmd.context_)
 app.add_typer(image_cmd.app, name="image")
 app.command("install")(install_cmd.install)
 app.command("uninstall")(install_cmd.uninstall)
@@ -67,9 +77,36 @@ def root(
         envvar="GITWARD_NAMESPACE",
         help="Namespace where Applications and gitward's own objects live.",
     ),
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        envvar="GITWARD_SERVER",
+        help="Talk to this gitward server (HOST:PORT or URL) instead of the kubeconfig.",
+    ),
+    auth_token: str | None = typer.Option(
+        None,
+        "--auth-token",
+        envvar=context.TOKEN_ENV,
+        help="Token for --server (default: the one 'gitward login' saved).",
+    ),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Do not verify the server's TLS certificate."
+    ),
+    core: bool = typer.Option(
+        False,
+        "--core",
+        help="Use the kubeconfig directly, even when a server context is logged in.",
+    ),
 ) -> None:
-    """gitward: GitOps continuous delivery for Kubernetes, speaking Argo CD's API."""
-    ctx.obj = context.CliContext(kubeconfig, kube_context, namespace)
+    """gitward: GitOps continuous delivery for Kubernetes, speaking Argo CD's API.
+
+    Commands talk to gitward's server when a context is logged in ('gitward
+    login') or --server is given, and to the cluster of the kubeconfig otherwise
+    (or with --core).
+    """
+    ctx.obj = context.CliContext(
+        kubeconfig, kube_context, namespace, server, auth_token, insecure, core
+    )
 
 
 @app.command()

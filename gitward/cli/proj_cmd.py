@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import typer
 import yaml
@@ -190,7 +191,11 @@ def get(
     """Show a project: destinations, repositories, allowed and denied kinds, sync windows."""
     check_output(output, "json", "yaml", "wide")
     cli = context.get(ctx)
-    obj = context.run(ctx, lambda c: project_writes.read_project(c, name, cli.namespace))
+    if cli.remote() is not None:
+        path = f"/api/v1/projects/{quote(name, safe='')}"
+        obj = context.run_api(ctx, lambda c: c.get(path))
+    else:
+        obj = context.run(ctx, lambda c: project_writes.read_project(c, name, cli.namespace))
     if output in ("json", "yaml"):
         print_object(obj, output)
     else:
@@ -211,7 +216,11 @@ def list_(
     async def body(client: KubeClient) -> list[Obj]:
         return await client.list(PROJECT_API, "AppProject", cli.namespace)
 
-    projects = sorted(context.run(ctx, body), key=lambda p: str(p["metadata"]["name"]))
+    if cli.remote() is not None:
+        found = context.run_api(ctx, lambda c: c.get("/api/v1/projects"))["items"]
+    else:
+        found = context.run(ctx, body)
+    projects = sorted(found, key=lambda p: str(p["metadata"]["name"]))
     if output in ("json", "yaml"):
         print_object(projects, output)
     elif output == "name":

@@ -16,12 +16,11 @@ YAML views show ``hasPassword``-style booleans instead.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import typer
 from rich.markup import escape
@@ -30,19 +29,25 @@ from gitward.cli import context
 from gitward.cli.console import out
 from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import KubeClient
-from gitward.cluster.secrets import (
-    SECRET_TYPE_LABEL,
-    argocd_secret,
-    creds_secret_name,
-    repo_secret_name,
-    secret_fields,
-)
-from gitward.model.errors import ConfigError, GitwardError, SourceError
-from gitward.model.repourl import normalize_prefix
-from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url, redact_url
-from gitward.source.credentials import REPO_CREDS, REPOSITORY, credentials_from_fields
+from gitward.cluster.secrets import argocd_secret, creds_secret_name, repo_secret_name
+from gitward.model.errors import ConfigError, SourceError
+from gitward.source import CredentialStore, GitSource, normalize_url, redact_url
+from gitward.source.credentials import REPO_CREDS, REPOSITORY
 from gitward.source.gitsource import split_userinfo
-from gitward.sync.status import now
+from gitward.sync.repositories import (
+    ConnectionState,
+    Entry,
+    check_all,
+    check_connection,
+    creds_view,
+    repo_view,
+)
+from gitward.sync.repositories import entries as _entries
+from gitward.sync.repositories import find_one as _find_one
+from gitward.sync.repositories import matching as _matching
+from gitward.sync.repositories import plan as _plan
+from gitward.sync.repositories import store_of as _store
+from gitward.sync.repositories import write as _write
 
 Obj = dict[str, Any]
 
@@ -50,9 +55,6 @@ app = typer.Typer(
     help="Manage repositories (Argo CD repository and repo-creds Secrets).",
     no_args_is_help=True,
 )
-
-#: How many repositories ``list`` tests at once.
-_PARALLEL_TESTS = 4
 
 UsernameOption = typer.Option("", "--username", help="User name for HTTPS (any name for a token).")
 PasswordOption = typer.Option(
@@ -78,135 +80,6 @@ UpsertOption = typer.Option(
 ProjectFilterOption = typer.Option(
     None, "--project", help="Pick the entry of this project when a URL is registered per project."
 )
-
-
-# -- reading ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One repository or repo-creds Secret and its decoded fields."""
-
-    secret: Obj
-    fields: Mapping[str, str]
-
-    @property
-    def url(self) -> str:
-        return self.fields.get("url", "")
-
-    @property
-    def project(self) -> str:
-        return self.fields.get("project", "")
-
-    @property
-    def secret_name(self) -> str:
-        return str(self.secret["metadata"]["name"])
-
-    @property
-    def has_creds(self) -> bool:
-        return any(self.fields.get(k) for k in ("password", "sshPrivateKey", "bearerToken"))
-
-    def credentials(self) -> RepoCredentials:
-        return credentials_from_fields(self.fields, f"Secret {self.secret_name}")
-
-
-@dataclass(frozen=True)
-class ConnectionState:
-    status: str  # Successful, Failed or Unknown (not tested)
-    message: str
-    attempted_at: str
-
-
-async def _entries(client: KubeClient, namespace: str, secret_type: str) -> list[Entry]:
-    secrets = await client.list("v1", "Secret", namespace, f"{SECRET_TYPE_LABEL}={secret_type}")
-    found = [Entry(s, secret_fields(s)) for s in secrets]
-    return sorted(found, key=lambda e: (normalize_url(e.url), e.project))
-
-
-def _matching(entries: Sequence[Entry], url: str, project: str | None, prefix: bool) -> list[Entry]:
-    norm = normalize_prefix if prefix else normalize_url
-    key = norm(url)
-    return [e for e in entries if norm(e.url) == key and (project is None or e.project == project)]
-
-
-def _find_one(
-    entries: Sequence[Entry], url: str, project: str | None, namespace: str, what: str
-) -> Entry:
-    found = _matching(entries, url, project, prefix=what != "repository")
-    if not found:
-        scope = f" in project {project!r}" if project is not None else ""
-        raise ConfigError(f"{what} {redact_url(url)}{scope} not found in namespace {namespace!r}")
-    if len(found) > 1:
-        projects = ", ".join(repr(e.project) for e in found)
-        raise ConfigError(
-            f"{what} {redact_url(url)} is registered for several projects ({projects}): "
-            "choose one with --project"
-        )
-    return found[0]
-
-
-def _store(entries: Sequence[Entry]) -> CredentialStore:
-    return CredentialStore.from_secrets([e.secret for e in entries])
-
-
-# -- connection tests -------------------------------------------------------------------------
-
-
-async def check_connection(
-    source: GitSource, url: str, creds: RepoCredentials | None
-) -> ConnectionState:
-    """``git ls-remote`` now; git's own reason (secrets scrubbed) when it fails."""
-    try:
-        await source.ls_remote(url, creds, force=True)
-    except GitwardError as exc:
-        return ConnectionState("Failed", str(exc), now())
-    return ConnectionState("Successful", "", now())
-
-
-async def _check_all(
-    entries: Sequence[Entry], store: CredentialStore, refresh: bool
-) -> list[ConnectionState]:
-    if not refresh:
-        return [ConnectionState("Unknown", "not tested (--refresh none)", "") for _ in entries]
-    source = GitSource()
-    gate = asyncio.Semaphore(_PARALLEL_TESTS)
-
-    async def one(entry: Entry) -> ConnectionState:
-        async with gate:
-            return await check_connection(source, entry.url, store.lookup(entry.url, entry.project))
-
-    return list(await asyncio.gather(*(one(e) for e in entries)))
-
-
-# -- output -----------------------------------------------------------------------------------
-
-
-def _inherited(entry: Entry, store: CredentialStore) -> bool:
-    found = store.lookup(entry.url, entry.project)
-    return not entry.has_creds and found is not None and found.has_secret
-
-
-def repo_view(entry: Entry, state: ConnectionState, store: CredentialStore) -> Obj:
-    """What ``-o json|yaml`` shows: Argo CD's Repository fields, credentials as booleans."""
-    f = entry.fields
-    return {
-        "repo": redact_url(entry.url),
-        "type": f.get("type") or "git",
-        "name": f.get("name", ""),
-        "project": entry.project,
-        "username": f.get("username", ""),
-        "insecure": f.get("insecure", "").lower() == "true",
-        "hasPassword": bool(f.get("password")),
-        "hasSshPrivateKey": bool(f.get("sshPrivateKey")),
-        "hasBearerToken": bool(f.get("bearerToken")),
-        "inheritedCreds": _inherited(entry, store),
-        "secretName": entry.secret_name,
-        "connectionState": {
-            "status": state.status,
-            "message": state.message,
-            "attemptedAt": state.attempted_at,
-        },
-    }
 
 
 def print_repo_table(views: Sequence[Obj]) -> None:
@@ -292,33 +165,6 @@ def _credential_fields(
     if fields["sshPrivateKey"] and not normalize_url(clean).startswith("ssh://"):
         raise ConfigError(f"--ssh-private-key-path: {redact_url(clean)} is not an SSH URL")
     return clean, fields
-
-
-def _plan(existing: Entry | None, new: Obj, upsert: bool, what: str) -> str:
-    """'added', 'updated' or 'unchanged'; an existing entry that differs needs --upsert."""
-    if existing is None:
-        return "added"
-    if dict(existing.secret.get("data") or {}) == new["data"]:
-        return "unchanged"
-    if not upsert:
-        raise ConfigError(
-            f"{what} {redact_url(existing.url)} already exists with different settings "
-            f"(Secret {existing.secret_name}); use --upsert to replace them"
-        )
-    return "updated"
-
-
-async def _write(client: KubeClient, existing: Entry | None, new: Obj, action: str) -> None:
-    """Create ``new``, or replace the data of ``existing`` (which keeps name and metadata)."""
-    if action == "added":
-        await client.create(new)
-    elif action == "updated" and existing is not None:
-        secret = dict(existing.secret)
-        meta = dict(secret["metadata"])
-        meta["labels"] = {**(meta.get("labels") or {}), **new["metadata"]["labels"]}
-        secret.update(apiVersion="v1", kind="Secret", metadata=meta, data=new["data"])
-        secret.pop("stringData", None)
-        await client.replace(secret)
 
 
 @app.command()
@@ -450,6 +296,11 @@ def get(
     """
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "wide")
+    if cli.remote() is not None:
+        params = {"forceRefresh": "true", **({"appProject": project} if project else {})}
+        path = f"/api/v1/repositories/{quote(url, safe='')}"
+        _print_views([context.run_api(ctx, lambda c: c.get(path, **params))], output, single=True)
+        return
 
     async def body(client: KubeClient) -> tuple[Entry, ConnectionState, CredentialStore]:
         repos = await _entries(client, cli.namespace, REPOSITORY)
@@ -461,11 +312,17 @@ def get(
         return entry, state, store
 
     entry, state, store = context.run(ctx, body)
-    view = repo_view(entry, state, store)
-    if output in ("json", "yaml"):
-        print_object(view, output)
+    _print_views([repo_view(entry, state, store)], output, single=True)
+
+
+def _print_views(views: list[Obj], output: str, single: bool = False) -> None:
+    if output == "url":
+        for view in views:
+            print(view["repo"])
+    elif output in ("json", "yaml"):
+        print_object(views[0] if single else views, output)
     else:
-        print_repo_table([view])
+        print_repo_table(views)
 
 
 @app.command("list")
@@ -483,6 +340,11 @@ def list_(
     check_output(output, "json", "yaml", "url")
     if refresh not in ("hard", "none", ""):
         raise ConfigError(f"--refresh: expected hard or none, got {refresh!r}")
+    if cli.remote() is not None:
+        test = "true" if refresh != "none" and output != "url" else "false"
+        answer = context.run_api(ctx, lambda c: c.get("/api/v1/repositories", forceRefresh=test))
+        _print_views(list(answer.get("items") or []), output)
+        return
 
     async def body(
         client: KubeClient,
@@ -490,18 +352,10 @@ def list_(
         repos = await _entries(client, cli.namespace, REPOSITORY)
         store = _store(repos + await _entries(client, cli.namespace, REPO_CREDS))
         test = refresh != "none" and output != "url"
-        return repos, await _check_all(repos, store, test), store
+        return repos, await check_all(repos, store, test), store
 
     repos, states, store = context.run(ctx, body)
-    if output == "url":
-        for entry in repos:
-            print(redact_url(entry.url))
-        return
-    views = [repo_view(e, s, store) for e, s in zip(repos, states, strict=True)]
-    if output in ("json", "yaml"):
-        print_object(views, output)
-    else:
-        print_repo_table(views)
+    _print_views([repo_view(e, s, store) for e, s in zip(repos, states, strict=True)], output)
 
 
 @app.command("list-creds")
@@ -513,17 +367,7 @@ def list_creds(
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "url")
     templates = context.run(ctx, lambda c: _entries(c, cli.namespace, REPO_CREDS))
-    views: list[Obj] = [
-        {
-            "url": redact_url(e.url),
-            "username": e.fields.get("username", ""),
-            "hasPassword": bool(e.fields.get("password")),
-            "hasSshPrivateKey": bool(e.fields.get("sshPrivateKey")),
-            "hasBearerToken": bool(e.fields.get("bearerToken")),
-            "secretName": e.secret_name,
-        }
-        for e in templates
-    ]
+    views: list[Obj] = [creds_view(e) for e in templates]
     if output == "url":
         for view in views:
             print(view["url"])

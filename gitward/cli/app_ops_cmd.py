@@ -1,0 +1,418 @@
+"""``gitward app sync``, ``wait``, ``history``, ``rollback`` and ``terminate-op``.
+
+Operations on an Application, in kubeconfig mode (the CLI runs the sync itself, as
+``argocd --core`` does) or through a gitward server (the server records the
+operation and the controller runs it; :mod:`gitward.cli.app_remote`). Both print
+through :mod:`gitward.cli.app_view` from the same dicts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from gitward import health
+from gitward.apiclient import ApiClient
+from gitward.cli import app_remote, app_view, context
+from gitward.cli.app_cmd import OutputOption, fetch_app, where_of
+from gitward.cli.console import err, out
+from gitward.cli.output import print_object
+from gitward.cluster import KubeClient
+from gitward.model.application import API_VERSION, Backoff, Retry, parse_duration
+from gitward.model.errors import ConfigError, GitwardError
+from gitward.services import refresher_for
+from gitward.sync import history
+from gitward.sync.lock import release
+from gitward.sync.operation import OperationResult, run_sync
+from gitward.sync.plan import SyncRequest, SyncTask
+from gitward.sync.status import status_fields
+
+Obj = dict[str, Any]
+
+
+def _parse_resource(spec: str) -> tuple[str, str, str]:
+    parts = spec.split(":")
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise ConfigError(f"--resource {spec!r}: expected GROUP:KIND:NAME (GROUP may be empty)")
+    return parts[0], parts[1], parts[2]
+
+
+def _print_progress(task: SyncTask) -> None:
+    state = (
+        task.hook_phase if task.action == "hook" and task.hook_phase != "Succeeded" else task.status
+    )
+    colour = {"Synced": "green", "Pruned": "green", "SyncFailed": "red", "Failed": "red"}.get(
+        state, "yellow"
+    )
+    err.print(
+        f"[{colour}]{state:<12}[/{colour}] {task.phase.label:<8} {escape(str(task.key))}  "
+        f"[dim]{escape(task.message)}[/dim]"
+    )
+
+
+def _retry(limit: int, duration: str, factor: int, max_duration: str) -> Retry | None:
+    """A retry policy from flags; None (use the app's own) when no retry was asked for."""
+    if limit == 0:
+        return None
+    for flag, value in (
+        ("--retry-backoff-duration", duration),
+        ("--retry-backoff-max-duration", max_duration),
+    ):
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
+    if factor < 1:
+        raise ConfigError("--retry-backoff-factor: must be 1 or more")
+    return Retry(
+        limit=limit, backoff=Backoff(duration=duration, factor=factor, max_duration=max_duration)
+    )
+
+
+def _sync(
+    ctx: typer.Context, name: str, request: SyncRequest, timeout: float, output: str
+) -> OperationResult:
+    cli = context.get(ctx)
+
+    async def body(client: KubeClient) -> OperationResult:
+        obj = await fetch_app(client, name, cli.namespace)
+        refresher = await refresher_for(client, cli.namespace)
+        return await run_sync(
+            refresher,
+            obj,
+            request,
+            timeout=timeout,
+            progress=_print_progress if output != "json" else lambda _t: None,
+            notice=lambda msg: err.print(f"[yellow]{escape(msg)}[/yellow]"),
+        )
+
+    return context.run(ctx, body)
+
+
+def sync(
+    ctx: typer.Context,
+    name: str,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would change; change nothing."
+    ),
+    prune: bool = typer.Option(False, "--prune", help="Delete resources Git no longer declares."),
+    force: bool = typer.Option(
+        False, "--force", help="Re-create resources that cannot be patched."
+    ),
+    resource: list[str] = typer.Option([], "--resource", help="Only GROUP:KIND:NAME (repeatable)."),
+    revision: str = typer.Option(
+        "", "--revision", help="Sync this revision instead of the target."
+    ),
+    sync_option: list[str] = typer.Option([], "--sync-option", help="e.g. ApplyOutOfSyncOnly=true"),
+    apply_out_of_sync_only: bool = typer.Option(
+        False, "--apply-out-of-sync-only", help="Skip resources that are already Synced."
+    ),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the sync gives up."),
+    retry_limit: int = typer.Option(
+        0, "--retry-limit", help="Retry a failed sync this many times (-1: until --timeout)."
+    ),
+    retry_backoff_duration: str = typer.Option(
+        "5s", "--retry-backoff-duration", help="Wait before the first retry."
+    ),
+    retry_backoff_factor: int = typer.Option(
+        2, "--retry-backoff-factor", help="Multiply the wait by this after each retry."
+    ),
+    retry_backoff_max_duration: str = typer.Option(
+        "3m", "--retry-backoff-max-duration", help="Longest wait between retries."
+    ),
+    output: str = OutputOption,
+) -> None:
+    """Sync an Application to its target revision; exit non-zero if anything failed.
+
+    Without --retry-limit the app's spec.syncPolicy.retry applies.
+    """
+    options = list(sync_option)
+    if apply_out_of_sync_only:
+        options.append("ApplyOutOfSyncOnly=true")
+    request = SyncRequest(
+        revision=revision or None,
+        prune=prune,
+        dry_run=dry_run,
+        force=force,
+        resources=frozenset(_parse_resource(r) for r in resource) if resource else None,
+        sync_options=tuple(options),
+        retry=_retry(
+            retry_limit, retry_backoff_duration, retry_backoff_factor, retry_backoff_max_duration
+        ),
+    )
+    if context.get(ctx).remote() is not None:
+        state, healths = _sync_remote(ctx, name, request, timeout)
+    else:
+        result = _sync(ctx, name, request, timeout, output)
+        state = {
+            "phase": result.phase,
+            "message": result.message,
+            "syncResult": {
+                "revision": result.revision,
+                "resources": [t.as_result() for t in result.tasks],
+            },
+        }
+        healths = {}
+        for t in result.tasks:
+            assessed = health.assess(t.live) if t.live is not None else None
+            if assessed is not None:
+                healths[(t.key.group, t.key.kind, t.key.namespace, t.key.name)] = str(
+                    assessed.status
+                )
+    if output == "json":
+        sync_result = state.get("syncResult") or {}
+        print_object(
+            {
+                "phase": state.get("phase"),
+                "message": state.get("message"),
+                "revision": sync_result.get("revision"),
+                "resources": sync_result.get("resources") or [],
+            },
+            "json",
+        )
+    else:
+        app_view.print_sync_result(state, healths, dry_run)
+    if state.get("phase") != "Succeeded":
+        raise typer.Exit(1)
+
+
+def _sync_remote(
+    ctx: typer.Context, name: str, request: SyncRequest, timeout: float
+) -> tuple[Obj, dict[tuple[str, str, str, str], str]]:
+    """The operation state and resource healths of a sync the controller ran."""
+    cli = context.get(ctx)
+    retry = request.retry
+    body = app_remote.sync_body(
+        revision=request.revision,
+        prune=request.prune,
+        dry_run=request.dry_run,
+        force=request.force,
+        resources=sorted(request.resources) if request.resources else None,
+        sync_options=list(request.sync_options),
+        retry=None
+        if retry is None
+        else {
+            "limit": retry.limit,
+            "backoff": {
+                "duration": retry.backoff.duration,
+                "factor": retry.backoff.factor,
+                "maxDuration": retry.backoff.max_duration,
+            },
+        },
+    )
+    obj = context.run_api(ctx, lambda c: app_remote.sync(c, name, cli.namespace, body, timeout))
+    state = (obj.get("status") or {}).get("operationState") or {}
+    return state, app_remote.health_by_key(obj)
+
+
+def wait(
+    ctx: typer.Context,
+    name: str,
+    sync_: bool = typer.Option(False, "--sync", help="Wait until Synced."),
+    health_: bool = typer.Option(False, "--health", help="Wait until Healthy."),
+    operation: bool = typer.Option(False, "--operation", help="Wait until no operation runs."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds to wait."),
+) -> None:
+    """Wait for an Application to be Synced and/or Healthy (both when neither is given).
+
+    Only reads: the cluster is compared in memory, never written, so a wait beside a
+    running controller does not race its status writes."""
+    cli = context.get(ctx)
+    want_sync = sync_ or not (health_ or operation)
+    want_health = health_ or not (sync_ or operation)
+
+    async def body(client: KubeClient) -> Obj:
+        refresher = await refresher_for(client, cli.namespace)
+        deadline = time.monotonic() + timeout
+        delay = 0.2
+        while True:
+            obj = await fetch_app(client, name, cli.namespace)
+            if not obj.get("operation"):
+                comparison = await refresher.compare(obj)
+                obj = {
+                    **obj,
+                    "status": {**(obj.get("status") or {}), **status_fields(comparison, obj)},
+                }
+            status = obj.get("status") or {}
+            done = (
+                (not want_sync or (status.get("sync") or {}).get("status") == "Synced")
+                and (not want_health or (status.get("health") or {}).get("status") == "Healthy")
+                and (not operation or not obj.get("operation"))
+            )
+            if done:
+                return obj
+            if time.monotonic() > deadline:
+                sync_status = (status.get("sync") or {}).get("status")
+                health_status = (status.get("health") or {}).get("status")
+                raise WaitTimeout(
+                    f"timed out after {timeout:.0f} s waiting for application {name!r}: "
+                    f"sync {sync_status}, health {health_status}"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+
+    obj = context.run(ctx, body)
+    app_view.app_header(obj)
+
+
+def history_(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
+    """List what was deployed, newest last: ID, date, revision."""
+    cli = context.get(ctx)
+
+    async def body(client: KubeClient) -> Obj:
+        return await fetch_app(client, name, cli.namespace)
+
+    if cli.remote() is not None:
+        obj = context.run_api(ctx, lambda c: app_remote.get_app(c, name, cli.namespace))
+    else:
+        obj = context.run(ctx, body)
+    entries = list(((obj.get("status") or {}).get("history")) or [])
+    if output in ("json", "yaml"):
+        print_object(entries, output)
+        return
+    table = Table("ID", "DATE", "REVISION", box=None)
+    for entry in entries:
+        if entry.get("revisions"):
+            sources = entry.get("sources") or []
+            shown = ", ".join(
+                f"{(sources[i] if i < len(sources) else {}).get('targetRevision') or 'HEAD'} "
+                f"({str(rev)[:7]})"
+                for i, rev in enumerate(entry["revisions"])
+            )
+            table.add_row(str(entry.get("id")), entry.get("deployedAt", ""), shown)
+            continue
+        source = entry.get("source") or {}
+        revision = entry.get("revision", "")
+        target = source.get("targetRevision") or "HEAD"
+        table.add_row(
+            str(entry.get("id")), entry.get("deployedAt", ""), f"{target} ({revision[:7]})"
+        )
+    out.print(table)
+
+
+def rollback(
+    ctx: typer.Context,
+    name: str,
+    history_id: int | None = typer.Argument(None, help="History ID (default: the previous one)."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the sync gives up."),
+    prune: bool = typer.Option(False, "--prune", help="Also prune what the old revision lacks."),
+) -> None:
+    """Deploy a previous revision from the history. Disables automated sync, as Argo CD does."""
+    cli = context.get(ctx)
+    if cli.remote() is not None:
+        _print_rollback(_rollback_remote(ctx, name, history_id, timeout, prune))
+        return
+
+    async def body(client: KubeClient) -> OperationResult:
+        obj = await fetch_app(client, name, cli.namespace)
+        entry = _pick_entry(obj, name, history_id)
+        automated = ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated")
+        if automated is not None:
+            err.print(
+                "[yellow]warning:[/yellow] automated sync is disabled for "
+                f"{escape(name)} so the rollback is not undone; re-enable it with "
+                f"gitward app set {escape(name)} --sync-policy automated"
+            )
+            obj = await client.patch(
+                API_VERSION,
+                "Application",
+                *where_of(obj),
+                {"spec": {"syncPolicy": {"automated": None}}},
+            )
+        refresher = await refresher_for(client, cli.namespace)
+        if entry.get("revisions"):
+            revisions = tuple(str(r) for r in entry["revisions"])
+            request = SyncRequest(revisions=revisions, prune=prune)
+        else:
+            request = SyncRequest(revision=str(entry["revision"]), prune=prune)
+        return await run_sync(
+            refresher,
+            obj,
+            request,
+            timeout=timeout,
+            progress=_print_progress,
+        )
+
+    result = context.run(ctx, body)
+    _print_rollback({"phase": result.phase, "message": result.message, "revision": result.revision})
+
+
+def _print_rollback(outcome: Obj) -> None:
+    out.print(f"{'Phase:':<16}{app_view.coloured(str(outcome.get('phase') or ''))}")
+    out.print(f"{'Revision:':<16}{escape(str(outcome.get('revision') or ''))}")
+    out.print(f"{'Message:':<16}{escape(str(outcome.get('message') or ''))}")
+    if outcome.get("phase") != "Succeeded":
+        raise typer.Exit(1)
+
+
+def _pick_entry(obj: Obj, name: str, history_id: int | None) -> Obj:
+    """The history entry to roll back to: ``history_id``, or the one before the last."""
+    entries = list((obj.get("status") or {}).get("history") or [])
+    if not entries:
+        raise ConfigError(f"application {name!r} has no history to roll back to")
+    if history_id is None:
+        if len(entries) < 2:
+            raise ConfigError(f"application {name!r} has only one history entry")
+        return dict(entries[-2])
+    found = history.find(entries, history_id)
+    if found is None:
+        ids = ", ".join(str(e.get("id")) for e in entries)
+        raise ConfigError(f"application {name!r} has no history ID {history_id} (IDs: {ids})")
+    return dict(found)
+
+
+def _rollback_remote(
+    ctx: typer.Context, name: str, history_id: int | None, timeout: float, prune: bool
+) -> Obj:
+    """Ask the server for a rollback (turning automated sync off first) and wait for it."""
+    cli = context.get(ctx)
+
+    async def body(client: ApiClient) -> Obj:
+        obj = await app_remote.get_app(client, name, cli.namespace)
+        entry = _pick_entry(obj, name, history_id)
+        if ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated") is not None:
+            err.print(
+                "[yellow]warning:[/yellow] automated sync is disabled for "
+                f"{escape(name)} so the rollback is not undone; re-enable it with "
+                f"gitward app set {escape(name)} --sync-policy automated"
+            )
+            await app_remote.disable_automated(client, name, cli.namespace)
+        done = await app_remote.rollback(
+            client, name, cli.namespace, int(entry["id"]), prune, timeout
+        )
+        state = (done.get("status") or {}).get("operationState") or {}
+        result = state.get("syncResult") or {}
+        revision = result.get("revision") or ",".join(result.get("revisions") or [])
+        return {"phase": state.get("phase"), "message": state.get("message"), "revision": revision}
+
+    return context.run_api(ctx, body)
+
+
+def terminate_op(ctx: typer.Context, name: str) -> None:
+    """Clear a stuck operation lock (e.g. left by a killed sync)."""
+    cli = context.get(ctx)
+
+    async def body(client: KubeClient) -> None:
+        obj = await fetch_app(client, name, cli.namespace)
+        await release(client, obj)
+
+    context.run(ctx, body)
+    out.print(f"operation of application '{name}' terminated")
+
+
+class WaitTimeout(GitwardError):
+    """``app wait`` ran out of time."""
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to ``gitward app``."""
+    app.command()(sync)
+    app.command()(wait)
+    app.command("history")(history_)
+    app.command()(rollback)
+    app.command("terminate-op")(terminate_op)
