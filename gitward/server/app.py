@@ -28,7 +28,15 @@ from gitward.cluster import ClusterUnreachable
 from gitward.cluster.errors import ApiError as ClusterApiError
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.server.anonymous import AllowAll, anonymous_admin
-from gitward.server.api import appinfo, applications, operations, resources, streams, webhook
+from gitward.server.api import (
+    appinfo,
+    applications,
+    operations,
+    resources,
+    rest,
+    streams,
+    webhook,
+)
 from gitward.server.api.common import REFRESH_WAIT, REFRESHER, STORE, json_response
 from gitward.server.appstore import AppStore
 from gitward.server.auth import ENFORCER, Enforcer
@@ -66,8 +74,10 @@ APPLICATION_ROUTES: tuple[RouteModule, ...] = (
     streams.add_routes,
 )
 
-#: Every route module ``gitward server`` mounts besides auth's own.
-SERVER_ROUTES: tuple[RouteModule, ...] = (*APPLICATION_ROUTES, webhook.add_routes)
+#: Every route module ``gitward server`` mounts besides auth's own: the applications API,
+#: the webhook, and projects, repositories, repocreds, clusters, applicationsets,
+#: settings, version and the OpenAPI document (``api/rest.py``).
+SERVER_ROUTES: tuple[RouteModule, ...] = (*APPLICATION_ROUTES, webhook.add_routes, rest.add_routes)
 
 _HTTP_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 9, 413: 8, 415: 3, 429: 8}
 

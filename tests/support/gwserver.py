@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gitward.cluster import KubeClient, NotFound
-from gitward.server.api import rest
 from gitward.server.app import SERVER_ROUTES, server_app
 from gitward.server.appstore import AppStore
 from gitward.server.auth.bootstrap import ensure_initial_settings
@@ -32,8 +31,8 @@ from gitward.services import Services
 ADMIN_PASSWORD = "admin-password-1"
 READER = "reader"
 READER_PASSWORD = "reader-password-1"
-#: What ``gitward server`` mounts once this package's routes join SERVER_ROUTES.
-ROUTES = (*SERVER_ROUTES, rest.add_routes)
+#: What ``gitward server`` mounts.
+ROUTES = SERVER_ROUTES
 
 
 async def _merge(
