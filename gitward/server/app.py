@@ -29,7 +29,15 @@ from gitward.cluster.errors import ApiError as ClusterApiError
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.server import ui
 from gitward.server.anonymous import AllowAll, anonymous_admin
-from gitward.server.api import appinfo, applications, operations, resources, rest, streams
+from gitward.server.api import (
+    appinfo,
+    applications,
+    operations,
+    resources,
+    rest,
+    streams,
+    webhook,
+)
 from gitward.server.api.common import REFRESH_WAIT, REFRESHER, STORE, json_response
 from gitward.server.appstore import AppStore
 from gitward.server.auth import ENFORCER, Enforcer
@@ -68,8 +76,14 @@ APPLICATION_ROUTES: tuple[RouteModule, ...] = (
 )
 
 #: Every route module ``gitward server`` mounts besides auth's own: the applications API,
-#: the rest of the API (projects, repositories, clusters, ...) and the web UI.
-SERVER_ROUTES: tuple[RouteModule, ...] = (*APPLICATION_ROUTES, rest.add_routes, ui.add_routes)
+#: the webhook, projects, repositories, repocreds, clusters, applicationsets, settings,
+#: version and the OpenAPI document (``api/rest.py``), and the web UI.
+SERVER_ROUTES: tuple[RouteModule, ...] = (
+    *APPLICATION_ROUTES,
+    webhook.add_routes,
+    rest.add_routes,
+    ui.add_routes,
+)
 
 _HTTP_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 9, 413: 8, 415: 3, 429: 8}
 

@@ -23,7 +23,7 @@ API = "argoproj.io/v1alpha1"
 pytestmark = pytest.mark.cluster
 #: Routes that answer a caller with no policy with an empty result, not a refusal.
 FILTERED = {("GET", "/api/v1/applications"), ("GET", "/api/v1/stream/applications")}
-PUBLIC = {"/healthz", "/readyz", "/api/version"}
+PUBLIC = {"/healthz", "/readyz", "/api/version", "/api/webhook"}
 
 
 @pytest.fixture

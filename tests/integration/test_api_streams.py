@@ -15,7 +15,7 @@ import pytest
 from gitward.cluster import KubeClient, NotFound
 from tests.support.apiserver import USER_HEADER, Served, serving
 from tests.support.apps import unique
-from tests.support.poll import delete_and_wait
+from tests.support.poll import delete_and_wait, eventually
 
 API = "argoproj.io/v1alpha1"
 pytestmark = pytest.mark.cluster
@@ -126,3 +126,26 @@ async def test_a_stream_without_a_caller_is_refused(served: Served) -> None:
     ):
         assert resp.status == 401
         assert (await resp.json())["code"] == 16
+
+
+async def test_streams_beyond_the_limit_are_refused_until_one_closes(
+    installed: KubeClient,
+) -> None:
+    async with serving(installed, stream_limit=2) as served, aiohttp.ClientSession() as http:
+        url = f"{served.url}/api/v1/stream/applications"
+        params = {"name": unique("none")}  # nothing to send: the streams stay idle
+        headers = {USER_HEADER: "admin"}
+        first = await http.get(url, params=params, headers=headers)
+        second = await http.get(url, params=params, headers=headers)
+        assert (first.status, second.status) == (200, 200)
+        async with http.get(url, params=params, headers=headers) as third:
+            assert third.status == 503
+            assert (await third.json())["code"] == 14
+        first.close()
+
+        async def admitted() -> bool:
+            async with http.get(url, params=params, headers=headers) as again:
+                return again.status == 200
+
+        await eventually(admitted, "a stream admitted once another closed", timeout=10)
+        second.close()

@@ -19,7 +19,8 @@ from aiohttp import web
 from gitward._util.glob import glob_match
 from gitward.cluster import KubeClient
 from gitward.localkube.process import free_ports
-from gitward.server.app import Handler, build_app
+from gitward.server.api.streams import LIMIT, SWEEP
+from gitward.server.app import APPLICATION_ROUTES, Handler, RouteModule, build_app
 from gitward.server.appstore import AppStore
 from gitward.server.auth import PRINCIPAL_KEY, Principal
 from gitward.server.context import ServerContext
@@ -70,6 +71,8 @@ async def serving(
     app_namespaces: tuple[str, ...] = (),
     max_body: int = 1 << 20,
     refresh_wait: float = 10.0,
+    stream_limit: int | None = None,
+    routes: Sequence[RouteModule] = APPLICATION_ROUTES,
 ) -> AsyncIterator[Served]:
     """``build_app`` on a free loopback port, its informers synced; stopped afterwards."""
     store = AppStore(kube, "argocd", app_namespaces)
@@ -83,7 +86,11 @@ async def serving(
         auth=[header_principal],
         max_body=max_body,
         refresh_wait=refresh_wait,
+        routes=routes,
     )
+    if stream_limit is not None:
+        app[LIMIT] = stream_limit
+        app[SWEEP] = 0.1
     store.start()
     await store.ready()
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=5)

@@ -107,6 +107,10 @@ DESCRIBED: tuple[Route, ...] = (
        "ApplicationService_WatchResourceTree",
        "The Application's resource tree as newline-delimited JSON.", APPS,
        ("applications", "get"), APP_QUERY, answer="StreamResultOfApplicationTree"),
+    # -- the webhook (gitward/server/api/webhook.py): the provider's signature, no token
+    _r("POST", "/api/webhook", "webhook",
+       "A Git provider's push: refresh the Applications it may change.", "Webhook", None,
+       body="WebhookPush"),
     # -- session and accounts (gitward/server/auth/routes.py)
     _r("POST", "/api/v1/session", "SessionService_Create",
        "Log in with a local account: a session token.", SESSION, None,

@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +30,7 @@ from gitward.server.api.query import AppFilter
 from gitward.server.api.resources import tree
 from gitward.server.appstore import key_of
 from gitward.server.auth import allowed, principal_of
+from gitward.server.errors import Unavailable
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.server.streams")
@@ -40,15 +42,38 @@ TREE_INTERVAL = 1.0
 STREAMS: web.AppKey[set[Stream]] = web.AppKey("gitward.server.streams", set)
 #: Each client's queue size (set at build time; tests make it small).
 QUEUE: web.AppKey[int] = web.AppKey("gitward.server.stream_queue", int)
+#: Streams open at once, all clients together: past it a new one is refused with 503,
+#: so tokens alone cannot make the server hold connections without bound.
+MAX_STREAMS = 2000
+LIMIT: web.AppKey[int] = web.AppKey("gitward.server.stream_limit", int)
+#: How often streams whose client has gone are looked for. An idle stream writes
+#: nothing, so nothing else would notice that its client closed the connection.
+SWEEP_SECONDS = 5.0
+SWEEP: web.AppKey[float] = web.AppKey("gitward.server.stream_sweep", float)
+
+
+def _admit(request: web.Request, stream: Stream) -> None:
+    streams = request.app[STREAMS]
+    if len(streams) >= request.app[LIMIT]:
+        raise Unavailable("too many watch streams are open; try again later")
+    streams.add(stream)
 
 
 class Stream:
     """One client's queue of encoded lines; ``closed`` once dropped or the server stops."""
 
-    def __init__(self, size: int = QUEUE_SIZE) -> None:
+    def __init__(
+        self, size: int = QUEUE_SIZE, transport: asyncio.BaseTransport | None = None
+    ) -> None:
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(size)
         self.closed = asyncio.Event()
         self.dropped = False
+        #: The client's connection: a stream whose client went away is closed by the sweep.
+        self.transport = transport
+
+    @property
+    def gone(self) -> bool:
+        return self.transport is not None and self.transport.is_closing()
 
     def offer(self, line: bytes) -> None:
         if self.closed.is_set():
@@ -93,8 +118,8 @@ async def stream_applications(request: web.Request) -> web.StreamResponse:
     if wanted.namespace:
         app_namespace(request, wanted.namespace)
     store = request.app[STORE]
-    stream = Stream(request.app[QUEUE])
-    request.app[STREAMS].add(stream)
+    stream = Stream(request.app[QUEUE], request.transport)
+    _admit(request, stream)
 
     def visible(obj: Obj) -> bool:
         return wanted.matches(obj) and allowed(
@@ -128,8 +153,8 @@ async def stream_tree(request: web.Request) -> web.StreamResponse:
     obj, _ = find_app(request, "get", request.match_info["name"])
     key = key_of(obj)
     store = request.app[STORE]
-    stream = Stream(size=1)
-    request.app[STREAMS].add(stream)
+    stream = Stream(1, request.transport)
+    _admit(request, stream)
 
     def changed(_kind: str, changed_obj: Obj) -> None:
         if key_of(changed_obj) == key and stream.queue.empty():
@@ -161,6 +186,25 @@ async def stream_tree(request: web.Request) -> web.StreamResponse:
         request.app[STREAMS].discard(stream)
 
 
+async def _sweep(app: web.Application) -> AsyncIterator[None]:
+    """Close, every SWEEP seconds, the streams whose client has closed its connection."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(app[SWEEP])
+            streams: set[Stream] = app[STREAMS]
+            for stream in list(streams):
+                if stream.gone:
+                    stream.closed.set()
+                    streams.discard(stream)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _close_streams(app: web.Application) -> None:
     streams: set[Stream] = app[STREAMS]
     for stream in list(streams):
@@ -170,6 +214,9 @@ async def _close_streams(app: web.Application) -> None:
 def add_routes(app: web.Application) -> None:
     app[STREAMS] = set()
     app[QUEUE] = QUEUE_SIZE
+    app[LIMIT] = MAX_STREAMS
+    app[SWEEP] = SWEEP_SECONDS
+    app.cleanup_ctx.append(_sweep)
     app.on_shutdown.append(_close_streams)
     app.router.add_get("/api/v1/stream/applications", stream_applications)
     app.router.add_get("/api/v1/stream/applications/{name}/resource-tree", stream_tree)
