@@ -26,6 +26,7 @@ from gitward.cli import (
     proj_cmd,
     render_cmd,
     repo_cmd,
+    server_cmd,
     stats_cmd,
 )
 from gitward.cli.console import err, out
@@ -48,6 +49,7 @@ app.command("render")(render_cmd.render)
 app.command("init")(init_cmd.init)
 app.command("stats")(stats_cmd.stats)
 app.command("controller")(controller_cmd.controller)
+app.command("server")(server_cmd.server)
 
 
 @app.callback()

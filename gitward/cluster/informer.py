@@ -27,6 +27,10 @@ WATCH_SECONDS = 240
 MAX_BACKOFF = 30.0
 
 
+def _name_of(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
 class Informer:
     """Objects of one kind in one namespace (optionally by label selector), kept current."""
 
@@ -38,6 +42,7 @@ class Informer:
         namespace: str | None,
         label_selector: str | None = None,
         on_change: Callable[[str, Obj | None], None] | None = None,
+        key_of: Callable[[Obj], str] | None = None,
     ) -> None:
         self.client = client
         self.api_version = api_version
@@ -47,6 +52,9 @@ class Informer:
         self._listeners: list[Callable[[str, Obj | None], None]] = []
         if on_change is not None:
             self._listeners.append(on_change)
+        #: The key objects are stored under: the name (one namespace), or e.g. ``ns/name``
+        #: for an informer of every namespace.
+        self.key_of = key_of or _name_of
         self.objects: dict[str, Obj] = {}
         self.synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -90,7 +98,7 @@ class Informer:
 
     def _put(self, obj: Obj) -> None:
         meta = obj.get("metadata") or {}
-        name = str(meta.get("name", ""))
+        name = self.key_of(obj)
         old = self.objects.get(name)
         if old is not None and (old.get("metadata") or {}).get("resourceVersion") == meta.get(
             "resourceVersion"
@@ -112,7 +120,7 @@ class Informer:
                 items, version = await self.client.list_with_version(
                     self.api_version, self.kind, self.namespace, self.label_selector
                 )
-                listed = {str((i.get("metadata") or {}).get("name", "")): i for i in items}
+                listed = {self.key_of(i): i for i in items}
                 for gone in set(self.objects) - set(listed):
                     self._remove(gone)
                 for item in items:
@@ -133,7 +141,7 @@ class Informer:
                             raise ClusterError(f"watch of {self.kind}: {obj.get('message')}")
                         version = str((obj.get("metadata") or {}).get("resourceVersion", version))
                         if kind == "DELETED":
-                            self._remove(str((obj.get("metadata") or {}).get("name", "")))
+                            self._remove(self.key_of(obj))
                         elif kind in ("ADDED", "MODIFIED"):
                             self._put(obj)
             except (ClusterError, ApiError) as exc:

@@ -73,6 +73,9 @@ class CommitInfo:
     committed_at: int
     authored_at: int
     author: str
+    #: The full commit message, and the tags pointing at the commit (when asked for).
+    message: str = ""
+    tags: tuple[str, ...] = ()
 
 
 def remove_tree(path: Path) -> None:
@@ -199,12 +202,23 @@ class Mirror:
     async def commit_info(self, sha: str) -> CommitInfo:
         """The committer and author times (and the author) of ``sha``, which must be present."""
         out = await self._git(
-            "show", "--no-patch", "--format=%ct%x00%at%x00%an <%ae>", "--end-of-options", sha,
+            "show", "--no-patch", "--format=%ct%x00%at%x00%an <%ae>%x00%B", "--end-of-options", sha,
             timeout=min(self.timeout, 20),
         )  # fmt: skip
-        committed, authored, author = [*out.strip().split("\0"), "", "", ""][:3]
+        committed, authored, author, message = [*out.split("\0", 3), "", "", "", ""][:4]
+        tags = await self._git(
+            "for-each-ref", "--format=%(refname:strip=2)", "--points-at", sha, "refs/tags",
+            timeout=min(self.timeout, 20),
+        )  # fmt: skip
         try:
-            return CommitInfo(sha, int(committed), int(authored), author)
+            return CommitInfo(
+                sha,
+                int(committed.strip()),
+                int(authored),
+                author,
+                message.strip(),
+                tuple(t for t in tags.split() if t),
+            )
         except ValueError:
             raise UnknownRevision(self.url, sha, "git show gave no commit times") from None
 

@@ -23,7 +23,9 @@ class Principal:
 
     ``subject`` is what RBAC policies name: a local account (``admin``), or a
     project role (``proj:team-a:ci``). ``groups`` are the policy subjects the
-    caller also holds (project roles hold their role's groups).
+    caller also holds (SSO groups; none for local accounts and project role
+    tokens: a role's ``groups`` are the groups *granted* the role, not held by
+    its tokens).
     """
 
     subject: str
