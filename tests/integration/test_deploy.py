@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -27,6 +24,7 @@ from gitward.install.server import server_objects
 from gitward.localkube import LocalCluster, Toolchain
 from tests.support.apps import unique
 from tests.support.git import GitRepo, SmartHttpServer
+from tests.support.pods import pod_argv, service_account
 from tests.support.poll import eventually
 from tests.support.schemas import TEMPLATE, export
 
@@ -199,45 +197,20 @@ async def test_the_controller_runs_in_cluster_as_its_pod(
     tmp_path: Path,
     served: tuple[SmartHttpServer, GitRepo],
 ) -> None:
-    if shutil.which("unshare") is None:
-        pytest.fail("unshare (util-linux) is needed to give the controller the pod's file layout")
     kube = installed
     for obj in controller_rbac("argocd"):
         await kube.apply(obj)
-    token = kubectl(toolchain, cluster, "create", "token", "gitward-application-controller",
-                    "-n", "argocd", "--duration", "1h")  # fmt: skip
-    assert token.returncode == 0, token.stderr
-    sa = tmp_path / "serviceaccount"
-    sa.mkdir()
-    (sa / "token").write_text(token.stdout.strip())
-    (sa / "namespace").write_text("argocd")
-    shutil.copy(cluster.layout.root / "pki" / "ca.crt", sa / "ca.crt")
-
+    account = service_account(
+        toolchain, cluster, "gitward-application-controller", tmp_path / "serviceaccount"
+    )
     server, repo = served
     name, target = unique("incluster"), unique("ic")
     repo.commit({"app/cm.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"})
-    container = _pod_container(replicas=2)
     pod_name = "gitward-application-controller-1"
-    args = [a.replace("$(POD_NAME)", pod_name) for a in container["args"]]
-    args[args.index("--listen") + 1] = "127.0.0.1:0"
-    api = urlsplit(cluster.server())
-    env = {e["name"]: e.get("value", "") for e in container["env"] if "value" in e}
-    env |= {
-        "POD_NAME": pod_name,
-        "HOME": str(tmp_path / "home"),
-        "GITWARD_CACHE": str(tmp_path / "cache"),
-    }
-    env |= {"KUBERNETES_SERVICE_HOST": api.hostname or "", "KUBERNETES_SERVICE_PORT": str(api.port)}
-    env["PATH"] = f"{toolchain.bin_dir}:/usr/bin:/bin"
-    (tmp_path / "home").mkdir()
-    sa_dir = "/run/secrets/kubernetes.io/serviceaccount"
-    script = (
-        "set -e; mount -t tmpfs tmpfs /run; mkdir -p " + sa_dir + "; "
-        f'mount --bind {sa} {sa_dir}; exec "$@"'
-    )
-    argv = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "pod",
-            "env", "-i", *(f"{k}={v}" for k, v in env.items()),
-            sys.executable, "-m", "gitward.cli", *args]  # fmt: skip
+    argv = pod_argv(
+        _pod_container(replicas=2), cluster=cluster, toolchain=toolchain, account=account,
+        scratch=tmp_path, listen="127.0.0.1:0", pod_name=pod_name,
+    )  # fmt: skip
     log = (tmp_path / "controller.log").open("w")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     app = {
