@@ -4,8 +4,10 @@ Run as ``.venv/bin/python -m bench.ceiling`` after ``bench.sync`` (it reads
 ``bench/results/sync-1k.json`` to state sync-1k's share of the ceiling). On a
 fresh cluster of the same kind, ``gitward-loadgen`` (tools/loadgen: client-go,
 one HTTP/2 connection, no client-side rate limit, bodies serialised before the
-clock starts) applies sync-1k's N objects into a fresh namespace at each
-concurrency 1..64; the best rate is the ceiling. The load generator is Go so
+clock starts) applies objects of sync-1k's kinds (1,000 of them, also in a quick
+run: a level of a few seconds says more about the machine's neighbours than about
+the server) into a fresh namespace at each concurrency 1..64; the best rate is the
+ceiling. The load generator is Go so
 that the client is not what is measured: a single Python client measured this
 way once came out *below* gitward's own sync (112 %), i.e. it measured itself.
 The same objects are applied once more by one Python (aiohttp) client at
@@ -38,6 +40,7 @@ from gitward.cluster.kubeconfig import load
 Obj = dict[str, Any]
 LEVELS = (1, 4, 16, 64) if QUICK else (1, 2, 4, 8, 16, 32, 64)
 PYTHON_LEVEL = 16
+OBJECTS = 1000
 PLURALS = {"ConfigMap": ("api/v1", "configmaps"), "Service": ("api/v1", "services")}
 PLURALS["Deployment"] = ("apis/apps/v1", "deployments")
 
@@ -123,7 +126,7 @@ async def python_client(kubeconfig: Path, docs: list[Obj], namespace: str) -> fl
 
 def main() -> None:
     previous = json.loads((RESULTS / "sync-1k.json").read_text())
-    n = int(previous["figures"]["resources"])
+    n = OBJECTS
     sync_tput = float(previous["figures"]["gitward_full_sync_objects_per_s"])
     local = cluster("bench-ceiling", fresh=True)
     docs = manifests(n, replicas=0)

@@ -70,7 +70,10 @@ CHANGED_BY_PUSH = 3
 NODES = max(3, math.ceil((2 * APPS + FANOUT + 1) / 100) + 1)
 
 
-def app_resources() -> str:
+def app_resources(workload: bool = True) -> str:
+    """One app's manifests: 3 ConfigMaps, a Service, a ServiceAccount and, with
+    ``workload``, a Secret and a one-replica Deployment (apps-1k: Healthy is a finished
+    rollout). apps-10k keeps the first five: 10,000 Pods would be a kwok benchmark."""
     docs: list[Obj] = [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}, "data": {"i": "0"}}
         for i in range(3)
@@ -84,6 +87,8 @@ def app_resources() -> str:
         }
     )
     docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "runner"}})
+    if not workload:
+        return yaml.safe_dump_all(docs)
     token = base64.b64encode(b"not-a-real-token").decode()
     docs.append(
         {
