@@ -14,6 +14,8 @@ from gitward.sync.layout import (
     LAYOUT,
     LAYOUT_FIELD,
     MAX_LAYOUT,
+    STEPS,
+    UNNUMBERED,
     LayoutError,
     layout_to_write,
     stored_layout,
@@ -102,3 +104,8 @@ def test_anything_in_place_of_a_status_is_survived(status: Any) -> None:
     changed = upgrade(status)
     assert changed is None or changed[LAYOUT_FIELD] == LAYOUT
     assert layout_to_write(status) >= LAYOUT
+
+
+def test_every_older_layout_has_its_step() -> None:
+    """Raising LAYOUT without a step would make every status write of an old app fail."""
+    assert set(STEPS) == set(range(UNNUMBERED, LAYOUT))
