@@ -6,8 +6,8 @@ fresh cluster of the same kind, ``gitward-loadgen`` (tools/loadgen: client-go,
 one HTTP/2 connection, no client-side rate limit, bodies serialised before the
 clock starts) applies objects of sync-1k's kinds (1,000 of them, also in a quick
 run: a level of a few seconds says more about the machine's neighbours than about
-the server) into a fresh namespace at each concurrency 1..64; the best rate is the
-ceiling. The load generator is Go so
+the server) into a fresh namespace at each concurrency 1..64, in 2 rounds (quick)
+or 3; the best rate of any level and round is the ceiling. The load generator is Go so
 that the client is not what is measured: a single Python client measured this
 way once came out *below* gitward's own sync (112 %), i.e. it measured itself.
 The same objects are applied once more by one Python (aiohttp) client at
@@ -41,6 +41,8 @@ Obj = dict[str, Any]
 LEVELS = (1, 4, 16, 64) if QUICK else (1, 2, 4, 8, 16, 32, 64)
 PYTHON_LEVEL = 16
 OBJECTS = 1000
+#: Every level is measured this many times, each into fresh namespaces.
+ROUNDS = 2 if QUICK else 3
 PLURALS = {"ConfigMap": ("api/v1", "configmaps"), "Service": ("api/v1", "services")}
 PLURALS["Deployment"] = ("apis/apps/v1", "deployments")
 
@@ -132,8 +134,15 @@ def main() -> None:
     docs = manifests(n, replicas=0)
     stamp = int(time.time())
     try:
-        report = loadgen(local.kubeconfig, docs, LEVELS, f"ceiling-{stamp}")
-        results = {int(lv["concurrency"]): float(lv["applies_per_s"]) for lv in report["levels"]}
+        rounds = [loadgen(local.kubeconfig, docs, LEVELS, f"ceiling-{stamp}-{r}")
+                  for r in range(ROUNDS)]  # fmt: skip
+        by_level: dict[int, list[float]] = {}
+        for report in rounds:
+            for lv in report["levels"]:
+                by_level.setdefault(int(lv["concurrency"]), []).append(float(lv["applies_per_s"]))
+        # A ceiling is what the server can do: the best round of each level, since what
+        # differs between rounds is what the machine's other work took from it.
+        results = {level: max(rates) for level, rates in by_level.items()}
         for level, rate in results.items():
             print(f"client-go, concurrency {level:>2}: {rate:7.1f} applies/s")
         python_rate = asyncio.run(python_client(local.kubeconfig, docs, f"python-{stamp}"))
@@ -146,6 +155,10 @@ def main() -> None:
         "objects": n,
         "client": "gitward-loadgen (client-go)",
         "applies_per_s_by_concurrency": {str(k): round(v, 1) for k, v in results.items()},
+        "rounds": ROUNDS,
+        "applies_per_s_every_round": {
+            str(k): [round(v, 1) for v in rates] for k, rates in by_level.items()
+        },
         "ceiling_applies_per_s": round(best, 1),
         "ceiling_at_concurrency": best_level,
         "python_client_applies_per_s": round(python_rate, 1),
