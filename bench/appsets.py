@@ -121,7 +121,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         repo = Repo(root, "fleet")
-        manifests = app_resources()
+        manifests = app_resources(workload=False)
         repo.push({f"apps/a{i:03d}/resources.yaml": manifests for i in range(PER_SET)}, "fleet")
         async with (
             await KubeClient.from_kubeconfig(str(local.kubeconfig), request_timeout=120) as kube,

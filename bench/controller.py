@@ -6,11 +6,12 @@ it (``gitward controller``), so its CPU time and peak RSS come from /proc and
 its request counts from its /metrics; the benchmark's own requests (creating
 apps, polling status) are not counted.
 
-- **apps-1k**: N Applications of 5 resources each (3 ConfigMaps, a Service,
-  a ServiceAccount) from one repository, created before the controller starts;
-  time from controller start until every app is Synced and Healthy; peak RSS;
-  API requests per app. Baseline: ``kubectl apply --server-side`` of the same
-  N x 5 objects (plus namespaces) in the same run.
+- **apps-1k**: N Applications of 7 resources each (3 ConfigMaps, a Service,
+  a ServiceAccount, a Secret and a one-replica Deployment whose Pod runs on a kwok
+  node, so Healthy means a finished rollout) from one repository, created before
+  the controller starts; time from controller start until every app is Synced and
+  Healthy; peak RSS; API requests per app. Baseline: ``kubectl apply
+  --server-side`` of the same N x 7 objects (plus namespaces) in the same run.
 - **refresh**: steady state, nothing changed, reconciliation every few seconds:
   CPU seconds, API requests and git commands per full cycle over all N apps.
 - **drift**: a tracked ConfigMap edited (as ``kubectl edit`` would), time until
@@ -24,10 +25,12 @@ apps, polling status) are not counted.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
 import json
+import math
 import os
 import shlex
 import signal
@@ -59,9 +62,18 @@ PUSH_TRIALS = 5 if QUICK else 20
 FANOUT = 50 if QUICK else 500
 RECONCILE_SECONDS = 10 if QUICK else 30
 WORKERS = 8
+#: Resources of each app (below), and of those the ConfigMaps a push changes.
+APP_RESOURCES = 7
+CHANGED_BY_PUSH = 3
+#: kwok nodes hold 110 Pods each: one Pod per app (apps-1k, push, fan-out) and per
+#: namespace of the kubectl baseline (its Deployments keep running), with room.
+NODES = max(3, math.ceil((2 * APPS + FANOUT + 1) / 100) + 1)
 
 
-def app_resources() -> str:
+def app_resources(workload: bool = True) -> str:
+    """One app's manifests: 3 ConfigMaps, a Service, a ServiceAccount and, with
+    ``workload``, a Secret and a one-replica Deployment (apps-1k: Healthy is a finished
+    rollout). apps-10k keeps the first five: 10,000 Pods would be a kwok benchmark."""
     docs: list[Obj] = [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}, "data": {"i": "0"}}
         for i in range(3)
@@ -75,6 +87,44 @@ def app_resources() -> str:
         }
     )
     docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "runner"}})
+    if not workload:
+        return yaml.safe_dump_all(docs)
+    token = base64.b64encode(b"not-a-real-token").decode()
+    docs.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "web-credentials"},
+            "type": "Opaque",
+            "data": {"token": token},
+        }
+    )
+    labels = {"app": "web"}
+    docs.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": "runner",
+                        "containers": [
+                            {
+                                "name": "web",
+                                "image": "registry.local/web:1.0",
+                                "envFrom": [{"secretRef": {"name": "web-credentials"}}],
+                            }
+                        ],
+                    },
+                },
+            },
+        }
+    )
+    assert len(docs) == APP_RESOURCES
     return yaml.safe_dump_all(docs)
 
 
@@ -308,7 +358,7 @@ async def drift_trials(kube: KubeClient, trials: int) -> tuple[list[float], list
 async def main() -> None:
     toolchain = localkube.ensure()
     kubectl = str(toolchain.binary("kubectl"))
-    local = cluster("bench-controller", fresh=True)
+    local = cluster("bench-controller", fresh=True, nodes=NODES)
     figures: dict[str, Obj] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -359,7 +409,9 @@ async def main() -> None:
                 requests = requests_of(after_cold)
                 figures["apps-1k"] = {
                     "apps": APPS,
-                    "objects": APPS * 5,
+                    "objects": APPS * APP_RESOURCES,
+                    "pods": APPS,
+                    "kwok_nodes": NODES,
                     "seconds_to_all_synced_healthy": round(cold_s, 2),
                     "kubectl_apply_same_objects_s": round(kubectl_s, 2),
                     "ratio_to_kubectl": round(cold_s / kubectl_s, 2),
@@ -452,6 +504,7 @@ async def main() -> None:
                     "fanout_apps": FANOUT,
                     "fanout_push_to_all_synced_s": round(fanout_s, 2),
                     "fanout_per_app_ms": round(fanout_s / FANOUT * 1000, 1),
+                    "fanout_changed_objects": FANOUT * CHANGED_BY_PUSH,
                 }
                 print(json.dumps(figures["push"], indent=2))
                 figures["apps-1k"]["peak_rss_mb_end"] = round(ctl.peak_rss_mb(), 1)

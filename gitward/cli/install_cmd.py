@@ -34,6 +34,14 @@ def install(
     replicas: int = typer.Option(
         1, "--replicas", help="Controller replicas (the apps are sharded between them)."
     ),
+    server_replicas: int = typer.Option(
+        1, "--server-replicas", help="API server replicas (any of them answers any request)."
+    ),
+    insecure: bool = typer.Option(
+        False,
+        "--insecure",
+        help="Run the API server on plain HTTP (TLS ended by a proxy or Ingress in front).",
+    ),
     service_monitor: bool = typer.Option(
         False, "--service-monitor", help="Add a Prometheus Operator ServiceMonitor."
     ),
@@ -42,7 +50,8 @@ def install(
     ),
 ) -> None:
     """Install the Application, AppProject and ApplicationSet CRDs, the default project,
-    the controller's RBAC and, with --components, gitward itself. Idempotent."""
+    the controller's RBAC and, with --components, gitward itself (the controller StatefulSet,
+    the API server Deployment and Service). Idempotent."""
     ns = namespace or context.get(ctx).namespace
     wanted = tuple(c.strip() for c in components.split(",") if c.strip())
     unknown = [c for c in wanted if c not in installer.COMPONENTS]
@@ -52,7 +61,16 @@ def install(
         )
     if replicas < 1:
         raise ConfigError("--replicas: at least 1")
-    options = installer.ComponentOptions(ns, image, replicas, service_monitor)
+    if server_replicas < 1:
+        raise ConfigError("--server-replicas: at least 1")
+    options = installer.ComponentOptions(
+        ns,
+        image,
+        replicas,
+        service_monitor,
+        server_replicas=server_replicas,
+        server_insecure=insecure,
+    )
     if manifests_only:
         docs = installer.manifests(ns, wanted, options)
         sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))

@@ -1,9 +1,9 @@
-"""``gitward install`` / ``uninstall``: CRDs, the default AppProject, controller RBAC.
+"""``gitward install`` / ``uninstall``: CRDs, the default AppProject, RBAC, gitward's pods.
 
 Layer 3: uses :mod:`gitward.cluster`; knows nothing of git, rendering or sync.
 """
 
-from gitward.install.components import COMPONENTS, DEFAULT_IMAGE, ComponentOptions
+from gitward.install.components import COMPONENTS
 from gitward.install.crds import GROUP, VERSION, crds
 from gitward.install.installer import (
     Change,
@@ -13,6 +13,7 @@ from gitward.install.installer import (
     manifests,
     uninstall,
 )
+from gitward.install.pods import DEFAULT_IMAGE, ComponentOptions
 
 __all__ = [
     "COMPONENTS",

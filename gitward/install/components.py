@@ -11,60 +11,32 @@ capabilities dropped, RuntimeDefault seccomp, a read-only root filesystem with
 from taking more than one replica; NetworkPolicies admit only the ports each
 component serves; the metrics Service carries the ``prometheus.io`` annotations
 (and a ServiceMonitor when asked for).
+
+The API server (``gitward server``) is a Deployment of its own (:mod:`gitward.install.server`);
+what both pods share is in :mod:`gitward.install.pods`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from gitward.install.objects import CONTROLLER, PART_OF
+from gitward.install.objects import CONTROLLER, server_rbac
+from gitward.install.pods import (
+    ComponentOptions,
+    container_security_context,
+    labels,
+    pod_name_env,
+    pod_security_context,
+    scratch_env,
+    scratch_mounts,
+    scratch_volumes,
+)
+from gitward.install.server import server_objects
 
 Obj = dict[str, Any]
 
-COMPONENTS = ("controller",)
-DEFAULT_IMAGE = "ghcr.io/gitward/gitward:0.1.0"
+COMPONENTS = ("controller", "server")
 METRICS_PORT = 8082
-UID = 999
-#: Inside the pod: a private emptyDir each, never a shared host directory.
-TMP_DIR = "/tmp"  # noqa: S108
-CACHE_DIR = "/cache"
-
-
-@dataclass(frozen=True)
-class ComponentOptions:
-    namespace: str = "argocd"
-    image: str = DEFAULT_IMAGE
-    replicas: int = 1
-    service_monitor: bool = False
-    image_pull_policy: str = "IfNotPresent"
-
-
-def _labels(component: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": CONTROLLER if component == "controller" else component,
-        "app.kubernetes.io/component": component,
-        **PART_OF,
-    }
-
-
-def pod_security_context() -> Obj:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": UID,
-        "runAsGroup": UID,
-        "fsGroup": UID,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-def container_security_context() -> Obj:
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "capabilities": {"drop": ["ALL"]},
-        "runAsNonRoot": True,
-    }
 
 
 def controller_args(options: ComponentOptions) -> list[str]:
@@ -76,30 +48,26 @@ def controller_args(options: ComponentOptions) -> list[str]:
 
 
 def controller_env() -> list[Obj]:
-    return [
-        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-        {"name": "HOME", "value": TMP_DIR},
-        {"name": "GITWARD_CACHE", "value": CACHE_DIR},
-    ]
+    return [pod_name_env(), *scratch_env()]
 
 
 def controller_objects(options: ComponentOptions) -> list[Obj]:
     """StatefulSet, its headless and metrics Services, PodDisruptionBudget, NetworkPolicy."""
-    ns, labels = options.namespace, _labels("controller")
+    ns, labels_ = options.namespace, labels(CONTROLLER, "controller")
     selector = {"app.kubernetes.io/name": CONTROLLER}
     probe = {"httpGet": {"path": "/healthz", "port": "metrics"}, "periodSeconds": 10}
     objs: list[Obj] = [
         {
             "apiVersion": "apps/v1",
             "kind": "StatefulSet",
-            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels},
+            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels_},
             "spec": {
                 "replicas": options.replicas,
                 "serviceName": CONTROLLER,
                 "podManagementPolicy": "Parallel",
                 "selector": {"matchLabels": selector},
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {"labels": labels_},
                     "spec": {
                         "serviceAccountName": CONTROLLER,
                         "securityContext": pod_security_context(),
@@ -122,16 +90,10 @@ def controller_objects(options: ComponentOptions) -> list[Obj]:
                                     "limits": {"memory": "1Gi"},
                                 },
                                 "securityContext": container_security_context(),
-                                "volumeMounts": [
-                                    {"name": "cache", "mountPath": CACHE_DIR},
-                                    {"name": "tmp", "mountPath": TMP_DIR},
-                                ],
+                                "volumeMounts": scratch_mounts(),
                             }
                         ],
-                        "volumes": [
-                            {"name": "cache", "emptyDir": {}},
-                            {"name": "tmp", "emptyDir": {}},
-                        ],
+                        "volumes": scratch_volumes(),
                     },
                 },
             },
@@ -139,7 +101,7 @@ def controller_objects(options: ComponentOptions) -> list[Obj]:
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels},
+            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels_},
             "spec": {
                 "clusterIP": "None",
                 "selector": selector,
@@ -152,7 +114,7 @@ def controller_objects(options: ComponentOptions) -> list[Obj]:
             "metadata": {
                 "name": f"{CONTROLLER}-metrics",
                 "namespace": ns,
-                "labels": {**labels, "gitward.io/metrics": "true"},
+                "labels": {**labels_, "gitward.io/metrics": "true"},
                 "annotations": {
                     "prometheus.io/scrape": "true",
                     "prometheus.io/port": str(METRICS_PORT),
@@ -167,13 +129,13 @@ def controller_objects(options: ComponentOptions) -> list[Obj]:
         {
             "apiVersion": "policy/v1",
             "kind": "PodDisruptionBudget",
-            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels},
+            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels_},
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
         },
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels},
+            "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels_},
             "spec": {
                 "podSelector": {"matchLabels": selector},
                 "policyTypes": ["Ingress"],
@@ -187,7 +149,7 @@ def controller_objects(options: ComponentOptions) -> list[Obj]:
             {
                 "apiVersion": "monitoring.coreos.com/v1",
                 "kind": "ServiceMonitor",
-                "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels},
+                "metadata": {"name": CONTROLLER, "namespace": ns, "labels": labels_},
                 "spec": {
                     "selector": {"matchLabels": {"gitward.io/metrics": "true"}},
                     "endpoints": [{"port": "metrics", "path": "/metrics"}],
@@ -202,4 +164,7 @@ def component_objects(components: tuple[str, ...], options: ComponentOptions) ->
     for component in components:
         if component == "controller":
             out += controller_objects(options)
+        elif component == "server":
+            rbac = server_rbac(options.namespace, options.server_resource_edits)
+            out += [*rbac, *server_objects(options)]
     return out

@@ -22,9 +22,10 @@ from gitward.cluster import (
     UnknownKind,
     describe,
 )
-from gitward.install.components import ComponentOptions, component_objects
+from gitward.install.components import component_objects
 from gitward.install.crds import GROUP, VERSION, crds
-from gitward.install.objects import controller_rbac, default_project, namespace
+from gitward.install.objects import controller_rbac, default_project, namespace, server_rbac
+from gitward.install.pods import ComponentOptions
 
 Obj = dict[str, Any]
 INSTALL_MANAGER = f"{FIELD_MANAGER}-install"
@@ -160,7 +161,8 @@ async def _delete(
 
 
 async def uninstall(client: KubeClient, ns: str = "argocd", timeout: float = 60.0) -> list[Change]:
-    """Remove gitward's CRDs (orphaning, not deleting, managed workloads) and RBAC."""
+    """Remove gitward's CRDs (orphaning, not deleting, managed workloads) and the RBAC of
+    the controller and the API server."""
     changes: list[Change] = []
     try:
         apps = await client.list(f"{GROUP}/{VERSION}", "Application")
@@ -189,7 +191,7 @@ async def uninstall(client: KubeClient, ns: str = "argocd", timeout: float = 60.
                 None,
             )
         )
-    for obj in reversed(controller_rbac(ns)):
+    for obj in reversed([*controller_rbac(ns), *server_rbac(ns)]):
         meta = obj["metadata"]
         changes.append(
             await _delete(

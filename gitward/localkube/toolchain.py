@@ -186,6 +186,9 @@ def targets(versions: dict[str, str]) -> list[Target]:
         Target("crane", "crane", "github.com/google/go-containerregistry/cmd/crane"),
         # Test-only: validates deploy/ against schemas exported from the test API server.
         Target("kubeconform", "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform"),
+        # Bench-only: gitward's own client-go load generator (tools/loadgen/main.go), which
+        # measures the API server's server-side-apply ceiling without being the bottleneck.
+        Target("gitward-loadgen", "loadgen", "gitward.local/tools/loadgen"),
     ]
 
 

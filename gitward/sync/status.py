@@ -2,8 +2,9 @@
 
 The status is patched through the ``status`` subresource with a JSON patch
 that replaces each field a refresh owns (``sync``, ``health``, ``resources``,
-``conditions``, ``reconciledAt``, ``sourceType``, ``summary``); fields other
-writers own (``operationState``, ``history``) are left as they are.
+``conditions``, ``reconciledAt``, ``sourceType``, ``summary``, and
+``gitwardLayout``, the layout they are stored in); fields other writers own
+(``operationState``, ``history``) are left as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from gitward._util.redact import redact
 from gitward.cluster import KubeClient
 from gitward.sync.compare import Comparison
+from gitward.sync.layout import LAYOUT_FIELD, layout_to_write, upgrade
 
 Obj = dict[str, Any]
 
@@ -104,6 +106,7 @@ def status_fields(comparison: Comparison, app_obj: Obj, at: str | None = None) -
         "conditions": conditions or None,
         "reconciledAt": at,
         "summary": {"images": images} if images else {},
+        LAYOUT_FIELD: layout_to_write(app_obj.get("status")),
     }
     if comparison.source_type:
         fields["sourceType"] = _SOURCE_TYPES.get(comparison.source_type, comparison.source_type)
@@ -136,8 +139,14 @@ async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
     instead: the JSON patch would start with ``add /status {}``, which replaces a
     whole status someone else wrote since the read (a sync's ``operationState``
     and ``history``, written while this process compared a just-created app).
+
+    Every write names the layout it is in (:mod:`gitward.sync.layout`); the first write
+    to a status of an older layout also writes the fields that layout kept elsewhere.
     """
     meta = app_obj["metadata"]
+    status = app_obj.get("status")
+    fields = {**(upgrade(status) or {}), **fields}
+    fields[LAYOUT_FIELD] = layout_to_write(status)
     if not isinstance(app_obj.get("status"), dict):
         added = {key: value for key, value in fields.items() if value is not None}
         return await client.patch(

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -22,10 +19,12 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.install import ComponentOptions
 from gitward.install.components import controller_objects
 from gitward.install.deploy import base_files, chart_crds
-from gitward.install.objects import controller_rbac, default_project
+from gitward.install.objects import controller_rbac, default_project, server_rbac
+from gitward.install.server import server_objects
 from gitward.localkube import LocalCluster, Toolchain
 from tests.support.apps import unique
 from tests.support.git import GitRepo, SmartHttpServer
+from tests.support.pods import pod_argv, service_account
 from tests.support.poll import eventually
 from tests.support.schemas import TEMPLATE, export
 
@@ -67,11 +66,36 @@ def test_the_chart_lints_and_renders_the_generators_objects(toolchain: Toolchain
         "--kube-version", "1.36.3", "--set", "controller.replicas=3",
         "--set", "metrics.serviceMonitor.enabled=true",
         "--set", "image.repository=registry.local/gitward", "--set", "image.tag=9.9.9",
+        "--set", "server.replicas=2", "--set", "server.insecure=true",
+        "--set", "server.rbac.resourceEdits=true",
+        "--set", "server.extraArgs={--application-namespaces,team-*}",
     )  # fmt: skip
     assert rendered.returncode == 0, rendered.stderr
-    options = ComponentOptions("argocd", "registry.local/gitward:9.9.9", 3, True)
-    expected = [*controller_rbac("argocd"), default_project("argocd"), *controller_objects(options)]
+    options = ComponentOptions(
+        "argocd", "registry.local/gitward:9.9.9", 3, True, server_replicas=2,
+        server_insecure=True, server_extra_args=("--application-namespaces", "team-*"),
+        server_resource_edits=True,
+    )  # fmt: skip
+    expected = [
+        *controller_rbac("argocd"), default_project("argocd"), *controller_objects(options),
+        *server_rbac("argocd", resource_edits=True), *server_objects(options),
+    ]  # fmt: skip
     assert {key(o): o for o in docs(rendered.stdout)} == {key(o): o for o in expected}
+    # The defaults are the generator's defaults; the server can be left out.
+    plain = run(helm, "template", "gitward", str(DEPLOY / "chart"), "--namespace", "argocd",
+                "--kube-version", "1.36.3")  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    defaults = ComponentOptions("argocd")
+    expected = [
+        *controller_rbac("argocd"), default_project("argocd"), *controller_objects(defaults),
+        *server_rbac("argocd"), *server_objects(defaults),
+    ]  # fmt: skip
+    assert {key(o): o for o in docs(plain.stdout)} == {key(o): o for o in expected}
+    without = run(helm, "template", "gitward", str(DEPLOY / "chart"), "--namespace", "argocd",
+                  "--kube-version", "1.36.3", "--set", "server.enabled=false")  # fmt: skip
+    assert without.returncode == 0, without.stderr
+    assert [o for o in docs(without.stdout) if o["kind"] == "StatefulSet"]
+    assert not [o for o in docs(without.stdout) if "server" in o["metadata"]["name"]]
 
 
 def kubectl(
@@ -81,17 +105,33 @@ def kubectl(
 
 
 async def _controller_ready(kube: KubeClient) -> bool:
-    try:
-        sts = await kube.get("apps/v1", "StatefulSet", "gitward-application-controller", "argocd")
-    except NotFound:
-        return False
-    status = sts.get("status") or {}
-    return bool(status.get("readyReplicas") == sts["spec"]["replicas"])
+    """The controller StatefulSet and the API server Deployment have every replica Ready."""
+    for kind, name in (
+        ("StatefulSet", "gitward-application-controller"),
+        ("Deployment", "gitward-server"),
+    ):
+        try:
+            obj = await kube.get("apps/v1", kind, name, "argocd")
+        except NotFound:
+            return False
+        status = obj.get("status") or {}
+        if status.get("readyReplicas") != obj["spec"]["replicas"]:
+            return False
+    return True
 
 
 async def test_install_yaml_and_the_chart_on_a_fresh_control_plane(
     toolchain: Toolchain, second_cluster: LocalCluster
 ) -> None:
+    # The server decides first, changing nothing (the namespace exists so that the dry-run
+    # reaches the objects inside it), then the same file is applied for real.
+    made = kubectl(toolchain, second_cluster, "create", "namespace", "argocd")
+    assert made.returncode == 0, made.stderr
+    dry = kubectl(toolchain, second_cluster, "apply", "--server-side", "--dry-run=server",
+                  "-f", str(DEPLOY / "install.yaml"))  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "Warning" not in dry.stderr, dry.stderr
+    assert "deployment.apps/gitward-server serverside-applied (server dry run)" in dry.stdout
     applied = kubectl(
         toolchain, second_cluster, "apply", "--server-side", "-f", str(DEPLOY / "install.yaml")
     )
@@ -101,7 +141,7 @@ async def test_install_yaml_and_the_chart_on_a_fresh_control_plane(
         ns = await kube.get("v1", "Namespace", "argocd")
         assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
         # The restricted level admitted the pod: it was created, scheduled and became Ready.
-        await eventually(lambda: _controller_ready(kube), "the controller StatefulSet Ready", 120)
+        await eventually(lambda: _controller_ready(kube), "the controller and server Ready", 120)
         deleted = kubectl(
             toolchain, second_cluster, "delete", "-f", str(DEPLOY / "install.yaml"), "--wait"
         )
@@ -157,45 +197,20 @@ async def test_the_controller_runs_in_cluster_as_its_pod(
     tmp_path: Path,
     served: tuple[SmartHttpServer, GitRepo],
 ) -> None:
-    if shutil.which("unshare") is None:
-        pytest.fail("unshare (util-linux) is needed to give the controller the pod's file layout")
     kube = installed
     for obj in controller_rbac("argocd"):
         await kube.apply(obj)
-    token = kubectl(toolchain, cluster, "create", "token", "gitward-application-controller",
-                    "-n", "argocd", "--duration", "1h")  # fmt: skip
-    assert token.returncode == 0, token.stderr
-    sa = tmp_path / "serviceaccount"
-    sa.mkdir()
-    (sa / "token").write_text(token.stdout.strip())
-    (sa / "namespace").write_text("argocd")
-    shutil.copy(cluster.layout.root / "pki" / "ca.crt", sa / "ca.crt")
-
+    account = service_account(
+        toolchain, cluster, "gitward-application-controller", tmp_path / "serviceaccount"
+    )
     server, repo = served
     name, target = unique("incluster"), unique("ic")
     repo.commit({"app/cm.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"})
-    container = _pod_container(replicas=2)
     pod_name = "gitward-application-controller-1"
-    args = [a.replace("$(POD_NAME)", pod_name) for a in container["args"]]
-    args[args.index("--listen") + 1] = "127.0.0.1:0"
-    api = urlsplit(cluster.server())
-    env = {e["name"]: e.get("value", "") for e in container["env"] if "value" in e}
-    env |= {
-        "POD_NAME": pod_name,
-        "HOME": str(tmp_path / "home"),
-        "GITWARD_CACHE": str(tmp_path / "cache"),
-    }
-    env |= {"KUBERNETES_SERVICE_HOST": api.hostname or "", "KUBERNETES_SERVICE_PORT": str(api.port)}
-    env["PATH"] = f"{toolchain.bin_dir}:/usr/bin:/bin"
-    (tmp_path / "home").mkdir()
-    sa_dir = "/run/secrets/kubernetes.io/serviceaccount"
-    script = (
-        "set -e; mount -t tmpfs tmpfs /run; mkdir -p " + sa_dir + "; "
-        f'mount --bind {sa} {sa_dir}; exec "$@"'
-    )
-    argv = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "pod",
-            "env", "-i", *(f"{k}={v}" for k, v in env.items()),
-            sys.executable, "-m", "gitward.cli", *args]  # fmt: skip
+    argv = pod_argv(
+        _pod_container(replicas=2), cluster=cluster, toolchain=toolchain, account=account,
+        scratch=tmp_path, listen="127.0.0.1:0", pod_name=pod_name,
+    )  # fmt: skip
     log = (tmp_path / "controller.log").open("w")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     app = {
@@ -237,6 +252,13 @@ async def test_kubeconform_accepts_the_manifests_under_the_servers_own_schemas(
     installed: KubeClient, toolchain: Toolchain, tmp_path: Path
 ) -> None:
     schemas = tmp_path / "schemas"
+
+    async def crds_published() -> bool:
+        # A CRD's OpenAPI reaches /openapi/v3 a moment after it is Established.
+        index = await installed.get_path("/openapi/v3")
+        return "apis/argoproj.io/v1alpha1" in index.get("paths", {})
+
+    await eventually(crds_published, "argoproj.io in the server's OpenAPI v3", 30)
     assert await export(installed, schemas) > 100
     location = f"{schemas}/{TEMPLATE}"
     rendered = run(

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.install import install, uninstall
 from gitward.localkube import LocalCluster, Toolchain
@@ -109,3 +111,30 @@ async def test_uninstall_orphans_workloads(second_cluster: LocalCluster) -> None
             raise AssertionError("Application kind still served after uninstall")
         again = await uninstall(kube, "argocd")
         assert {c.action for c in again} == {"absent"}
+
+
+def test_manifests_only_prints_the_server_as_asked_and_applies_nothing(
+    cluster: LocalCluster,
+) -> None:
+    done = _gitward(
+        cluster.kubeconfig, "install", "--components", "controller,server", "--manifests-only",
+        "--image", "registry.local/gitward:9.9.9", "--replicas", "3", "--server-replicas", "2",
+        "--insecure", "--namespace", "gw-printed",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(done.stdout) if d}
+    server = docs["Deployment", "gitward-server"]
+    assert server["spec"]["replicas"] == 2
+    [pod] = server["spec"]["template"]["spec"]["containers"]
+    assert pod["image"] == "registry.local/gitward:9.9.9"
+    assert pod["args"] == ["--namespace", "gw-printed", "server", "--listen", ":8080", "--insecure"]
+    assert docs["StatefulSet", "gitward-application-controller"]["spec"]["replicas"] == 3
+    assert [p["port"] for p in docs["Service", "gitward-server"]["spec"]["ports"]] == [80, 443]
+    assert ("Role", "gitward-server") in docs
+    listed = subprocess.run(
+        [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(cluster.kubeconfig),
+         "install", "--components", "server,nope"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode != 0
+    assert "--components: unknown nope" in listed.stderr

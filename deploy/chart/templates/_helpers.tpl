@@ -6,3 +6,14 @@ app.kubernetes.io/part-of: gitward
 {{- define "gitward.selector" -}}
 app.kubernetes.io/name: gitward-application-controller
 {{- end -}}
+{{- define "gitward.serverLabels" -}}
+app.kubernetes.io/name: gitward-server
+app.kubernetes.io/component: server
+app.kubernetes.io/part-of: gitward
+{{- end -}}
+{{- define "gitward.serverSelector" -}}
+app.kubernetes.io/name: gitward-server
+{{- end -}}
+{{- define "gitward.serverScheme" -}}
+{{- if .Values.server.insecure }}HTTP{{ else }}HTTPS{{ end -}}
+{{- end -}}

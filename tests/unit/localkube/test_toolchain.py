@@ -90,6 +90,7 @@ def test_version_ldflags_stamp_client_and_server() -> None:
         "registry",
         "crane",
         "kubeconform",
+        "gitward-loadgen",
     }
 
 
