@@ -33,9 +33,9 @@ from gitward.model.application import (
     Retry,
     load_applications,
     parse_application,
-    parse_duration,
     split_qualified,
 )
+from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.reposerver import ManifestService
 from gitward.sync import cascade as cascading
@@ -485,14 +485,8 @@ def _retry(limit: int, duration: str, factor: int, max_duration: str) -> Retry |
     """A retry policy from flags; None (use the app's own) when no retry was asked for."""
     if limit == 0:
         return None
-    for flag, value in (
-        ("--retry-backoff-duration", duration),
-        ("--retry-backoff-max-duration", max_duration),
-    ):
-        try:
-            parse_duration(value)
-        except ValueError as exc:
-            raise ConfigError(f"{flag}: {exc}") from None
+    parse_duration(duration, "--retry-backoff-duration")
+    parse_duration(max_duration, "--retry-backoff-max-duration")
     if factor < 1:
         raise ConfigError("--retry-backoff-factor: must be 1 or more")
     return Retry(

@@ -65,7 +65,7 @@ from gitward.images.gitpush import Remote, branch_of, private_clone
 from gitward.images.imageset import Kind, Target, set_images
 from gitward.images.reference import ImageChange, ImageRef, ImageRefError, parse_image, same_image
 from gitward.images.registry import RegistryClient, RegistryCredentials, split_image
-from gitward.model.application import parse_duration
+from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.source import CredentialStore, GitSource
 from gitward.sync import events
@@ -116,8 +116,8 @@ def interval_of(app: Obj, default: float) -> float:
     if not isinstance(raw, str) or not raw.strip():
         return default
     try:
-        return max(parse_duration(raw.strip()), MIN_INTERVAL)
-    except ValueError:
+        return max(parse_duration(raw), MIN_INTERVAL)
+    except DurationError:
         log.warning("annotation %s: %r is not a duration; using %gs", INTERVAL_ANNOTATION,
                     raw, default)  # fmt: skip
         return default

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from gitward._util.yamlload import load_all
+from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import ApplicationSource, FieldReader, source_from
 
@@ -27,20 +28,6 @@ API_VERSION = "argoproj.io/v1alpha1"
 KIND = "Application"
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_DURATION = re.compile(r"(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in an Argo CD duration: Go's ``5s``/``1m30s`` form, or a bare count of seconds."""
-    if text.isdigit():
-        return float(text)
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 5s, 2m, 1h30m)")
-    return sum(
-        float(num) * _UNIT_SECONDS[unit]
-        for num, _frac, unit in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
-    )
 
 
 @dataclass(frozen=True)
@@ -292,7 +279,7 @@ def _duration(r: FieldReader, key: str, default: str) -> str:
     value = r.string(key, default) or default
     try:
         parse_duration(value)
-    except ValueError as exc:
+    except DurationError as exc:
         raise r.error(key, str(exc)) from None
     return value
 

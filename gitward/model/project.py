@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from gitward.model.application import parse_duration
+from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import FieldReader
 
@@ -145,7 +145,7 @@ def _window(r: FieldReader) -> SyncWindow:
     duration = r.string("duration", required=True)
     try:
         seconds = parse_duration(duration)
-    except ValueError as exc:
+    except DurationError as exc:
         raise r.error("duration", str(exc)) from None
     if seconds <= 0:
         raise r.error("duration", "must be longer than 0")

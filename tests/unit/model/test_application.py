@@ -14,7 +14,7 @@ from gitward.model import (
     load_applications,
     parse_application,
 )
-from gitward.model.application import Backoff, parse_duration
+from gitward.model.application import Backoff
 
 FOUNDING_EXAMPLE = """\
 apiVersion: argoproj.io/v1alpha1
@@ -126,14 +126,6 @@ def test_sync_policy_retry_and_options() -> None:
     assert policy.managed_namespace_metadata.labels == {"team": "a"}
     assert a.ignore_differences[0]["jsonPointers"] == ["/x"]
     assert (a.revision_history_limit, a.project) == (3, "team")
-
-
-def test_durations_accept_go_form_and_bare_seconds() -> None:
-    assert parse_duration("1m30s") == 90.0
-    assert parse_duration("250ms") == 0.25
-    assert parse_duration("7") == 7.0
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration("soon")
 
 
 @pytest.mark.parametrize(
