@@ -34,12 +34,12 @@ from gitward.appset.sources import AppSetSources
 from gitward.appset.validate import ProjectRules, project_rules
 from gitward.cluster import KubeClient
 from gitward.cluster.informer import Informer
+from gitward.model.kinds import API_VERSION, APP_PROJECT, APPLICATION, APPLICATION_SET
 from gitward.source import CredentialStore, GitSource, same_repo
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.appset")
 
-API = "argoproj.io/v1alpha1"
 CLUSTER_SECRETS = "argocd.argoproj.io/secret-type=cluster"
 SHUTDOWN_GRACE = 30.0
 
@@ -62,7 +62,9 @@ class InformerIndex:
     def __init__(self, client: KubeClient, namespace: str) -> None:
         self._callbacks: list[Callable[[str, Obj | None, Obj | None], None]] = []
         self._last: dict[str, Obj] = {}
-        self.informer = Informer(client, API, "Application", namespace, on_change=self._changed)
+        self.informer = Informer(
+            client, API_VERSION, APPLICATION, namespace, on_change=self._changed
+        )
         self.ready = self.informer.synced
 
     def _changed(self, name: str, obj: Obj | None) -> None:
@@ -129,13 +131,13 @@ class AppSetController:
         self.workers = workers
         self.active = active
         self.appsets = Informer(
-            client, API, "ApplicationSet", namespace, on_change=self._appset_changed
+            client, API_VERSION, APPLICATION_SET, namespace, on_change=self._appset_changed
         )
         self.secrets = Informer(
             client, "v1", "Secret", namespace, CLUSTER_SECRETS, on_change=self._secret_changed
         )
         self.projects = Informer(
-            client, API, "AppProject", namespace, on_change=self._project_changed
+            client, API_VERSION, APP_PROJECT, namespace, on_change=self._project_changed
         )
         self.go = go or GoTemplates.find()
         sources: Sources = AppSetSources(git, self._cluster_secrets, credentials)
@@ -177,7 +179,7 @@ class AppSetController:
     def _app_changed(self, name: str, old: Obj | None, new: Obj | None) -> None:
         for app in (new, old):
             ref = controller_of(app) if app is not None else None
-            if ref is None or ref.get("kind") != "ApplicationSet":
+            if ref is None or ref.get("kind") != APPLICATION_SET:
                 continue
             owner = str(ref.get("name"))
             appset = self.appsets.objects.get(owner)

@@ -9,7 +9,7 @@ and changes nothing else; so does a deletion above the threshold, which waits
 for ``gitward appset approve``.
 
 Deleting the ApplicationSet deletes its Applications through their owner
-references (the API server's garbage collector), unless its policy does not
+references (the API_VERSION server's garbage collector), unless its policy does not
 allow deletion (``create-only``, ``create-update``): then their owner
 references are removed first, so they stay.
 """
@@ -45,13 +45,13 @@ from gitward.model.applicationset import (
     parse_applicationset,
 )
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION, APPLICATION_SET
 from gitward.sync import events
 from gitward.sync.status import now
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.appset")
 
-API = "argoproj.io/v1alpha1"
 #: After a failed generation, look again this soon (Argo CD: 3 minutes).
 RETRY_SECONDS = 180.0
 #: Application writes in flight at once for one ApplicationSet.
@@ -205,7 +205,7 @@ class AppSetReconciler:
             async with semaphore:
                 try:
                     stored[item.name] = await self.client.patch(
-                        API, "Application", item.name, appset.namespace, item.patch
+                        API_VERSION, APPLICATION, item.name, appset.namespace, item.patch
                     )
                     outcome.updated.append(item.name)
                 except ApiError as exc:
@@ -220,8 +220,8 @@ class AppSetReconciler:
                     if RESOURCES_FINALIZER in finalizers and not _destination_known(live, clusters):
                         # Its cluster is gone: the cascade could never end (Argo CD does this too).
                         await self.client.patch(
-                            API,
-                            "Application",
+                            API_VERSION,
+                            APPLICATION,
                             app_name,
                             appset.namespace,
                             {
@@ -233,7 +233,11 @@ class AppSetReconciler:
                             },
                         )
                     await self.client.delete(
-                        API, "Application", app_name, appset.namespace, propagation="Background"
+                        API_VERSION,
+                        APPLICATION,
+                        app_name,
+                        appset.namespace,
+                        propagation="Background",
                     )
                     stored.pop(app_name, None)
                     outcome.deleted.append(app_name)
@@ -374,8 +378,8 @@ class AppSetReconciler:
         meta = obj["metadata"]
         try:
             return await self.client.patch(
-                API,
-                "ApplicationSet",
+                API_VERSION,
+                APPLICATION_SET,
                 meta["name"],
                 meta.get("namespace"),
                 {"metadata": {"annotations": remove}},
@@ -398,8 +402,8 @@ class AppSetReconciler:
                 ]
                 try:
                     await self.client.patch(
-                        API,
-                        "Application",
+                        API_VERSION,
+                        APPLICATION,
                         app_name,
                         appset.namespace,
                         {"metadata": {"ownerReferences": refs or None}},
@@ -412,8 +416,8 @@ class AppSetReconciler:
             remaining = [f for f in finalizers if f != RESOURCES_FINALIZER]
             try:
                 await self.client.patch(
-                    API,
-                    "ApplicationSet",
+                    API_VERSION,
+                    APPLICATION_SET,
                     meta["name"],
                     meta.get("namespace"),
                     {"metadata": {"finalizers": remaining or None}},

@@ -28,7 +28,6 @@ from gitward.cli.output import print_object
 from gitward.cli.services import Refresher
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import (
-    API_VERSION,
     Backoff,
     Retry,
     load_applications,
@@ -37,6 +36,7 @@ from gitward.model.application import (
 )
 from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.reposerver import ManifestService
 from gitward.sync import cascade as cascading
 from gitward.sync import history
@@ -57,7 +57,7 @@ async def _get_app(client: KubeClient, name: str, namespace: str) -> Obj:
     """The Application ``name``: ``NAME`` in ``namespace``, or ``NS/NAME`` in another one."""
     app_namespace, plain = split_qualified(name, namespace)
     try:
-        return await client.get(API_VERSION, "Application", plain, app_namespace)
+        return await client.get(API_VERSION, APPLICATION, plain, app_namespace)
     except NotFound:
         raise ConfigError(
             f"application {plain!r} not found in namespace {app_namespace!r}"
@@ -111,7 +111,7 @@ def _app_from_flags(
         spec["syncPolicy"] = policy
     return {
         "apiVersion": API_VERSION,
-        "kind": "Application",
+        "kind": APPLICATION,
         "metadata": {"name": name, "namespace": namespace},
         "spec": spec,
     }
@@ -190,7 +190,7 @@ def create(
             meta = obj["metadata"]
             try:
                 existing = await client.get(
-                    API_VERSION, "Application", meta["name"], meta["namespace"]
+                    API_VERSION, APPLICATION, meta["name"], meta["namespace"]
                 )
             except NotFound:
                 existing = None
@@ -224,7 +224,7 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[Obj]:
-        return await client.list(API_VERSION, "Application", cli.namespace)
+        return await client.list(API_VERSION, APPLICATION, cli.namespace)
 
     apps = sorted(context.run(ctx, body), key=lambda a: a["metadata"]["name"])
     if output in ("json", "yaml"):
@@ -431,7 +431,7 @@ def delete(
         if await cascading.remove_resources_finalizers(client, obj) is not None:
             with contextlib.suppress(NotFound):
                 await client.delete(
-                    API_VERSION, "Application", *_where(obj), propagation="Background"
+                    API_VERSION, APPLICATION, *_where(obj), propagation="Background"
                 )
         return done
 
@@ -709,7 +709,7 @@ def rollback(
             )
             obj = await client.patch(
                 API_VERSION,
-                "Application",
+                APPLICATION,
                 *_where(obj),
                 {"spec": {"syncPolicy": {"automated": None}}},
             )

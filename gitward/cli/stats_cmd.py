@@ -15,8 +15,8 @@ from gitward.dora import Figures, figures
 from gitward.dora.store import load_all
 from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 
-APPLICATION_API = "argoproj.io/v1alpha1"
 _BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -60,7 +60,7 @@ def stats(
     async def body(client: KubeClient) -> tuple[Figures, int]:
         records = await load_all(client, cli.namespace)
         if project:
-            apps = await client.list(APPLICATION_API, "Application", cli.namespace)
+            apps = await client.list(API_VERSION, APPLICATION, cli.namespace)
             wanted = {
                 f"{a['metadata'].get('namespace', cli.namespace)}/{a['metadata']['name']}"
                 for a in apps

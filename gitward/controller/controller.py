@@ -28,12 +28,12 @@ from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
 from gitward.controller.sharding import NoSharding, Sharding
 from gitward.model.application import qualified_name, split_qualified
-from gitward.model.project import DEFAULT_PROJECT, PROJECT_API
+from gitward.model.kinds import API_VERSION, APP_PROJECT, APPLICATION
+from gitward.model.project import DEFAULT_PROJECT
 from gitward.sync import Refresher
 from gitward.sync.destinations import Destinations
 from gitward.sync.lock import holder_id
 from gitward.sync.projects import Projects
-from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.controller")
@@ -71,7 +71,7 @@ class Controller:
         #: The installation's AppProjects, kept current: a refresh reads its project from
         #: memory, and a changed project re-reconciles the apps that use it.
         self.projects = Informer(
-            client, PROJECT_API, "AppProject", namespace, on_change=self._project_changed
+            client, API_VERSION, APP_PROJECT, namespace, on_change=self._project_changed
         )
         refresher.projects = Projects.from_informer(self.projects)
         refresher.control_namespace = namespace
@@ -271,7 +271,7 @@ class Controller:
         while not stop.is_set():
             try:
                 items, version = await self.client.list_with_version(
-                    APPLICATION_API, "Application", self._watched_namespace
+                    API_VERSION, APPLICATION, self._watched_namespace
                 )
                 items = [i for i in items if self._is_mine(i)]
                 listed = {self.key(i): i for i in items}
@@ -283,7 +283,7 @@ class Controller:
                 delay = 1.0
                 while not stop.is_set():
                     async for event in self.client.watch(
-                        APPLICATION_API, "Application", self._watched_namespace, version, 240
+                        API_VERSION, APPLICATION, self._watched_namespace, version, 240
                     ):
                         kind, obj = event.get("type"), event.get("object") or {}
                         if kind == "ERROR":

@@ -4,7 +4,7 @@ Layer 3: uses :mod:`gitward.cluster`; knows nothing of git, rendering or sync.
 """
 
 from gitward.install.components import COMPONENTS, DEFAULT_IMAGE, ComponentOptions
-from gitward.install.crds import GROUP, VERSION, crds
+from gitward.install.crds import crds
 from gitward.install.installer import (
     Change,
     InstallError,
@@ -13,6 +13,7 @@ from gitward.install.installer import (
     manifests,
     uninstall,
 )
+from gitward.model.kinds import GROUP, VERSION
 
 __all__ = [
     "COMPONENTS",

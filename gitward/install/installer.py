@@ -23,8 +23,9 @@ from gitward.cluster import (
     describe,
 )
 from gitward.install.components import ComponentOptions, component_objects
-from gitward.install.crds import GROUP, VERSION, crds
+from gitward.install.crds import crds
 from gitward.install.objects import controller_rbac, default_project, namespace
+from gitward.model.kinds import APP_PROJECT, APPLICATION, GROUP, VERSION
 
 Obj = dict[str, Any]
 INSTALL_MANAGER = f"{FIELD_MANAGER}-install"
@@ -69,7 +70,7 @@ async def ensure_default_project(client: KubeClient, ns: str) -> bool:
     """
     project = default_project(ns)
     try:
-        await client.get(project["apiVersion"], "AppProject", "default", ns)
+        await client.get(project["apiVersion"], APP_PROJECT, "default", ns)
         return False
     except NotFound:
         pass
@@ -163,7 +164,7 @@ async def uninstall(client: KubeClient, ns: str = "argocd", timeout: float = 60.
     """Remove gitward's CRDs (orphaning, not deleting, managed workloads) and RBAC."""
     changes: list[Change] = []
     try:
-        apps = await client.list(f"{GROUP}/{VERSION}", "Application")
+        apps = await client.list(f"{GROUP}/{VERSION}", APPLICATION)
     except UnknownKind:  # never installed, or already uninstalled
         apps = []
     for app in apps:
@@ -171,7 +172,7 @@ async def uninstall(client: KubeClient, ns: str = "argocd", timeout: float = 60.
         if meta.get("finalizers"):
             await client.patch(
                 f"{GROUP}/{VERSION}",
-                "Application",
+                APPLICATION,
                 meta["name"],
                 meta.get("namespace"),
                 {"metadata": {"finalizers": None}},

@@ -22,10 +22,8 @@ import yaml
 from gitward._util.yamlload import load_all
 from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.source_spec import ApplicationSource, FieldReader, source_from
-
-API_VERSION = "argoproj.io/v1alpha1"
-KIND = "Application"
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
@@ -176,9 +174,10 @@ def parse_application(obj: Any, where: str) -> Application:
     root = FieldReader(obj, "", where)
     api_version = obj.get("apiVersion")
     kind = obj.get("kind")
-    if api_version != API_VERSION or kind != KIND:
+    if api_version != API_VERSION or kind != APPLICATION:
         raise root.error(
-            None, f"expected apiVersion {API_VERSION} kind {KIND}, got {api_version!r} {kind!r}"
+            None,
+            f"expected apiVersion {API_VERSION} kind {APPLICATION}, got {api_version!r} {kind!r}",
         )
     metadata = root.obj("metadata")
     if metadata is None:
@@ -296,9 +295,9 @@ def load_applications(text: str, filename: str) -> list[Application]:
                 raise ConfigError(
                     f"{where}: expected an Application mapping, got {type(doc).__name__}"
                 )
-            if doc.get("kind") != KIND or doc.get("apiVersion") != API_VERSION:
+            if doc.get("kind") != APPLICATION or doc.get("apiVersion") != API_VERSION:
                 raise ConfigError(
-                    f"{where}: not an {API_VERSION} {KIND} "
+                    f"{where}: not an {API_VERSION} {APPLICATION} "
                     f"(apiVersion {doc.get('apiVersion')!r}, kind {doc.get('kind')!r})"
                 )
             apps.append(parse_application(doc, where))

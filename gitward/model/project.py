@@ -27,7 +27,6 @@ from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import FieldReader
 
-PROJECT_API = "argoproj.io/v1alpha1"
 DEFAULT_PROJECT = "default"
 MAX_ENTRIES = 1000
 WINDOW_KINDS = ("allow", "deny")

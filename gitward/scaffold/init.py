@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 
 LAYOUTS = ("plain", "kustomize", "helm")
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -97,8 +98,8 @@ def application(options: InitOptions, env: str) -> str:
     if env != "production":
         policy = {"automated": {"prune": True, "selfHeal": True}, **policy}
     app = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
+        "apiVersion": API_VERSION,
+        "kind": APPLICATION,
         "metadata": {
             "name": f"{options.name}-{env}",
             "namespace": "argocd",

@@ -42,12 +42,12 @@ from gitward.cluster import (
     UnknownKind,
 )
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.kinds import API_VERSION, APPLICATION, GROUP
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import INSTANCE_LABEL, ResourceKey, TrackingMethod, owner_app
 from gitward.projects.fence import Fence
 from gitward.sync import options
 from gitward.sync.compare import Comparison, ResourceState
-from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
 
@@ -125,8 +125,8 @@ def _is_owner(state: ResourceState, owner: Obj | None) -> bool:
     meta = _meta(owner)
     key = state.key
     return (
-        key.group == "argoproj.io"
-        and key.kind == "Application"
+        key.group == GROUP
+        and key.kind == APPLICATION
         and key.name == meta.get("name")
         and key.namespace == (meta.get("namespace") or "")
     )
@@ -255,12 +255,12 @@ async def remove_resources_finalizers(client: KubeClient, app_obj: Obj) -> Obj |
             }
         }
         try:
-            return await client.patch(APPLICATION_API, "Application", name, namespace, patch)
+            return await client.patch(API_VERSION, APPLICATION, name, namespace, patch)
         except NotFound:
             return None
         except Conflict:
             try:
-                current = await client.get(APPLICATION_API, "Application", name, namespace)
+                current = await client.get(API_VERSION, APPLICATION, name, namespace)
             except NotFound:
                 return None
     raise DeletionError(
