@@ -29,13 +29,7 @@ from gitward.appset.generate import GenerationError, generate
 from gitward.appset.generators import Sources
 from gitward.appset.gotemplate import GoTemplates
 from gitward.appset.template import RESOURCES_FINALIZER, Desired
-from gitward.appset.validate import (
-    IN_CLUSTER_NAME,
-    IN_CLUSTER_SERVER,
-    ProjectRules,
-    project_rules,
-    validate,
-)
+from gitward.appset.validate import ProjectRules, project_rules, validate
 from gitward.cluster import ApiError, Conflict, KubeClient, NotFound
 from gitward.cluster.secrets import secret_fields
 from gitward.model.applicationset import (
@@ -44,6 +38,7 @@ from gitward.model.applicationset import (
     ApplicationSet,
     parse_applicationset,
 )
+from gitward.model.destination import destination_ref
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION, APPLICATION_SET
 from gitward.sync import events
@@ -86,11 +81,7 @@ def cluster_names(secrets: list[Obj]) -> dict[str, str]:
 
 
 def _destination_known(app: Obj, clusters: Mapping[str, str]) -> bool:
-    dest = (app.get("spec") or {}).get("destination") or {}
-    name, server = dest.get("name") or "", (dest.get("server") or "").rstrip("/")
-    if name:
-        return name == IN_CLUSTER_NAME or name in clusters
-    return server == IN_CLUSTER_SERVER or server in clusters.values()
+    return destination_ref((app.get("spec") or {}).get("destination")).known_in(clusters)
 
 
 def _summary(action: str, names: list[str]) -> str:

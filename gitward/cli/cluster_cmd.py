@@ -44,10 +44,10 @@ from gitward.cluster import (
 from gitward.cluster.errors import ClusterError
 from gitward.cluster.secrets import (
     CLUSTER_SECRET_TYPE,
-    IN_CLUSTER_NAME,
     SECRET_TYPE_LABEL,
     spec_from_kubeconfig,
 )
+from gitward.model.destination import IN_CLUSTER_NAME
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.sync.status import now
 

@@ -16,7 +16,6 @@ from gitward.cluster.errors import (
     UnknownKind,
 )
 from gitward.cluster.secrets import (
-    IN_CLUSTER_SERVER,
     ClusterSpec,
     InvalidClusterSecret,
     TLSClientConfig,
@@ -25,6 +24,7 @@ from gitward.cluster.secrets import (
     client_for_cluster_secret,
     parse_cluster_secret,
 )
+from gitward.model.destination import IN_CLUSTER_SERVER
 
 __all__ = [
     "FIELD_MANAGER",

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from gitward._util.yamlload import load_all
+from gitward.model.destination import destination_problem
 from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION
@@ -227,10 +228,9 @@ def _destination(spec: FieldReader) -> Destination:
     dest = Destination(
         server=r.string("server"), name=r.string("name"), namespace=r.string("namespace")
     )
-    if not dest.server and not dest.name:
-        raise r.error(None, "set server or name")
-    if dest.server and dest.name:
-        raise r.error(None, "set server or name, not both")
+    problem = destination_problem(dest.server, dest.name)
+    if problem is not None:
+        raise r.error(None, problem.value)
     return dest
 
 
