@@ -31,6 +31,7 @@ from gitward.model.errors import GitwardError
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey, TrackingMethod, with_tracking
 from gitward.projects.fence import Fence
+from gitward.sync import respect_ignore
 from gitward.sync.ordering import is_hook
 from gitward.sync.settings import Settings
 
@@ -81,6 +82,9 @@ class ResourceState:
     message: str = ""
     #: Why the app's project forbids this resource; such a resource is never touched.
     violation: str = ""
+    #: ``RespectIgnoreDifferences=true``: what to apply instead of ``desired`` (ignored
+    #: fields hold their live values); None when the option is off or nothing is live.
+    respected: Obj | None = None
 
     def as_status(self) -> Obj:
         """The ``status.resources[]`` entry, as Argo CD writes it."""
@@ -333,6 +337,7 @@ async def compare_app(
     except GitwardError as exc:  # e.g. a jq expression refused as unsafe: say so, compare nothing
         return failed_comparison(app, rendered.revision, str(exc))
     semaphore = asyncio.Semaphore(concurrency)
+    own_options = respect_ignore.spec_options(app)
 
     async def one(obj: Obj) -> ResourceState:
         key = ResourceKey.of(obj)
@@ -389,7 +394,10 @@ async def compare_app(
         verdict = (
             health.assess(live, overrides, health_errors) if live is not None else health.missing()
         )
-        return ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)
+        state = ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)
+        if live is not None and rules and respect_ignore.wanted(own_options, obj):
+            state.respected = await respect_ignore.keep_live_ignored(obj, live, rules)
+        return state
 
     try:
         states = list(await asyncio.gather(*(one(obj) for obj in desired)))
