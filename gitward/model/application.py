@@ -191,6 +191,7 @@ def parse_application(obj: Any, where: str) -> Application:
     spec = root.obj("spec")
     if spec is None:
         raise root.error("spec", "required")
+    spec.only(_SPEC_FIELDS, _SPEC_UNSUPPORTED)
     deep = too_deep(spec.data, MAX_SPEC_DEPTH)
     if deep is not None:
         raise spec.error(deep, f"nested more than {MAX_SPEC_DEPTH} levels deep")
@@ -217,6 +218,22 @@ def parse_application(obj: Any, where: str) -> Application:
     )
 
 
+#: The ``spec`` fields gitward reads; ``info`` is Argo CD's free-form display text, kept.
+_SPEC_FIELDS = (
+    "source",
+    "sources",
+    "destination",
+    "project",
+    "syncPolicy",
+    "ignoreDifferences",
+    "info",
+    "revisionHistoryLimit",
+)
+_SPEC_UNSUPPORTED = {
+    "sourceHydrator": "not supported by gitward (hydrate into a branch and point source at it)"
+}
+
+
 def _raw_mapping(parent: FieldReader, item: Any, path: str) -> dict[str, Any]:
     return parent.item_obj(item, path).data
 
@@ -225,6 +242,7 @@ def _destination(spec: FieldReader) -> Destination:
     r = spec.obj("destination")
     if r is None:
         raise spec.error("destination", "required")
+    r.only(("server", "name", "namespace"))
     dest = Destination(
         server=r.string("server"), name=r.string("name"), namespace=r.string("namespace")
     )
@@ -237,9 +255,11 @@ def _destination(spec: FieldReader) -> Destination:
 def _sync_policy(r: FieldReader | None) -> SyncPolicy | None:
     if r is None:
         return None
+    r.only(("automated", "syncOptions", "retry", "managedNamespaceMetadata"))
     automated = None
     a = r.obj("automated")
     if a is not None:
+        a.only(("prune", "selfHeal", "allowEmpty", "enabled"))
         automated = Automated(
             prune=a.flag("prune"),
             self_heal=a.flag("selfHeal"),
@@ -249,9 +269,13 @@ def _sync_policy(r: FieldReader | None) -> SyncPolicy | None:
     retry = None
     rr = r.obj("retry")
     if rr is not None:
+        rr.only(("limit", "backoff", "refresh"))
+        if rr.flag("refresh"):
+            raise rr.error("refresh", "not supported by gitward: a retry runs at the same revision")
         backoff = Backoff()
         b = rr.obj("backoff")
         if b is not None:
+            b.only(("duration", "factor", "maxDuration"))
             backoff = Backoff(
                 duration=_duration(b, "duration", "5s"),
                 factor=b.integer("factor", 2),
@@ -263,6 +287,7 @@ def _sync_policy(r: FieldReader | None) -> SyncPolicy | None:
     managed = None
     m = r.obj("managedNamespaceMetadata")
     if m is not None:
+        m.only(("labels", "annotations"))
         managed = ManagedNamespaceMetadata(
             labels=m.str_map("labels"), annotations=m.str_map("annotations")
         )

@@ -158,6 +158,34 @@ def test_sync_policy_retry_and_options() -> None:
             "x: spec.syncPolicy.automated.prune: expected true or false",
         ),
         (
+            lambda d: d["spec"].update(syncPolicy={"automated": {"prune": True, "selfheal": True}}),
+            "x: spec.syncPolicy.automated.selfheal: unknown field (gitward reads allowEmpty, ",
+        ),
+        (
+            lambda d: d["spec"].update(sourceHydrator={"drySource": {}}),
+            "x: spec.sourceHydrator: not supported by gitward",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicies={}),
+            "x: spec.syncPolicies: unknown field (gitward reads destination, ",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"retry": {"refresh": True}}),
+            "x: spec.syncPolicy.retry.refresh: not supported by gitward",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"retry": {"backoff": {"max": "1m"}}}),
+            "x: spec.syncPolicy.retry.backoff.max: unknown field",
+        ),
+        (
+            lambda d: d["spec"]["destination"].update(cluster="x" * 100),
+            "x: spec.destination.cluster: unknown field",
+        ),
+        (
+            lambda d: d["spec"]["destination"].update({"y" * 100: 1}),
+            "x: spec.destination." + "y" * 61 + "...: unknown field",
+        ),
+        (
             lambda d: d["spec"].update(revisionHistoryLimit="10"),
             "x: spec.revisionHistoryLimit: expected an integer",
         ),
