@@ -31,7 +31,7 @@ from gitward.appset.gotemplate import GoTemplates
 from gitward.appset.plan import controller_of
 from gitward.appset.reconciler import AppSetReconciler
 from gitward.appset.sources import AppSetSources
-from gitward.appset.validate import ProjectRules, project_rules
+from gitward.appset.validate import ProjectRules
 from gitward.cluster import KubeClient
 from gitward.cluster.informer import Informer
 from gitward.model.kinds import API_VERSION, APP_PROJECT, APPLICATION, APPLICATION_SET
@@ -121,7 +121,7 @@ class AppSetController:
         credentials: Callable[[], CredentialStore | None] = lambda: None,
         go: GoTemplates | None = None,
         workers: int = 4,
-        rules: ProjectRules = project_rules,
+        rules: ProjectRules | None = None,
         active: Callable[[], bool] = lambda: True,
     ) -> None:
         self.client = client

@@ -27,9 +27,10 @@ from gitward.appset import plan as planning
 from gitward.appset import rollout, status
 from gitward.appset.generate import GenerationError, generate
 from gitward.appset.generators import Sources
+from gitward.appset.generators.listings import TreeListings
 from gitward.appset.gotemplate import GoTemplates
 from gitward.appset.template import RESOURCES_FINALIZER, Desired
-from gitward.appset.validate import ProjectRules, project_rules, validate
+from gitward.appset.validate import ProjectChecks, ProjectRules, validate
 from gitward.cluster import ApiError, Conflict, KubeClient, NotFound
 from gitward.cluster.secrets import secret_fields
 from gitward.model.applicationset import (
@@ -104,7 +105,7 @@ class AppSetReconciler:
         applications: Callable[[], Mapping[str, Obj]],
         projects: Callable[[], Awaitable[Mapping[str, Obj]]],
         clusters: Callable[[], Awaitable[list[Obj]]],
-        rules: ProjectRules = project_rules,
+        rules: ProjectRules | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -114,12 +115,14 @@ class AppSetReconciler:
         self.applications = applications
         self.projects = projects
         self.clusters = clusters
-        self.rules = rules
+        self.rules: ProjectRules = rules or ProjectChecks()
         #: Repositories each set's last generation read (normalised URL -> revision).
         self.reads: dict[str, dict[str, str]] = {}
         #: The held deletion each set was last warned about (one Event per distinct hold).
         self._warned: dict[str, str] = {}
         self.passes = 0
+        #: Listings of exported commits the git generators walked, for this reconciler's life.
+        self.listings = TreeListings()
 
     def forget(self, name: str) -> None:
         self.reads.pop(name, None)
@@ -144,7 +147,7 @@ class AppSetReconciler:
             await self._report(obj, (status.INVALID_SPEC, str(exc)), False, {})
             return Outcome(errors={"spec": str(exc)}, requeue_after=RETRY_SECONDS)
         try:
-            generation = await generate(appset, self.sources, self.go)
+            generation = await generate(appset, self.sources, self.go, self.listings)
         except GenerationError as exc:
             log.warning("%s: %s", appset.where, exc)
             await self._report(obj, (exc.reason, str(exc)), False, self.owned(appset))

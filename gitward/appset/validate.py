@@ -36,32 +36,40 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 #: project refuses the app, or None.
 ProjectRules = Callable[[Obj, Obj, Mapping[str, str]], str | None]
 
-_parsed: BoundedLRU[tuple[str, str, str], AppProject] = BoundedLRU(256)
 
+class ProjectChecks:
+    """Argo CD's checks of generated apps against their projects (a :data:`ProjectRules`).
 
-def _project(obj: Obj) -> AppProject:
-    meta = obj.get("metadata") or {}
-    key = (str(meta.get("namespace")), str(meta.get("name")), str(meta.get("resourceVersion")))
-    found = _parsed.get(key)
-    if found is None:
-        found = parse_project(obj, f"AppProject {meta.get('name')}")
-        _parsed.put(key, found)
-    return found
+    It remembers parsed AppProjects by (namespace, name, resourceVersion), so the
+    hundreds of apps of one generation parse their project once; the memory lives
+    as long as the object, which the ApplicationSet reconciler owns.
+    """
 
+    def __init__(self, size: int = 256) -> None:
+        self._parsed: BoundedLRU[tuple[str, str, str], AppProject] = BoundedLRU(size)
 
-def project_rules(app: Obj, project_obj: Obj, clusters: Mapping[str, str]) -> str | None:
-    """Argo CD's checks of a generated app against its project: repositories, destination."""
-    try:
-        project = _project(project_obj)
-    except ConfigError as exc:
-        return f"its AppProject is invalid: {exc}"
-    spec = app.get("spec") or {}
-    sources = list(spec.get("sources") or []) or [spec.get("source") or {}]
-    refused = repo_refusal(project, [str((s or {}).get("repoURL") or "") for s in sources])
-    if refused is not None:
-        return refused
-    dest = destination_ref(spec.get("destination"))
-    return destination_refusal(project, dest.server_in(clusters), dest.name, dest.namespace)
+    def _project(self, obj: Obj) -> AppProject:
+        meta = obj.get("metadata") or {}
+        key = (str(meta.get("namespace")), str(meta.get("name")), str(meta.get("resourceVersion")))
+        found = self._parsed.get(key)
+        if found is None:
+            found = parse_project(obj, f"AppProject {meta.get('name')}")
+            self._parsed.put(key, found)
+        return found
+
+    def __call__(self, app: Obj, project_obj: Obj, clusters: Mapping[str, str]) -> str | None:
+        """Argo CD's checks of a generated app against its project: repositories, destination."""
+        try:
+            project = self._project(project_obj)
+        except ConfigError as exc:
+            return f"its AppProject is invalid: {exc}"
+        spec = app.get("spec") or {}
+        sources = list(spec.get("sources") or []) or [spec.get("source") or {}]
+        refused = repo_refusal(project, [str((s or {}).get("repoURL") or "") for s in sources])
+        if refused is not None:
+            return refused
+        dest = destination_ref(spec.get("destination"))
+        return destination_refusal(project, dest.server_in(clusters), dest.name, dest.namespace)
 
 
 @dataclass
@@ -113,9 +121,14 @@ def validate(
     desired: list[Desired],
     projects: Mapping[str, Obj | None],
     cluster_names: Mapping[str, str],
-    rules: ProjectRules = project_rules,
+    rules: ProjectRules | None = None,
 ) -> Validation:
-    """Sort ``desired`` into writable apps and errors (name -> message), in order."""
+    """Sort ``desired`` into writable apps and errors (name -> message), in order.
+
+    ``rules``: the caller's project checks (which remember parsed projects); fresh ones
+    when not given.
+    """
+    rules = rules or ProjectChecks()
     seen: set[str] = set()
     valid: list[Desired] = []
     errors: dict[str, str] = {}
