@@ -8,11 +8,7 @@ compare, assess — and stores the result in the Application's status, so
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +22,34 @@ from gitward.cli import app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
 from gitward.cli.services import Refresher
-from gitward.cluster import KubeClient, NotFound
-from gitward.model.application import (
-    Backoff,
-    Retry,
-    load_applications,
-    parse_application,
-    split_qualified,
+from gitward.cluster import KubeClient
+from gitward.model.app_edit import (
+    NewApp,
+    SpecEdit,
+    new_application,
+    resource_selector,
+    retry_from_flags,
 )
-from gitward.model.durations import parse_duration
-from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.application import parse_application
+from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.reposerver import ManifestService
 from gitward.sync import cascade as cascading
-from gitward.sync import history
+from gitward.sync.app_writes import (
+    applications_in_file,
+    create_or_update,
+    disable_automated,
+    get_app,
+    set_spec,
+)
 from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
+from gitward.sync.options import propagation_policy
 from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.refresh import parse_app_object
-from gitward.sync.status import spec_changed_since_refresh, status_fields
+from gitward.sync.rollback import rollback_entry, rollback_request
+from gitward.sync.status import spec_changed_since_refresh
+from gitward.sync.wait import WaitFor, wait_for
 
 Obj = dict[str, Any]
 
@@ -53,68 +58,7 @@ app = typer.Typer(help="Manage Applications.", no_args_is_help=True)
 OutputOption = typer.Option("", "--output", "-o", help="Output format: json, yaml or wide.")
 
 
-async def _get_app(client: KubeClient, name: str, namespace: str) -> Obj:
-    """The Application ``name``: ``NAME`` in ``namespace``, or ``NS/NAME`` in another one."""
-    app_namespace, plain = split_qualified(name, namespace)
-    try:
-        return await client.get(API_VERSION, APPLICATION, plain, app_namespace)
-    except NotFound:
-        raise ConfigError(
-            f"application {plain!r} not found in namespace {app_namespace!r}"
-        ) from None
-
-
-def _where(obj: Obj) -> tuple[str, str]:
-    """(name, namespace) of a stored Application, for requests about that very object."""
-    meta = obj["metadata"]
-    return str(meta["name"]), str(meta.get("namespace") or "")
-
-
 # -- create -----------------------------------------------------------------
-
-
-def _app_from_flags(
-    name: str,
-    namespace: str,
-    repo: str,
-    path: str,
-    revision: str,
-    dest_server: str,
-    dest_name: str,
-    dest_namespace: str,
-    project: str,
-    sync_policy: str,
-    self_heal: bool,
-    auto_prune: bool,
-    sync_options: list[str],
-    helm_chart: str = "",
-) -> Obj:
-    source: Obj = {"repoURL": repo, "chart": helm_chart} if helm_chart else {"repoURL": repo}
-    if path or not helm_chart:
-        source["path"] = path
-    if revision:
-        source["targetRevision"] = revision
-    destination: Obj = {"namespace": dest_namespace}
-    if dest_name:
-        destination["name"] = dest_name
-    else:
-        destination["server"] = dest_server
-    spec: Obj = {"project": project, "source": source, "destination": destination}
-    policy: Obj = {}
-    if sync_policy in ("automated", "auto", "automatic"):
-        policy["automated"] = {"prune": auto_prune, "selfHeal": self_heal}
-    elif sync_policy not in ("", "none", "manual"):
-        raise ConfigError(f"--sync-policy: unknown policy {sync_policy!r} (automated or none)")
-    if sync_options:
-        policy["syncOptions"] = list(sync_options)
-    if policy:
-        spec["syncPolicy"] = policy
-    return {
-        "apiVersion": API_VERSION,
-        "kind": APPLICATION,
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
 
 
 @app.command()
@@ -152,64 +96,31 @@ def create(
             text = file.read_text()
         except OSError as exc:
             raise ConfigError(f"{file}: {exc.strerror}") from None
-        for parsed in load_applications(text, str(file)):
-            obj = dict(parsed.raw)
-            obj["metadata"] = {
-                **obj["metadata"],
-                "namespace": parsed.raw["metadata"].get("namespace") or cli.namespace,
-            }
-            objects.append(obj)
+        objects = applications_in_file(text, str(file), cli.namespace)
     elif name:
-        if not repo:
-            raise ConfigError("--repo is required when creating from flags")
-        objects.append(
-            _app_from_flags(
-                name,
-                cli.namespace,
-                repo,
-                path,
-                revision,
-                dest_server,
-                dest_name,
-                dest_namespace,
-                project,
-                sync_policy,
-                self_heal,
-                auto_prune,
-                sync_option,
-                helm_chart,
-            )
+        flags = NewApp(
+            name=name,
+            namespace=cli.namespace,
+            repo=repo,
+            path=path,
+            revision=revision,
+            dest_server=dest_server,
+            dest_name=dest_name,
+            dest_namespace=dest_namespace,
+            project=project,
+            sync_policy=sync_policy,
+            self_heal=self_heal,
+            auto_prune=auto_prune,
+            sync_options=tuple(sync_option),
+            helm_chart=helm_chart,
         )
+        objects.append(new_application(flags))
         parse_application(objects[-1], "flags")
     else:
         raise ConfigError("give an application NAME with --repo/--path, or -f FILE")
 
     async def body(client: KubeClient) -> list[str]:
-        done = []
-        for obj in objects:
-            meta = obj["metadata"]
-            try:
-                existing = await client.get(
-                    API_VERSION, APPLICATION, meta["name"], meta["namespace"]
-                )
-            except NotFound:
-                existing = None
-            if existing is not None and not upsert:
-                if existing.get("spec") == obj.get("spec"):
-                    done.append(f"application '{meta['name']}' unchanged")
-                    continue
-                raise ConfigError(
-                    f"application {meta['name']!r} exists in {meta['namespace']!r} with a "
-                    "different spec; use --upsert to replace it"
-                )
-            if existing is not None:
-                body_obj = {**existing, "spec": obj["spec"]}
-                await client.replace(body_obj)
-                done.append(f"application '{meta['name']}' updated")
-            else:
-                await client.create(obj)
-                done.append(f"application '{meta['name']}' created")
-        return done
+        return [await create_or_update(client, obj, upsert=upsert) for obj in objects]
 
     for line in context.run(ctx, body):
         out.print(line)
@@ -240,7 +151,7 @@ def _refreshed(ctx: typer.Context, name: str, refresh: bool, hard: bool = False)
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> Obj:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         if refresh or hard or spec_changed_since_refresh(obj):
             refresher = await Refresher.create(client, cli.namespace, hard=hard)
             obj, _ = await refresher.refresh(obj)
@@ -308,7 +219,7 @@ def diff(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[tuple[str, str]]:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         refresher = await Refresher.create(client, cli.namespace, local=local)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
@@ -358,7 +269,7 @@ def manifests(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[Obj]:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         refresher = await Refresher.create(client, cli.namespace)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
@@ -385,7 +296,7 @@ def delete(
     cascade: bool = typer.Option(
         True, "--cascade/--no-cascade", help="Also delete the resources the app tracks."
     ),
-    propagation_policy: str = typer.Option(
+    propagation_policy_flag: str = typer.Option(
         "foreground", "--propagation-policy", "-p", help="foreground, background or orphan."
     ),
     yes: bool = typer.Option(True, "--yes", "-y", help="Accepted for argocd compatibility."),
@@ -397,43 +308,29 @@ def delete(
     """
     del yes
     cli = context.get(ctx)
-    policy = {"foreground": "Foreground", "background": "Background", "orphan": "Orphan"}.get(
-        propagation_policy.lower()
-    )
-    if policy is None:
-        raise ConfigError(f"--propagation-policy: unknown policy {propagation_policy!r}")
+    policy = propagation_policy(propagation_policy_flag, "--propagation-policy")
 
     async def body(client: KubeClient) -> list[str]:
-        obj = await _get_app(client, name, cli.namespace)
-        done: list[str] = []
-        if cascade:
-            refresher = await Refresher.create(client, cli.namespace)
-            comparison = await refresher.compare(obj)
-            reason = cascading.comparison_failure(comparison)
-            if reason is not None:
-                raise ConfigError(
-                    "cannot find the app's resources to cascade the delete: "
-                    + reason
-                    + " (use --no-cascade to delete only the Application)"
-                )
+        obj = await get_app(client, name, cli.namespace)
+        refresher = await Refresher.create(client, cli.namespace) if cascade else None
+
+        async def destination(app_obj: Obj) -> KubeClient:
             # The resources live on the app's destination cluster, not necessarily this one.
-            target = (await refresher.target(obj)).client
-            try:
-                done = await cascading.delete_app_resources(
-                    target, comparison.resources, policy, owner=obj
-                )
-            except cascading.DeletionError as exc:
-                for line in exc.done:
-                    err.print(escape(line))
-                raise
-        # Only gitward's own resources finalizer goes, with a resourceVersion guard: another
-        # controller's finalizer stays, and that controller finishes the deletion.
-        if await cascading.remove_resources_finalizers(client, obj) is not None:
-            with contextlib.suppress(NotFound):
-                await client.delete(
-                    API_VERSION, APPLICATION, *_where(obj), propagation="Background"
-                )
-        return done
+            assert refresher is not None
+            return (await refresher.target(app_obj)).client
+
+        try:
+            return await cascading.delete_application(
+                client,
+                obj,
+                policy,
+                compare=refresher.compare if refresher is not None else None,
+                destination=destination,
+            )
+        except cascading.DeletionError as exc:
+            for line in exc.done:
+                err.print(escape(line))
+            raise
 
     for line in context.run(ctx, body):
         err.print(escape(line))
@@ -441,13 +338,6 @@ def delete(
 
 
 # -- sync / wait / history / rollback --------------------------------------
-
-
-def _parse_resource(spec: str) -> tuple[str, str, str]:
-    parts = spec.split(":")
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        raise ConfigError(f"--resource {spec!r}: expected GROUP:KIND:NAME (GROUP may be empty)")
-    return parts[0], parts[1], parts[2]
 
 
 def _print_progress(task: SyncTask) -> None:
@@ -481,26 +371,13 @@ def _result_table(result: OperationResult) -> Table:
     return table
 
 
-def _retry(limit: int, duration: str, factor: int, max_duration: str) -> Retry | None:
-    """A retry policy from flags; None (use the app's own) when no retry was asked for."""
-    if limit == 0:
-        return None
-    parse_duration(duration, "--retry-backoff-duration")
-    parse_duration(max_duration, "--retry-backoff-max-duration")
-    if factor < 1:
-        raise ConfigError("--retry-backoff-factor: must be 1 or more")
-    return Retry(
-        limit=limit, backoff=Backoff(duration=duration, factor=factor, max_duration=max_duration)
-    )
-
-
 def _sync(
     ctx: typer.Context, name: str, request: SyncRequest, timeout: float, output: str
 ) -> OperationResult:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> OperationResult:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         refresher = await Refresher.create(client, cli.namespace)
         return await run_sync(
             refresher,
@@ -560,9 +437,9 @@ def sync(
         prune=prune,
         dry_run=dry_run,
         force=force,
-        resources=frozenset(_parse_resource(r) for r in resource) if resource else None,
+        resources=frozenset(resource_selector(r) for r in resource) if resource else None,
         sync_options=tuple(options),
-        retry=_retry(
+        retry=retry_from_flags(
             retry_limit, retry_backoff_duration, retry_backoff_factor, retry_backoff_max_duration
         ),
     )
@@ -603,38 +480,13 @@ def wait(
     Only reads: the cluster is compared in memory, never written, so a wait beside a
     running controller does not race its status writes."""
     cli = context.get(ctx)
-    want_sync = sync_ or not (health_ or operation)
-    want_health = health_ or not (sync_ or operation)
+    want = WaitFor(sync=sync_, health=health_, operation=operation)
 
     async def body(client: KubeClient) -> Obj:
         refresher = await Refresher.create(client, cli.namespace)
-        deadline = time.monotonic() + timeout
-        delay = 0.2
-        while True:
-            obj = await _get_app(client, name, cli.namespace)
-            if not obj.get("operation"):
-                comparison = await refresher.compare(obj)
-                obj = {
-                    **obj,
-                    "status": {**(obj.get("status") or {}), **status_fields(comparison, obj)},
-                }
-            status = obj.get("status") or {}
-            done = (
-                (not want_sync or (status.get("sync") or {}).get("status") == "Synced")
-                and (not want_health or (status.get("health") or {}).get("status") == "Healthy")
-                and (not operation or not obj.get("operation"))
-            )
-            if done:
-                return obj
-            if time.monotonic() > deadline:
-                sync_status = (status.get("sync") or {}).get("status")
-                health_status = (status.get("health") or {}).get("status")
-                raise WaitTimeout(
-                    f"timed out after {timeout:.0f} s waiting for application {name!r}: "
-                    f"sync {sync_status}, health {health_status}"
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 3.0)
+        return await wait_for(
+            refresher, lambda: get_app(client, name, cli.namespace), want, timeout, name
+        )
 
     obj = context.run(ctx, body)
     app_view.app_header(obj)
@@ -646,7 +498,7 @@ def history_(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> Obj:
-        return await _get_app(client, name, cli.namespace)
+        return await get_app(client, name, cli.namespace)
 
     entries = list(((context.run(ctx, body).get("status") or {}).get("history")) or [])
     if output in ("json", "yaml"):
@@ -684,41 +536,17 @@ def rollback(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> OperationResult:
-        obj = await _get_app(client, name, cli.namespace)
-        entries = list((obj.get("status") or {}).get("history") or [])
-        if not entries:
-            raise ConfigError(f"application {name!r} has no history to roll back to")
-        if history_id is None:
-            if len(entries) < 2:
-                raise ConfigError(f"application {name!r} has only one history entry")
-            entry = entries[-2]
-        else:
-            found = history.find(entries, history_id)
-            if found is None:
-                ids = ", ".join(str(e.get("id")) for e in entries)
-                raise ConfigError(
-                    f"application {name!r} has no history ID {history_id} (IDs: {ids})"
-                )
-            entry = found
-        automated = ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated")
-        if automated is not None:
+        obj = await get_app(client, name, cli.namespace)
+        request = rollback_request(rollback_entry(obj, history_id, name), prune=prune)
+        disabled = await disable_automated(client, obj)
+        if disabled is not None:
             err.print(
                 "[yellow]warning:[/yellow] automated sync is disabled for "
                 f"{escape(name)} so the rollback is not undone; re-enable it with "
                 f"gitward app set {escape(name)} --sync-policy automated"
             )
-            obj = await client.patch(
-                API_VERSION,
-                APPLICATION,
-                *_where(obj),
-                {"spec": {"syncPolicy": {"automated": None}}},
-            )
+            obj = disabled
         refresher = await Refresher.create(client, cli.namespace)
-        if entry.get("revisions"):
-            revisions = tuple(str(r) for r in entry["revisions"])
-            request = SyncRequest(revisions=revisions, prune=prune)
-        else:
-            request = SyncRequest(revision=str(entry["revision"]), prune=prune)
         return await run_sync(
             refresher,
             obj,
@@ -741,103 +569,11 @@ def terminate_op(ctx: typer.Context, name: str) -> None:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
-        obj = await _get_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         await release(client, obj)
 
     context.run(ctx, body)
     out.print(f"operation of application '{name}' terminated")
-
-
-class WaitTimeout(GitwardError):
-    """``app wait`` ran out of time."""
-
-
-def _set_patch(
-    spec: Obj,
-    *,
-    repo: str,
-    path: str,
-    revision: str,
-    dest_server: str,
-    dest_name: str,
-    dest_namespace: str,
-    project: str,
-    sync_policy: str,
-    self_heal: bool | None,
-    auto_prune: bool | None,
-    allow_empty: bool | None,
-    sync_options: list[str],
-    kustomize_images: list[str],
-    helm_params: list[str],
-    values_files: list[str],
-) -> Obj:
-    """The new spec: ``spec`` with every given flag applied (the input is not modified)."""
-    new: Obj = json.loads(json.dumps(spec))
-    if new.get("sources"):
-        raise ConfigError("app set edits single-source applications; edit spec.sources directly")
-    source = new.setdefault("source", {})
-    for key, value in (("repoURL", repo), ("path", path), ("targetRevision", revision)):
-        if value:
-            source[key] = value
-    dest = new.setdefault("destination", {})
-    if dest_server:
-        dest["server"] = dest_server
-        dest.pop("name", None)
-    if dest_name:
-        dest["name"] = dest_name
-        dest.pop("server", None)
-    if dest_namespace:
-        dest["namespace"] = dest_namespace
-    if project:
-        new["project"] = project
-    policy = new.setdefault("syncPolicy", {})
-    if sync_policy in ("none", "manual"):
-        policy.pop("automated", None)
-    elif sync_policy in ("automated", "auto", "automatic"):
-        policy.setdefault("automated", {})
-    elif sync_policy:
-        raise ConfigError(f"--sync-policy: unknown policy {sync_policy!r} (automated or none)")
-    for key, flag in (("selfHeal", self_heal), ("prune", auto_prune), ("allowEmpty", allow_empty)):
-        if flag is not None:
-            if "automated" not in policy:
-                raise ConfigError(
-                    "--self-heal/--auto-prune/--allow-empty need --sync-policy automated"
-                )
-            policy["automated"][key] = flag
-    if sync_options:
-        existing = {o.partition("=")[0]: o for o in policy.get("syncOptions", [])}
-        existing.update({o.partition("=")[0]: o for o in sync_options})
-        policy["syncOptions"] = list(existing.values())
-    if not policy:
-        new.pop("syncPolicy")
-    if kustomize_images:
-        kustomize = source.setdefault("kustomize", {})
-        images = {_image_name(i): i for i in kustomize.get("images", [])}
-        images.update({_image_name(i): i for i in kustomize_images})
-        kustomize["images"] = list(images.values())
-    if helm_params or values_files:
-        helm_spec = source.setdefault("helm", {})
-        params = {p["name"]: p for p in helm_spec.get("parameters", [])}
-        for item in helm_params:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise ConfigError(f"--helm-set {item!r}: expected NAME=VALUE")
-            params[key] = {"name": key, "value": value}
-        if params:
-            helm_spec["parameters"] = list(params.values())
-        if values_files:
-            helm_spec["valueFiles"] = list(values_files)
-    return new
-
-
-def _image_name(image: str) -> str:
-    """``nginx`` of ``nginx=nginx:1.2`` / ``nginx:1.2`` / ``nginx@sha256:...``."""
-    name = image.partition("=")[0] if "=" in image else image
-    name = name.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    return name
 
 
 @app.command("set")
@@ -867,29 +603,26 @@ def set_(
     """Change an Application's spec: source, destination, sync policy, parameters."""
     cli = context.get(ctx)
 
+    edit = SpecEdit(
+        repo=repo,
+        path=path,
+        revision=revision,
+        dest_server=dest_server,
+        dest_name=dest_name,
+        dest_namespace=dest_namespace,
+        project=project,
+        sync_policy=sync_policy,
+        self_heal=self_heal,
+        auto_prune=auto_prune,
+        allow_empty=allow_empty,
+        sync_options=tuple(sync_option),
+        kustomize_images=tuple(kustomize_image),
+        helm_params=tuple(helm_set),
+        values_files=tuple(values),
+    )
+
     async def body(client: KubeClient) -> None:
-        obj = await _get_app(client, name, cli.namespace)
-        spec = _set_patch(
-            obj.get("spec") or {},
-            repo=repo,
-            path=path,
-            revision=revision,
-            dest_server=dest_server,
-            dest_name=dest_name,
-            dest_namespace=dest_namespace,
-            project=project,
-            sync_policy=sync_policy,
-            self_heal=self_heal,
-            auto_prune=auto_prune,
-            allow_empty=allow_empty,
-            sync_options=sync_option,
-            kustomize_images=kustomize_image,
-            helm_params=helm_set,
-            values_files=values,
-        )
-        updated = {**obj, "spec": spec}
-        parse_application(updated, f"application {name}")
-        await client.replace(updated)
+        await set_spec(client, name, cli.namespace, edit)
 
     context.run(ctx, body)
     out.print(f"application '{name}' updated")

@@ -30,6 +30,7 @@ which deletes only the Application and leaves its resources running.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -203,6 +204,48 @@ async def delete_app_resources(
             continue
         done.append(f"deleted {state.key}")
     _raise_failed(done, failed)
+    return done
+
+
+async def delete_application(
+    client: KubeClient,
+    app_obj: Obj,
+    policy: str,
+    *,
+    compare: Callable[[Obj], Awaitable[Comparison]] | None,
+    destination: Callable[[Obj], Awaitable[KubeClient]] | None = None,
+) -> list[str]:
+    """Delete an Application now (``app delete``); with ``compare``, its resources first.
+
+    ``compare`` lists what the app tracks (None: ``--no-cascade``, leave it all
+    running); ``destination`` gives the client of the app's destination cluster
+    (default: ``client``). A comparison that cannot be trusted stops the delete
+    before anything goes. Only gitward's own resources finalizers are removed, with
+    a resourceVersion guard: another controller's finalizer stays, and that
+    controller finishes the deletion. Returns one line per resource acted on.
+    """
+    done: list[str] = []
+    if compare is not None:
+        comparison = await compare(app_obj)
+        reason = comparison_failure(comparison)
+        if reason is not None:
+            raise ConfigError(
+                "cannot find the app's resources to cascade the delete: "
+                + reason
+                + " (use --no-cascade to delete only the Application)"
+            )
+        target = await destination(app_obj) if destination is not None else client
+        done = await delete_app_resources(target, comparison.resources, policy, owner=app_obj)
+    if await remove_resources_finalizers(client, app_obj) is not None:
+        meta = _meta(app_obj)
+        with contextlib.suppress(NotFound):
+            await client.delete(
+                API_VERSION,
+                APPLICATION,
+                str(meta.get("name")),
+                str(meta.get("namespace") or ""),
+                propagation="Background",
+            )
     return done
 
 

@@ -49,6 +49,14 @@ APP_ONLY = frozenset({"CreateNamespace", "FailOnSharedResource"})
 _BOOLEANS = ("true", "false")
 
 
+def propagation_policy(text: str, where: str) -> str:
+    """Kubernetes' spelling of a propagation policy written any case (``orphan`` -> ``Orphan``)."""
+    found = _PROPAGATION.get(text.strip().lower())
+    if found is None:
+        raise ConfigError(f"{where}: unknown policy {text[:80]!r}")
+    return found
+
+
 def _check_value(name: str, value: str, where: str) -> None:
     lowered = value.lower()
     if name == "PrunePropagationPolicy":
@@ -118,11 +126,8 @@ class Options:
 
     @property
     def propagation(self) -> str:
-        raw = self.values.get("PrunePropagationPolicy", "foreground").lower()
-        try:
-            return _PROPAGATION[raw]
-        except KeyError:
-            raise ConfigError(f"PrunePropagationPolicy: unknown policy {raw!r}") from None
+        raw = self.values.get("PrunePropagationPolicy", "foreground")
+        return propagation_policy(raw, "PrunePropagationPolicy")
 
     @property
     def field_validation(self) -> str:
