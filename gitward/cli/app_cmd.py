@@ -33,7 +33,6 @@ from gitward.model.app_edit import (
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION
-from gitward.reposerver import ManifestService
 from gitward.sync import cascade as cascading
 from gitward.sync.app_writes import (
     applications_in_file,
@@ -46,7 +45,6 @@ from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.options import propagation_policy
 from gitward.sync.plan import SyncRequest, SyncTask
-from gitward.sync.refresh import parse_app_object
 from gitward.sync.rollback import rollback_entry, rollback_request
 from gitward.sync.status import spec_changed_since_refresh
 from gitward.sync.wait import WaitFor, wait_for
@@ -225,7 +223,7 @@ def diff(
         if comparison.conditions and not comparison.resources:
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
         if source_position:
-            keep = await _source_keys(refresher, obj, source_position)
+            keep = await refresher.source_keys(obj, source_position)
             comparison.resources = [
                 r for r in comparison.resources if (r.key.group, r.key.kind, r.key.name) in keep
             ]
@@ -236,21 +234,6 @@ def diff(
         out.print(f"[bold]===== {label} =====[/bold]")
         app_view.colour_diff(text)
     raise typer.Exit(1 if diffs else 0)
-
-
-async def _source_keys(refresher: Refresher, obj: Obj, position: int) -> set[tuple[str, str, str]]:
-    """(group, kind, name) of what source ``position`` (1-based) of a multi-source app renders."""
-    app = parse_app_object(obj)
-    if not app.sources:
-        raise ConfigError("--source-position applies to applications with spec.sources")
-    service = refresher.manifests
-    if not isinstance(service, ManifestService):
-        raise ConfigError("--source-position cannot be combined with --local")
-    rendered = await service.generate(app, positions=[position], allow_empty=True)
-    return {
-        (str(o["apiVersion"]).rpartition("/")[0], str(o["kind"]), str(o["metadata"].get("name")))
-        for o in rendered.objects
-    }
 
 
 @app.command()
@@ -276,7 +259,7 @@ def manifests(
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
         resources = comparison.resources
         if source_position:
-            keep = await _source_keys(refresher, obj, source_position)
+            keep = await refresher.source_keys(obj, source_position)
             resources = [r for r in resources if (r.key.group, r.key.kind, r.key.name) in keep]
         if source == "git":
             return [r.desired for r in resources if r.desired is not None]

@@ -14,6 +14,7 @@ from gitward.model.application import Application, parse_application
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence, app_refusal
+from gitward.reposerver import ManifestService
 from gitward.sync.compare import (
     INVALID_SPEC_ERROR,
     CompareMemo,
@@ -175,6 +176,24 @@ class Refresher:
         )
         await self._find_orphans(comparison, fence, target)
         return comparison
+
+    async def source_keys(self, app_obj: Obj, position: int) -> set[tuple[str, str, str]]:
+        """(group, kind, name) of what source ``position`` (1-based) of a multi-source app
+        renders: ``--source-position`` of ``app diff`` and ``app manifests``."""
+        app = self.parsed.parse(app_obj)
+        if not app.sources:
+            raise ConfigError("--source-position applies to applications with spec.sources")
+        if not isinstance(self.manifests, ManifestService):
+            raise ConfigError("--source-position cannot be combined with --local")
+        rendered = await self.manifests.generate(app, positions=[position], allow_empty=True)
+        return {
+            (
+                str(o["apiVersion"]).rpartition("/")[0],
+                str(o["kind"]),
+                str(o["metadata"].get("name")),
+            )
+            for o in rendered.objects
+        }
 
     async def _find_orphans(self, comparison: Comparison, fence: Fence, target: Target) -> None:
         """Orphaned resources of the app's namespace, when its project monitors them."""
