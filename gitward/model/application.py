@@ -25,6 +25,7 @@ from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.source_spec import ApplicationSource, FieldReader, source_from
+from gitward.model.sync_options import parse as parse_sync_options
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
@@ -291,9 +292,12 @@ def _sync_policy(r: FieldReader | None) -> SyncPolicy | None:
         managed = ManagedNamespaceMetadata(
             labels=m.str_map("labels"), annotations=m.str_map("annotations")
         )
+    options = r.str_list("syncOptions")
+    path = r.sub("syncOptions")
+    parse_sync_options(options, f"{r.where}: {path}" if r.where else path)
     return SyncPolicy(
         automated=automated,
-        sync_options=r.str_list("syncOptions"),
+        sync_options=options,
         retry=retry,
         managed_namespace_metadata=managed,
     )

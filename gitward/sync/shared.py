@@ -46,7 +46,8 @@ def other_owner(desired: Obj, live: Obj | None) -> str | None:
     theirs = owner_app(live, method)
     if theirs is None or theirs == ours:
         return None
-    return theirs
+    # Whoever can write the live object wrote this name: bound it before it reaches a message.
+    return theirs if len(theirs) <= 253 else theirs[:250] + "..."
 
 
 def enabled(app_options: dict[str, str]) -> bool:

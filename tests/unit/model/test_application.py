@@ -162,6 +162,14 @@ def test_sync_policy_retry_and_options() -> None:
             "x: spec.syncPolicy.automated.selfheal: unknown field (gitward reads allowEmpty, ",
         ),
         (
+            lambda d: d["spec"].update(syncPolicy={"syncOptions": ["Prune=confirm"]}),
+            "x: spec.syncPolicy.syncOptions: sync option Prune=confirm is not supported",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"syncOptions": ["CreateNamespaces=true"]}),
+            "x: spec.syncPolicy.syncOptions: unknown sync option 'CreateNamespaces'",
+        ),
+        (
             lambda d: d["spec"].update(sourceHydrator={"drySource": {}}),
             "x: spec.sourceHydrator: not supported by gitward",
         ),

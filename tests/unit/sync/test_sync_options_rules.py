@@ -90,7 +90,7 @@ def test_the_option_comes_from_the_spec_or_the_annotation() -> None:
             "spec": {
                 "source": {"repoURL": "file:///r", "path": "p"},
                 "destination": {"name": "in-cluster"},
-                "syncPolicy": {"syncOptions": ["RespectIgnoreDifferences=true", "odd"]},
+                "syncPolicy": {"syncOptions": ["RespectIgnoreDifferences=true"]},
             },
         },
         "test",
