@@ -31,6 +31,7 @@ from gitward.model.app_edit import (
     retry_from_flags,
 )
 from gitward.model.application import parse_application
+from gitward.model.destination import IN_CLUSTER_SERVER
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.sync import cascade as cascading
@@ -75,7 +76,7 @@ def create(
         "", "--revision", help="Target revision (default HEAD; a version or range for charts)."
     ),
     dest_server: str = typer.Option(
-        "https://kubernetes.default.svc", "--dest-server", help="Destination cluster URL."
+        IN_CLUSTER_SERVER, "--dest-server", help="Destination cluster URL."
     ),
     dest_name: str = typer.Option("", "--dest-name", help="Destination cluster name."),
     dest_namespace: str = typer.Option("", "--dest-namespace", help="Destination namespace."),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from gitward.model.destination import IN_CLUSTER_SERVER
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION
 
@@ -109,7 +110,7 @@ def application(options: InitOptions, env: str) -> str:
             "project": "default",
             "source": source,
             "destination": {
-                "server": "https://kubernetes.default.svc",
+                "server": IN_CLUSTER_SERVER,
                 "namespace": f"{options.name}-{env}",
             },
             "syncPolicy": policy,
