@@ -31,15 +31,15 @@ from gitward.appset.gotemplate import GoTemplates
 from gitward.appset.plan import controller_of
 from gitward.appset.reconciler import AppSetReconciler
 from gitward.appset.sources import AppSetSources
-from gitward.appset.validate import ProjectRules, project_rules
+from gitward.appset.validate import ProjectRules
 from gitward.cluster import KubeClient
 from gitward.cluster.informer import Informer
+from gitward.model.kinds import API_VERSION, APP_PROJECT, APPLICATION, APPLICATION_SET
 from gitward.source import CredentialStore, GitSource, same_repo
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.appset")
 
-API = "argoproj.io/v1alpha1"
 CLUSTER_SECRETS = "argocd.argoproj.io/secret-type=cluster"
 SHUTDOWN_GRACE = 30.0
 
@@ -62,7 +62,9 @@ class InformerIndex:
     def __init__(self, client: KubeClient, namespace: str) -> None:
         self._callbacks: list[Callable[[str, Obj | None, Obj | None], None]] = []
         self._last: dict[str, Obj] = {}
-        self.informer = Informer(client, API, "Application", namespace, on_change=self._changed)
+        self.informer = Informer(
+            client, API_VERSION, APPLICATION, namespace, on_change=self._changed
+        )
         self.ready = self.informer.synced
 
     def _changed(self, name: str, obj: Obj | None) -> None:
@@ -119,7 +121,7 @@ class AppSetController:
         credentials: Callable[[], CredentialStore | None] = lambda: None,
         go: GoTemplates | None = None,
         workers: int = 4,
-        rules: ProjectRules = project_rules,
+        rules: ProjectRules | None = None,
         active: Callable[[], bool] = lambda: True,
         projects: Informer | None = None,
     ) -> None:
@@ -130,7 +132,7 @@ class AppSetController:
         self.workers = workers
         self.active = active
         self.appsets = Informer(
-            client, API, "ApplicationSet", namespace, on_change=self._appset_changed
+            client, API_VERSION, APPLICATION_SET, namespace, on_change=self._appset_changed
         )
         self.secrets = Informer(
             client, "v1", "Secret", namespace, CLUSTER_SECRETS, on_change=self._secret_changed
@@ -138,7 +140,7 @@ class AppSetController:
         #: The installation's AppProjects: shared with the Application controller when the
         #: composition gives one (one watch per process), else this controller's own.
         self._owns_projects = projects is None
-        self.projects = projects or Informer(client, API, "AppProject", namespace)
+        self.projects = projects or Informer(client, API_VERSION, APP_PROJECT, namespace)
         self.projects.subscribe(self._project_changed)
         self.go = go or GoTemplates.find()
         sources: Sources = AppSetSources(git, self._cluster_secrets, credentials)
@@ -180,7 +182,7 @@ class AppSetController:
     def _app_changed(self, name: str, old: Obj | None, new: Obj | None) -> None:
         for app in (new, old):
             ref = controller_of(app) if app is not None else None
-            if ref is None or ref.get("kind") != "ApplicationSet":
+            if ref is None or ref.get("kind") != APPLICATION_SET:
                 continue
             owner = str(ref.get("name"))
             appset = self.appsets.objects.get(owner)

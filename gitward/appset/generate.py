@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gitward.appset.generators import Context, GeneratorError, Sources, run_generators
+from gitward.appset.generators.listings import TreeListings
 from gitward.appset.gotemplate import GoTemplateError, GoTemplates
 from gitward.appset.render import TreeRenderer
 from gitward.appset.template import Desired, TemplateError, render_applications
@@ -41,10 +42,18 @@ class Generation:
     requeue_after: float | None = None
 
 
-async def generate(appset: ApplicationSet, sources: Sources, go: GoTemplates) -> Generation:
-    """Every Application ``appset`` generates now; :class:`GenerationError` on any failure."""
+async def generate(
+    appset: ApplicationSet,
+    sources: Sources,
+    go: GoTemplates,
+    listings: TreeListings | None = None,
+) -> Generation:
+    """Every Application ``appset`` generates now; :class:`GenerationError` on any failure.
+
+    ``listings``: the caller's memory of exported trees (a fresh one when not given).
+    """
     renderer = TreeRenderer(appset.go_template, appset.go_template_options, go)
-    ctx = Context(appset, sources, renderer)
+    ctx = Context(appset, sources, renderer, listings=listings or TreeListings())
     try:
         generated = await run_generators(ctx)
     except GoTemplateError as exc:

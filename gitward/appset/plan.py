@@ -30,6 +30,7 @@ from gitward.appset.template import Desired
 from gitward.diff.ignore import IgnoreRule, apply_rules, parse_rules
 from gitward.model.applicationset import APPROVE_ANNOTATION, ApplicationSet
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION, APPLICATION_SET, GROUP
 from gitward.sandbox.jqrun import default_runner
 
 Obj = dict[str, Any]
@@ -64,8 +65,8 @@ class Plan:
 
 def owner_reference(appset: ApplicationSet) -> Obj:
     return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "ApplicationSet",
+        "apiVersion": API_VERSION,
+        "kind": APPLICATION_SET,
         "name": appset.name,
         "uid": appset.uid,
         "controller": True,
@@ -83,7 +84,7 @@ def controller_of(app: Mapping[str, Any]) -> Obj | None:
 def owned_by(app: Mapping[str, Any], appset: ApplicationSet) -> bool:
     """Whether ``app``'s controller is this ApplicationSet (by uid, or by name without one)."""
     ref = controller_of(app)
-    if ref is None or ref.get("kind") != "ApplicationSet":
+    if ref is None or ref.get("kind") != APPLICATION_SET:
         return False
     if appset.uid and ref.get("uid"):
         return bool(ref.get("uid") == appset.uid)
@@ -149,8 +150,8 @@ def _ignore_rules(appset: ApplicationSet, name: str) -> list[IgnoreRule]:
     """
     entries = [
         {
-            "group": "argoproj.io",
-            "kind": "Application",
+            "group": GROUP,
+            "kind": APPLICATION,
             "jsonPointers": e.get("jsonPointers"),
             "jqPathExpressions": e.get("jqPathExpressions"),
         }

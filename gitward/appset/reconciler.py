@@ -9,7 +9,7 @@ and changes nothing else; so does a deletion above the threshold, which waits
 for ``gitward appset approve``.
 
 Deleting the ApplicationSet deletes its Applications through their owner
-references (the API server's garbage collector), unless its policy does not
+references (the API_VERSION server's garbage collector), unless its policy does not
 allow deletion (``create-only``, ``create-update``): then their owner
 references are removed first, so they stay.
 """
@@ -27,15 +27,10 @@ from gitward.appset import plan as planning
 from gitward.appset import rollout, status
 from gitward.appset.generate import GenerationError, generate
 from gitward.appset.generators import Sources
+from gitward.appset.generators.listings import TreeListings
 from gitward.appset.gotemplate import GoTemplates
 from gitward.appset.template import RESOURCES_FINALIZER, Desired
-from gitward.appset.validate import (
-    IN_CLUSTER_NAME,
-    IN_CLUSTER_SERVER,
-    ProjectRules,
-    project_rules,
-    validate,
-)
+from gitward.appset.validate import ProjectChecks, ProjectRules, validate
 from gitward.cluster import ApiError, Conflict, KubeClient, NotFound
 from gitward.cluster.secrets import secret_fields
 from gitward.model.applicationset import (
@@ -44,14 +39,15 @@ from gitward.model.applicationset import (
     ApplicationSet,
     parse_applicationset,
 )
+from gitward.model.destination import destination_ref
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION, APPLICATION_SET
 from gitward.sync import events
 from gitward.sync.status import now
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.appset")
 
-API = "argoproj.io/v1alpha1"
 #: After a failed generation, look again this soon (Argo CD: 3 minutes).
 RETRY_SECONDS = 180.0
 #: Application writes in flight at once for one ApplicationSet.
@@ -86,11 +82,7 @@ def cluster_names(secrets: list[Obj]) -> dict[str, str]:
 
 
 def _destination_known(app: Obj, clusters: Mapping[str, str]) -> bool:
-    dest = (app.get("spec") or {}).get("destination") or {}
-    name, server = dest.get("name") or "", (dest.get("server") or "").rstrip("/")
-    if name:
-        return name == IN_CLUSTER_NAME or name in clusters
-    return server == IN_CLUSTER_SERVER or server in clusters.values()
+    return destination_ref((app.get("spec") or {}).get("destination")).known_in(clusters)
 
 
 def _summary(action: str, names: list[str]) -> str:
@@ -113,7 +105,7 @@ class AppSetReconciler:
         applications: Callable[[], Mapping[str, Obj]],
         projects: Callable[[], Awaitable[Mapping[str, Obj]]],
         clusters: Callable[[], Awaitable[list[Obj]]],
-        rules: ProjectRules = project_rules,
+        rules: ProjectRules | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -123,12 +115,14 @@ class AppSetReconciler:
         self.applications = applications
         self.projects = projects
         self.clusters = clusters
-        self.rules = rules
+        self.rules: ProjectRules = rules or ProjectChecks()
         #: Repositories each set's last generation read (normalised URL -> revision).
         self.reads: dict[str, dict[str, str]] = {}
         #: The held deletion each set was last warned about (one Event per distinct hold).
         self._warned: dict[str, str] = {}
         self.passes = 0
+        #: Listings of exported commits the git generators walked, for this reconciler's life.
+        self.listings = TreeListings()
 
     def forget(self, name: str) -> None:
         self.reads.pop(name, None)
@@ -153,7 +147,7 @@ class AppSetReconciler:
             await self._report(obj, (status.INVALID_SPEC, str(exc)), False, {})
             return Outcome(errors={"spec": str(exc)}, requeue_after=RETRY_SECONDS)
         try:
-            generation = await generate(appset, self.sources, self.go)
+            generation = await generate(appset, self.sources, self.go, self.listings)
         except GenerationError as exc:
             log.warning("%s: %s", appset.where, exc)
             await self._report(obj, (exc.reason, str(exc)), False, self.owned(appset))
@@ -205,7 +199,7 @@ class AppSetReconciler:
             async with semaphore:
                 try:
                     stored[item.name] = await self.client.patch(
-                        API, "Application", item.name, appset.namespace, item.patch
+                        API_VERSION, APPLICATION, item.name, appset.namespace, item.patch
                     )
                     outcome.updated.append(item.name)
                 except ApiError as exc:
@@ -220,8 +214,8 @@ class AppSetReconciler:
                     if RESOURCES_FINALIZER in finalizers and not _destination_known(live, clusters):
                         # Its cluster is gone: the cascade could never end (Argo CD does this too).
                         await self.client.patch(
-                            API,
-                            "Application",
+                            API_VERSION,
+                            APPLICATION,
                             app_name,
                             appset.namespace,
                             {
@@ -233,7 +227,11 @@ class AppSetReconciler:
                             },
                         )
                     await self.client.delete(
-                        API, "Application", app_name, appset.namespace, propagation="Background"
+                        API_VERSION,
+                        APPLICATION,
+                        app_name,
+                        appset.namespace,
+                        propagation="Background",
                     )
                     stored.pop(app_name, None)
                     outcome.deleted.append(app_name)
@@ -374,8 +372,8 @@ class AppSetReconciler:
         meta = obj["metadata"]
         try:
             return await self.client.patch(
-                API,
-                "ApplicationSet",
+                API_VERSION,
+                APPLICATION_SET,
                 meta["name"],
                 meta.get("namespace"),
                 {"metadata": {"annotations": remove}},
@@ -398,8 +396,8 @@ class AppSetReconciler:
                 ]
                 try:
                     await self.client.patch(
-                        API,
-                        "Application",
+                        API_VERSION,
+                        APPLICATION,
                         app_name,
                         appset.namespace,
                         {"metadata": {"ownerReferences": refs or None}},
@@ -412,8 +410,8 @@ class AppSetReconciler:
             remaining = [f for f in finalizers if f != RESOURCES_FINALIZER]
             try:
                 await self.client.patch(
-                    API,
-                    "ApplicationSet",
+                    API_VERSION,
+                    APPLICATION_SET,
                     meta["name"],
                     meta.get("namespace"),
                     {"metadata": {"finalizers": remaining or None}},

@@ -17,9 +17,9 @@ from typing import Any
 
 from gitward._util.redact import redact
 from gitward.cluster import KubeClient
+from gitward.model.kinds import API_VERSION, APPLICATION, APPLICATION_SET, GROUP
 
 Obj = dict[str, Any]
-API = "argoproj.io/v1alpha1"
 
 ERROR_OCCURRED = "ErrorOccurred"
 PARAMETERS_GENERATED = "ParametersGenerated"
@@ -105,9 +105,9 @@ def resource_statuses(apps: Mapping[str, Obj]) -> list[Obj]:
         app = apps[name]
         status = app.get("status") or {}
         entry: Obj = {
-            "group": "argoproj.io",
+            "group": GROUP,
             "version": "v1alpha1",
-            "kind": "Application",
+            "kind": APPLICATION,
             "name": name,
             "namespace": (app.get("metadata") or {}).get("namespace", ""),
             "status": (status.get("sync") or {}).get("status", ""),
@@ -144,8 +144,8 @@ async def write(client: KubeClient, appset: Obj, fields: Obj) -> Obj:
         return appset
     meta = appset["metadata"]
     return await client.patch(
-        API,
-        "ApplicationSet",
+        API_VERSION,
+        APPLICATION_SET,
         meta["name"],
         meta.get("namespace"),
         {"status": fields},

@@ -28,10 +28,10 @@ from gitward.appset.render import TreeRenderer
 from gitward.appset.yamlparse import load_go_yaml
 from gitward.model.applicationset import ApplicationSet
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 
 Obj = dict[str, Any]
 
-APPLICATION_API = "argoproj.io/v1alpha1"
 RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 _META_FIELDS = ("name", "namespace", "labels", "annotations", "finalizers")
 
@@ -92,7 +92,7 @@ def merge_patch(target: Any, patch: Any, path: tuple[str, ...] = ()) -> Any:
 def _finish(appset: ApplicationSet, rendered: Any, patch: str | None, where: str) -> Obj:
     if not isinstance(rendered, dict) or not isinstance(rendered.get("metadata", {}), dict):
         raise TemplateError(where, "the template did not render to a mapping")
-    app: Obj = {"apiVersion": APPLICATION_API, "kind": "Application", **rendered}
+    app: Obj = {"apiVersion": API_VERSION, "kind": APPLICATION, **rendered}
     meta = app.setdefault("metadata", {})
     if not meta.get("finalizers") and not appset.preserve_resources_on_deletion:
         meta["finalizers"] = [RESOURCES_FINALIZER]

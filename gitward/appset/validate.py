@@ -23,6 +23,7 @@ from typing import Any
 from gitward._util.lru import BoundedLRU
 from gitward.appset.template import Desired
 from gitward.model.application import parse_application
+from gitward.model.destination import DestinationProblem, destination_ref
 from gitward.model.errors import ConfigError
 from gitward.model.project import AppProject, parse_project
 from gitward.projects.fence import destination_refusal, repo_refusal
@@ -30,42 +31,45 @@ from gitward.projects.fence import destination_refusal, repo_refusal
 Obj = dict[str, Any]
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
-IN_CLUSTER_NAME = "in-cluster"
 
 #: (generated Application, its AppProject object, cluster names to servers) -> why the
 #: project refuses the app, or None.
 ProjectRules = Callable[[Obj, Obj, Mapping[str, str]], str | None]
 
-_parsed: BoundedLRU[tuple[str, str, str], AppProject] = BoundedLRU(256)
 
+class ProjectChecks:
+    """Argo CD's checks of generated apps against their projects (a :data:`ProjectRules`).
 
-def _project(obj: Obj) -> AppProject:
-    meta = obj.get("metadata") or {}
-    key = (str(meta.get("namespace")), str(meta.get("name")), str(meta.get("resourceVersion")))
-    found = _parsed.get(key)
-    if found is None:
-        found = parse_project(obj, f"AppProject {meta.get('name')}")
-        _parsed.put(key, found)
-    return found
+    It remembers parsed AppProjects by (namespace, name, resourceVersion), so the
+    hundreds of apps of one generation parse their project once; the memory lives
+    as long as the object, which the ApplicationSet reconciler owns.
+    """
 
+    def __init__(self, size: int = 256) -> None:
+        self._parsed: BoundedLRU[tuple[str, str, str], AppProject] = BoundedLRU(size)
 
-def project_rules(app: Obj, project_obj: Obj, clusters: Mapping[str, str]) -> str | None:
-    """Argo CD's checks of a generated app against its project: repositories, destination."""
-    try:
-        project = _project(project_obj)
-    except ConfigError as exc:
-        return f"its AppProject is invalid: {exc}"
-    spec = app.get("spec") or {}
-    sources = list(spec.get("sources") or []) or [spec.get("source") or {}]
-    refused = repo_refusal(project, [str((s or {}).get("repoURL") or "") for s in sources])
-    if refused is not None:
-        return refused
-    dest = spec.get("destination") or {}
-    name, server = str(dest.get("name") or ""), str(dest.get("server") or "").rstrip("/")
-    if name and not server:
-        server = IN_CLUSTER_SERVER if name == IN_CLUSTER_NAME else clusters.get(name, "")
-    return destination_refusal(project, server, name, str(dest.get("namespace") or ""))
+    def _project(self, obj: Obj) -> AppProject:
+        meta = obj.get("metadata") or {}
+        key = (str(meta.get("namespace")), str(meta.get("name")), str(meta.get("resourceVersion")))
+        found = self._parsed.get(key)
+        if found is None:
+            found = parse_project(obj, f"AppProject {meta.get('name')}")
+            self._parsed.put(key, found)
+        return found
+
+    def __call__(self, app: Obj, project_obj: Obj, clusters: Mapping[str, str]) -> str | None:
+        """Argo CD's checks of a generated app against its project: repositories, destination."""
+        try:
+            project = self._project(project_obj)
+        except ConfigError as exc:
+            return f"its AppProject is invalid: {exc}"
+        spec = app.get("spec") or {}
+        sources = list(spec.get("sources") or []) or [spec.get("source") or {}]
+        refused = repo_refusal(project, [str((s or {}).get("repoURL") or "") for s in sources])
+        if refused is not None:
+            return refused
+        dest = destination_ref(spec.get("destination"))
+        return destination_refusal(project, dest.server_in(clusters), dest.name, dest.namespace)
 
 
 @dataclass
@@ -95,15 +99,20 @@ def check_name(name: str) -> str | None:
     return None
 
 
+#: Argo CD's condition texts for the destination problems, as ApplicationSet users see them.
+_ARGO_TEXT = {
+    DestinationProblem.BOTH: "application destination can't have both name and server defined",
+    DestinationProblem.NEITHER: "application destination must have a server or a name",
+}
+
+
 def check_destination(app: Obj, cluster_names: Mapping[str, str]) -> str | None:
-    dest = (app.get("spec") or {}).get("destination") or {}
-    server, name = str(dest.get("server") or ""), str(dest.get("name") or "")
-    if server and name:
-        return "application destination can't have both name and server defined"
-    if not server and not name:
-        return "application destination must have a server or a name"
-    if name and name != IN_CLUSTER_NAME and name not in cluster_names:
-        return f"there are no clusters with this name: {name}"
+    dest = destination_ref((app.get("spec") or {}).get("destination"))
+    problem = dest.problem
+    if problem is not None:
+        return _ARGO_TEXT[problem]
+    if dest.name and not dest.known_in(cluster_names):
+        return f"there are no clusters with this name: {dest.name}"
     return None
 
 
@@ -112,9 +121,14 @@ def validate(
     desired: list[Desired],
     projects: Mapping[str, Obj | None],
     cluster_names: Mapping[str, str],
-    rules: ProjectRules = project_rules,
+    rules: ProjectRules | None = None,
 ) -> Validation:
-    """Sort ``desired`` into writable apps and errors (name -> message), in order."""
+    """Sort ``desired`` into writable apps and errors (name -> message), in order.
+
+    ``rules``: the caller's project checks (which remember parsed projects); fresh ones
+    when not given.
+    """
+    rules = rules or ProjectChecks()
     seen: set[str] = set()
     valid: list[Desired] = []
     errors: dict[str, str] = {}

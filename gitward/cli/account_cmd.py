@@ -20,7 +20,7 @@ from gitward.apiclient import ApiClient, load_config, save_config
 from gitward.cli import context
 from gitward.cli.console import out
 from gitward.cli.output import check_output, print_object, print_table
-from gitward.model.application import parse_duration
+from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
 
 Obj = dict[str, Any]

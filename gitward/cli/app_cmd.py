@@ -8,8 +8,6 @@ compare, assess — and stores the result in the Application's status, so
 
 from __future__ import annotations
 
-import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,36 +19,30 @@ from rich.markup import escape
 from gitward.cli import app_remote, app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
-from gitward.cluster import KubeClient, NotFound
-from gitward.model.application import (
-    API_VERSION,
-    load_applications,
-    parse_application,
-    split_qualified,
+from gitward.cluster import KubeClient
+from gitward.model.app_edit import (
+    NewApp,
+    SpecEdit,
+    new_application,
 )
+from gitward.model.application import parse_application
+from gitward.model.destination import IN_CLUSTER_SERVER
 from gitward.model.errors import ConfigError
-from gitward.reposerver import ManifestService
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.services import refresher_for
 from gitward.sync import cascade as cascading
-from gitward.sync.refresh import Refresher, parse_app_object
+from gitward.sync.app_writes import (
+    applications_in_file,
+    create_or_update,
+    get_app,
+    set_spec,
+)
+from gitward.sync.options import propagation_policy
 from gitward.sync.status import spec_changed_since_refresh
 
 Obj = dict[str, Any]
 
-app = typer.Typer(help="Manage Applications.", no_args_is_help=True)
-
-OutputOption = typer.Option("", "--output", "-o", help="Output format: json, yaml or wide.")
-
-
-async def fetch_app(client: KubeClient, name: str, namespace: str) -> Obj:
-    """The Application ``name``: ``NAME`` in ``namespace``, or ``NS/NAME`` in another one."""
-    app_namespace, plain = split_qualified(name, namespace)
-    try:
-        return await client.get(API_VERSION, "Application", plain, app_namespace)
-    except NotFound:
-        raise ConfigError(
-            f"application {plain!r} not found in namespace {app_namespace!r}"
-        ) from None
+fetch_app = get_app
 
 
 def where_of(obj: Obj) -> tuple[str, str]:
@@ -59,51 +51,12 @@ def where_of(obj: Obj) -> tuple[str, str]:
     return str(meta["name"]), str(meta.get("namespace") or "")
 
 
+app = typer.Typer(help="Manage Applications.", no_args_is_help=True)
+
+OutputOption = typer.Option("", "--output", "-o", help="Output format: json, yaml or wide.")
+
+
 # -- create -----------------------------------------------------------------
-
-
-def _app_from_flags(
-    name: str,
-    namespace: str,
-    repo: str,
-    path: str,
-    revision: str,
-    dest_server: str,
-    dest_name: str,
-    dest_namespace: str,
-    project: str,
-    sync_policy: str,
-    self_heal: bool,
-    auto_prune: bool,
-    sync_options: list[str],
-    helm_chart: str = "",
-) -> Obj:
-    source: Obj = {"repoURL": repo, "chart": helm_chart} if helm_chart else {"repoURL": repo}
-    if path or not helm_chart:
-        source["path"] = path
-    if revision:
-        source["targetRevision"] = revision
-    destination: Obj = {"namespace": dest_namespace}
-    if dest_name:
-        destination["name"] = dest_name
-    else:
-        destination["server"] = dest_server
-    spec: Obj = {"project": project, "source": source, "destination": destination}
-    policy: Obj = {}
-    if sync_policy in ("automated", "auto", "automatic"):
-        policy["automated"] = {"prune": auto_prune, "selfHeal": self_heal}
-    elif sync_policy not in ("", "none", "manual"):
-        raise ConfigError(f"--sync-policy: unknown policy {sync_policy!r} (automated or none)")
-    if sync_options:
-        policy["syncOptions"] = list(sync_options)
-    if policy:
-        spec["syncPolicy"] = policy
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "Application",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": spec,
-    }
 
 
 @app.command()
@@ -122,7 +75,7 @@ def create(
         "", "--revision", help="Target revision (default HEAD; a version or range for charts)."
     ),
     dest_server: str = typer.Option(
-        "https://kubernetes.default.svc", "--dest-server", help="Destination cluster URL."
+        IN_CLUSTER_SERVER, "--dest-server", help="Destination cluster URL."
     ),
     dest_name: str = typer.Option("", "--dest-name", help="Destination cluster name."),
     dest_namespace: str = typer.Option("", "--dest-namespace", help="Destination namespace."),
@@ -141,64 +94,31 @@ def create(
             text = file.read_text()
         except OSError as exc:
             raise ConfigError(f"{file}: {exc.strerror}") from None
-        for parsed in load_applications(text, str(file)):
-            obj = dict(parsed.raw)
-            obj["metadata"] = {
-                **obj["metadata"],
-                "namespace": parsed.raw["metadata"].get("namespace") or cli.namespace,
-            }
-            objects.append(obj)
+        objects = applications_in_file(text, str(file), cli.namespace)
     elif name:
-        if not repo:
-            raise ConfigError("--repo is required when creating from flags")
-        objects.append(
-            _app_from_flags(
-                name,
-                cli.namespace,
-                repo,
-                path,
-                revision,
-                dest_server,
-                dest_name,
-                dest_namespace,
-                project,
-                sync_policy,
-                self_heal,
-                auto_prune,
-                sync_option,
-                helm_chart,
-            )
+        flags = NewApp(
+            name=name,
+            namespace=cli.namespace,
+            repo=repo,
+            path=path,
+            revision=revision,
+            dest_server=dest_server,
+            dest_name=dest_name,
+            dest_namespace=dest_namespace,
+            project=project,
+            sync_policy=sync_policy,
+            self_heal=self_heal,
+            auto_prune=auto_prune,
+            sync_options=tuple(sync_option),
+            helm_chart=helm_chart,
         )
+        objects.append(new_application(flags))
         parse_application(objects[-1], "flags")
     else:
         raise ConfigError("give an application NAME with --repo/--path, or -f FILE")
 
     async def body(client: KubeClient) -> list[str]:
-        done = []
-        for obj in objects:
-            meta = obj["metadata"]
-            try:
-                existing = await client.get(
-                    API_VERSION, "Application", meta["name"], meta["namespace"]
-                )
-            except NotFound:
-                existing = None
-            if existing is not None and not upsert:
-                if existing.get("spec") == obj.get("spec"):
-                    done.append(f"application '{meta['name']}' unchanged")
-                    continue
-                raise ConfigError(
-                    f"application {meta['name']!r} exists in {meta['namespace']!r} with a "
-                    "different spec; use --upsert to replace it"
-                )
-            if existing is not None:
-                body_obj = {**existing, "spec": obj["spec"]}
-                await client.replace(body_obj)
-                done.append(f"application '{meta['name']}' updated")
-            else:
-                await client.create(obj)
-                done.append(f"application '{meta['name']}' created")
-        return done
+        return [await create_or_update(client, obj, upsert=upsert) for obj in objects]
 
     for line in context.run(ctx, body):
         out.print(line)
@@ -213,7 +133,7 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[Obj]:
-        return await client.list(API_VERSION, "Application", cli.namespace)
+        return await client.list(API_VERSION, APPLICATION, cli.namespace)
 
     if cli.remote() is not None:
         found = context.run_api(ctx, app_remote.list_apps)
@@ -236,7 +156,7 @@ def _refreshed(ctx: typer.Context, name: str, refresh: bool, hard: bool = False)
         return context.run_api(ctx, lambda c: app_remote.get_app(c, name, cli.namespace, how))
 
     async def body(client: KubeClient) -> Obj:
-        obj = await fetch_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         if refresh or hard or spec_changed_since_refresh(obj):
             refresher = await refresher_for(client, cli.namespace, hard=hard)
             obj, _ = await refresher.refresh(obj)
@@ -308,13 +228,13 @@ def diff(
         _print_diffs(context.run_api(ctx, lambda c: app_remote.diffs(c, name, cli.namespace)))
 
     async def body(client: KubeClient) -> list[tuple[str, str]]:
-        obj = await fetch_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         refresher = await refresher_for(client, cli.namespace, local=local)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
         if source_position:
-            keep = await _source_keys(refresher, obj, source_position)
+            keep = await refresher.source_keys(obj, source_position)
             comparison.resources = [
                 r for r in comparison.resources if (r.key.group, r.key.kind, r.key.name) in keep
             ]
@@ -328,21 +248,6 @@ def _print_diffs(diffs: list[tuple[str, str]]) -> None:
         out.print(f"[bold]===== {label} =====[/bold]")
         app_view.colour_diff(text)
     raise typer.Exit(1 if diffs else 0)
-
-
-async def _source_keys(refresher: Refresher, obj: Obj, position: int) -> set[tuple[str, str, str]]:
-    """(group, kind, name) of what source ``position`` (1-based) of a multi-source app renders."""
-    app = parse_app_object(obj)
-    if not app.sources:
-        raise ConfigError("--source-position applies to applications with spec.sources")
-    service = refresher.manifests
-    if not isinstance(service, ManifestService):
-        raise ConfigError("--source-position cannot be combined with --local")
-    rendered = await service.generate(app, positions=[position], allow_empty=True)
-    return {
-        (str(o["apiVersion"]).rpartition("/")[0], str(o["kind"]), str(o["metadata"].get("name")))
-        for o in rendered.objects
-    }
 
 
 @app.command()
@@ -361,14 +266,14 @@ def manifests(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[Obj]:
-        obj = await fetch_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         refresher = await refresher_for(client, cli.namespace)
         comparison = await refresher.compare(obj, revision or None)
         if comparison.conditions and not comparison.resources:
             raise ConfigError("; ".join(c["message"] for c in comparison.conditions))
         resources = comparison.resources
         if source_position:
-            keep = await _source_keys(refresher, obj, source_position)
+            keep = await refresher.source_keys(obj, source_position)
             resources = [r for r in resources if (r.key.group, r.key.kind, r.key.name) in keep]
         if source == "git":
             return [r.desired for r in resources if r.desired is not None]
@@ -388,7 +293,7 @@ def delete(
     cascade: bool = typer.Option(
         True, "--cascade/--no-cascade", help="Also delete the resources the app tracks."
     ),
-    propagation_policy: str = typer.Option(
+    propagation_policy_flag: str = typer.Option(
         "foreground", "--propagation-policy", "-p", help="foreground, background or orphan."
     ),
     yes: bool = typer.Option(True, "--yes", "-y", help="Accepted for argocd compatibility."),
@@ -400,43 +305,29 @@ def delete(
     """
     del yes
     cli = context.get(ctx)
-    policy = {"foreground": "Foreground", "background": "Background", "orphan": "Orphan"}.get(
-        propagation_policy.lower()
-    )
-    if policy is None:
-        raise ConfigError(f"--propagation-policy: unknown policy {propagation_policy!r}")
+    policy = propagation_policy(propagation_policy_flag, "--propagation-policy")
 
     async def body(client: KubeClient) -> list[str]:
-        obj = await fetch_app(client, name, cli.namespace)
-        done: list[str] = []
-        if cascade:
-            refresher = await refresher_for(client, cli.namespace)
-            comparison = await refresher.compare(obj)
-            reason = cascading.comparison_failure(comparison)
-            if reason is not None:
-                raise ConfigError(
-                    "cannot find the app's resources to cascade the delete: "
-                    + reason
-                    + " (use --no-cascade to delete only the Application)"
-                )
+        obj = await get_app(client, name, cli.namespace)
+        refresher = await refresher_for(client, cli.namespace) if cascade else None
+
+        async def destination(app_obj: Obj) -> KubeClient:
             # The resources live on the app's destination cluster, not necessarily this one.
-            target = (await refresher.target(obj)).client
-            try:
-                done = await cascading.delete_app_resources(
-                    target, comparison.resources, policy, owner=obj
-                )
-            except cascading.DeletionError as exc:
-                for line in exc.done:
-                    err.print(escape(line))
-                raise
-        # Only gitward's own resources finalizer goes, with a resourceVersion guard: another
-        # controller's finalizer stays, and that controller finishes the deletion.
-        if await cascading.remove_resources_finalizers(client, obj) is not None:
-            with contextlib.suppress(NotFound):
-                await client.delete(
-                    API_VERSION, "Application", *where_of(obj), propagation="Background"
-                )
-        return done
+            assert refresher is not None
+            return (await refresher.target(app_obj)).client
+
+        try:
+            return await cascading.delete_application(
+                client,
+                obj,
+                policy,
+                compare=refresher.compare if refresher is not None else None,
+                destination=destination,
+            )
+        except cascading.DeletionError as exc:
+            for line in exc.done:
+                err.print(escape(line))
+            raise
 
     for line in context.run(ctx, body):
         err.print(escape(line))
@@ -444,94 +335,6 @@ def delete(
 
 
 # -- sync / wait / history / rollback --------------------------------------
-
-
-def _set_patch(
-    spec: Obj,
-    *,
-    repo: str,
-    path: str,
-    revision: str,
-    dest_server: str,
-    dest_name: str,
-    dest_namespace: str,
-    project: str,
-    sync_policy: str,
-    self_heal: bool | None,
-    auto_prune: bool | None,
-    allow_empty: bool | None,
-    sync_options: list[str],
-    kustomize_images: list[str],
-    helm_params: list[str],
-    values_files: list[str],
-) -> Obj:
-    """The new spec: ``spec`` with every given flag applied (the input is not modified)."""
-    new: Obj = json.loads(json.dumps(spec))
-    if new.get("sources"):
-        raise ConfigError("app set edits single-source applications; edit spec.sources directly")
-    source = new.setdefault("source", {})
-    for key, value in (("repoURL", repo), ("path", path), ("targetRevision", revision)):
-        if value:
-            source[key] = value
-    dest = new.setdefault("destination", {})
-    if dest_server:
-        dest["server"] = dest_server
-        dest.pop("name", None)
-    if dest_name:
-        dest["name"] = dest_name
-        dest.pop("server", None)
-    if dest_namespace:
-        dest["namespace"] = dest_namespace
-    if project:
-        new["project"] = project
-    policy = new.setdefault("syncPolicy", {})
-    if sync_policy in ("none", "manual"):
-        policy.pop("automated", None)
-    elif sync_policy in ("automated", "auto", "automatic"):
-        policy.setdefault("automated", {})
-    elif sync_policy:
-        raise ConfigError(f"--sync-policy: unknown policy {sync_policy!r} (automated or none)")
-    for key, flag in (("selfHeal", self_heal), ("prune", auto_prune), ("allowEmpty", allow_empty)):
-        if flag is not None:
-            if "automated" not in policy:
-                raise ConfigError(
-                    "--self-heal/--auto-prune/--allow-empty need --sync-policy automated"
-                )
-            policy["automated"][key] = flag
-    if sync_options:
-        existing = {o.partition("=")[0]: o for o in policy.get("syncOptions", [])}
-        existing.update({o.partition("=")[0]: o for o in sync_options})
-        policy["syncOptions"] = list(existing.values())
-    if not policy:
-        new.pop("syncPolicy")
-    if kustomize_images:
-        kustomize = source.setdefault("kustomize", {})
-        images = {_image_name(i): i for i in kustomize.get("images", [])}
-        images.update({_image_name(i): i for i in kustomize_images})
-        kustomize["images"] = list(images.values())
-    if helm_params or values_files:
-        helm_spec = source.setdefault("helm", {})
-        params = {p["name"]: p for p in helm_spec.get("parameters", [])}
-        for item in helm_params:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise ConfigError(f"--helm-set {item!r}: expected NAME=VALUE")
-            params[key] = {"name": key, "value": value}
-        if params:
-            helm_spec["parameters"] = list(params.values())
-        if values_files:
-            helm_spec["valueFiles"] = list(values_files)
-    return new
-
-
-def _image_name(image: str) -> str:
-    """``nginx`` of ``nginx=nginx:1.2`` / ``nginx:1.2`` / ``nginx@sha256:...``."""
-    name = image.partition("=")[0] if "=" in image else image
-    name = name.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    return name
 
 
 @app.command("set")
@@ -561,29 +364,26 @@ def set_(
     """Change an Application's spec: source, destination, sync policy, parameters."""
     cli = context.get(ctx)
 
+    edit = SpecEdit(
+        repo=repo,
+        path=path,
+        revision=revision,
+        dest_server=dest_server,
+        dest_name=dest_name,
+        dest_namespace=dest_namespace,
+        project=project,
+        sync_policy=sync_policy,
+        self_heal=self_heal,
+        auto_prune=auto_prune,
+        allow_empty=allow_empty,
+        sync_options=tuple(sync_option),
+        kustomize_images=tuple(kustomize_image),
+        helm_params=tuple(helm_set),
+        values_files=tuple(values),
+    )
+
     async def body(client: KubeClient) -> None:
-        obj = await fetch_app(client, name, cli.namespace)
-        spec = _set_patch(
-            obj.get("spec") or {},
-            repo=repo,
-            path=path,
-            revision=revision,
-            dest_server=dest_server,
-            dest_name=dest_name,
-            dest_namespace=dest_namespace,
-            project=project,
-            sync_policy=sync_policy,
-            self_heal=self_heal,
-            auto_prune=auto_prune,
-            allow_empty=allow_empty,
-            sync_options=sync_option,
-            kustomize_images=kustomize_image,
-            helm_params=helm_set,
-            values_files=values,
-        )
-        updated = {**obj, "spec": spec}
-        parse_application(updated, f"application {name}")
-        await client.replace(updated)
+        await set_spec(client, name, cli.namespace, edit)
 
     context.run(ctx, body)
     out.print(f"application '{name}' updated")

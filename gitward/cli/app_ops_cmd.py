@@ -8,8 +8,6 @@ through :mod:`gitward.cli.app_view` from the same dicts.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import typer
@@ -19,27 +17,20 @@ from rich.table import Table
 from gitward import health
 from gitward.apiclient import ApiClient
 from gitward.cli import app_remote, app_view, context
-from gitward.cli.app_cmd import OutputOption, fetch_app, where_of
+from gitward.cli.app_cmd import OutputOption, fetch_app
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
-from gitward.model.application import API_VERSION, Backoff, Retry, parse_duration
-from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.app_edit import resource_selector, retry_from_flags
 from gitward.services import refresher_for
-from gitward.sync import history
+from gitward.sync.app_writes import disable_automated
 from gitward.sync.lock import release
 from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
-from gitward.sync.status import status_fields
+from gitward.sync.rollback import rollback_entry, rollback_request
+from gitward.sync.wait import WaitFor, wait_for
 
 Obj = dict[str, Any]
-
-
-def _parse_resource(spec: str) -> tuple[str, str, str]:
-    parts = spec.split(":")
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        raise ConfigError(f"--resource {spec!r}: expected GROUP:KIND:NAME (GROUP may be empty)")
-    return parts[0], parts[1], parts[2]
 
 
 def _print_progress(task: SyncTask) -> None:
@@ -52,25 +43,6 @@ def _print_progress(task: SyncTask) -> None:
     err.print(
         f"[{colour}]{state:<12}[/{colour}] {task.phase.label:<8} {escape(str(task.key))}  "
         f"[dim]{escape(task.message)}[/dim]"
-    )
-
-
-def _retry(limit: int, duration: str, factor: int, max_duration: str) -> Retry | None:
-    """A retry policy from flags; None (use the app's own) when no retry was asked for."""
-    if limit == 0:
-        return None
-    for flag, value in (
-        ("--retry-backoff-duration", duration),
-        ("--retry-backoff-max-duration", max_duration),
-    ):
-        try:
-            parse_duration(value)
-        except ValueError as exc:
-            raise ConfigError(f"{flag}: {exc}") from None
-    if factor < 1:
-        raise ConfigError("--retry-backoff-factor: must be 1 or more")
-    return Retry(
-        limit=limit, backoff=Backoff(duration=duration, factor=factor, max_duration=max_duration)
     )
 
 
@@ -139,9 +111,9 @@ def sync(
         prune=prune,
         dry_run=dry_run,
         force=force,
-        resources=frozenset(_parse_resource(r) for r in resource) if resource else None,
+        resources=frozenset(resource_selector(r) for r in resource) if resource else None,
         sync_options=tuple(options),
-        retry=_retry(
+        retry=retry_from_flags(
             retry_limit, retry_backoff_duration, retry_backoff_factor, retry_backoff_max_duration
         ),
     )
@@ -223,38 +195,13 @@ def wait(
     Only reads: the cluster is compared in memory, never written, so a wait beside a
     running controller does not race its status writes."""
     cli = context.get(ctx)
-    want_sync = sync_ or not (health_ or operation)
-    want_health = health_ or not (sync_ or operation)
+    want = WaitFor(sync=sync_, health=health_, operation=operation)
 
     async def body(client: KubeClient) -> Obj:
         refresher = await refresher_for(client, cli.namespace)
-        deadline = time.monotonic() + timeout
-        delay = 0.2
-        while True:
-            obj = await fetch_app(client, name, cli.namespace)
-            if not obj.get("operation"):
-                comparison = await refresher.compare(obj)
-                obj = {
-                    **obj,
-                    "status": {**(obj.get("status") or {}), **status_fields(comparison, obj)},
-                }
-            status = obj.get("status") or {}
-            done = (
-                (not want_sync or (status.get("sync") or {}).get("status") == "Synced")
-                and (not want_health or (status.get("health") or {}).get("status") == "Healthy")
-                and (not operation or not obj.get("operation"))
-            )
-            if done:
-                return obj
-            if time.monotonic() > deadline:
-                sync_status = (status.get("sync") or {}).get("status")
-                health_status = (status.get("health") or {}).get("status")
-                raise WaitTimeout(
-                    f"timed out after {timeout:.0f} s waiting for application {name!r}: "
-                    f"sync {sync_status}, health {health_status}"
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 3.0)
+        return await wait_for(
+            refresher, lambda: fetch_app(client, name, cli.namespace), want, timeout, name
+        )
 
     obj = context.run(ctx, body)
     app_view.app_header(obj)
@@ -310,26 +257,16 @@ def rollback(
 
     async def body(client: KubeClient) -> OperationResult:
         obj = await fetch_app(client, name, cli.namespace)
-        entry = _pick_entry(obj, name, history_id)
-        automated = ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated")
-        if automated is not None:
+        request = rollback_request(rollback_entry(obj, history_id, name), prune=prune)
+        disabled = await disable_automated(client, obj)
+        if disabled is not None:
             err.print(
                 "[yellow]warning:[/yellow] automated sync is disabled for "
                 f"{escape(name)} so the rollback is not undone; re-enable it with "
                 f"gitward app set {escape(name)} --sync-policy automated"
             )
-            obj = await client.patch(
-                API_VERSION,
-                "Application",
-                *where_of(obj),
-                {"spec": {"syncPolicy": {"automated": None}}},
-            )
+            obj = disabled
         refresher = await refresher_for(client, cli.namespace)
-        if entry.get("revisions"):
-            revisions = tuple(str(r) for r in entry["revisions"])
-            request = SyncRequest(revisions=revisions, prune=prune)
-        else:
-            request = SyncRequest(revision=str(entry["revision"]), prune=prune)
         return await run_sync(
             refresher,
             obj,
@@ -350,22 +287,6 @@ def _print_rollback(outcome: Obj) -> None:
         raise typer.Exit(1)
 
 
-def _pick_entry(obj: Obj, name: str, history_id: int | None) -> Obj:
-    """The history entry to roll back to: ``history_id``, or the one before the last."""
-    entries = list((obj.get("status") or {}).get("history") or [])
-    if not entries:
-        raise ConfigError(f"application {name!r} has no history to roll back to")
-    if history_id is None:
-        if len(entries) < 2:
-            raise ConfigError(f"application {name!r} has only one history entry")
-        return dict(entries[-2])
-    found = history.find(entries, history_id)
-    if found is None:
-        ids = ", ".join(str(e.get("id")) for e in entries)
-        raise ConfigError(f"application {name!r} has no history ID {history_id} (IDs: {ids})")
-    return dict(found)
-
-
 def _rollback_remote(
     ctx: typer.Context, name: str, history_id: int | None, timeout: float, prune: bool
 ) -> Obj:
@@ -374,7 +295,7 @@ def _rollback_remote(
 
     async def body(client: ApiClient) -> Obj:
         obj = await app_remote.get_app(client, name, cli.namespace)
-        entry = _pick_entry(obj, name, history_id)
+        entry = rollback_entry(obj, history_id, name)
         if ((obj.get("spec") or {}).get("syncPolicy") or {}).get("automated") is not None:
             err.print(
                 "[yellow]warning:[/yellow] automated sync is disabled for "
@@ -403,10 +324,6 @@ def terminate_op(ctx: typer.Context, name: str) -> None:
 
     context.run(ctx, body)
     out.print(f"operation of application '{name}' terminated")
-
-
-class WaitTimeout(GitwardError):
-    """``app wait`` ran out of time."""
 
 
 def register(app: typer.Typer) -> None:

@@ -27,13 +27,9 @@ from gitward.cli import context
 from gitward.cli.console import err, out
 from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import KubeClient, NotFound
-from gitward.model.applicationset import (
-    API_VERSION,
-    APPROVE_ANNOTATION,
-    KIND,
-    parse_applicationset,
-)
+from gitward.model.applicationset import APPROVE_ANNOTATION, parse_applicationset
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION_SET
 from gitward.services import gotemplates
 from gitward.source import CredentialStore, GitSource
 from gitward.source.policy import RepoURLPolicy
@@ -63,8 +59,8 @@ def load_file(file: Path) -> list[Obj]:
         if doc is None:
             continue
         where = f"{file}: document {index}"
-        if not isinstance(doc, dict) or doc.get("kind") != KIND:
-            raise ConfigError(f"{where}: not an {API_VERSION} {KIND}")
+        if not isinstance(doc, dict) or doc.get("kind") != APPLICATION_SET:
+            raise ConfigError(f"{where}: not an {API_VERSION} {APPLICATION_SET}")
         parse_applicationset(doc, where)
         found.append(doc)
     if not found:
@@ -74,7 +70,7 @@ def load_file(file: Path) -> list[Obj]:
 
 async def _get(client: KubeClient, name: str, namespace: str) -> Obj:
     try:
-        return await client.get(API_VERSION, KIND, name, namespace)
+        return await client.get(API_VERSION, APPLICATION_SET, name, namespace)
     except NotFound:
         raise ConfigError(f"applicationset {name!r} not found in namespace {namespace!r}") from None
 
@@ -98,7 +94,9 @@ def create(
             }
             obj = {**obj, "metadata": meta}
             try:
-                existing = await client.get(API_VERSION, KIND, meta["name"], meta["namespace"])
+                existing = await client.get(
+                    API_VERSION, APPLICATION_SET, meta["name"], meta["namespace"]
+                )
             except NotFound:
                 existing = None
             if existing is None:
@@ -138,7 +136,7 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[Obj]:
-        return await client.list(API_VERSION, KIND, cli.namespace)
+        return await client.list(API_VERSION, APPLICATION_SET, cli.namespace)
 
     sets = sorted(context.run(ctx, body), key=lambda a: a["metadata"]["name"])
     if output in ("json", "yaml"):
@@ -238,7 +236,7 @@ def delete(
         await _get(client, name, cli.namespace)
         await client.delete(
             API_VERSION,
-            KIND,
+            APPLICATION_SET,
             name,
             cli.namespace,
             propagation="Background" if cascade else "Orphan",
@@ -270,7 +268,7 @@ def approve(
         digest = held.get("digest") or deletion_digest(apps)
         await client.patch(
             API_VERSION,
-            KIND,
+            APPLICATION_SET,
             name,
             cli.namespace,
             {"metadata": {"annotations": {APPROVE_ANNOTATION: digest}}},

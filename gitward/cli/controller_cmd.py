@@ -15,7 +15,7 @@ from gitward.cli import context, logsetup
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
 from gitward.install import ensure_default_project
-from gitward.model.application import parse_duration
+from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
 from gitward.server import ControllerServer
 from gitward.sync.settings import load_application_namespaces, parse_namespace_globs
@@ -106,10 +106,7 @@ def controller(
     if fmt not in ("text", "json"):
         raise ConfigError(f"--log-format {log_format!r}: expected text or json")
     logsetup.configure(log_level, "json" if fmt == "json" else "text")
-    try:
-        image_every = parse_duration(image_interval)
-    except ValueError as exc:
-        raise ConfigError(f"--image-update-interval: {exc}") from None
+    image_every = parse_duration(image_interval, "--image-update-interval")
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:

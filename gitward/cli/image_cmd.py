@@ -21,14 +21,13 @@ from gitward.images.imageset import Kind
 from gitward.images.reference import ImageChange
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.services import repo_credentials
 from gitward.source import GitSource
 from gitward.source.policy import RepoURLPolicy
 from gitward.sync import load_settings
 
 app = typer.Typer(help="Change container images in the source of truth.", no_args_is_help=True)
-
-APPLICATION_API = "argoproj.io/v1alpha1"
 
 
 @app.command("set")
@@ -148,7 +147,7 @@ async def _set_for_app(
     dry_run: bool,
 ) -> Outcome:
     try:
-        obj = await client.get(APPLICATION_API, "Application", name, namespace)
+        obj = await client.get(API_VERSION, APPLICATION, name, namespace)
     except NotFound:
         raise ConfigError(f"application {name!r} not found in namespace {namespace}") from None
     application = parse_application(obj, f"Application {namespace}/{name}")

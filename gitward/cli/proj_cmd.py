@@ -27,7 +27,7 @@ from gitward.cli.console import out
 from gitward.cli.output import check_output, print_object
 from gitward.cluster import KubeClient
 from gitward.model.errors import ConfigError
-from gitward.model.project import PROJECT_API
+from gitward.model.kinds import API_VERSION, APP_PROJECT
 from gitward.projects import edit
 from gitward.projects.edit import Change
 from gitward.sync import project_writes
@@ -72,8 +72,8 @@ def load_file(source: str) -> Obj:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{source}{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    if len(docs) != 1 or not isinstance(docs[0], dict) or docs[0].get("kind") != "AppProject":
-        raise ConfigError(f"{source}: expected exactly one {PROJECT_API} AppProject")
+    if len(docs) != 1 or not isinstance(docs[0], dict) or docs[0].get("kind") != APP_PROJECT:
+        raise ConfigError(f"{source}: expected exactly one {API_VERSION} AppProject")
     return docs[0]
 
 
@@ -214,7 +214,7 @@ def list_(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> list[Obj]:
-        return await client.list(PROJECT_API, "AppProject", cli.namespace)
+        return await client.list(API_VERSION, APP_PROJECT, cli.namespace)
 
     if cli.remote() is not None:
         found = context.run_api(ctx, lambda c: c.get("/api/v1/projects"))["items"]

@@ -13,21 +13,11 @@ from gitward.cli.console import out
 from gitward.cluster import KubeClient
 from gitward.dora import Figures, figures
 from gitward.dora.store import load_all
-from gitward.model.application import parse_duration
+from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 
-APPLICATION_API = "argoproj.io/v1alpha1"
 _BARS = " ▁▂▃▄▅▆▇█"
-
-
-def _span(text: str) -> float:
-    """``30d``, ``12h``, ``90m`` or a Go duration, in seconds."""
-    if text.endswith("d") and text[:-1].isdigit():
-        return int(text[:-1]) * 86400.0
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise ConfigError(f"--since: {exc} (or a number of days: 30d)") from None
 
 
 def _human(seconds: float | None) -> str:
@@ -63,13 +53,14 @@ def stats(
     from the delivery records the controller keeps (Git commit times and sync history)."""
     if output not in ("text", "json"):
         raise ConfigError(f"--output: expected text or json, got {output!r}")
-    span, window = _span(since), parse_duration(failure_window)
+    span = parse_duration(since, "--since", days=True)
+    window = parse_duration(failure_window, "--failure-window")
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> tuple[Figures, int]:
         records = await load_all(client, cli.namespace)
         if project:
-            apps = await client.list(APPLICATION_API, "Application", cli.namespace)
+            apps = await client.list(API_VERSION, APPLICATION, cli.namespace)
             wanted = {
                 f"{a['metadata'].get('namespace', cli.namespace)}/{a['metadata']['name']}"
                 for a in apps

@@ -17,7 +17,6 @@ from gitward.cluster.errors import (
     UnknownKind,
 )
 from gitward.cluster.secrets import (
-    IN_CLUSTER_SERVER,
     ClusterSpec,
     InvalidClusterSecret,
     TLSClientConfig,
@@ -26,6 +25,7 @@ from gitward.cluster.secrets import (
     client_for_cluster_secret,
     parse_cluster_secret,
 )
+from gitward.model.destination import IN_CLUSTER_SERVER
 
 __all__ = [
     "FIELD_MANAGER",

@@ -33,12 +33,11 @@ from gitward._util.secretdata import secret_fields as _secret_data
 from gitward.cluster.client import KubeClient
 from gitward.cluster.errors import ClusterError
 from gitward.cluster.kubeconfig import Credentials, in_cluster, load
+from gitward.model.destination import IN_CLUSTER_NAME, IN_CLUSTER_SERVER
 from gitward.model.errors import ConfigError
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"  # noqa: S105 - a label name
 CLUSTER_SECRET_TYPE = "cluster"  # noqa: S105 - a label value
-IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
-IN_CLUSTER_NAME = "in-cluster"
 #: Argo CD marks the Secrets its CLI creates with ``managed-by``; so does gitward.
 MANAGED_BY = {"managed-by": "gitward"}
 

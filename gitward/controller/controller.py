@@ -29,9 +29,9 @@ from gitward.controller.queue import WorkQueue
 from gitward.controller.reconciler import REFRESH_ANNOTATION, Reconciler
 from gitward.controller.sharding import NoSharding, Sharding
 from gitward.model.application import qualified_name, split_qualified
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.project import DEFAULT_PROJECT
 from gitward.sync import Refresher
-from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.controller")
@@ -266,7 +266,7 @@ class Controller:
         while not stop.is_set():
             try:
                 items, version = await self.client.list_with_version(
-                    APPLICATION_API, "Application", self._watched_namespace
+                    API_VERSION, APPLICATION, self._watched_namespace
                 )
                 items = [i for i in items if self._is_mine(i)]
                 listed = {self.key(i): i for i in items}
@@ -278,7 +278,7 @@ class Controller:
                 delay = 1.0
                 while not stop.is_set():
                     async for event in self.client.watch(
-                        APPLICATION_API, "Application", self._watched_namespace, version, 240
+                        API_VERSION, APPLICATION, self._watched_namespace, version, 240
                     ):
                         kind, obj = event.get("type"), event.get("object") or {}
                         if kind == "ERROR":

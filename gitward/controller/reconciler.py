@@ -26,6 +26,7 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.controller import dependencies
 from gitward.model.application import split_qualified
 from gitward.model.errors import GitwardError
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
 from gitward.sync import Comparison, Refresher, cascade, events, lock, parse_app_object
@@ -37,7 +38,7 @@ from gitward.sync.requested import (
     is_automated,
     request_from_operation,
 )
-from gitward.sync.status import APPLICATION_API, now, patch_status, set_conditions
+from gitward.sync.status import now, patch_status, set_conditions
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.controller")
@@ -131,7 +132,7 @@ class Reconciler:
         """The Application of qualified name ``name`` (``NS/NAME`` outside the namespace)."""
         namespace, plain = split_qualified(name, self.namespace)
         try:
-            return await self.client.get(APPLICATION_API, "Application", plain, namespace)
+            return await self.client.get(API_VERSION, APPLICATION, plain, namespace)
         except NotFound:
             return None
 
@@ -152,8 +153,8 @@ class Reconciler:
             # "hard" also renders again.
             self.forget_revisions(str(requested).strip() == "hard")
             obj = await self.client.patch(
-                APPLICATION_API,
-                "Application",
+                API_VERSION,
+                APPLICATION,
                 obj["metadata"]["name"],
                 obj["metadata"].get("namespace") or self.namespace,
                 {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},

@@ -56,9 +56,9 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from gitward._util.hashing import digest_of
 from gitward.cluster import ClusterError, Conflict, KubeClient, NotFound
-from gitward.cluster.secrets import IN_CLUSTER_NAME, IN_CLUSTER_SERVER
 from gitward.controller import leases
 from gitward.controller.leases import LABELS, LEASE_API, MICROTIME, LeaseView, lease_body
+from gitward.model.destination import IN_CLUSTER_NAME, destination_ref
 from gitward.model.errors import ConfigError
 
 Obj = dict[str, Any]
@@ -86,12 +86,10 @@ def destination_key(app_obj: Mapping[str, Any]) -> str:
     function cannot read them). That costs balance, never correctness: each app
     still lands in exactly one shard.
     """
-    dest = (app_obj.get("spec") or {}).get("destination") or {}
-    server = str(dest.get("server") or "").rstrip("/")
-    name = str(dest.get("name") or "")
-    if server == IN_CLUSTER_SERVER or (not server and name == IN_CLUSTER_NAME):
+    dest = destination_ref((app_obj.get("spec") or {}).get("destination"))
+    if dest.is_in_cluster():
         return IN_CLUSTER_NAME
-    return server or name
+    return dest.server or dest.name
 
 
 def shard_of(app_obj: Mapping[str, Any], shards: int, mode: ShardMode = "app") -> int:

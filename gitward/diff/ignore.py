@@ -65,6 +65,18 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+#: The fields of an ignoreDifferences entry, as Argo CD defines them.
+_ENTRY_FIELDS = (
+    "group",
+    "kind",
+    "name",
+    "namespace",
+    "jsonPointers",
+    "jqPathExpressions",
+    "managedFieldsManagers",
+)
+
+
 def parse_rules(
     entries: Iterable[Any],
     where: str = "spec.ignoreDifferences",
@@ -82,6 +94,10 @@ def parse_rules(
         at = f"{where}[{i}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{at}: must be a mapping")
+        unknown = sorted(str(k)[:64] for k in entry if k not in _ENTRY_FIELDS)
+        if unknown:
+            # A misspelt jsonPointers would otherwise select the resource and ignore nothing.
+            raise ConfigError(f"{at}.{unknown[0]}: unknown field (use {', '.join(_ENTRY_FIELDS)})")
         rule = IgnoreRule(
             group=str(entry.get("group", "") or ""),
             kind=str(entry.get("kind", "") or ""),

@@ -19,6 +19,7 @@ from typing import Any
 from gitward._util.hashing import digest_of
 from gitward.cluster import Conflict, KubeClient, NotFound
 from gitward.dora.records import Record
+from gitward.model.kinds import API_VERSION, APPLICATION
 
 LABEL = "gitward.io/dora-record"
 APP_LABEL = "gitward.io/application"
@@ -100,8 +101,8 @@ async def update(
         try:
             if cm is None:
                 owner = {
-                    "apiVersion": app.get("apiVersion", "argoproj.io/v1alpha1"),
-                    "kind": "Application",
+                    "apiVersion": app.get("apiVersion", API_VERSION),
+                    "kind": APPLICATION,
                     "name": app_name,
                     "uid": meta.get("uid", ""),
                 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from gitward.health import batch, cel, core, custom, extensions, pod, workloads
 from gitward.health.lua import HealthScriptError, LuaHealth
+from gitward.model.kinds import APPLICATION, GROUP
 from gitward.model.overrides import ResourceOverrides
 from gitward.model.status import Health, HealthStatus, worst
 
@@ -42,8 +43,8 @@ _RULES: dict[tuple[str, str], Rule] = {
     ("batch", "Job"): batch.job,
     ("batch", "CronJob"): batch.cron_job,
     ("autoscaling", "HorizontalPodAutoscaler"): batch.horizontal_pod_autoscaler,
-    ("argoproj.io", "Application"): custom.application,
-    ("argoproj.io", "Workflow"): extensions.workflow,
+    (GROUP, APPLICATION): custom.application,
+    (GROUP, "Workflow"): extensions.workflow,
 }
 
 

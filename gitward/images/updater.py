@@ -65,8 +65,9 @@ from gitward.images.gitpush import Remote, branch_of, private_clone
 from gitward.images.imageset import Kind, Target, set_images
 from gitward.images.reference import ImageChange, ImageRef, ImageRefError, parse_image, same_image
 from gitward.images.registry import RegistryClient, RegistryCredentials, split_image
-from gitward.model.application import parse_duration
+from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.source import CredentialStore, GitSource
 from gitward.sync import events
 
@@ -80,7 +81,6 @@ MAX_BACKOFF = 1800.0
 CONFIGMAP = "argocd-image-updater-config"
 CONFIG_TTL = 30.0
 CREDENTIALS_LABEL = "gitward.io/registry-credentials"
-APPLICATION_API = "argoproj.io/v1alpha1"
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ def interval_of(app: Obj, default: float) -> float:
     if not isinstance(raw, str) or not raw.strip():
         return default
     try:
-        return max(parse_duration(raw.strip()), MIN_INTERVAL)
-    except ValueError:
+        return max(parse_duration(raw), MIN_INTERVAL)
+    except DurationError:
         log.warning("annotation %s: %r is not a duration; using %gs", INTERVAL_ANNOTATION,
                     raw, default)  # fmt: skip
         return default
@@ -474,7 +474,7 @@ class ImageUpdater:
                 f"app {name}: write-back-method argocd needs a Kustomize or Helm source "
                 f"(this one is {source_type or 'not rendered yet'}); use write-back-method: git"
             )
-        await self.client.patch(APPLICATION_API, "Application", name, self.namespace, patch)
+        await self.client.patch(API_VERSION, APPLICATION, name, self.namespace, patch)
 
 
 def _names(entry: str, name: str) -> bool:

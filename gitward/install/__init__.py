@@ -4,7 +4,7 @@ Layer 3: uses :mod:`gitward.cluster`; knows nothing of git, rendering or sync.
 """
 
 from gitward.install.components import COMPONENTS
-from gitward.install.crds import GROUP, VERSION, crds
+from gitward.install.crds import crds
 from gitward.install.installer import (
     Change,
     InstallError,
@@ -14,6 +14,7 @@ from gitward.install.installer import (
     uninstall,
 )
 from gitward.install.pods import DEFAULT_IMAGE, ComponentOptions
+from gitward.model.kinds import GROUP, VERSION
 
 __all__ = [
     "COMPONENTS",

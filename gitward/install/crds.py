@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-GROUP = "argoproj.io"
-VERSION = "v1alpha1"
+from gitward.model.kinds import APP_PROJECT, APPLICATION, APPLICATION_SET, GROUP, VERSION
 
 Obj = dict[str, Any]
 
@@ -81,7 +80,7 @@ def crds() -> list[Obj]:
     age = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
     return [
         _crd(
-            "Application",
+            APPLICATION,
             "applications",
             ["app", "apps"],
             [
@@ -97,6 +96,6 @@ def crds() -> list[Obj]:
             ],
             with_operation=True,
         ),
-        _crd("AppProject", "appprojects", ["appproj", "appprojs"], [age]),
-        _crd("ApplicationSet", "applicationsets", ["appset", "appsets"], [age]),
+        _crd(APP_PROJECT, "appprojects", ["appproj", "appprojs"], [age]),
+        _crd(APPLICATION_SET, "applicationsets", ["appset", "appsets"], [age]),
     ]

@@ -23,9 +23,10 @@ from gitward.cluster import (
     describe,
 )
 from gitward.install.components import component_objects
-from gitward.install.crds import GROUP, VERSION, crds
+from gitward.install.crds import crds
 from gitward.install.objects import controller_rbac, default_project, namespace, server_rbac
 from gitward.install.pods import ComponentOptions
+from gitward.model.kinds import APP_PROJECT, APPLICATION, GROUP, VERSION
 
 Obj = dict[str, Any]
 INSTALL_MANAGER = f"{FIELD_MANAGER}-install"
@@ -70,7 +71,7 @@ async def ensure_default_project(client: KubeClient, ns: str) -> bool:
     """
     project = default_project(ns)
     try:
-        await client.get(project["apiVersion"], "AppProject", "default", ns)
+        await client.get(project["apiVersion"], APP_PROJECT, "default", ns)
         return False
     except NotFound:
         pass
@@ -165,7 +166,7 @@ async def uninstall(client: KubeClient, ns: str = "argocd", timeout: float = 60.
     the controller and the API server."""
     changes: list[Change] = []
     try:
-        apps = await client.list(f"{GROUP}/{VERSION}", "Application")
+        apps = await client.list(f"{GROUP}/{VERSION}", APPLICATION)
     except UnknownKind:  # never installed, or already uninstalled
         apps = []
     for app in apps:
@@ -173,7 +174,7 @@ async def uninstall(client: KubeClient, ns: str = "argocd", timeout: float = 60.
         if meta.get("finalizers"):
             await client.patch(
                 f"{GROUP}/{VERSION}",
-                "Application",
+                APPLICATION,
                 meta["name"],
                 meta.get("namespace"),
                 {"metadata": {"finalizers": None}},

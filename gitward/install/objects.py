@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitward.install.crds import GROUP, VERSION
+from gitward.model.kinds import APP_PROJECT, GROUP, VERSION
 
 Obj = dict[str, Any]
 
@@ -34,7 +34,7 @@ def namespace(name: str) -> Obj:
 def default_project(ns: str) -> Obj:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "AppProject",
+        "kind": APP_PROJECT,
         "metadata": {"name": "default", "namespace": ns, "labels": dict(PART_OF)},
         "spec": {
             "sourceRepos": ["*"],

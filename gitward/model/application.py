@@ -20,27 +20,14 @@ from typing import Any
 import yaml
 
 from gitward._util.yamlload import load_all
+from gitward.model.destination import destination_problem
+from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.source_spec import ApplicationSource, FieldReader, source_from
-
-API_VERSION = "argoproj.io/v1alpha1"
-KIND = "Application"
+from gitward.model.sync_options import parse as parse_sync_options
 
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_DURATION = re.compile(r"(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in an Argo CD duration: Go's ``5s``/``1m30s`` form, or a bare count of seconds."""
-    if text.isdigit():
-        return float(text)
-    if not _DURATION.fullmatch(text):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 5s, 2m, 1h30m)")
-    return sum(
-        float(num) * _UNIT_SECONDS[unit]
-        for num, _frac, unit in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", text)
-    )
 
 
 @dataclass(frozen=True)
@@ -189,9 +176,10 @@ def parse_application(obj: Any, where: str) -> Application:
     root = FieldReader(obj, "", where)
     api_version = obj.get("apiVersion")
     kind = obj.get("kind")
-    if api_version != API_VERSION or kind != KIND:
+    if api_version != API_VERSION or kind != APPLICATION:
         raise root.error(
-            None, f"expected apiVersion {API_VERSION} kind {KIND}, got {api_version!r} {kind!r}"
+            None,
+            f"expected apiVersion {API_VERSION} kind {APPLICATION}, got {api_version!r} {kind!r}",
         )
     metadata = root.obj("metadata")
     if metadata is None:
@@ -204,6 +192,7 @@ def parse_application(obj: Any, where: str) -> Application:
     spec = root.obj("spec")
     if spec is None:
         raise root.error("spec", "required")
+    spec.only(_SPEC_FIELDS, _SPEC_UNSUPPORTED)
     deep = too_deep(spec.data, MAX_SPEC_DEPTH)
     if deep is not None:
         raise spec.error(deep, f"nested more than {MAX_SPEC_DEPTH} levels deep")
@@ -230,6 +219,22 @@ def parse_application(obj: Any, where: str) -> Application:
     )
 
 
+#: The ``spec`` fields gitward reads; ``info`` is Argo CD's free-form display text, kept.
+_SPEC_FIELDS = (
+    "source",
+    "sources",
+    "destination",
+    "project",
+    "syncPolicy",
+    "ignoreDifferences",
+    "info",
+    "revisionHistoryLimit",
+)
+_SPEC_UNSUPPORTED = {
+    "sourceHydrator": "not supported by gitward (hydrate into a branch and point source at it)"
+}
+
+
 def _raw_mapping(parent: FieldReader, item: Any, path: str) -> dict[str, Any]:
     return parent.item_obj(item, path).data
 
@@ -238,22 +243,24 @@ def _destination(spec: FieldReader) -> Destination:
     r = spec.obj("destination")
     if r is None:
         raise spec.error("destination", "required")
+    r.only(("server", "name", "namespace"))
     dest = Destination(
         server=r.string("server"), name=r.string("name"), namespace=r.string("namespace")
     )
-    if not dest.server and not dest.name:
-        raise r.error(None, "set server or name")
-    if dest.server and dest.name:
-        raise r.error(None, "set server or name, not both")
+    problem = destination_problem(dest.server, dest.name)
+    if problem is not None:
+        raise r.error(None, problem.value)
     return dest
 
 
 def _sync_policy(r: FieldReader | None) -> SyncPolicy | None:
     if r is None:
         return None
+    r.only(("automated", "syncOptions", "retry", "managedNamespaceMetadata"))
     automated = None
     a = r.obj("automated")
     if a is not None:
+        a.only(("prune", "selfHeal", "allowEmpty", "enabled"))
         automated = Automated(
             prune=a.flag("prune"),
             self_heal=a.flag("selfHeal"),
@@ -263,9 +270,13 @@ def _sync_policy(r: FieldReader | None) -> SyncPolicy | None:
     retry = None
     rr = r.obj("retry")
     if rr is not None:
+        rr.only(("limit", "backoff", "refresh"))
+        if rr.flag("refresh"):
+            raise rr.error("refresh", "not supported by gitward: a retry runs at the same revision")
         backoff = Backoff()
         b = rr.obj("backoff")
         if b is not None:
+            b.only(("duration", "factor", "maxDuration"))
             backoff = Backoff(
                 duration=_duration(b, "duration", "5s"),
                 factor=b.integer("factor", 2),
@@ -277,12 +288,16 @@ def _sync_policy(r: FieldReader | None) -> SyncPolicy | None:
     managed = None
     m = r.obj("managedNamespaceMetadata")
     if m is not None:
+        m.only(("labels", "annotations"))
         managed = ManagedNamespaceMetadata(
             labels=m.str_map("labels"), annotations=m.str_map("annotations")
         )
+    options = r.str_list("syncOptions")
+    path = r.sub("syncOptions")
+    parse_sync_options(options, f"{r.where}: {path}" if r.where else path)
     return SyncPolicy(
         automated=automated,
-        sync_options=r.str_list("syncOptions"),
+        sync_options=options,
         retry=retry,
         managed_namespace_metadata=managed,
     )
@@ -292,7 +307,7 @@ def _duration(r: FieldReader, key: str, default: str) -> str:
     value = r.string(key, default) or default
     try:
         parse_duration(value)
-    except ValueError as exc:
+    except DurationError as exc:
         raise r.error(key, str(exc)) from None
     return value
 
@@ -309,9 +324,9 @@ def load_applications(text: str, filename: str) -> list[Application]:
                 raise ConfigError(
                     f"{where}: expected an Application mapping, got {type(doc).__name__}"
                 )
-            if doc.get("kind") != KIND or doc.get("apiVersion") != API_VERSION:
+            if doc.get("kind") != APPLICATION or doc.get("apiVersion") != API_VERSION:
                 raise ConfigError(
-                    f"{where}: not an {API_VERSION} {KIND} "
+                    f"{where}: not an {API_VERSION} {APPLICATION} "
                     f"(apiVersion {doc.get('apiVersion')!r}, kind {doc.get('kind')!r})"
                 )
             apps.append(parse_application(doc, where))

@@ -19,10 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION_SET
 from gitward.model.source_spec import FieldReader
-
-API_VERSION = "argoproj.io/v1alpha1"
-KIND = "ApplicationSet"
 
 #: ``syncPolicy.applicationsSync`` values; ``sync`` (the default) may create, update and delete.
 APPLICATIONS_SYNC = ("create-only", "create-update", "create-delete", "sync")
@@ -200,10 +198,10 @@ def parse_applicationset(obj: Any, where: str = "") -> ApplicationSet:
     namespace = str(meta_data.get("namespace") or "argocd")
     label = f"{where + ': ' if where else ''}ApplicationSet {namespace}/{name or '?'}"
     root = FieldReader(obj, "", label)
-    if obj.get("apiVersion") != API_VERSION or obj.get("kind") != KIND:
+    if obj.get("apiVersion") != API_VERSION or obj.get("kind") != APPLICATION_SET:
         raise root.error(
             None,
-            f"expected apiVersion {API_VERSION} kind {KIND}, "
+            f"expected apiVersion {API_VERSION} kind {APPLICATION_SET}, "
             f"got {obj.get('apiVersion')!r} {obj.get('kind')!r}",
         )
     metadata = root.obj("metadata")

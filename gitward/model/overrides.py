@@ -30,6 +30,7 @@ strict and every error names the key at fault.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,14 +103,11 @@ class ResourceOverrides:
         return entries
 
 
-_GLOBS: dict[str, re.Pattern[str]] = {}
-
-
+@functools.lru_cache(maxsize=1024)
 def _glob(pattern: str) -> re.Pattern[str]:
-    found = _GLOBS.get(pattern)
-    if found is None:
-        found = _GLOBS[pattern] = re.compile(".*".join(re.escape(p) for p in pattern.split("*")))
-    return found
+    """A ``*`` pattern compiled. A pure function of its text, memoised like ``re``'s own
+    cache (bounded: the patterns come from argocd-cm, which an editor may fill)."""
+    return re.compile(".*".join(re.escape(p) for p in pattern.split("*")))
 
 
 def _group_kind(raw: str, key: str) -> str:

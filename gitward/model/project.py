@@ -23,11 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
-from gitward.model.application import parse_duration
+from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import FieldReader
 
-PROJECT_API = "argoproj.io/v1alpha1"
 DEFAULT_PROJECT = "default"
 MAX_ENTRIES = 1000
 WINDOW_KINDS = ("allow", "deny")
@@ -145,7 +144,7 @@ def _window(r: FieldReader) -> SyncWindow:
     duration = r.string("duration", required=True)
     try:
         seconds = parse_duration(duration)
-    except ValueError as exc:
+    except DurationError as exc:
         raise r.error("duration", str(exc)) from None
     if seconds <= 0:
         raise r.error("duration", "must be longer than 0")

@@ -5,9 +5,9 @@ with snake_case names. Values are checked as strictly as the Kubernetes API
 server checks the Application CRD (a string field given a number is an error,
 not a silent conversion, because ``1.10`` would become ``1.1``), and every
 error names the exact field path, e.g. ``spec.source.helm.parameters[2].name:
-required``. Fields Argo CD defines that gitward does not act on (``helm.version``,
-``helm.version``, ``kustomize.version``) are
-accepted and kept so that an Application written for Argo CD parses unchanged.
+required``. Fields Argo CD defines that gitward does not act on
+(``kustomize.version``, a ``helm.version`` other than ``v3``) are refused with an
+error naming the field, never accepted and ignored.
 
 Mapping-valued fields (labels, ``valuesObject``) are plain dicts, so these
 dataclasses compare by value but are not hashable; :meth:`ApplicationSource.options_key`
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,6 +81,20 @@ class FieldReader:
             raise self.error(key, f"expected an integer, got {_type_name(value)}")
         return value
 
+    def only(self, known: Collection[str], unsupported: Mapping[str, str] | None = None) -> None:
+        """Refuse every field gitward would not act on, so none is accepted and ignored.
+
+        ``unsupported`` maps fields Argo CD defines but gitward does not implement to
+        the reason given; any other field not in ``known`` is reported as unknown.
+        """
+        for key in self.data:
+            name = str(key)
+            if unsupported and name in unsupported:
+                raise self.error(_short(name), unsupported[name])
+            if name not in known:
+                listed = ", ".join(sorted(known))
+                raise self.error(_short(name), f"unknown field (gitward reads {listed})")
+
     def obj(self, key: str) -> FieldReader | None:
         value = self.data.get(key)
         return None if value is None else FieldReader(value, self.sub(key), self.where)
@@ -126,6 +140,11 @@ class FieldReader:
                     f"{key}.{name}", f"expected string keys and values, got {_type_name(bad)}"
                 )
         return dict(value)
+
+
+def _short(name: str) -> str:
+    """A field name as an error may quote it: hostile names are cut, not echoed whole."""
+    return name if len(name) <= 64 else name[:61] + "..."
 
 
 def _at(where: str, path: str) -> str:
@@ -637,6 +656,26 @@ def _patch_from(r: FieldReader) -> KustomizePatch:
     return patch
 
 
+def _kustomize_version(r: FieldReader) -> str:
+    """Argo CD picks a kustomize binary by this name from ``argocd-cm``; gitward runs one."""
+    version = r.string("version")
+    if version:
+        raise r.error(
+            "version",
+            f"{_short(version)!r}: gitward runs one kustomize (its toolchain's) and cannot "
+            "select another; remove the field",
+        )
+    return version
+
+
+def _helm_version(r: FieldReader) -> str:
+    """Helm 3 is the only Helm gitward runs (Argo CD dropped Helm 2 too)."""
+    version = r.string("version")
+    if version not in ("", "v3"):
+        raise r.error("version", f"{_short(version)!r}: gitward runs Helm 3 only (use v3 or omit)")
+    return version
+
+
 def _kustomize_from(r: FieldReader | None) -> KustomizeSpec | None:
     if r is None:
         return None
@@ -663,7 +702,7 @@ def _kustomize_from(r: FieldReader | None) -> KustomizeSpec | None:
         patches=tuple(patches),
         components=r.str_list("components"),
         ignore_missing_components=r.flag("ignoreMissingComponents"),
-        version=r.string("version"),
+        version=_kustomize_version(r),
     )
 
 
@@ -709,5 +748,5 @@ def _helm_from(r: FieldReader | None) -> HelmSpec | None:
         api_versions=r.str_list("apiVersions"),
         ignore_missing_value_files=r.flag("ignoreMissingValueFiles"),
         pass_credentials=r.flag("passCredentials"),
-        version=r.string("version"),
+        version=_helm_version(r),
     )

@@ -32,6 +32,7 @@ from gitward._util.secretdata import secret_fields
 from gitward._util.versions import resource_version
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.notify.config import CONFIGMAP, SECRET, NotificationConfig, parse_config
 from gitward.notify.engine import NOTIFIED, plan, read_record
 from gitward.notify.services import DeliveryFailed, send
@@ -39,7 +40,6 @@ from gitward.render.gotemplate import GoTemplates
 
 log = logging.getLogger("gitward.notify")
 Obj = dict[str, Any]
-APPLICATION_API = "argoproj.io/v1alpha1"
 CONFIG_TTL = 30.0
 ATTEMPTS = 3
 
@@ -188,8 +188,8 @@ class Notifier:
         }
         with contextlib.suppress(NotFound):
             self._written[meta["name"]] = await self.client.patch(
-                APPLICATION_API,
-                "Application",
+                API_VERSION,
+                APPLICATION,
                 meta["name"],
                 meta.get("namespace", self.namespace),
                 patch,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.model.errors import ConfigError
-from gitward.model.project import PROJECT_API
+from gitward.model.kinds import API_VERSION, APP_PROJECT
 from gitward.model.repourl import normalize_url
 
 Obj = dict[str, Any]
@@ -104,8 +104,8 @@ def split_list(values: Iterable[str]) -> list[str]:
 def new_project(name: str, namespace: str, spec: Obj | None = None) -> Obj:
     """An AppProject object with this name, namespace and spec (empty: permits nothing)."""
     return {
-        "apiVersion": PROJECT_API,
-        "kind": "AppProject",
+        "apiVersion": API_VERSION,
+        "kind": APP_PROJECT,
         "metadata": {"name": name, "namespace": namespace},
         "spec": copy.deepcopy(spec or {}),
     }

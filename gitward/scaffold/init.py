@@ -22,7 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from gitward.model.destination import IN_CLUSTER_SERVER
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION, APPLICATION
 
 LAYOUTS = ("plain", "kustomize", "helm")
 ENVIRONMENTS = ("dev", "staging", "production")
@@ -97,8 +99,8 @@ def application(options: InitOptions, env: str) -> str:
     if env != "production":
         policy = {"automated": {"prune": True, "selfHeal": True}, **policy}
     app = {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
+        "apiVersion": API_VERSION,
+        "kind": APPLICATION,
         "metadata": {
             "name": f"{options.name}-{env}",
             "namespace": "argocd",
@@ -108,7 +110,7 @@ def application(options: InitOptions, env: str) -> str:
             "project": "default",
             "source": source,
             "destination": {
-                "server": "https://kubernetes.default.svc",
+                "server": IN_CLUSTER_SERVER,
                 "namespace": f"{options.name}-{env}",
             },
             "syncPolicy": policy,

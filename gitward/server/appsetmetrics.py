@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 from gitward.appset import AppSetController
 from gitward.appset.plan import controller_of
+from gitward.model.kinds import APPLICATION_SET
 
 
 class AppSetCollector(Collector):
@@ -43,7 +44,7 @@ class AppSetCollector(Collector):
         counts: dict[str, int] = {}
         for app in self.appsets.apps.applications().values():
             ref = controller_of(app)
-            if ref is not None and ref.get("kind") == "ApplicationSet":
+            if ref is not None and ref.get("kind") == APPLICATION_SET:
                 counts[str(ref.get("name"))] = counts.get(str(ref.get("name")), 0) + 1
         for name, obj in sorted(self.appsets.appsets.objects.items()):
             namespace = str((obj.get("metadata") or {}).get("namespace", ""))

@@ -26,8 +26,7 @@ from gitward._util.glob import compile_glob
 from gitward._util.versions import resource_version
 from gitward.cluster import KubeClient
 from gitward.cluster.informer import Informer
-from gitward.model.application import API_VERSION
-from gitward.model.project import PROJECT_API
+from gitward.model.kinds import API_VERSION
 from gitward.sync.projects import Projects
 
 Obj = dict[str, Any]
@@ -71,7 +70,7 @@ class AppStore:
             on_change=self._changed,
             key_of=_informer_key,
         )
-        self.project_informer = Informer(client, PROJECT_API, "AppProject", namespace)
+        self.project_informer = Informer(client, API_VERSION, "AppProject", namespace)
         self.projects = Projects.from_informer(self.project_informer)
 
     # -- life -----------------------------------------------------------------------------------

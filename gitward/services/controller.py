@@ -26,7 +26,7 @@ from gitward.controller.controller import UNCHANGED_STATUS_SECONDS
 from gitward.controller.sharding import NoSharding, Sharding
 from gitward.dora import GitCommits, Recorder
 from gitward.images import ImageUpdater
-from gitward.model.project import PROJECT_API
+from gitward.model.kinds import API_VERSION
 from gitward.notify import Notifier
 from gitward.services.engine import Services
 from gitward.services.tools import gotemplates
@@ -51,7 +51,7 @@ def build_controller(
     queue = WorkQueue()
     tracking = services.settings.tracking
     caches = LiveCaches(tracking, queue.add)
-    projects = Informer(services.client, PROJECT_API, "AppProject", services.namespace)
+    projects = Informer(services.client, API_VERSION, "AppProject", services.namespace)
     refresher = services.refresher(
         destinations=Destinations(services.client, tracking, live_for=caches.for_client),
         projects=Projects.from_informer(projects),

@@ -30,6 +30,7 @@ which deletes only the Application and leaves its resources running.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -42,12 +43,12 @@ from gitward.cluster import (
     UnknownKind,
 )
 from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.kinds import API_VERSION, APPLICATION, GROUP
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import INSTANCE_LABEL, ResourceKey, TrackingMethod, owner_app
 from gitward.projects.fence import Fence
 from gitward.sync import options
 from gitward.sync.compare import Comparison, ResourceState
-from gitward.sync.status import APPLICATION_API
 
 Obj = dict[str, Any]
 
@@ -125,8 +126,8 @@ def _is_owner(state: ResourceState, owner: Obj | None) -> bool:
     meta = _meta(owner)
     key = state.key
     return (
-        key.group == "argoproj.io"
-        and key.kind == "Application"
+        key.group == GROUP
+        and key.kind == APPLICATION
         and key.name == meta.get("name")
         and key.namespace == (meta.get("namespace") or "")
     )
@@ -206,6 +207,48 @@ async def delete_app_resources(
     return done
 
 
+async def delete_application(
+    client: KubeClient,
+    app_obj: Obj,
+    policy: str,
+    *,
+    compare: Callable[[Obj], Awaitable[Comparison]] | None,
+    destination: Callable[[Obj], Awaitable[KubeClient]] | None = None,
+) -> list[str]:
+    """Delete an Application now (``app delete``); with ``compare``, its resources first.
+
+    ``compare`` lists what the app tracks (None: ``--no-cascade``, leave it all
+    running); ``destination`` gives the client of the app's destination cluster
+    (default: ``client``). A comparison that cannot be trusted stops the delete
+    before anything goes. Only gitward's own resources finalizers are removed, with
+    a resourceVersion guard: another controller's finalizer stays, and that
+    controller finishes the deletion. Returns one line per resource acted on.
+    """
+    done: list[str] = []
+    if compare is not None:
+        comparison = await compare(app_obj)
+        reason = comparison_failure(comparison)
+        if reason is not None:
+            raise ConfigError(
+                "cannot find the app's resources to cascade the delete: "
+                + reason
+                + " (use --no-cascade to delete only the Application)"
+            )
+        target = await destination(app_obj) if destination is not None else client
+        done = await delete_app_resources(target, comparison.resources, policy, owner=app_obj)
+    if await remove_resources_finalizers(client, app_obj) is not None:
+        meta = _meta(app_obj)
+        with contextlib.suppress(NotFound):
+            await client.delete(
+                API_VERSION,
+                APPLICATION,
+                str(meta.get("name")),
+                str(meta.get("namespace") or ""),
+                propagation="Background",
+            )
+    return done
+
+
 async def remaining(
     client: KubeClient, comparison_resources: Iterable[ResourceState], *, owner: Obj | None = None
 ) -> list[str]:
@@ -255,12 +298,12 @@ async def remove_resources_finalizers(client: KubeClient, app_obj: Obj) -> Obj |
             }
         }
         try:
-            return await client.patch(APPLICATION_API, "Application", name, namespace, patch)
+            return await client.patch(API_VERSION, APPLICATION, name, namespace, patch)
         except NotFound:
             return None
         except Conflict:
             try:
-                current = await client.get(APPLICATION_API, "Application", name, namespace)
+                current = await client.get(API_VERSION, APPLICATION, name, namespace)
             except NotFound:
                 return None
     raise DeletionError(

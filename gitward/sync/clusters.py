@@ -22,7 +22,8 @@ from gitward.cluster import (
     client_for_cluster,
     parse_cluster_secret,
 )
-from gitward.cluster.secrets import CLUSTER_SECRET_TYPE, IN_CLUSTER_NAME, SECRET_TYPE_LABEL
+from gitward.cluster.secrets import CLUSTER_SECRET_TYPE, SECRET_TYPE_LABEL
+from gitward.model.destination import IN_CLUSTER_NAME
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.sync.repositories import NotRegistered
 from gitward.sync.status import now

@@ -32,6 +32,7 @@ from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey, TrackingMethod, with_tracking
 from gitward.projects.fence import Fence
 from gitward.sandbox.jqrun import default_runner
+from gitward.sync import respect_ignore
 from gitward.sync.ordering import is_hook
 from gitward.sync.settings import Settings
 
@@ -82,6 +83,9 @@ class ResourceState:
     message: str = ""
     #: Why the app's project forbids this resource; such a resource is never touched.
     violation: str = ""
+    #: ``RespectIgnoreDifferences=true``: what to apply instead of ``desired`` (ignored
+    #: fields hold their live values); None when the option is off or nothing is live.
+    respected: Obj | None = None
 
     def as_status(self) -> Obj:
         """The ``status.resources[]`` entry, as Argo CD writes it."""
@@ -189,25 +193,42 @@ def _images(obj: Obj) -> Iterable[str]:
             stack.extend(node)
 
 
-_SYSTEM_RULES: BoundedLRU[str, list[diff.IgnoreRule]] = BoundedLRU(8)
+class CompareMemo:
+    """What comparisons remember from one run to the next; its owner sets its lifetime.
 
+    The :class:`~gitward.sync.refresh.Refresher` owns one for as long as it lives (the
+    controller's lifetime, so every refresh of a steady app reuses its verdicts); a
+    comparison made without one gets a fresh memo and forgets when it returns (the CLI).
 
-def _system_rules(settings: Settings) -> list[diff.IgnoreRule]:
-    """argocd-cm's ``resource.customizations.ignoreDifferences``, parsed once per content."""
-    entries = settings.overrides.ignore_entries()
-    if not entries:
-        return []
-    key = json.dumps(entries, sort_keys=True)
-    found = _SYSTEM_RULES.get(key)
-    if found is None:
-        found = diff.parse_rules(
-            entries,
-            "argocd-cm resource.customizations",
-            jq_timeout=settings.jq_timeout_seconds,
-            jq=default_runner(),
-        )
-        _SYSTEM_RULES.put(key, found)
-    return found
+    - ``outcomes``: by (server, live uid, live resourceVersion, digest of desired +
+      rules), True when applying would change nothing. A live object never changes
+      under one resourceVersion, so the same question asked again (every refresh of a
+      steady app, the sync right after its refresh) is answered without diffing or a
+      dry-run.
+    - ``system_rules``: argocd-cm's ``resource.customizations.ignoreDifferences``,
+      parsed once per content.
+    """
+
+    def __init__(self, outcomes: int = 50_000, rule_sets: int = 8) -> None:
+        self.outcomes: BoundedLRU[tuple[str, str, str, str], bool] = BoundedLRU(outcomes)
+        self.system_rules: BoundedLRU[str, list[diff.IgnoreRule]] = BoundedLRU(rule_sets)
+
+    def rules_of(self, settings: Settings) -> list[diff.IgnoreRule]:
+        """argocd-cm's system-wide ignore rules, parsed once per content."""
+        entries = settings.overrides.ignore_entries()
+        if not entries:
+            return []
+        key = json.dumps(entries, sort_keys=True)
+        found = self.system_rules.get(key)
+        if found is None:
+            found = diff.parse_rules(
+                entries,
+                "argocd-cm resource.customizations",
+                jq_timeout=settings.jq_timeout_seconds,
+                jq=default_runner(),
+            )
+            self.system_rules.put(key, found)
+        return found
 
 
 def _ignores_extraneous(obj: Obj) -> bool:
@@ -260,13 +281,6 @@ async def prepare_desired(
     return prepared, errors, cluster_scoped
 
 
-#: Outcomes by (server, live uid, live resourceVersion, digest of desired + rules): True
-#: when applying would change nothing. A live object never changes under one
-#: resourceVersion, so the same question asked again (every refresh of a steady app,
-#: the sync right after its refresh) is answered without diffing or a dry-run.
-_OUTCOMES: BoundedLRU[tuple[str, str, str, str], bool] = BoundedLRU(50_000)
-
-
 def _outcome_key(
     server: str, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
 ) -> tuple[str, str, str, str] | None:
@@ -300,6 +314,7 @@ async def compare_app(
     live: LiveReader | None = None,
     revisions: Sequence[str] | None = None,
     fence: Fence | None = None,
+    memo: CompareMemo | None = None,
 ) -> Comparison:
     """Refresh ``app``: what Git declares vs what runs, per resource.
 
@@ -308,7 +323,10 @@ async def compare_app(
     ``fence`` (the app's project rules): a desired resource outside it is listed
     OutOfSync with its ``violation`` and a condition, and never read, diffed or
     dry-run; a live object outside it is not the app's, so never RequiresPruning.
+    ``memo``: what earlier comparisons found (see :class:`CompareMemo`); none kept
+    beyond this call when not given.
     """
+    memo = memo or CompareMemo()
     try:
         rendered = await manifests.generate(
             app, revision, allow_empty=True, revisions=revisions or None
@@ -333,10 +351,11 @@ async def compare_app(
     try:
         all_rules = diff.parse_rules(
             app.ignore_differences, jq_timeout=settings.jq_timeout_seconds, jq=default_runner()
-        ) + _system_rules(settings)
+        ) + memo.rules_of(settings)
     except GitwardError as exc:  # e.g. a jq expression refused as unsafe: say so, compare nothing
         return failed_comparison(app, rendered.revision, str(exc))
     semaphore = asyncio.Semaphore(concurrency)
+    own_options = respect_ignore.spec_options(app)
 
     async def one(obj: Obj) -> ResourceState:
         key = ResourceKey.of(obj)
@@ -371,8 +390,8 @@ async def compare_app(
                     hook=True,
                 )
             rules = diff.rules_for(all_rules, key.group, key.kind, key.name, key.namespace)
-            memo = _outcome_key(client.server, obj, live, rules) if live is not None else None
-            known = _OUTCOMES.get(memo) if memo is not None else None
+            memo_key = _outcome_key(client.server, obj, live, rules) if live is not None else None
+            known = memo.outcomes.get(memo_key) if memo_key is not None else None
             if known:
                 result = diff.ResourceDiff(False)  # in sync, as found for this very version
             else:
@@ -387,13 +406,16 @@ async def compare_app(
                     )
                     if in_sync:
                         result = diff.ResourceDiff(False, live=result.live, target=result.live)
-                if memo is not None:
-                    _OUTCOMES.put(memo, in_sync)
+                if memo_key is not None:
+                    memo.outcomes.put(memo_key, in_sync)
         status = SyncStatus.OUT_OF_SYNC if result.modified else SyncStatus.SYNCED
         verdict = (
             health.assess(live, overrides, health_errors) if live is not None else health.missing()
         )
-        return ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)
+        state = ResourceState(key, obj["apiVersion"], obj, live, status, verdict, result)
+        if live is not None and rules and respect_ignore.wanted(own_options, obj):
+            state.respected = await respect_ignore.keep_live_ignored(obj, live, rules)
+        return state
 
     try:
         states = list(await asyncio.gather(*(one(obj) for obj in desired)))

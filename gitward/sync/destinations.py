@@ -22,14 +22,15 @@ from typing import Any
 
 from gitward.cluster import KubeClient, client_for_cluster, parse_cluster_secret
 from gitward.cluster.live import ApiLiveReader, LiveReader
-from gitward.cluster.secrets import (
+from gitward.cluster.secrets import ClusterSpec, InvalidClusterSecret, secret_fields
+from gitward.model.application import Application
+from gitward.model.destination import (
     IN_CLUSTER_NAME,
     IN_CLUSTER_SERVER,
-    ClusterSpec,
-    InvalidClusterSecret,
-    secret_fields,
+    destination_problem,
+    is_in_cluster,
+    normalise_server,
 )
-from gitward.model.application import Application
 from gitward.model.errors import ConfigError
 from gitward.model.tracking import TrackingMethod
 
@@ -81,11 +82,6 @@ class Destinations:
     def targets(self) -> list[Target]:
         return [self.in_cluster, *self._targets.values()]
 
-    def _is_in_cluster(self, server: str, name: str) -> bool:
-        if server:
-            return server in (IN_CLUSTER_SERVER, self.control.server)
-        return name == IN_CLUSTER_NAME
-
     async def _registered(self, namespace: str) -> list[tuple[str, ClusterSpec]]:
         """(secret version key, spec) of every cluster Secret in ``namespace``."""
         cached = self._specs.get(namespace)
@@ -111,16 +107,11 @@ class Destinations:
     async def target(self, app: Application, namespace: str) -> Target:
         """The cluster ``app`` deploys to; raises :class:`UnknownDestination`."""
         dest = app.destination
-        server, name = dest.server.rstrip("/"), dest.name
-        if server and name:
-            raise UnknownDestination(
-                f"application {app.name}: spec.destination: set server or name, not both"
-            )
-        if not server and not name:
-            raise UnknownDestination(
-                f"application {app.name}: spec.destination: server or name is required"
-            )
-        if self._is_in_cluster(server, name):
+        server, name = normalise_server(dest.server), dest.name
+        problem = destination_problem(server, name)
+        if problem is not None:
+            raise UnknownDestination(f"application {app.name}: spec.destination: {problem}")
+        if is_in_cluster(server, name, (self.control.server,)):
             return self.in_cluster
         for version, spec in await self._registered(namespace):
             if (server and spec.server == server) or (name and spec.display_name == name):
@@ -163,7 +154,7 @@ def _claimed(secret: Obj) -> tuple[str, str]:
         fields = secret_fields(secret)
     except InvalidClusterSecret:
         return "", ""
-    return fields.get("server", "").strip().rstrip("/"), fields.get("name", "").strip()
+    return normalise_server(fields.get("server", "")), fields.get("name", "").strip()
 
 
 async def _close(target: Target, client_too: bool = True) -> None:

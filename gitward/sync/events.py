@@ -14,6 +14,7 @@ from typing import Any
 
 from gitward._util.redact import redact
 from gitward.cluster import ClusterError, KubeClient
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.sync.status import now
 
 Obj = dict[str, Any]
@@ -30,8 +31,8 @@ async def record(
         "kind": "Event",
         "metadata": {"generateName": f"{meta.get('name')}.", "namespace": meta.get("namespace")},
         "involvedObject": {
-            "apiVersion": app.get("apiVersion", "argoproj.io/v1alpha1"),
-            "kind": app.get("kind", "Application"),
+            "apiVersion": app.get("apiVersion", API_VERSION),
+            "kind": app.get("kind", APPLICATION),
             "name": meta.get("name"),
             "namespace": meta.get("namespace"),
             "uid": meta.get("uid"),

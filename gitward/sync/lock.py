@@ -22,7 +22,8 @@ from typing import Any
 
 from gitward.cluster import Conflict, KubeClient
 from gitward.model.errors import GitwardError
-from gitward.sync.status import APPLICATION_API, age_seconds, now
+from gitward.model.kinds import API_VERSION, APPLICATION
+from gitward.sync.status import age_seconds, now
 
 Obj = dict[str, Any]
 
@@ -126,8 +127,8 @@ def _lock_info(holder: str) -> list[Obj]:
 async def heartbeat(client: KubeClient, app: Obj, holder: str) -> None:
     meta = app["metadata"]
     await client.patch(
-        APPLICATION_API,
-        "Application",
+        API_VERSION,
+        APPLICATION,
         meta["name"],
         meta.get("namespace"),
         {"operation": {"info": _lock_info(holder)}},
@@ -137,5 +138,5 @@ async def heartbeat(client: KubeClient, app: Obj, holder: str) -> None:
 async def release(client: KubeClient, app: Obj) -> None:
     meta = app["metadata"]
     await client.patch(
-        APPLICATION_API, "Application", meta["name"], meta.get("namespace"), {"operation": None}
+        API_VERSION, APPLICATION, meta["name"], meta.get("namespace"), {"operation": None}
     )

@@ -223,7 +223,11 @@ class SyncOperation:
                 )
                 return
             self._writer = self.target.client.impersonating(account)
-        self.tasks = build_plan(comparison, self.app, self.request)
+        try:
+            self.tasks = build_plan(comparison, self.app, self.request)
+        except GitwardError as exc:  # a refusal of the whole sync (FailOnSharedResource, ...)
+            await self.finish("Failed", str(exc))
+            return
         if not self.request.dry_run:
             try:
                 await self._create_namespace()

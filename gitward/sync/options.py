@@ -3,48 +3,32 @@
 Both use Argo CD's ``Name=value`` strings. A resource's annotation
 ``argocd.argoproj.io/sync-options`` overrides the Application-level value for
 that resource only.
+
+The names and values accepted are read by :mod:`gitward.model.sync_options`
+(re-exported here); this module applies them to one resource.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gitward.model.errors import ConfigError
+from gitward.model.sync_options import (
+    APP_ONLY,
+    SYNC_OPTIONS_ANNOTATION,
+    parse,
+    propagation_policy,
+)
 
-SYNC_OPTIONS_ANNOTATION = "argocd.argoproj.io/sync-options"
-
-_KNOWN = {
-    "CreateNamespace",
-    "PruneLast",
-    "Prune",
-    "Replace",
-    "ServerSideApply",
-    "ApplyOutOfSyncOnly",
-    "Validate",
-    "PrunePropagationPolicy",
-    "Delete",
-    "FailOnSharedResource",
-    "RespectIgnoreDifferences",
-    "SkipDryRunOnMissingResource",
-    "Force",
-}
-_PROPAGATION = {"foreground": "Foreground", "background": "Background", "orphan": "Orphan"}
-
-
-def parse(items: Iterable[str], where: str) -> dict[str, str]:
-    """``["Prune=false", ...]`` as a dict; unknown names are an error naming ``where``."""
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name:
-            raise ConfigError(f"{where}: sync option {item!r} is not Name=value")
-        if name not in _KNOWN:
-            raise ConfigError(f"{where}: unknown sync option {name!r}")
-        out[name] = value
-    return out
+__all__ = [
+    "APP_ONLY",
+    "SYNC_OPTIONS_ANNOTATION",
+    "Options",
+    "annotation_options",
+    "effective",
+    "parse",
+    "propagation_policy",
+]
 
 
 def annotation_options(obj: dict[str, Any]) -> dict[str, str]:
@@ -53,7 +37,7 @@ def annotation_options(obj: dict[str, Any]) -> dict[str, str]:
     if not raw:
         return {}
     where = f"{obj.get('kind')} {meta.get('name')}: annotation {SYNC_OPTIONS_ANNOTATION}"
-    return parse((p for p in str(raw).split(",") if p.strip()), where)
+    return parse((p for p in str(raw).split(",") if p.strip()), where, annotation=True)
 
 
 @dataclass(frozen=True)
@@ -78,11 +62,8 @@ class Options:
 
     @property
     def propagation(self) -> str:
-        raw = self.values.get("PrunePropagationPolicy", "foreground").lower()
-        try:
-            return _PROPAGATION[raw]
-        except KeyError:
-            raise ConfigError(f"PrunePropagationPolicy: unknown policy {raw!r}") from None
+        raw = self.values.get("PrunePropagationPolicy", "foreground")
+        return propagation_policy(raw, "PrunePropagationPolicy")
 
     @property
     def field_validation(self) -> str:

@@ -15,6 +15,7 @@ from gitward.model.application import Application, Retry
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import ResourceKey
 from gitward.sync import options as sync_options
+from gitward.sync import respect_ignore, shared
 from gitward.sync.compare import Comparison
 from gitward.sync.ordering import (
     Phase,
@@ -123,6 +124,12 @@ def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -
     app_opts = sync_options.parse(
         [*(policy.sync_options if policy else ()), *request.sync_options], "spec.syncPolicy"
     )
+    respect_ignore.refuse_request_only(
+        sync_options.parse(policy.sync_options if policy else (), "spec.syncPolicy"),
+        sync_options.parse(request.sync_options, "sync request"),
+    )
+    if shared.enabled(app_opts):
+        shared.check(app.name, _applied(comparison, request))
     tasks: list[SyncTask] = []
     for state in comparison.resources:
         if not request.selects(state.key):
@@ -177,7 +184,7 @@ def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -
                     "apply",
                     Phase.SYNC,
                     wave(state.desired),
-                    state.desired,
+                    state.respected if state.respected is not None else state.desired,
                     state.live,
                     opts,
                     out_of_sync=state.status is not SyncStatus.SYNCED,
@@ -187,6 +194,15 @@ def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -
         )
     tasks.sort(key=SyncTask.sort_key)
     return tasks
+
+
+def _applied(comparison: Comparison, request: SyncRequest) -> list[tuple[Obj, Obj | None]]:
+    """(desired, live) of every resource the sync would apply."""
+    return [
+        (s.desired, s.live)
+        for s in comparison.resources
+        if s.desired is not None and not s.hook and request.selects(s.key)
+    ]
 
 
 def _refused(task: SyncTask, violation: str) -> SyncTask:

@@ -20,14 +20,13 @@ from typing import Any
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.cluster.errors import Conflict
-from gitward.model.application import API_VERSION as APP_API
 from gitward.model.errors import ConfigError
-from gitward.model.project import DEFAULT_PROJECT, PROJECT_API
+from gitward.model.kinds import API_VERSION, APP_PROJECT, APPLICATION
+from gitward.model.project import DEFAULT_PROJECT
 from gitward.projects.edit import Change
 from gitward.projects.validate import validate_project
 
 Obj = dict[str, Any]
-KIND = "AppProject"
 
 #: How many times an edit is made again after a Conflict (someone else wrote in between).
 ATTEMPTS = 5
@@ -40,7 +39,7 @@ def _not_found(name: str, namespace: str) -> ConfigError:
 async def read_project(client: KubeClient, name: str, namespace: str) -> Obj:
     """The stored AppProject object; a ConfigError when there is none."""
     try:
-        return await client.get(PROJECT_API, KIND, name, namespace)
+        return await client.get(API_VERSION, APP_PROJECT, name, namespace)
     except NotFound:
         raise _not_found(name, namespace) from None
 
@@ -63,7 +62,7 @@ async def create_project(client: KubeClient, obj: Obj, *, upsert: bool) -> str:
     name, namespace = meta["name"], meta["namespace"]
     for _ in range(ATTEMPTS):
         try:
-            existing = await client.get(PROJECT_API, KIND, name, namespace)
+            existing = await client.get(API_VERSION, APP_PROJECT, name, namespace)
         except NotFound:
             try:
                 await client.create(obj)
@@ -117,7 +116,7 @@ def project_of(app: Obj) -> str:
 
 async def apps_using(client: KubeClient, name: str, namespace: str) -> list[str]:
     """Names of the Applications in ``namespace`` whose project is ``name``, sorted."""
-    apps = await client.list(APP_API, "Application", namespace)
+    apps = await client.list(API_VERSION, APPLICATION, namespace)
     return sorted(str(a["metadata"]["name"]) for a in apps if project_of(a) == name)
 
 
@@ -137,6 +136,6 @@ async def delete_project(client: KubeClient, name: str, namespace: str) -> None:
             f"{namespace!r} ({shown}); delete them or move them to another project first"
         )
     try:
-        await client.delete(PROJECT_API, KIND, name, namespace, "Background")
+        await client.delete(API_VERSION, APP_PROJECT, name, namespace, "Background")
     except NotFound:
         raise _not_found(name, namespace) from None

@@ -20,7 +20,8 @@ from gitward._util.lru import BoundedLRU
 from gitward.cluster import KubeClient, NotFound
 from gitward.cluster.informer import Informer
 from gitward.model.errors import ConfigError
-from gitward.model.project import DEFAULT_PROJECT, PROJECT_API, AppProject, parse_project
+from gitward.model.kinds import API_VERSION, APP_PROJECT
+from gitward.model.project import DEFAULT_PROJECT, AppProject, parse_project
 from gitward.projects.fence import BUILT_IN_DEFAULT
 
 Obj = dict[str, Any]
@@ -45,7 +46,7 @@ class Projects:
 
         async def read(namespace: str, name: str) -> Obj | None:
             try:
-                return await client.get(PROJECT_API, "AppProject", name, namespace)
+                return await client.get(API_VERSION, APP_PROJECT, name, namespace)
             except NotFound:
                 return None
 

@@ -14,8 +14,10 @@ from gitward.model.application import Application, parse_application
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence, app_refusal
+from gitward.reposerver import ManifestService
 from gitward.sync.compare import (
     INVALID_SPEC_ERROR,
+    CompareMemo,
     Comparison,
     ManifestSource,
     compare_app,
@@ -33,21 +35,32 @@ Obj = dict[str, Any]
 log = logging.getLogger("gitward.sync")
 
 
-#: Parsed Applications by (uid, resourceVersion): a stored object never changes under
-#: one resourceVersion, and a reconcile parses the same object several times.
-_PARSED: BoundedLRU[tuple[str, str], Application] = BoundedLRU(5_000)
-
-
 def parse_app_object(obj: Obj) -> Application:
-    key = state_key(obj)
-    found = _PARSED.get(key) if key else None
-    if found is not None:
-        return found
+    """The Application in a stored object, errors naming it by namespace and name."""
     meta = obj.get("metadata") or {}
-    app = parse_application(obj, f"Application {meta.get('namespace')}/{meta.get('name')}")
-    if key:
-        _PARSED.put(key, app)
-    return app
+    return parse_application(obj, f"Application {meta.get('namespace')}/{meta.get('name')}")
+
+
+class ParsedApps:
+    """Parsed Applications by (uid, resourceVersion), at most ``size`` of them.
+
+    A stored object never changes under one resourceVersion, and a reconcile parses
+    the same object several times (target, fence, compare). The
+    :class:`Refresher` owns one for its lifetime.
+    """
+
+    def __init__(self, size: int = 5_000) -> None:
+        self._found: BoundedLRU[tuple[str, str], Application] = BoundedLRU(size)
+
+    def parse(self, obj: Obj) -> Application:
+        key = state_key(obj)
+        found = self._found.get(key) if key else None
+        if found is not None:
+            return found
+        app = parse_app_object(obj)
+        if key:
+            self._found.put(key, app)
+        return app
 
 
 class ProjectRefusal(ConfigError):
@@ -88,13 +101,16 @@ class Refresher:
         self.unchanged_status_for = unchanged_status_for
         #: Names this process in the operations it runs (see gitward.sync.lock).
         self.holder = holder or holder_id("gitward-cli")
+        #: Parsed Applications and comparison verdicts, remembered while this lives.
+        self.parsed = ParsedApps()
+        self.memo = CompareMemo()
 
     async def target(self, app_obj: Obj) -> Target:
         """The destination cluster of ``app_obj``; raises UnknownDestination.
 
         Clusters are registered in the control namespace, wherever the app lives.
         """
-        app = parse_app_object(app_obj)
+        app = self.parsed.parse(app_obj)
         namespace = str((app_obj.get("metadata") or {}).get("namespace") or "")
         return await self.destinations.target(app, self.control_namespace or namespace)
 
@@ -109,7 +125,7 @@ class Refresher:
         the cascade deletion of what the app deployed earlier) or ConfigError (an
         invalid project).
         """
-        app = parse_app_object(app_obj)
+        app = self.parsed.parse(app_obj)
         target = target or await self.target(app_obj)
         namespace = str((app_obj.get("metadata") or {}).get("namespace") or "")
         control = self.control_namespace or namespace
@@ -134,7 +150,7 @@ class Refresher:
         self, app_obj: Obj, revision: str | None = None, revisions: Sequence[str] | None = None
     ) -> Comparison:
         try:
-            app = parse_app_object(app_obj)
+            app = self.parsed.parse(app_obj)
         except GitwardError as exc:  # e.g. a repoURL like http://] or a source that is text
             return invalid_spec(app_obj, str(exc))
         try:
@@ -158,9 +174,28 @@ class Refresher:
             live=target.live,
             revisions=revisions,
             fence=fence,
+            memo=self.memo,
         )
         await self._find_orphans(comparison, fence, target)
         return comparison
+
+    async def source_keys(self, app_obj: Obj, position: int) -> set[tuple[str, str, str]]:
+        """(group, kind, name) of what source ``position`` (1-based) of a multi-source app
+        renders: ``--source-position`` of ``app diff`` and ``app manifests``."""
+        app = self.parsed.parse(app_obj)
+        if not app.sources:
+            raise ConfigError("--source-position applies to applications with spec.sources")
+        if not isinstance(self.manifests, ManifestService):
+            raise ConfigError("--source-position cannot be combined with --local")
+        rendered = await self.manifests.generate(app, positions=[position], allow_empty=True)
+        return {
+            (
+                str(o["apiVersion"]).rpartition("/")[0],
+                str(o["kind"]),
+                str(o["metadata"].get("name")),
+            )
+            for o in rendered.objects
+        }
 
     async def _find_orphans(self, comparison: Comparison, fence: Fence, target: Target) -> None:
         """Orphaned resources of the app's namespace, when its project monitors them."""

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitward.model.application import Backoff, Retry, parse_duration
+from gitward.model.application import Backoff, Retry
+from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import FieldReader
 from gitward.sync import options as sync_options

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from gitward._util.glob import GlobSyntaxError, compile_glob
 from gitward.cluster import KubeClient, NotFound
+from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.overrides import ResourceOverrides, parse_overrides
 from gitward.model.plugins import PLUGINS_KEY, PluginConfig, parse_plugins
@@ -40,16 +41,7 @@ def _seconds(data: dict[str, str], key: str, default: float) -> float:
     raw = data.get(key)
     if raw is None or raw == "":
         return default
-    text = raw.strip()
-    factor = 1.0
-    for suffix, mult in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
-        if text.endswith(suffix):
-            text, factor = text[: -len(suffix)], mult
-            break
-    try:
-        return float(text) * factor
-    except ValueError:
-        raise ConfigError(f"{SETTINGS_CONFIGMAP} {key}: not a duration: {raw!r}") from None
+    return parse_duration(raw, f"{SETTINGS_CONFIGMAP} {key}")
 
 
 IMPERSONATION_KEY = "application.sync.impersonation.enabled"

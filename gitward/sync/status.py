@@ -16,12 +16,12 @@ from typing import Any
 
 from gitward._util.redact import redact
 from gitward.cluster import KubeClient
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.sync.compare import Comparison
 from gitward.sync.layout import LAYOUT_FIELD, layout_to_write, upgrade
 
 Obj = dict[str, Any]
 
-APPLICATION_API = "argoproj.io/v1alpha1"
 
 _SOURCE_TYPES = {
     "directory": "Directory",
@@ -150,16 +150,16 @@ async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
     if not isinstance(app_obj.get("status"), dict):
         added = {key: value for key, value in fields.items() if value is not None}
         return await client.patch(
-            APPLICATION_API,
-            "Application",
+            API_VERSION,
+            APPLICATION,
             meta["name"],
             meta.get("namespace"),
             {"status": added},
             subresource="status",
         )
     return await client.patch(
-        APPLICATION_API,
-        "Application",
+        API_VERSION,
+        APPLICATION,
         meta["name"],
         meta.get("namespace"),
         {"ops": replace_status_ops(app_obj, fields)},

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from gitward.appset.generators.listings import TreeListings
 from gitward.appset.params import Params
 from gitward.appset.render import TreeRenderer
 from gitward.model.applicationset import ApplicationSet
@@ -75,6 +76,8 @@ class Context:
     repos: dict[str, str] = field(default_factory=dict)
     #: Seconds until the generation should run again by itself (git: 3 min by default).
     requeue_after: float | None = None
+    #: Listings of exported commits, kept by whoever runs generations (see listings.py).
+    listings: TreeListings = field(default_factory=TreeListings)
 
     @property
     def go_template(self) -> bool:

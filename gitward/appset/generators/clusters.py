@@ -19,9 +19,7 @@ from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward.appset.generators.base import Context, GeneratorError, mapping, templated_values
 from gitward.appset.match import check_selector, selector_is_empty, selector_matches
 from gitward.appset.params import Params, sanitize_name
-
-IN_CLUSTER_NAME = "in-cluster"
-IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+from gitward.model.destination import IN_CLUSTER_NAME, IN_CLUSTER_SERVER
 
 
 def cluster_params(secret: dict[str, Any], go_template: bool, where: str) -> Params:

@@ -30,7 +30,6 @@ from typing import Any
 
 import yaml
 
-from gitward._util.lru import BoundedLRU
 from gitward.appset.generators.base import Context, GeneratorError, mapping, templated_values
 from gitward.appset.match import PatternError, path_match, pathspec_match
 from gitward.appset.params import Params, flatten, go_text, sanitize_name
@@ -42,45 +41,6 @@ from gitward.model.repourl import normalize_url
 DEFAULT_REQUEUE_SECONDS = 180.0
 #: Largest file the files generator parses (a parameter file, not a data set).
 MAX_FILE_BYTES = 4 << 20
-
-_listings: BoundedLRU[tuple[str, str], tuple[list[str], list[str]]] = BoundedLRU(256)
-
-
-def _walk(root: Path) -> tuple[list[str], list[str]]:
-    """(directories, files) of a tree, relative, in lexical depth-first order.
-
-    Directories whose name starts with ``.`` are skipped with all they hold (as
-    Argo CD's repo server does for directories); symlinks are listed as files
-    and never followed.
-    """
-    dirs: list[str] = []
-    files: list[str] = []
-
-    def visit(path: Path, rel: str) -> None:
-        with os.scandir(path) as it:
-            entries = sorted(it, key=lambda e: e.name)
-        for entry in entries:
-            child = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if entry.name.startswith("."):
-                    continue
-                dirs.append(child)
-                visit(Path(entry.path), child)
-            else:
-                files.append(child)
-
-    visit(root, "")
-    return dirs, files
-
-
-def listing(tree_path: Path, sha: str) -> tuple[list[str], list[str]]:
-    """The (directories, files) of an exported commit, memoised: trees never change."""
-    key = (str(tree_path), sha)
-    found = _listings.get(key)
-    if found is None:
-        found = _walk(tree_path)
-        _listings.put(key, found)
-    return found
 
 
 def _items(spec: dict[str, Any], key: str, where: str) -> list[tuple[str, bool]]:
@@ -209,7 +169,7 @@ async def generate(ctx: Context, spec: Any, where: str) -> list[Params]:
     try:
         async with ctx.sources.checkout(url, revision) as tree:
             # The walk and the reads touch the disk: off the event loop.
-            dirs, all_files = await asyncio.to_thread(listing, tree.path, tree.sha)
+            dirs, all_files = await asyncio.to_thread(ctx.listings.listing, tree.path, tree.sha)
             if directories:
                 found = filter_directories(directories, dirs)
                 sets = [_path_params(p, tree.sha, prefix, ctx.go_template, None) for p in found]

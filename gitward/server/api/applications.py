@@ -19,8 +19,8 @@ from typing import Any
 from aiohttp import web
 
 from gitward.cluster import Conflict, NotFound
-from gitward.model.application import API_VERSION
 from gitward.model.errors import GitwardError
+from gitward.model.kinds import API_VERSION
 from gitward.server.api import patching
 from gitward.server.api.bodies import application_from, check_application
 from gitward.server.api.common import (

@@ -17,7 +17,8 @@ from aiohttp import web
 from gitward._util.glob import glob_match
 from gitward.cluster import NotFound
 from gitward.cluster.errors import Conflict
-from gitward.model.applicationset import API_VERSION, KIND, parse_applicationset
+from gitward.model.applicationset import parse_applicationset
+from gitward.model.kinds import API_VERSION, APPLICATION_SET
 from gitward.server.api.routing import (
     Route,
     audit,
@@ -68,11 +69,11 @@ async def _read(request: web.Request) -> Obj:
     name = object_name(request.match_info["name"], "name")
     namespace = _namespace(request, request.query.get("appsetNamespace", ""))
     try:
-        obj = await ctx.client.get(API_VERSION, KIND, name, namespace)
+        obj = await ctx.client.get(API_VERSION, APPLICATION_SET, name, namespace)
     except NotFound:
         raise NotFoundError(f'applicationsets.argoproj.io "{name}" not found') from None
     obj.setdefault("apiVersion", API_VERSION)
-    obj.setdefault("kind", KIND)
+    obj.setdefault("kind", APPLICATION_SET)
     return obj
 
 
@@ -80,12 +81,12 @@ async def list_appsets(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     namespace = _namespace(request, request.query.get("appsetNamespace", ""))
     selector = request.query.get("selector") or None
-    items = await ctx.client.list(API_VERSION, KIND, namespace, label_selector=selector)
+    items = await ctx.client.list(API_VERSION, APPLICATION_SET, namespace, label_selector=selector)
     projects = set(request.query.getall("projects", []))
     shown = []
     for obj in sorted(items, key=lambda o: str(o["metadata"]["name"])):
         obj.setdefault("apiVersion", API_VERSION)
-        obj.setdefault("kind", KIND)
+        obj.setdefault("kind", APPLICATION_SET)
         if projects and project_of(obj) not in projects:
             continue
         if allowed(request, "applicationsets", "get", rbac_object(request, obj)):
@@ -115,7 +116,7 @@ def _from_body(request: web.Request, body: Obj) -> Obj:
             clean_meta[key] = value
     obj = {
         "apiVersion": API_VERSION,
-        "kind": KIND,
+        "kind": APPLICATION_SET,
         "metadata": clean_meta,
         "spec": field(body, "spec", "applicationset"),
     }
@@ -131,7 +132,9 @@ async def create_appset(request: web.Request) -> web.Response:
     upsert, dry_run = flag(request, "upsert"), flag(request, "dryRun")
     meta = obj["metadata"]
     try:
-        existing = await ctx.client.get(API_VERSION, KIND, meta["name"], meta["namespace"])
+        existing = await ctx.client.get(
+            API_VERSION, APPLICATION_SET, meta["name"], meta["namespace"]
+        )
     except NotFound:
         existing = None
     if existing is None:
@@ -144,7 +147,7 @@ async def create_appset(request: web.Request) -> web.Response:
         await audit(request, stored, "ResourceCreated", "created ApplicationSet")
         return json_response(stored)
     existing.setdefault("apiVersion", API_VERSION)
-    existing.setdefault("kind", KIND)
+    existing.setdefault("kind", APPLICATION_SET)
     if existing.get("spec") == obj["spec"]:
         return json_response(existing)
     if not upsert:
@@ -167,7 +170,9 @@ async def delete_appset(request: web.Request) -> web.Response:
     obj = await _read(request)
     require(request, "applicationsets", "delete", rbac_object(request, obj))
     meta = obj["metadata"]
-    await ctx.client.delete(API_VERSION, KIND, meta["name"], meta["namespace"], "Background")
+    await ctx.client.delete(
+        API_VERSION, APPLICATION_SET, meta["name"], meta["namespace"], "Background"
+    )
     await audit(request, obj, "ResourceDeleted", "deleted ApplicationSet")
     return json_response({})
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gitward.model.application import API_VERSION, parse_application
+from gitward.model.application import parse_application
 from gitward.model.errors import GitwardError
+from gitward.model.kinds import API_VERSION
 from gitward.server.errors import InvalidArgument
 
 Obj = dict[str, Any]

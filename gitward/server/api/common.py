@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gitward.model.application import API_VERSION
+from gitward.model.kinds import API_VERSION
 from gitward.server.api.bodies import check_name
 from gitward.server.appstore import AppStore
 from gitward.server.audit import audit as record_audit

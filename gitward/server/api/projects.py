@@ -16,7 +16,8 @@ from aiohttp import web
 
 from gitward.cluster import NotFound
 from gitward.model.errors import GitwardError
-from gitward.model.project import PROJECT_API, parse_project
+from gitward.model.kinds import API_VERSION, APP_PROJECT
+from gitward.model.project import parse_project
 from gitward.projects.validate import validate_project
 from gitward.projects.windows import window_states
 from gitward.server.api.routing import (
@@ -34,7 +35,6 @@ from gitward.server.context import CONTEXT
 from gitward.server.errors import AlreadyExists, InvalidArgument, NotFoundError
 from gitward.source.credentials import REPO_CREDS, REPOSITORY
 from gitward.sync import clusters, project_writes, repositories
-from gitward.sync.project_writes import KIND
 
 Obj = dict[str, Any]
 
@@ -46,11 +46,11 @@ def _name(request: web.Request) -> str:
 async def _read(request: web.Request, name: str) -> Obj:
     ctx = request.app[CONTEXT]
     try:
-        obj = await ctx.client.get(PROJECT_API, KIND, name, ctx.namespace)
+        obj = await ctx.client.get(API_VERSION, APP_PROJECT, name, ctx.namespace)
     except NotFound:
         raise NotFoundError(f'appprojects.argoproj.io "{name}" not found') from None
-    obj.setdefault("apiVersion", PROJECT_API)
-    obj.setdefault("kind", KIND)
+    obj.setdefault("apiVersion", API_VERSION)
+    obj.setdefault("kind", APP_PROJECT)
     return obj
 
 
@@ -72,8 +72,8 @@ def _from_body(body: Obj, namespace: str, name: str | None = None) -> Obj:
     if isinstance(meta.get("resourceVersion"), str) and meta["resourceVersion"]:
         clean_meta["resourceVersion"] = meta["resourceVersion"]
     return {
-        "apiVersion": PROJECT_API,
-        "kind": KIND,
+        "apiVersion": API_VERSION,
+        "kind": APP_PROJECT,
         "metadata": clean_meta,
         "spec": field(project, "spec", "project"),
     }
@@ -81,7 +81,7 @@ def _from_body(body: Obj, namespace: str, name: str | None = None) -> Obj:
 
 async def list_projects(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    items = await ctx.client.list(PROJECT_API, KIND, ctx.namespace)
+    items = await ctx.client.list(API_VERSION, APP_PROJECT, ctx.namespace)
     wanted = request.query.get("name", "")
     shown = []
     for obj in sorted(items, key=lambda o: str(o["metadata"]["name"])):
@@ -183,7 +183,7 @@ async def project_events(request: web.Request) -> web.Response:
     require(request, "projects", "get", name)
     obj = await _read(request, name)
     selector = (
-        f"involvedObject.name={name},involvedObject.kind={KIND},"
+        f"involvedObject.name={name},involvedObject.kind={APP_PROJECT},"
         f"involvedObject.uid={obj['metadata'].get('uid', '')}"
     )
     events = await ctx.client.list("v1", "Event", ctx.namespace, field_selector=selector)

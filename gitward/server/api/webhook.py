@@ -25,8 +25,9 @@ from aiohttp import web
 
 from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward.cluster import NotFound
-from gitward.model.application import API_VERSION, parse_application
+from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
+from gitward.model.kinds import API_VERSION
 from gitward.server.api.common import STORE, json_response
 from gitward.server.context import CONTEXT
 from gitward.server.errors import InvalidArgument, Unauthenticated

@@ -30,7 +30,7 @@ import yaml
 
 from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward._util.yamlload import load_one
-from gitward.model.application import parse_duration
+from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
 
 ADMIN = "admin"

@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable
 
 from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.errors import ConfigError
-from gitward.model.project import PROJECT_API, AppProject, JWTToken, parse_project
+from gitward.model.kinds import API_VERSION
+from gitward.model.project import AppProject, JWTToken, parse_project
 from gitward.server.auth import Principal
 from gitward.server.auth.accounts import API_KEY, LOGIN, Account, AuthSettings
 from gitward.server.auth.passwords import password_matches
@@ -53,7 +54,7 @@ class ProjectCache:
         if found is not None and time.monotonic() - found[0] < self.ttl:
             return found[1]
         try:
-            obj = await self.client.get(PROJECT_API, "AppProject", name, self.namespace)
+            obj = await self.client.get(API_VERSION, "AppProject", name, self.namespace)
             project: AppProject | None = parse_project(obj)
         except NotFound:
             project = None

@@ -15,7 +15,8 @@ import logging
 
 from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.errors import ConfigError
-from gitward.model.project import PROJECT_API, AppProject, parse_project
+from gitward.model.kinds import API_VERSION
+from gitward.model.project import AppProject, parse_project
 from gitward.server.auth.rbac import RbacEnforcer
 from gitward.server.auth.rbac_policy import CM_NAME, parse_rbac_cm
 
@@ -61,7 +62,7 @@ class PolicyLoader:
             self._cm_version = version
             self._projects_version = None  # the enforcer was rebuilt: feed projects again
         if self.with_projects:
-            items = await self.client.list(PROJECT_API, "AppProject", self.namespace)
+            items = await self.client.list(API_VERSION, "AppProject", self.namespace)
             versions = tuple(
                 sorted(str(i.get("metadata", {}).get("resourceVersion", "")) for i in items)
             )

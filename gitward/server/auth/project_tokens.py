@@ -15,7 +15,7 @@ from typing import Any
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.cluster.errors import Conflict
-from gitward.model.project import PROJECT_API
+from gitward.model.kinds import API_VERSION
 from gitward.server.errors import FailedPrecondition, NotFoundError, Unavailable
 
 Obj = dict[str, Any]
@@ -28,7 +28,7 @@ ListEdit = Callable[[list[Obj]], list[Obj] | None]
 
 async def read_project(client: KubeClient, namespace: str, project: str) -> Obj:
     try:
-        return await client.get(PROJECT_API, "AppProject", project, namespace)
+        return await client.get(API_VERSION, "AppProject", project, namespace)
     except NotFound:
         raise NotFoundError(f'appprojects.argoproj.io "{project}" not found') from None
 

@@ -249,3 +249,9 @@ async def test_list_map_keys_the_server_defaulted_are_not_removals() -> None:
     assert not (await compare(desired, live)).modified
     desired["spec"]["ports"] = [{"port": 81, "targetPort": 8080}]
     assert (await compare(desired, live)).modified
+
+
+def test_an_ignore_entry_with_an_unknown_field_is_refused_naming_it() -> None:
+    entry = {"group": "apps", "kind": "Deployment", "jsonPointer": ["/spec/replicas"]}
+    with pytest.raises(ConfigError, match=r"^spec\.ignoreDifferences\[0\]\.jsonPointer: unknown"):
+        parse_rules([entry])

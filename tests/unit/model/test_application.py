@@ -14,7 +14,7 @@ from gitward.model import (
     load_applications,
     parse_application,
 )
-from gitward.model.application import Backoff, parse_duration
+from gitward.model.application import Backoff
 
 FOUNDING_EXAMPLE = """\
 apiVersion: argoproj.io/v1alpha1
@@ -128,14 +128,6 @@ def test_sync_policy_retry_and_options() -> None:
     assert (a.revision_history_limit, a.project) == (3, "team")
 
 
-def test_durations_accept_go_form_and_bare_seconds() -> None:
-    assert parse_duration("1m30s") == 90.0
-    assert parse_duration("250ms") == 0.25
-    assert parse_duration("7") == 7.0
-    with pytest.raises(ValueError, match="not a duration"):
-        parse_duration("soon")
-
-
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -164,6 +156,42 @@ def test_durations_accept_go_form_and_bare_seconds() -> None:
         (
             lambda d: d["spec"].update(syncPolicy={"automated": {"prune": "true"}}),
             "x: spec.syncPolicy.automated.prune: expected true or false",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"automated": {"prune": True, "selfheal": True}}),
+            "x: spec.syncPolicy.automated.selfheal: unknown field (gitward reads allowEmpty, ",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"syncOptions": ["Prune=confirm"]}),
+            "x: spec.syncPolicy.syncOptions: sync option Prune=confirm is not supported",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"syncOptions": ["CreateNamespaces=true"]}),
+            "x: spec.syncPolicy.syncOptions: unknown sync option 'CreateNamespaces'",
+        ),
+        (
+            lambda d: d["spec"].update(sourceHydrator={"drySource": {}}),
+            "x: spec.sourceHydrator: not supported by gitward",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicies={}),
+            "x: spec.syncPolicies: unknown field (gitward reads destination, ",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"retry": {"refresh": True}}),
+            "x: spec.syncPolicy.retry.refresh: not supported by gitward",
+        ),
+        (
+            lambda d: d["spec"].update(syncPolicy={"retry": {"backoff": {"max": "1m"}}}),
+            "x: spec.syncPolicy.retry.backoff.max: unknown field",
+        ),
+        (
+            lambda d: d["spec"]["destination"].update(cluster="x" * 100),
+            "x: spec.destination.cluster: unknown field",
+        ),
+        (
+            lambda d: d["spec"]["destination"].update({"y" * 100: 1}),
+            "x: spec.destination." + "y" * 61 + "...: unknown field",
         ),
         (
             lambda d: d["spec"].update(revisionHistoryLimit="10"),

@@ -77,7 +77,6 @@ def test_kustomize_block_is_parsed_in_full() -> None:
                 "replicas": [{"name": "web", "count": 3}, {"name": "api", "count": "2"}],
                 "patches": [{"target": {"kind": "Deployment"}, "patch": "- op: remove"}],
                 "components": ["../components/x"],
-                "version": "v5",
             }
         )
     )
@@ -128,6 +127,8 @@ def test_directory_block_and_zero_blocks() -> None:
             "spec.source: multiple source types set (helm, kustomize)",
         ),
         ("not a mapping", "spec.source: expected a mapping, got a string"),
+        (src(kustomize={"version": "v5"}), "spec.source.kustomize.version: 'v5': gitward runs"),
+        (src(helm={"version": "v2"}), "spec.source.helm.version: 'v2': gitward runs Helm 3"),
     ],
 )
 def test_errors_name_the_exact_field(data: Any, message: str) -> None:
