@@ -36,9 +36,11 @@ def rss_kib(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def server_process(kubeconfig: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def server_process(
+    kubeconfig: Path, namespace: str, port: int, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     argv = [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(kubeconfig)]
-    argv += ["--namespace", "argocd", "server", "--listen", f"127.0.0.1:{port}"]
+    argv += ["--namespace", namespace, "server", "--listen", f"127.0.0.1:{port}"]
     with log.open("w") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
         try:
@@ -55,11 +57,15 @@ async def test_the_server_process_serves_the_api_over_https(
     port = free_ports(1)[0]
     base = f"https://localhost:{port}"
     name = unique("proc")
+    # An installation of its own: the first start (generated password, certificate) is
+    # this server's, whatever other tests left in the shared control namespace.
+    home = unique("gwsrv")
+    await installed.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": home}})
     await installed.create(
         {
             "apiVersion": API,
             "kind": "Application",
-            "metadata": {"name": name, "namespace": "argocd"},
+            "metadata": {"name": name, "namespace": home},
             "spec": {
                 "project": "default",
                 "source": {"repoURL": "https://example.com/r.git", "path": "a"},
@@ -69,11 +75,11 @@ async def test_the_server_process_serves_the_api_over_https(
     )
     log = tmp_path / "server.log"
     try:
-        with server_process(kubeconfig, port, log) as proc:
+        with server_process(kubeconfig, home, port, log) as proc:
 
             async def tls_secret() -> dict[str, Any] | None:
                 try:
-                    return await installed.get("v1", "Secret", "argocd-server-tls", "argocd")
+                    return await installed.get("v1", "Secret", "argocd-server-tls", home)
                 except NotFound:
                     return None
 
@@ -100,7 +106,7 @@ async def test_the_server_process_serves_the_api_over_https(
                     assert resp.status == 401
 
                 initial = await installed.get(
-                    "v1", "Secret", "argocd-initial-admin-secret", "argocd"
+                    "v1", "Secret", "argocd-initial-admin-secret", home
                 )
                 password = base64.b64decode(initial["data"]["password"]).decode()
                 login = {"username": "admin", "password": password}
@@ -138,4 +144,5 @@ async def test_the_server_process_serves_the_api_over_https(
             assert code == 0, log.read_text()
             assert "gitward server stopped" in log.read_text()
     finally:
-        await delete_and_wait(installed, API, "Application", name, "argocd")
+        await delete_and_wait(installed, API, "Application", name, home)
+        await installed.delete("v1", "Namespace", home)
