@@ -40,10 +40,11 @@ from gitward.model.errors import ConfigError, GitwardError
 from gitward.reposerver import ManifestService
 from gitward.sync import cascade as cascading
 from gitward.sync import history
+from gitward.sync.attempt import OperationResult
 from gitward.sync.lock import release
-from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.refresh import parse_app_object
+from gitward.sync.runner import run_sync
 from gitward.sync.status import spec_changed_since_refresh, status_fields
 
 Obj = dict[str, Any]
@@ -451,14 +452,13 @@ def _parse_resource(spec: str) -> tuple[str, str, str]:
 
 
 def _print_progress(task: SyncTask) -> None:
-    state = (
-        task.hook_phase if task.action == "hook" and task.hook_phase != "Succeeded" else task.status
-    )
+    shown = task.hook_phase if task.action == "hook" and task.hook_phase != "Succeeded" else None
+    state = str(shown or task.status or "")
     colour = {"Synced": "green", "Pruned": "green", "SyncFailed": "red", "Failed": "red"}.get(
         state, "yellow"
     )
     err.print(
-        f"[{colour}]{state:<12}[/{colour}] {task.phase.label:<8} {escape(str(task.key))}  "
+        f"[{colour}]{state:<12}[/{colour}] {task.phase:<8} {escape(str(task.key))}  "
         f"[dim]{escape(task.message)}[/dim]"
     )
 
@@ -473,9 +473,9 @@ def _result_table(result: OperationResult) -> Table:
             escape(task.key.kind),
             escape(task.key.namespace),
             escape(task.key.name),
-            app_view.coloured(task.status or task.hook_phase),
+            app_view.coloured(str(task.status or task.hook_phase or "")),
             app_view.coloured(str(live_health.status)) if live_health else "",
-            task.phase.label if task.action == "hook" else "",
+            str(task.phase) if task.action == "hook" else "",
             escape(task.message),
         )
     return table

@@ -71,6 +71,27 @@ def interrupted(app: Obj, holder: str) -> str:
     return ""
 
 
+def _role(holder: str) -> str:
+    return holder.partition("@")[0]
+
+
+def resumable(app: Obj, holder: str) -> bool:
+    """Whether ``holder`` may take the next step of ``app``'s operation.
+
+    Its own operation, an abandoned one (:func:`interrupted`), and any
+    controller's operation when ``holder`` is a controller too: the record is
+    the operation's whole state, and the replica that owns the app's shard is
+    the only one reconciling it, so it picks up what another replica (or its
+    own predecessor) started. A CLI's live operation is the CLI's.
+    """
+    if not app.get("operation") or requested(app):
+        return False
+    theirs = holder_of(app)
+    if theirs == holder or interrupted(app, holder):
+        return True
+    return _role(theirs) == "controller" and _role(holder) == "controller"
+
+
 class OperationInProgress(GitwardError):
     """Another sync (or rollback) of this Application is running."""
 
@@ -123,9 +144,15 @@ def _lock_info(holder: str) -> list[Obj]:
     return [{"name": HEARTBEAT, "value": now()}, {"name": HOLDER, "value": holder}]
 
 
-async def heartbeat(client: KubeClient, app: Obj, holder: str) -> None:
+def heartbeat_age(app: Obj) -> float | None:
+    """Seconds since the lock's last heartbeat; None when the app has none."""
+    return _beat_age(app)
+
+
+async def heartbeat(client: KubeClient, app: Obj, holder: str) -> Obj:
+    """Say the holder is alive; the stored Application."""
     meta = app["metadata"]
-    await client.patch(
+    return await client.patch(
         APPLICATION_API,
         "Application",
         meta["name"],
