@@ -178,7 +178,7 @@ class Attempt:
             writer, target, self.request, self.tasks, self.app, self.refresher.settings.overrides
         )
         self.executor.progress = self.ctx.progress
-        if not self.continuing and not self.request.dry_run:
+        if not self.request.dry_run:  # costs a request only when the namespace is missing
             try:
                 await create_namespace(writer, target, self.app, self.request)
             except ClusterError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gitward import health
@@ -231,13 +232,19 @@ async def poll_hook(client: KubeClient, task: SyncTask) -> None:
 
 
 async def wave_health(
-    client: KubeClient, tasks: list[SyncTask], overrides: ResourceOverrides | None = None
+    read: Callable[[SyncTask], Awaitable[Obj | None]],
+    tasks: list[SyncTask],
+    overrides: ResourceOverrides | None = None,
 ) -> tuple[bool, str]:
-    """(all healthy, reason) for the applied resources of a wave (argocd-cm health included)."""
+    """(all healthy, reason) for the applied resources of a wave (argocd-cm health included).
+
+    ``read`` gives a task's live object: the destination's watch cache, so a
+    step that waits on a wave of hundreds of objects asks the API server nothing.
+    """
     for task in tasks:
         if task.action != "apply" or task.status is not ResultCode.SYNCED:
             continue
-        live = await _get(client, task)
+        live = await read(task)
         if live is None:
             return False, f"waiting for {_label(task)} to exist"
         verdict = health.assess(live, overrides)

@@ -107,7 +107,13 @@ class ClusterExecutor:
                 self.progress(task)
 
     async def healthy(self, tasks: list[SyncTask]) -> tuple[bool, str]:
-        return await execute.wave_health(self.target.client, tasks, self.overrides)
+        return await execute.wave_health(self._read, tasks, self.overrides)
+
+    async def _read(self, task: SyncTask) -> Obj | None:
+        key = task.key
+        return await self.target.live.get(
+            task.api_version, key.kind, key.name, key.namespace or None
+        )
 
 
 async def create_namespace(

@@ -140,7 +140,9 @@ async def _end(attempt: Attempt, phase: OperationPhase, message: str) -> Step:
 async def _persist(attempt: Attempt, message: str, wait: float) -> Step:
     """Record a running attempt after a step, refreshing the lock's heartbeat when due."""
     state = attempt.record(OperationPhase.RUNNING, message)
-    app_obj = await patch_status(attempt.client, attempt.app_obj, {"operationState": state})
+    app_obj = attempt.app_obj
+    if (app_obj.get("status") or {}).get("operationState") != state:  # else nothing to write
+        app_obj = await patch_status(attempt.client, app_obj, {"operationState": state})
     beat = lock.heartbeat_age(app_obj)
     if beat is not None and beat > HEARTBEAT_EVERY:
         with contextlib.suppress(ClusterError):  # a missed beat is not a failed sync
