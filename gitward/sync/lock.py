@@ -161,8 +161,9 @@ async def heartbeat(client: KubeClient, app: Obj, holder: str) -> Obj:
     )
 
 
-async def release(client: KubeClient, app: Obj) -> None:
+async def release(client: KubeClient, app: Obj) -> Obj:
+    """Clear the operation; the stored Application (a later pass must not see the lock)."""
     meta = app["metadata"]
-    await client.patch(
+    return await client.patch(
         APPLICATION_API, "Application", meta["name"], meta.get("namespace"), {"operation": None}
     )

@@ -133,7 +133,7 @@ async def _end(attempt: Attempt, phase: OperationPhase, message: str) -> Step:
     app_obj = await patch_status(attempt.client, attempt.app_obj, fields)
     await attempt.completed_event(app_obj, phase, message)
     if app_obj.get("operation"):
-        await lock.release(attempt.client, app_obj)
+        app_obj = await lock.release(attempt.client, app_obj)
     return Step(app_obj, attempt.result(phase, message))
 
 
@@ -329,5 +329,5 @@ async def abort(ctx: StepContext, app_obj: Obj, message: str) -> Step:
     app_obj = await patch_status(attempt.client, app_obj, fields)
     await attempt.completed_event(app_obj, OperationPhase.FAILED, message)
     if app_obj.get("operation"):
-        await lock.release(attempt.client, app_obj)
+        app_obj = await lock.release(attempt.client, app_obj)
     return Step(app_obj, attempt.result(OperationPhase.FAILED, message))
