@@ -82,6 +82,7 @@ class Controller:
         self._by_namespace: dict[str, dict[str, Obj]] = {}
         self.reconciler = Reconciler(client, refresher, namespace, read_app=self._read_app)
         self.reconciler.wake = self.queue.add_after
+        self.reconciler.wake_first = self.queue.add_first
         self.reconciler.index = lambda ns: self._by_namespace.get(ns, {})
         self.reconciler.forget_revisions = self.forget_revisions
         source = getattr(refresher.manifests, "source", None)

@@ -162,6 +162,8 @@ class Reconciler:
         self.forget_revisions: Callable[[bool], None] = lambda _hard: None
         #: Asks for another pass of an app after a delay (the controller's queue).
         self.wake: Callable[[str, float], None] = lambda _name, _delay: None
+        #: Asks for the next pass of an app ahead of all others (an operation's next step).
+        self.wake_first: Callable[[str], None] = lambda _name: None
         self.refresher = refresher
         self.namespace = namespace
         self.memory: dict[str, AppMemory] = {}
@@ -342,6 +344,10 @@ class Reconciler:
     def _stepped(self, name: str, step: Step) -> None:
         """Keep what a step stored; requeue the app for the next one, or count the result."""
         self.apps[name] = step.app_obj
+        if step.requeue_after == 0:
+            # Its next wave goes on before apps not started yet: first apps finish first.
+            self.wake_first(name)
+            return
         if step.requeue_after is not None:
             self.wake(name, step.requeue_after)
             return
