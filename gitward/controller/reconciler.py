@@ -38,7 +38,15 @@ from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
 from gitward.sync import Comparison, Refresher, cascade, events, lock, parse_app_object
 from gitward.sync.lock import OperationInProgress
-from gitward.sync.operation import Step, StepContext, abort, auto_sync, begin, resume
+from gitward.sync.operation import (
+    SYNC_WINDOW_BLOCKED,
+    Step,
+    StepContext,
+    abort,
+    auto_sync,
+    begin,
+    resume,
+)
 from gitward.sync.plan import SyncRequest
 from gitward.sync.record import InvalidRecord, RecordedState, read_state
 from gitward.sync.requested import (
@@ -137,6 +145,8 @@ def failed_attempt(obj: Obj, revision: str) -> str:
     state = _state(obj)
     if state.phase not in (OperationPhase.FAILED, OperationPhase.ERROR):
         return ""
+    if state.message.startswith(SYNC_WINDOW_BLOCKED):
+        return ""  # refused before it started (Argo CD records no operation then)
     if _recorded_attempt(obj) != _attempt(revision, obj):
         return ""
     return (

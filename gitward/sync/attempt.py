@@ -17,7 +17,7 @@ from gitward.cluster import ClusterError
 from gitward.model.application import Application
 from gitward.model.errors import GitwardError
 from gitward.model.phases import OperationPhase
-from gitward.sync import events, history, machine
+from gitward.sync import events, history, lock, machine
 from gitward.sync.compare import Comparison
 from gitward.sync.executor import ClusterExecutor, create_namespace
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan
@@ -55,6 +55,30 @@ class StepContext:
 def without_info(operation: Obj) -> Obj:
     """The operation as the record keeps it: the lock's holder and heartbeat left out."""
     return {k: v for k, v in operation.items() if k != "info"}
+
+
+def recorded_operation(operation: Obj, operation_id: str) -> Obj:
+    """``operation`` as the record keeps it: without the lock's info, but with its id."""
+    kept = without_info(operation)
+    if operation_id:
+        kept["info"] = [{"name": lock.OPERATION_ID, "value": operation_id}]
+    return kept
+
+
+def same_operation(recorded: object, app_obj: Obj) -> bool:
+    """Whether a record's ``operation`` is the one ``app_obj``'s lock holds.
+
+    By the lock's operation id when either has one; else (a record written by
+    another tool) by what the two ask for.
+    """
+    if not isinstance(recorded, dict):
+        return False
+    info = recorded.get("info")
+    ids = [i.get("value") for i in info if isinstance(i, dict)] if isinstance(info, list) else []
+    ours = lock.operation_id(app_obj)
+    if ids or ours:
+        return ours in ids
+    return without_info(recorded) == without_info(app_obj.get("operation") or {})
 
 
 class Attempt:
@@ -113,7 +137,7 @@ class Attempt:
         if self.app.source is not None and not self.app.sources:
             result["source"] = self.app_obj["spec"].get("source")
         state: Obj = {
-            "operation": self.operation,
+            "operation": recorded_operation(self.operation, lock.operation_id(self.app_obj)),
             "phase": str(phase),
             "message": message,
             "startedAt": self.started_at,

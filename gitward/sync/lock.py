@@ -29,6 +29,9 @@ Obj = dict[str, Any]
 STALE_AFTER = 300.0
 HEARTBEAT = "gitward.io/heartbeat"
 HOLDER = "gitward.io/holder"
+#: Names one operation from its lock to its end; the record carries it too, so a step
+#: knows the record it reads is this operation's (and not an earlier one's).
+OPERATION_ID = "gitward.io/operation-id"
 #: Differs in every process: tells a restarted controller from the one before it.
 PROCESS_NONCE = uuid.uuid4().hex[:8]
 
@@ -130,7 +133,8 @@ async def acquire(
             f"another operation is in progress on application {meta['name']!r} ({phase}); "
             "wait for it, or end it with: gitward app terminate-op " + meta["name"]
         )
-    body = {**app, "operation": {**operation, "info": _lock_info(holder)}}
+    info = _lock_info(holder, uuid.uuid4().hex[:16])
+    body = {**app, "operation": {**operation, "info": info}}
     try:
         return await client.replace(body)
     except Conflict:
@@ -140,8 +144,16 @@ async def acquire(
         ) from None
 
 
-def _lock_info(holder: str) -> list[Obj]:
-    return [{"name": HEARTBEAT, "value": now()}, {"name": HOLDER, "value": holder}]
+def _lock_info(holder: str, operation_id: str = "") -> list[Obj]:
+    info = [{"name": HEARTBEAT, "value": now()}, {"name": HOLDER, "value": holder}]
+    if operation_id:
+        info.append({"name": OPERATION_ID, "value": operation_id})
+    return info
+
+
+def operation_id(app: Obj) -> str:
+    """The id the lock gave ``app``'s operation ("" for one gitward did not lock)."""
+    return _info(app, OPERATION_ID)
 
 
 def heartbeat_age(app: Obj) -> float | None:
@@ -157,7 +169,7 @@ async def heartbeat(client: KubeClient, app: Obj, holder: str) -> Obj:
         "Application",
         meta["name"],
         meta.get("namespace"),
-        {"operation": {"info": _lock_info(holder)}},
+        {"operation": {"info": _lock_info(holder, operation_id(app))}},
     )
 
 

@@ -40,7 +40,7 @@ from gitward.sync.attempt import (
     OperationResult,
     Progress,
     StepContext,
-    without_info,
+    same_operation,
 )
 from gitward.sync.compare import Comparison
 from gitward.sync.plan import SyncRequest
@@ -171,7 +171,12 @@ async def resume(ctx: StepContext, app_obj: Obj, comparison: Comparison | None =
     request = request_from_operation(operation, _where(app_obj))
     state = read_state(app_obj)
     raw = (app_obj.get("status") or {}).get("operationState") or {}
-    ours = state.in_progress and raw.get("operation") == without_info(operation)
+    same = same_operation(raw.get("operation"), app_obj)
+    if same and state.phase is not None and state.phase.completed:
+        # Ended, and the lock outlived it (a crash between the two writes): only release.
+        app_obj = await lock.release(ctx.refresher.client, app_obj)
+        return Step(app_obj, OperationResult(state.phase, state.message, state.revision))
+    ours = state.in_progress and same
     continuing, retry_count, started_at = False, 0, now()
     if ours:
         retry_count, started_at = state.retry_count, state.started_at or started_at

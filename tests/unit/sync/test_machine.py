@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode
+from gitward.sync import lock
+from gitward.sync.attempt import recorded_operation, same_operation
 from gitward.sync.machine import WaveDegraded, advance, single_step
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan
 from gitward.sync.record import overlay, read_state
@@ -306,3 +308,16 @@ def test_one_step_plans() -> None:
     assert single_step(plan([cm("x"), cm("y")], []))
     assert not single_step(plan([cm("x"), cm("y", 1)], []))
     assert not single_step(plan([cm("x"), hook("h", "PostSync")], []))
+
+
+def test_a_record_belongs_to_the_operation_its_lock_names() -> None:
+    asked = {"sync": {"prune": True}, "initiatedBy": {"username": "bob"}}
+    locked = {**asked, "info": [{"name": lock.OPERATION_ID, "value": "id-1"}]}
+    app = {"operation": {**asked, "info": [*locked["info"], {"name": lock.HOLDER, "value": "x"}]}}
+    assert same_operation(recorded_operation(asked, "id-1"), app)
+    assert not same_operation(recorded_operation(asked, "id-0"), app), "an earlier operation"
+    assert not same_operation(asked, app), "recorded without an id: not this locked one"
+    # Neither has an id (written by another tool): what they ask for decides.
+    assert same_operation(asked, {"operation": asked})
+    assert not same_operation({**asked, "sync": {}}, {"operation": asked})
+    assert not same_operation("garbage", {"operation": asked})
