@@ -231,11 +231,8 @@ async def begin(
     app_obj = await lock.acquire(
         ctx.refresher.client, app_obj, operation, ctx.refresher.holder, takeover=takeover
     )
-    target = request.revision or (
-        parse_app_object(app_obj).source.target_revision  # type: ignore[union-attr]
-        if parse_app_object(app_obj).source
-        else ""
-    )
+    source = parse_app_object(app_obj).source
+    target = request.revision or (source.target_revision if source else "")
     await events.record(
         ctx.refresher.client,
         app_obj,
@@ -329,7 +326,6 @@ async def abort(ctx: StepContext, app_obj: Obj, message: str) -> Step:
         started_at=state.started_at or now(),
     )
     attempt.carried = [r.raw for r in state.resources]
-    attempt.request = SyncRequest(dry_run=True)  # no retry after an abort
     fields = {"operationState": attempt.record(OperationPhase.FAILED, message, finished_at=now())}
     app_obj = await patch_status(attempt.client, app_obj, fields)
     await attempt.completed_event(app_obj, OperationPhase.FAILED, message)
