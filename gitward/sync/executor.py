@@ -25,8 +25,10 @@ from gitward.sync.plan import SyncRequest, SyncTask
 
 Obj = dict[str, Any]
 
-#: How many resources of one kind are applied at once.
+#: How many resources are applied at once.
 APPLY_CONCURRENCY = 32
+#: Kinds applied before the rest of their wave: others cannot be applied without them.
+FOUNDATION_KINDS = frozenset({"Namespace", "CustomResourceDefinition"})
 
 
 def prune_allowed(
@@ -92,13 +94,24 @@ class ClusterExecutor:
         self.progress(task)
 
     async def run(self, tasks: list[SyncTask]) -> None:
-        """Kinds in order (Namespaces and CRDs before what uses them); one kind at once."""
+        """A staged apply, as Flux's: Namespaces and CRDs, then the rest at once, then prunes.
+
+        What the others need to exist (a namespace to live in, a CRD to be
+        served) goes first; every other kind of the wave is applied
+        concurrently, so a wave costs the round trips of its stages rather
+        than one per kind.
+        """
         semaphore = asyncio.Semaphore(APPLY_CONCURRENCY)
-        by_kind: dict[tuple[int, str], list[SyncTask]] = {}
+        stages: list[list[SyncTask]] = [[], [], []]
         for task in tasks:
-            by_kind.setdefault((0 if task.action != "prune" else 1, task.key.kind), []).append(task)
-        for group in by_kind.values():
-            await asyncio.gather(*(self._one(t, semaphore) for t in group))
+            if task.action == "prune":
+                stages[2].append(task)
+            elif task.key.kind in FOUNDATION_KINDS and task.action == "apply":
+                stages[0].append(task)
+            else:
+                stages[1].append(task)
+        for stage in stages:
+            await asyncio.gather(*(self._one(t, semaphore) for t in stage))
 
     async def poll(self, hooks: list[SyncTask]) -> None:
         for task in hooks:
