@@ -100,6 +100,14 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
         ),
         (
             f"apps-1k ({af['apps']})",
+            "s to the first / the median app Synced+Healthy",
+            f"{af.get('seconds_to_first_synced_healthy')} / "
+            f"{af.get('seconds_to_p50_synced_healthy')}",
+            f"all: {af['seconds_to_all_synced_healthy']} s",
+            "first < 5 s, median < all / 2",
+        ),
+        (
+            f"apps-1k ({af['apps']})",
             "controller peak RSS MB",
             af.get("peak_rss_mb_end", af["peak_rss_mb"]),
             f"{af['objects']} objects",

@@ -34,8 +34,8 @@ from gitward import localkube
 from gitward.cluster import KubeClient
 from gitward.install import install
 from gitward.services import refresher_for
-from gitward.sync.operation import run_sync
 from gitward.sync.plan import SyncRequest
+from gitward.sync.runner import run_sync
 
 Obj = dict[str, Any]
 N = int(sys.argv[1]) if len(sys.argv) > 1 else (200 if QUICK else 1000)

@@ -24,24 +24,24 @@ from gitward.cluster import KubeClient
 from gitward.model.app_edit import resource_selector, retry_from_flags
 from gitward.services import refresher_for
 from gitward.sync.app_writes import disable_automated
+from gitward.sync.attempt import OperationResult
 from gitward.sync.lock import release
-from gitward.sync.operation import OperationResult, run_sync
 from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.rollback import rollback_entry, rollback_request
+from gitward.sync.runner import run_sync
 from gitward.sync.wait import WaitFor, wait_for
 
 Obj = dict[str, Any]
 
 
 def _print_progress(task: SyncTask) -> None:
-    state = (
-        task.hook_phase if task.action == "hook" and task.hook_phase != "Succeeded" else task.status
-    )
+    shown = task.hook_phase if task.action == "hook" and task.hook_phase != "Succeeded" else None
+    state = str(shown or task.status or "")
     colour = {"Synced": "green", "Pruned": "green", "SyncFailed": "red", "Failed": "red"}.get(
         state, "yellow"
     )
     err.print(
-        f"[{colour}]{state:<12}[/{colour}] {task.phase.label:<8} {escape(str(task.key))}  "
+        f"[{colour}]{state:<12}[/{colour}] {task.phase:<8} {escape(str(task.key))}  "
         f"[dim]{escape(task.message)}[/dim]"
     )
 

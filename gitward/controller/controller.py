@@ -92,6 +92,7 @@ class Controller:
             index=lambda ns: self._by_namespace.get(ns, {}),
             forget_revisions=self.forget_revisions,
             wake=self.queue.add_after,
+            wake_first=self.queue.add_first,
         )
         #: Which apps this replica reconciles (all, unless --shards splits them).
         self.sharding: Sharding = sharding or NoSharding()

@@ -5,8 +5,15 @@ revision that was not synced yet, or with a source (parameters, Kustomize
 images) changed since the last sync; once synced, only ``selfHeal`` re-syncs
 drift, with a growing pause between heals (2 s, x3, at most 300 s). A
 revision and source whose sync failed are not retried on every pass — only
-its retry policy, a new commit or source, or a manual sync moves it on.
-Nothing is synced while another operation holds the app.
+its retry policy, a new commit or source, or a manual sync moves it on; what
+failed is read from ``status.operationState``, so a restarted controller
+knows it too. Every automated sync that is due and held says why in a
+condition (a failed attempt, an empty render, a dependency, a sync window).
+
+A sync operation is taken one step per pass (:func:`gitward.sync.operation.resume`):
+the pass requeues the app for the next step instead of waiting, so no worker
+is ever held by an operation waiting on hooks, health or a retry's backoff.
+Nothing is synced while another process (a CLI sync) holds the app.
 """
 
 from __future__ import annotations
@@ -27,12 +34,22 @@ from gitward.controller import dependencies
 from gitward.model.application import split_qualified
 from gitward.model.errors import GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION
+from gitward.model.phases import OperationPhase
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
 from gitward.sync import Comparison, Refresher, cascade, events, lock, parse_app_object
 from gitward.sync.lock import OperationInProgress
-from gitward.sync.operation import run_sync
+from gitward.sync.operation import (
+    SYNC_WINDOW_BLOCKED,
+    Step,
+    StepContext,
+    abort,
+    auto_sync,
+    begin,
+    resume,
+)
 from gitward.sync.plan import SyncRequest
+from gitward.sync.record import InvalidRecord, RecordedState, read_state
 from gitward.sync.requested import (
     initiator_of,
     is_automated,
@@ -54,14 +71,18 @@ DELETION_RETRY_SECONDS = 30.0
 #: An automated sync is due but the project's sync windows hold it (gitward's own type;
 #: ``...Warning`` as tools classify conditions by suffix).
 WINDOW_CONDITION = "SyncWindowWarning"
+#: An automated sync is due but cannot run (Argo CD's type): a failed attempt, an empty render.
+SYNC_ERROR_CONDITION = "SyncError"
 
 
 @dataclass
 class AppMemory:
-    """What the controller remembers between passes for one app (not persisted)."""
+    """What the controller remembers between passes for one app (not persisted).
 
-    #: The revision and source(s) of the last automated sync that failed (see _attempt).
-    failed_attempt: str = ""
+    Only pacing lives here (the pause between self-heals); what an operation
+    did and what failed is in the Application's record.
+    """
+
     heal_attempts: int = 0
     next_heal_at: float = 0.0
     syncs: int = 0
@@ -99,6 +120,42 @@ def _attempt(revision: str, obj: Obj) -> str:
     return f"{revision} {json.dumps(sources, sort_keys=True, default=str)}"
 
 
+def _recorded_attempt(obj: Obj) -> str:
+    """The attempt the last operation recorded: its revision and the source(s) it used."""
+    state = (obj.get("status") or {}).get("operationState") or {}
+    result = state.get("syncResult") or {}
+    sources = result.get("sources") or result.get("source")
+    return f"{result.get('revision', '')} {json.dumps(sources, sort_keys=True, default=str)}"
+
+
+def _state(obj: Obj) -> RecordedState:
+    """The recorded operation; an empty one when the record cannot be read."""
+    try:
+        return read_state(obj)
+    except InvalidRecord:
+        return RecordedState()
+
+
+def failed_attempt(obj: Obj, revision: str) -> str:
+    """Why the last operation's failure holds an automated sync to ``revision`` ("" if not).
+
+    It holds when it failed at this very revision and source(s): the same
+    sync would fail the same way. A new commit, a changed source or a manual
+    sync moves it on; an operation's own retry policy retries it.
+    """
+    state = _state(obj)
+    if state.phase not in (OperationPhase.FAILED, OperationPhase.ERROR):
+        return ""
+    if state.message.startswith(SYNC_WINDOW_BLOCKED):
+        return ""  # refused before it started (Argo CD records no operation then)
+    if _recorded_attempt(obj) != _attempt(revision, obj):
+        return ""
+    return (
+        f"Failed last sync attempt to {revision[:7]}: {state.message}; automated sync does not "
+        "retry it (a new commit, a changed source or a manual sync does)"
+    )
+
+
 class Reconciler:
     def __init__(
         self,
@@ -110,6 +167,7 @@ class Reconciler:
         index: Callable[[str], Mapping[str, Obj]] | None = None,
         forget_revisions: Callable[[bool], None] = lambda _hard: None,
         wake: Callable[[str, float], None] = lambda _name, _delay: None,
+        wake_first: Callable[[str], None] = lambda _name: None,
     ) -> None:
         self.client = client
         #: How a pass reads its Application: the controller's watch cache, else a GET.
@@ -120,6 +178,8 @@ class Reconciler:
         self.forget_revisions = forget_revisions
         #: Asks for another pass of an app after a delay (the controller's queue).
         self.wake = wake
+        #: Asks for the next pass of an app ahead of all others (an operation's next step).
+        self.wake_first = wake_first
         self.refresher = refresher
         self.namespace = namespace
         self.memory: dict[str, AppMemory] = {}
@@ -159,15 +219,20 @@ class Reconciler:
                 obj["metadata"].get("namespace") or self.namespace,
                 {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
             )
+        comparison: Comparison | None = None
         if obj.get("operation"):
             holder = self.refresher.holder
-            if lock.requested(obj) or lock.interrupted(obj, holder):
-                await self._run_requested(name, obj)
-            return True  # otherwise another process (a CLI sync, a rollback) runs it now
+            if not (lock.requested(obj) or lock.resumable(obj, holder)):
+                return True  # another process (a CLI sync, a rollback) runs it now
+            comparison = await self._superseded(name, obj)
+            if comparison is None:
+                await self._step(name, obj)
+                return True
+            obj = self.apps[name]  # the retrying operation ended: sync the new revision
         verdict = dependencies.blocked_by(
             obj, self.index(obj["metadata"].get("namespace") or self.namespace)
         )
-        comparison = await self.refresher.compare(obj)
+        comparison = comparison or await self.refresher.compare(obj)
         comparison.conditions.extend(c for c in [dependencies.condition(verdict)] if c)
         reason = self._sync_reason(name, obj, comparison, verdict.ready, memory)
         if reason is not None and comparison.fence is not None:
@@ -201,6 +266,25 @@ class Reconciler:
             await self._auto_sync(name, obj, comparison, memory, reason)
         return True
 
+    async def _superseded(self, name: str, obj: Obj) -> Comparison | None:
+        """End an automated operation waiting to retry an old revision when a new one is here.
+
+        Returns the comparison that found the new revision (the pass syncs it
+        at once), or None when the operation goes on.
+        """
+        operation = obj.get("operation") or {}
+        state = _state(obj)
+        if not (state.retry_pending and is_automated(operation)):
+            return None
+        comparison = await self.refresher.compare(obj)
+        if not comparison.revision or _attempt(comparison.revision, obj) == _recorded_attempt(obj):
+            return None
+        why = f"superseded by revision {comparison.revision[:7]}: {state.message}"
+        log.info("app %s: %s", name, why)
+        ctx = StepContext(self.refresher)
+        self.apps[name] = (await abort(ctx, obj, why)).app_obj
+        return comparison
+
     def _gone(self, name: str) -> bool:
         """Forget an app that no longer exists; False, as reconcile() says then."""
         self.memory.pop(name, None)
@@ -223,8 +307,18 @@ class Reconciler:
         if not automated.prune and all(r.requires_pruning for r in pending):
             return None  # only pruning would help, and automated prune is off
         revision = comparison.revision
-        if _attempt(revision, obj) == memory.failed_attempt:
-            return None  # wait for a new commit or source, a manual sync or the retry policy
+        held = failed_attempt(obj, revision)
+        resources = comparison.resources
+        wipes = bool(resources) and all(r.requires_pruning for r in resources)
+        if not held and wipes and not automated.allow_empty:
+            held = (
+                f"Skipping sync attempt to {revision[:7]}: auto-sync will wipe out all "
+                "resources (the render is empty; set syncPolicy.automated.allowEmpty to "
+                "allow it)"
+            )
+        if held:
+            comparison.conditions.append({"type": SYNC_ERROR_CONDITION, "message": held})
+            return None
         if revision != _synced_revision(obj):
             memory.heal_attempts = 0
             return f"new revision {revision[:7]}"
@@ -250,42 +344,76 @@ class Reconciler:
         reason: str,
     ) -> None:
         """Sync to the revision just compared, planning from that very comparison."""
-        revision = comparison.revision
         automated = comparison.app.sync_policy.automated if comparison.app.sync_policy else None
         prune = bool(automated and automated.prune)
         log.info("app %s: automated sync (%s)", name, reason)
+        request = SyncRequest(revision=comparison.revision, prune=prune)
         try:
-            result = await run_sync(
-                self.refresher,
-                obj,
-                SyncRequest(revision=revision, prune=prune),
-                initiator="automated",
-                automated=True,
-                comparison=comparison,
-            )
+            step = await auto_sync(StepContext(self.refresher), obj, request, comparison)
         except OperationInProgress as exc:
             log.info("app %s: %s; trying again shortly", name, exc)
             self.wake(name, BUSY_RETRY_SECONDS)
             return
         memory.syncs += 1
-        self.sync_counts[(name, result.phase)] += 1
-        memory.failed_attempt = _attempt(revision, obj) if result.phase != "Succeeded" else ""
+        self._stepped(name, step)
+
+    def _stepped(self, name: str, step: Step) -> None:
+        """Keep what a step stored; requeue the app for the next one, or count the result."""
+        self.apps[name] = step.app_obj
+        if step.requeue_after == 0:
+            # Its next wave goes on before apps not started yet: first apps finish first.
+            self.wake_first(name)
+            return
+        if step.requeue_after is not None:
+            self.wake(name, step.requeue_after)
+            return
+        result = step.result
+        self.sync_counts[(name, str(result.phase))] += 1
         log.info("app %s: sync %s: %s", name, result.phase, result.message)
 
-    async def _run_requested(self, name: str, obj: Obj) -> None:
-        """Run the sync the ``operation`` field asks for, or resume an interrupted one.
+    async def _step(self, name: str, obj: Obj) -> None:
+        """Take the next step of the operation ``obj`` records, or start a requested one.
 
-        Argo CD's CLI and UI request a sync by writing ``operation``; a crashed
-        controller leaves its own behind. Applying is idempotent (server-side
-        apply), so resuming runs the whole operation again under a new lock.
+        Argo CD's CLI and UI request a sync by writing ``operation``; an
+        operation a controller started (this one before a restart, another
+        replica before a shard move) is resumed from its record where it stood.
         """
         operation = obj["operation"]
-        why = lock.interrupted(obj, self.refresher.holder)
         where = "Application {}/{}".format(*split_qualified(name, self.namespace))
+        ctx = StepContext(self.refresher)
+        requested = lock.requested(obj)
+        why = lock.interrupted(obj, self.refresher.holder)
         try:
             request = request_from_operation(operation, where)
             parse_app_object(obj)  # a spec that cannot be read cannot be synced either
-        except GitwardError as exc:  # InvalidOperation, or the spec's ConfigError
+            with log_context(operation=f"sync-{uuid.uuid4().hex[:8]}"):
+                if requested:
+                    step = await begin(
+                        ctx,
+                        obj,
+                        request,
+                        initiator=initiator_of(operation),
+                        automated=is_automated(operation),
+                        takeover=True,
+                    )
+                else:
+                    if why:
+                        log.warning(
+                            "app %s: resuming an interrupted sync operation (%s)", name, why
+                        )
+                        await events.record(
+                            self.client,
+                            obj,
+                            "OperationResumed",
+                            f"Resuming the sync operation: {why}",
+                        )
+                        # The lock is this process's now: later steps are not a takeover.
+                        obj = await lock.heartbeat(self.client, obj, self.refresher.holder)
+                    step = await resume(ctx, obj)
+        except OperationInProgress:
+            self.wake(name, BUSY_RETRY_SECONDS)
+            return
+        except GitwardError as exc:  # InvalidOperation, InvalidRecord, or the spec's ConfigError
             log.warning("app %s: %s", name, exc)
             stamp = now()
             state = {"operation": operation, "phase": "Error", "message": str(exc)}
@@ -296,26 +424,7 @@ class Reconciler:
             )
             await lock.release(self.client, obj)
             return
-        if why:
-            log.warning("app %s: resuming an interrupted sync operation (%s)", name, why)
-            await events.record(
-                self.client, obj, "OperationResumed", f"Resuming the sync operation: {why}"
-            )
-        with log_context(operation=f"sync-{uuid.uuid4().hex[:8]}"):
-            try:
-                result = await run_sync(
-                    self.refresher,
-                    obj,
-                    request,
-                    initiator=initiator_of(operation),
-                    automated=is_automated(operation),
-                    takeover=True,
-                )
-            except OperationInProgress:
-                self.wake(name, BUSY_RETRY_SECONDS)
-                return
-        self.sync_counts[(name, result.phase)] += 1
-        log.info("app %s: requested sync %s: %s", name, result.phase, result.message)
+        self._stepped(name, step)
 
     async def _finalize(self, name: str, obj: Obj) -> None:
         """Cascade an Application's deletion through its resources finalizer."""

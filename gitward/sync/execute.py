@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gitward import health
 from gitward._util.polling import poll_until
 from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound
 from gitward.model.overrides import ResourceOverrides
+from gitward.model.phases import HookPhase, ResultCode
 from gitward.model.status import HealthStatus
 from gitward.sync.client_apply import client_side_apply
+from gitward.sync.machine import WaveDegraded
 from gitward.sync.plan import SyncRequest, SyncTask
 
 Obj = dict[str, Any]
@@ -66,10 +69,13 @@ async def apply_task(client: KubeClient, task: SyncTask, request: SyncRequest) -
             except NotFound:
                 # Its namespace does not exist yet (CreateNamespace or a Namespace in the
                 # same sync makes it); the server cannot check it before then.
-                task.status = "Synced"
+                task.status = ResultCode.SYNCED
                 task.message = f"{_label(task)} would be created with its namespace (dry run)"
                 return
-            task.status, task.message = "Synced", f"{_label(task)} would be applied (dry run)"
+            task.status, task.message = (
+                ResultCode.SYNCED,
+                f"{_label(task)} would be applied (dry run)",
+            )
             return
         if opts.flag("Replace"):
             current = await _get(client, task)
@@ -95,7 +101,7 @@ async def apply_task(client: KubeClient, task: SyncTask, request: SyncRequest) -
                 after = await _recreate(client, task, obj, opts.field_validation)
                 before = None
     except ClusterError as exc:
-        task.status, task.message = "SyncFailed", str(exc)
+        task.status, task.message = ResultCode.SYNC_FAILED, str(exc)
         return
     task.live = after
     if before is None:
@@ -104,7 +110,7 @@ async def apply_task(client: KubeClient, task: SyncTask, request: SyncRequest) -
         verb = "unchanged"
     else:
         verb = "configured"
-    task.status, task.message = "Synced", f"{_label(task)} {verb}"
+    task.status, task.message = ResultCode.SYNCED, f"{_label(task)} {verb}"
 
 
 async def prune_task(
@@ -112,13 +118,13 @@ async def prune_task(
 ) -> None:
     """Delete one resource Git no longer declares, if pruning is allowed for it."""
     if not allowed:
-        task.status, task.message = "PruneSkipped", why_not
+        task.status, task.message = ResultCode.PRUNE_SKIPPED, why_not
         return
     if not task.options.prune:
-        task.status, task.message = "PruneSkipped", "ignored (Prune=false)"
+        task.status, task.message = ResultCode.PRUNE_SKIPPED, "ignored (Prune=false)"
         return
     if request.dry_run:
-        task.status, task.message = "Pruned", f"{_label(task)} would be pruned (dry run)"
+        task.status, task.message = ResultCode.PRUNED, f"{_label(task)} would be pruned (dry run)"
         return
     try:
         await client.delete(
@@ -131,12 +137,12 @@ async def prune_task(
     except NotFound:
         pass
     except ClusterError as exc:
-        task.status, task.message = "SyncFailed", str(exc)
+        task.status, task.message = ResultCode.SYNC_FAILED, str(exc)
         return
-    task.status, task.message = "Pruned", "pruned"
+    task.status, task.message = ResultCode.PRUNED, "pruned"
 
 
-def _hook_outcome(live: Obj) -> str:
+def _hook_outcome(live: Obj) -> HookPhase:
     """Running, Succeeded or Failed for a hook's live object."""
     kind = live.get("kind")
     status = live.get("status") or {}
@@ -146,19 +152,21 @@ def _hook_outcome(live: Obj) -> str:
                 "Complete",
                 "SuccessCriteriaMet",
             ):
-                return "Succeeded"
+                return HookPhase.SUCCEEDED
             if cond.get("status") == "True" and cond.get("type") in ("Failed", "FailureTarget"):
-                return "Failed"
-        return "Running"
+                return HookPhase.FAILED
+        return HookPhase.RUNNING
     if kind == "Pod":
         phase = status.get("phase")
-        return {"Succeeded": "Succeeded", "Failed": "Failed"}.get(str(phase), "Running")
+        if phase == "Succeeded":
+            return HookPhase.SUCCEEDED
+        return HookPhase.FAILED if phase == "Failed" else HookPhase.RUNNING
     verdict = health.assess(live)
     if verdict is None or verdict.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
-        return "Succeeded"
+        return HookPhase.SUCCEEDED
     if verdict.status is HealthStatus.DEGRADED:
-        return "Failed"
-    return "Running"
+        return HookPhase.FAILED
+    return HookPhase.RUNNING
 
 
 def _hook_message(live: Obj) -> str:
@@ -172,7 +180,7 @@ async def start_hook(client: KubeClient, task: SyncTask, request: SyncRequest) -
     """Create a hook's object (after deleting a previous one, per BeforeHookCreation)."""
     assert task.obj is not None
     if request.dry_run:
-        task.hook_phase, task.message = "Succeeded", "hook would run (dry run)"
+        task.hook_phase, task.message = HookPhase.SUCCEEDED, "hook would run (dry run)"
         return
     try:
         named = bool(task.key.name)
@@ -186,26 +194,32 @@ async def start_hook(client: KubeClient, task: SyncTask, request: SyncRequest) -
         if not task.key.name:  # generateName: follow the object the server named
             task.key = dataclasses.replace(task.key, name=task.live["metadata"]["name"])
     except ClusterError as exc:
-        task.hook_phase, task.status, task.message = "Failed", "SyncFailed", str(exc)
+        task.hook_phase, task.status, task.message = (
+            HookPhase.FAILED,
+            ResultCode.SYNC_FAILED,
+            str(exc),
+        )
         return
-    task.hook_phase, task.message = "Running", f"{_label(task)} created"
+    task.hook_phase, task.message = HookPhase.RUNNING, f"{_label(task)} created"
 
 
 async def poll_hook(client: KubeClient, task: SyncTask) -> None:
     """Update a running hook's phase; apply its delete policy once it has finished."""
-    if task.hook_phase != "Running":
+    if task.hook_phase is not HookPhase.RUNNING:
         return
     live = await _get(client, task)
     if live is None:
-        task.hook_phase, task.message = "Failed", f"{_label(task)} disappeared while running"
+        task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
+        task.message = f"{_label(task)} disappeared while running"
         return
     outcome = _hook_outcome(live)
-    if outcome == "Running":
+    if outcome is HookPhase.RUNNING:
         return
     task.hook_phase = outcome
-    task.status = "Synced" if outcome == "Succeeded" else "SyncFailed"
+    succeeded = outcome is HookPhase.SUCCEEDED
+    task.status = ResultCode.SYNCED if succeeded else ResultCode.SYNC_FAILED
     task.message = _hook_message(live) or f"{_label(task)} {outcome.lower()}"
-    policy = "HookSucceeded" if outcome == "Succeeded" else "HookFailed"
+    policy = "HookSucceeded" if succeeded else "HookFailed"
     if policy in task.delete_policies:
         with contextlib.suppress(NotFound):
             await client.delete(
@@ -218,23 +232,28 @@ async def poll_hook(client: KubeClient, task: SyncTask) -> None:
 
 
 async def wave_health(
-    client: KubeClient, tasks: list[SyncTask], overrides: ResourceOverrides | None = None
+    read: Callable[[SyncTask], Awaitable[Obj | None]],
+    tasks: list[SyncTask],
+    overrides: ResourceOverrides | None = None,
 ) -> tuple[bool, str]:
-    """(all healthy, reason) for the applied resources of a wave (argocd-cm health included)."""
+    """(all healthy, reason) for the applied resources of a wave (argocd-cm health included).
+
+    ``read`` gives a task's live object: the destination's watch cache, so a
+    step that waits on a wave of hundreds of objects asks the API server nothing.
+    """
     for task in tasks:
-        if task.action != "apply" or task.status != "Synced":
+        if task.action != "apply" or task.status is not ResultCode.SYNCED:
             continue
-        live = await _get(client, task)
+        live = await read(task)
         if live is None:
             return False, f"waiting for {_label(task)} to exist"
         verdict = health.assess(live, overrides)
         if verdict is None or verdict.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
             continue
         if verdict.status is HealthStatus.DEGRADED:
-            raise WaveDegraded(f"{_label(task)} is Degraded: {verdict.message}")
+            # Recorded on the task: a later step (perhaps another process) sees the failure.
+            task.status = ResultCode.SYNC_FAILED
+            task.message = f"{_label(task)} is Degraded: {verdict.message}"
+            raise WaveDegraded(task.message)
         return False, f"waiting for {_label(task)}: {verdict.message or verdict.status}"
     return True, ""
-
-
-class WaveDegraded(ClusterError):
-    """A resource of the current wave became Degraded: later waves must not start."""

@@ -30,6 +30,9 @@ Obj = dict[str, Any]
 STALE_AFTER = 300.0
 HEARTBEAT = "gitward.io/heartbeat"
 HOLDER = "gitward.io/holder"
+#: Names one operation from its lock to its end; the record carries it too, so a step
+#: knows the record it reads is this operation's (and not an earlier one's).
+OPERATION_ID = "gitward.io/operation-id"
 #: Differs in every process: tells a restarted controller from the one before it.
 PROCESS_NONCE = uuid.uuid4().hex[:8]
 
@@ -72,6 +75,27 @@ def interrupted(app: Obj, holder: str) -> str:
     return ""
 
 
+def _role(holder: str) -> str:
+    return holder.partition("@")[0]
+
+
+def resumable(app: Obj, holder: str) -> bool:
+    """Whether ``holder`` may take the next step of ``app``'s operation.
+
+    Its own operation, an abandoned one (:func:`interrupted`), and any
+    controller's operation when ``holder`` is a controller too: the record is
+    the operation's whole state, and the replica that owns the app's shard is
+    the only one reconciling it, so it picks up what another replica (or its
+    own predecessor) started. A CLI's live operation is the CLI's.
+    """
+    if not app.get("operation") or requested(app):
+        return False
+    theirs = holder_of(app)
+    if theirs == holder or interrupted(app, holder):
+        return True
+    return _role(theirs) == "controller" and _role(holder) == "controller"
+
+
 class OperationInProgress(GitwardError):
     """Another sync (or rollback) of this Application is running."""
 
@@ -110,7 +134,8 @@ async def acquire(
             f"another operation is in progress on application {meta['name']!r} ({phase}); "
             "wait for it, or end it with: gitward app terminate-op " + meta["name"]
         )
-    body = {**app, "operation": {**operation, "info": _lock_info(holder)}}
+    info = _lock_info(holder, uuid.uuid4().hex[:16])
+    body = {**app, "operation": {**operation, "info": info}}
     try:
         return await client.replace(body)
     except Conflict:
@@ -120,23 +145,38 @@ async def acquire(
         ) from None
 
 
-def _lock_info(holder: str) -> list[Obj]:
-    return [{"name": HEARTBEAT, "value": now()}, {"name": HOLDER, "value": holder}]
+def _lock_info(holder: str, operation_id: str = "") -> list[Obj]:
+    info = [{"name": HEARTBEAT, "value": now()}, {"name": HOLDER, "value": holder}]
+    if operation_id:
+        info.append({"name": OPERATION_ID, "value": operation_id})
+    return info
 
 
-async def heartbeat(client: KubeClient, app: Obj, holder: str) -> None:
+def operation_id(app: Obj) -> str:
+    """The id the lock gave ``app``'s operation ("" for one gitward did not lock)."""
+    return _info(app, OPERATION_ID)
+
+
+def heartbeat_age(app: Obj) -> float | None:
+    """Seconds since the lock's last heartbeat; None when the app has none."""
+    return _beat_age(app)
+
+
+async def heartbeat(client: KubeClient, app: Obj, holder: str) -> Obj:
+    """Say the holder is alive; the stored Application."""
     meta = app["metadata"]
-    await client.patch(
+    return await client.patch(
         API_VERSION,
         APPLICATION,
         meta["name"],
         meta.get("namespace"),
-        {"operation": {"info": _lock_info(holder)}},
+        {"operation": {"info": _lock_info(holder, operation_id(app))}},
     )
 
 
-async def release(client: KubeClient, app: Obj) -> None:
+async def release(client: KubeClient, app: Obj) -> Obj:
+    """Clear the operation; the stored Application (a later pass must not see the lock)."""
     meta = app["metadata"]
-    await client.patch(
+    return await client.patch(
         API_VERSION, APPLICATION, meta["name"], meta.get("namespace"), {"operation": None}
     )

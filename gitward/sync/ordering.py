@@ -10,10 +10,10 @@ custom resources, ServiceAccounts and RBAC before workloads); then by name.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
 from gitward.model.errors import ConfigError
+from gitward.model.phases import SyncPhase
 
 Obj = dict[str, Any]
 
@@ -25,24 +25,12 @@ HELM_HOOK_WEIGHT_ANNOTATION = "helm.sh/hook-weight"
 HELM_HOOK_DELETE_POLICY_ANNOTATION = "helm.sh/hook-delete-policy"
 
 
-class Phase(IntEnum):
-    PRE_SYNC = 0
-    SYNC = 1
-    POST_SYNC = 2
-    SYNC_FAIL = 3
-
-    @property
-    def label(self) -> str:
-        return {0: "PreSync", 1: "Sync", 2: "PostSync", 3: "SyncFail"}[self.value]
-
-
-_PHASES = {"PreSync": Phase.PRE_SYNC, "Sync": Phase.SYNC, "PostSync": Phase.POST_SYNC}
-_PHASES["SyncFail"] = Phase.SYNC_FAIL
+_PHASES = {phase.value: phase for phase in SyncPhase}
 _HELM_PHASES = {
-    "pre-install": Phase.PRE_SYNC,
-    "pre-upgrade": Phase.PRE_SYNC,
-    "post-install": Phase.POST_SYNC,
-    "post-upgrade": Phase.POST_SYNC,
+    "pre-install": SyncPhase.PRE_SYNC,
+    "pre-upgrade": SyncPhase.PRE_SYNC,
+    "post-install": SyncPhase.POST_SYNC,
+    "post-upgrade": SyncPhase.POST_SYNC,
 }
 
 KIND_ORDER = (
@@ -110,7 +98,7 @@ def wave(obj: Obj) -> int:
         ) from None
 
 
-def hook_phases(obj: Obj) -> list[Phase] | None:
+def hook_phases(obj: Obj) -> list[SyncPhase] | None:
     """The phases ``obj`` runs in as a hook; None when it is not a hook.
 
     ``Skip`` is not a hook: it is a resource that is never applied (the

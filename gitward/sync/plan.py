@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.model.application import Application, Retry
+from gitward.model.phases import HookPhase, ResultCode, SyncPhase
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import ResourceKey
 from gitward.sync import options as sync_options
 from gitward.sync import respect_ignore, shared
 from gitward.sync.compare import Comparison
 from gitward.sync.ordering import (
-    Phase,
     hook_delete_policies,
     hook_phases,
     is_hook,
@@ -60,14 +60,16 @@ class SyncTask:
     key: ResourceKey
     api_version: str
     action: str  # "apply" | "prune" | "hook"
-    phase: Phase
+    phase: SyncPhase
     wave: int
     obj: Obj | None
     live: Obj | None
     options: sync_options.Options
     delete_policies: frozenset[str] = frozenset()
-    status: str = ""  # Synced | SyncFailed | Pruned | PruneSkipped | Skipped
-    hook_phase: str = ""  # Running | Succeeded | Failed
+    #: What the sync did to the resource; None until it did something.
+    status: ResultCode | None = None
+    #: Where a hook's object stands; None until it is created.
+    hook_phase: HookPhase | None = None
     message: str = ""
     out_of_sync: bool = True
     #: Why the app's project forbids this resource: the task is failed from the start
@@ -80,18 +82,32 @@ class SyncTask:
         return bool(self.violation) and self.action != "hook"
 
     @property
+    def started(self) -> bool:
+        """Whether the sync has acted on it (applied, pruned, or its hook created)."""
+        if self.action == "hook":
+            return self.hook_phase is not None or self.status is not None
+        return self.status is not None
+
+    @property
     def done(self) -> bool:
         if self.action == "hook":
-            return self.hook_phase in ("Succeeded", "Failed")
-        return bool(self.status)
+            return self.hook_phase is not None and self.hook_phase.completed
+        return self.status is not None
+
+    @property
+    def running(self) -> bool:
+        """A hook created and not finished yet: what a step checks on."""
+        return self.action == "hook" and self.hook_phase is HookPhase.RUNNING
 
     @property
     def failed(self) -> bool:
-        return self.status == "SyncFailed" or self.hook_phase == "Failed"
+        return self.status is ResultCode.SYNC_FAILED or bool(
+            self.hook_phase and self.hook_phase.failed
+        )
 
     def sort_key(self) -> tuple[int, int, int, int, str, str]:
         return (
-            int(self.phase),
+            self.phase.rank,
             self.wave,
             1 if self.action == "prune" else 0,
             kind_rank(self.key.kind),
@@ -100,7 +116,12 @@ class SyncTask:
         )
 
     def as_result(self) -> Obj:
-        """A ``syncResult.resources[]`` entry, as Argo CD writes it."""
+        """A ``syncResult.resources[]`` entry, as Argo CD writes it.
+
+        ``syncWave`` is gitward's addition: with the resource key and
+        ``syncPhase`` it identifies the task when a later step resumes the
+        operation from this record.
+        """
         group, _, version = self.api_version.rpartition("/")
         entry: Obj = {
             "group": group,
@@ -108,13 +129,14 @@ class SyncTask:
             "kind": self.key.kind,
             "namespace": self.key.namespace,
             "name": self.key.name,
-            "status": self.status or ("" if self.action == "hook" else "Pending"),
+            "status": str(self.status or ("" if self.action == "hook" else "Pending")),
             "message": self.message,
-            "syncPhase": self.phase.label,
+            "syncPhase": str(self.phase),
+            "syncWave": self.wave,
         }
         if self.action == "hook":
-            entry["hookType"] = self.phase.label
-            entry["hookPhase"] = self.hook_phase or "Pending"
+            entry["hookType"] = str(self.phase)
+            entry["hookPhase"] = str(self.hook_phase or HookPhase.PENDING)
         return entry
 
 
@@ -145,7 +167,7 @@ def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -
                     state.key,
                     state.api_version,
                     "prune",
-                    Phase.SYNC,
+                    SyncPhase.SYNC,
                     PRUNE_LAST_WAVE if prune_last else wave(state.live or {}),
                     None,
                     state.live,
@@ -182,7 +204,7 @@ def build_plan(comparison: Comparison, app: Application, request: SyncRequest) -
                     state.key,
                     state.api_version,
                     "apply",
-                    Phase.SYNC,
+                    SyncPhase.SYNC,
                     wave(state.desired),
                     state.respected if state.respected is not None else state.desired,
                     state.live,
@@ -213,14 +235,14 @@ def _refused(task: SyncTask, violation: str) -> SyncTask:
     """
     if violation:
         task.violation = violation
-        task.status = "SyncFailed"
+        task.status = ResultCode.SYNC_FAILED
         task.message = violation
         if task.action == "hook":
-            task.hook_phase = "Failed"
+            task.hook_phase = HookPhase.FAILED
     return task
 
 
-def waves(tasks: list[SyncTask], phase: Phase) -> list[list[SyncTask]]:
+def waves(tasks: list[SyncTask], phase: SyncPhase) -> list[list[SyncTask]]:
     """Tasks of ``phase`` grouped by wave, in order."""
     grouped: dict[int, list[SyncTask]] = {}
     for task in tasks:

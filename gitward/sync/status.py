@@ -43,6 +43,11 @@ def now() -> str:
     return _stamp[1]
 
 
+def stamp_at(epoch: float) -> str:
+    """``epoch`` as Kubernetes writes a time (seconds, UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 #: The spec fields a comparison depends on, recorded in ``status.sync.comparedTo``.
 COMPARED_FIELDS = ("source", "sources", "destination", "ignoreDifferences")
 
@@ -132,8 +137,11 @@ def replace_status_ops(app_obj: Obj, fields: Obj) -> list[Obj]:
     return ops
 
 
-async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
+async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj, guard: bool = False) -> Obj:
     """Replace ``fields`` of ``app_obj``'s status; return the stored Application.
+
+    With ``guard``, the write fails (a ClusterError) unless the Application is
+    still at the resourceVersion ``app_obj`` was read at: nobody wrote it since.
 
     When ``app_obj`` (as read) has no status yet, a merge patch adds the fields
     instead: the JSON patch would start with ``add /status {}``, which replaces a
@@ -147,7 +155,7 @@ async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
     status = app_obj.get("status")
     fields = {**(upgrade(status) or {}), **fields}
     fields[LAYOUT_FIELD] = layout_to_write(status)
-    if not isinstance(app_obj.get("status"), dict):
+    if not isinstance(app_obj.get("status"), dict) and not guard:
         added = {key: value for key, value in fields.items() if value is not None}
         return await client.patch(
             API_VERSION,
@@ -162,10 +170,17 @@ async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj:
         APPLICATION,
         meta["name"],
         meta.get("namespace"),
-        {"ops": replace_status_ops(app_obj, fields)},
+        {"ops": _guard(app_obj, guard) + replace_status_ops(app_obj, fields)},
         patch_type="json",
         subresource="status",
     )
+
+
+def _guard(app_obj: Obj, guard: bool) -> list[Obj]:
+    version = app_obj["metadata"].get("resourceVersion")
+    if not guard or not version:
+        return []
+    return [{"op": "test", "path": "/metadata/resourceVersion", "value": version}]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -220,8 +220,11 @@ class AppRecorder:
                 await self._task
 
     def first_lock(self, name: str) -> int:
-        """Index of the first event where ``name`` holds an operation (its sync started)."""
-        return next(i for i, e in enumerate(self.events) if e.name == name and e.locked)
+        """Index of the first event showing ``name``'s sync: its lock, or (a one-step automated
+        sync takes none) its recorded result."""
+        return next(
+            i for i, e in enumerate(self.events) if e.name == name and (e.locked or e.phase)
+        )
 
     def deletion_order(self) -> list[str]:
         """The recorded names in the order their objects disappeared."""

@@ -352,9 +352,15 @@ async def test_failed_sync_is_retried_with_backoff(
     try:
 
         async def first_attempt_failed() -> bool:
+            # As Argo CD records it: still Running, the failed attempt finished, retry 1 due.
             app = await kube.get("argoproj.io/v1alpha1", "Application", name, "argocd")
             state = (app.get("status") or {}).get("operationState") or {}
-            return state.get("phase") == "Failed" and state.get("retryCount") == 0
+            return (
+                state.get("phase") == "Running"
+                and bool(state.get("finishedAt"))
+                and bool(state.get("nextRetryAt"))
+                and state.get("retryCount") == 1
+            )
 
         await eventually(first_attempt_failed, "the first sync attempt to fail")
         await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})

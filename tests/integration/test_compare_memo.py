@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gitward.services import refresher_for
-
 from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster
 from gitward.model.status import SyncStatus
+from gitward.services import refresher_for
 from tests.support.apps import configmap, create_app, deployment, unique, yaml_docs
 from tests.support.brief import gitward
 from tests.support.git import GitRepo

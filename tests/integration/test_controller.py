@@ -9,7 +9,9 @@ import pytest
 
 from gitward.cluster import KubeClient
 from gitward.controller import Controller
+from gitward.localkube import LocalCluster
 from tests.support.apps import configmap, unique, yaml_docs
+from tests.support.brief import gitward
 from tests.support.controller import API, application, configmap_data, running_controller
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
@@ -176,3 +178,44 @@ async def test_the_refresh_annotation_sees_a_new_commit_at_once(
         await eventually(deployed, "the new commit after the refresh annotation", timeout=30)
         app = await kube.get(API, "Application", name, "argocd")
         assert "argocd.argoproj.io/refresh" not in (app["metadata"].get("annotations") or {})
+
+
+async def test_a_held_automated_sync_says_why(
+    installed: KubeClient,
+    cluster: LocalCluster,
+    controller: Controller,
+    git_repo: Callable[[str], GitRepo],
+) -> None:
+    """An empty render and a revision whose sync failed hold the automated sync, and the app's
+    conditions (and ``gitward app get``) say so; nothing is pruned or retried meanwhile."""
+    kube = installed
+    name, ns = unique("held"), unique("held")
+    repo = git_repo("held")
+    repo.commit({"app/cms.yaml": yaml_docs(configmap("one")), "app/README": "apps"})
+    await kube.create(application(name, repo, ns, {"prune": True}))
+
+    async def condition(words: str) -> str | None:
+        app = await kube.get(API, "Application", name, "argocd")
+        for cond in (app.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "SyncError" and words in cond.get("message", ""):
+                return str(cond["message"])
+        return None
+
+    await eventually(lambda: configmap_data(kube, "one", ns), "the first sync")
+    empty = repo.commit({"app/cms.yaml": None})
+    controller.refresh_now(name)
+    said = await eventually(lambda: condition("auto-sync will wipe out all resources"), "why")
+    assert empty[:7] in said
+    assert await configmap_data(kube, "one", ns) == {"k": "one"}, "an empty render pruned"
+    shown = gitward(cluster.kubeconfig, "app", "get", name)
+    assert "auto-sync will wipe out all resources" in shown.stdout
+
+    bad = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"}}
+    bad["spec"] = {"ports": [{"port": 99999}]}  # refused by the API server
+    broken = repo.commit({"app/cms.yaml": yaml_docs(configmap("one"), bad)})
+    controller.refresh_now(name)
+    said = await eventually(lambda: condition("Failed last sync attempt"), "why not again")
+    assert broken[:7] in said
+    assert "99999" in said
+    app = await kube.get(API, "Application", name, "argocd")
+    assert app["status"]["operationState"]["phase"] == "Failed"

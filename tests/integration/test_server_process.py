@@ -105,9 +105,7 @@ async def test_the_server_process_serves_the_api_over_https(
                 async with http.get(f"{base}/api/v1/applications") as resp:
                     assert resp.status == 401
 
-                initial = await installed.get(
-                    "v1", "Secret", "argocd-initial-admin-secret", home
-                )
+                initial = await installed.get("v1", "Secret", "argocd-initial-admin-secret", home)
                 password = base64.b64decode(initial["data"]["password"]).decode()
                 login = {"username": "admin", "password": password}
                 async with http.post(f"{base}/api/v1/session", json=login) as resp:

@@ -61,3 +61,14 @@ async def test_getters_wait_for_work() -> None:
     assert not getter.done()
     queue.add("late")
     assert await asyncio.wait_for(getter, 1) == "late"
+
+
+async def test_an_operations_next_step_goes_before_apps_not_started() -> None:
+    queue = WorkQueue()
+    for key in ("app-0", "app-1", "app-2", "app-3"):
+        queue.add(key)  # a cold start: every app queued for its first pass
+    running = await queue.get()
+    queue.add_first(running)  # its operation has its next wave to run at once
+    queue.done(running)
+    queue.add_first("app-3")  # already waiting: moves to the head, runs once
+    assert await drain(queue) == ["app-3", "app-0", "app-1", "app-2"]

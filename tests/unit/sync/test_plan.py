@@ -8,10 +8,11 @@ import pytest
 
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
+from gitward.model.phases import SyncPhase
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey
 from gitward.sync.compare import Comparison, ResourceState
-from gitward.sync.ordering import Phase, hook_delete_policies, hook_phases, kind_rank, wave
+from gitward.sync.ordering import hook_delete_policies, hook_phases, kind_rank, wave
 from gitward.sync.plan import PRUNE_LAST_WAVE, SyncRequest, build_plan
 
 APP = parse_application(
@@ -96,12 +97,12 @@ def test_phases_and_waves() -> None:
         SyncRequest(),
     )
     assert [(t.phase, t.key.name) for t in plan] == [
-        (Phase.PRE_SYNC, "migrate"),
-        (Phase.SYNC, "early"),
-        (Phase.SYNC, "plain"),
-        (Phase.SYNC, "late"),
-        (Phase.POST_SYNC, "post"),
-        (Phase.SYNC_FAIL, "fail"),
+        (SyncPhase.PRE_SYNC, "migrate"),
+        (SyncPhase.SYNC, "early"),
+        (SyncPhase.SYNC, "plain"),
+        (SyncPhase.SYNC, "late"),
+        (SyncPhase.POST_SYNC, "post"),
+        (SyncPhase.SYNC_FAIL, "fail"),
     ]
     assert [t.action for t in plan] == ["hook", "apply", "apply", "apply", "hook", "hook"]
 
@@ -151,8 +152,8 @@ def test_helm_hooks_without_an_argo_cd_phase_are_never_applied() -> None:
         SyncRequest(),
     )
     assert [(t.key.name, t.action, t.phase) for t in plan] == [
-        ("migrate", "hook", Phase.PRE_SYNC),
-        ("plain", "apply", Phase.SYNC),
+        ("migrate", "hook", SyncPhase.PRE_SYNC),
+        ("plain", "apply", SyncPhase.SYNC),
     ]
 
 
@@ -164,7 +165,7 @@ def test_annotation_parsing_errors_and_defaults() -> None:
     helm = annotated(
         "Job", "j", "batch/v1", **{"helm.sh/hook": "pre-install", "helm.sh/hook-weight": "-3"}
     )
-    assert hook_phases(helm) == [Phase.PRE_SYNC]
+    assert hook_phases(helm) == [SyncPhase.PRE_SYNC]
     assert wave(helm) == -3
     assert hook_delete_policies(obj("Job", "j")) == {"BeforeHookCreation"}
     assert kind_rank("Namespace") < kind_rank("CustomResourceDefinition") < kind_rank("Widget")
