@@ -31,6 +31,8 @@ from gitward.appset.generators.listings import TreeListings
 from gitward.appset.gotemplate import GoTemplates
 from gitward.appset.template import RESOURCES_FINALIZER, Desired
 from gitward.appset.validate import ProjectChecks, ProjectRules, validate
+from gitward.appstate import events
+from gitward.appstate.status import now
 from gitward.cluster import ApiError, Conflict, KubeClient, NotFound
 from gitward.cluster.secrets import secret_fields
 from gitward.model.applicationset import (
@@ -42,8 +44,6 @@ from gitward.model.applicationset import (
 from gitward.model.destination import destination_ref
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION, APPLICATION_SET
-from gitward.sync import events
-from gitward.sync.status import now
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.appset")

@@ -16,6 +16,13 @@ import typer
 import yaml
 from rich.markup import escape
 
+from gitward.appstate.app_writes import (
+    applications_in_file,
+    create_or_update,
+    get_app,
+    set_spec,
+)
+from gitward.appstate.status import spec_changed_since_refresh
 from gitward.cli import app_remote, app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
@@ -29,16 +36,9 @@ from gitward.model.application import parse_application
 from gitward.model.destination import IN_CLUSTER_SERVER
 from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APPLICATION
+from gitward.model.resource_options import propagation_policy
 from gitward.services import refresher_for
 from gitward.sync import cascade as cascading
-from gitward.sync.app_writes import (
-    applications_in_file,
-    create_or_update,
-    get_app,
-    set_spec,
-)
-from gitward.sync.options import propagation_policy
-from gitward.sync.status import spec_changed_since_refresh
 
 Obj = dict[str, Any]
 

@@ -16,6 +16,9 @@ from rich.table import Table
 
 from gitward import health
 from gitward.apiclient import ApiClient
+from gitward.appstate.app_writes import disable_automated
+from gitward.appstate.lock import release
+from gitward.appstate.wait import WaitFor, wait_for
 from gitward.cli import app_remote, app_view, context
 from gitward.cli.app_cmd import OutputOption, fetch_app
 from gitward.cli.console import err, out
@@ -23,13 +26,10 @@ from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
 from gitward.model.app_edit import resource_selector, retry_from_flags
 from gitward.services import refresher_for
-from gitward.sync.app_writes import disable_automated
 from gitward.sync.attempt import OperationResult
-from gitward.sync.lock import release
 from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.rollback import rollback_entry, rollback_request
 from gitward.sync.runner import run_sync
-from gitward.sync.wait import WaitFor, wait_for
 
 Obj = dict[str, Any]
 

@@ -29,6 +29,15 @@ from urllib.parse import quote
 import typer
 from rich.markup import escape
 
+from gitward.appstate.clusters import (
+    ConnectionState,
+    check_all,
+    check_connection,
+    cluster_view,
+    find,
+    registered,
+    same_secret_data,
+)
 from gitward.cli import context
 from gitward.cli.console import err, out
 from gitward.cli.output import check_output, print_object, print_table
@@ -43,15 +52,6 @@ from gitward.cluster.secrets import (
     spec_from_kubeconfig,
 )
 from gitward.model.errors import ConfigError
-from gitward.sync.clusters import (
-    ConnectionState,
-    check_all,
-    check_connection,
-    cluster_view,
-    find,
-    registered,
-    same_secret_data,
-)
 
 Obj = dict[str, Any]
 

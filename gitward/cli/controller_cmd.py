@@ -11,6 +11,7 @@ import socket
 import typer
 
 from gitward import services as compose
+from gitward.appstate.settings import load_application_namespaces, parse_namespace_globs
 from gitward.cli import context, logsetup
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
@@ -18,7 +19,6 @@ from gitward.install import ensure_default_project
 from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
 from gitward.server import ControllerServer
-from gitward.sync.settings import load_application_namespaces, parse_namespace_globs
 
 log = logging.getLogger("gitward.cli.controller")
 

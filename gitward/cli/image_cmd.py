@@ -12,6 +12,7 @@ from typing import cast
 
 import typer
 
+from gitward.appstate import load_settings
 from gitward.cli import context
 from gitward.cli.console import out
 from gitward.cluster import KubeClient, NotFound
@@ -25,7 +26,6 @@ from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.services import repo_credentials
 from gitward.source import GitSource
 from gitward.source.policy import RepoURLPolicy
-from gitward.sync import load_settings
 
 app = typer.Typer(help="Change container images in the source of truth.", no_args_is_help=True)
 

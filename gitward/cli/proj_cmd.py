@@ -4,7 +4,7 @@ Projects are AppProject objects in gitward's namespace (``--namespace``). This m
 parses flags and prints; the edits are pure functions in :mod:`gitward.projects.edit`,
 the checks in :mod:`gitward.projects.validate`, and the read-validate-write loop (with
 the resourceVersion guard, and the refusal to delete a project in use) in
-:mod:`gitward.sync.project_writes`. Nothing invalid is ever written: a bad cron, time
+:mod:`gitward.appstate.project_writes`. Nothing invalid is ever written: a bad cron, time
 zone or glob is an error naming the field, and the stored project stays as it was.
 """
 
@@ -22,6 +22,7 @@ import yaml
 from rich.markup import escape
 
 from gitward._util.yamlload import KubeLoader
+from gitward.appstate import project_writes
 from gitward.cli import context, proj_view
 from gitward.cli.console import out
 from gitward.cli.output import check_output, print_object
@@ -30,7 +31,6 @@ from gitward.model.errors import ConfigError
 from gitward.model.kinds import API_VERSION, APP_PROJECT
 from gitward.projects import edit
 from gitward.projects.edit import Change
-from gitward.sync import project_writes
 
 Obj = dict[str, Any]
 

@@ -25,6 +25,20 @@ from urllib.parse import quote
 import typer
 from rich.markup import escape
 
+from gitward.appstate.repositories import (
+    ConnectionState,
+    Entry,
+    check_all,
+    check_connection,
+    creds_view,
+    repo_view,
+)
+from gitward.appstate.repositories import entries as _entries
+from gitward.appstate.repositories import find_one as _find_one
+from gitward.appstate.repositories import matching as _matching
+from gitward.appstate.repositories import plan as _plan
+from gitward.appstate.repositories import store_of as _store
+from gitward.appstate.repositories import write as _write
 from gitward.cli import context
 from gitward.cli.console import out
 from gitward.cli.output import check_output, print_object, print_table
@@ -34,20 +48,6 @@ from gitward.model.errors import ConfigError, SourceError
 from gitward.source import CredentialStore, GitSource, normalize_url, redact_url
 from gitward.source.credentials import REPO_CREDS, REPOSITORY
 from gitward.source.gitsource import split_userinfo
-from gitward.sync.repositories import (
-    ConnectionState,
-    Entry,
-    check_all,
-    check_connection,
-    creds_view,
-    repo_view,
-)
-from gitward.sync.repositories import entries as _entries
-from gitward.sync.repositories import find_one as _find_one
-from gitward.sync.repositories import matching as _matching
-from gitward.sync.repositories import plan as _plan
-from gitward.sync.repositories import store_of as _store
-from gitward.sync.repositories import write as _write
 
 Obj = dict[str, Any]
 

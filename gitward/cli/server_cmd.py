@@ -11,6 +11,7 @@ import signal
 import typer
 from aiohttp import web
 
+from gitward.appstate.settings import load_application_namespaces, parse_namespace_globs
 from gitward.cli import context, logsetup
 from gitward.cluster import KubeClient
 from gitward.model.errors import ConfigError
@@ -19,7 +20,6 @@ from gitward.server.appstore import AppStore
 from gitward.server.context import ServerContext
 from gitward.server.tls import server_ssl_context
 from gitward.services import Services
-from gitward.sync.settings import load_application_namespaces, parse_namespace_globs
 
 log = logging.getLogger("gitward.cli.server")
 

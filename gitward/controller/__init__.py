@@ -1,6 +1,6 @@
 """The reconciling controller: what makes gitward pull-based.
 
-Layer 5: uses sync (refresh, operations), cluster (watch) and the layers
+Layer 6: uses sync (operations), appstate (refresh), cluster (watch) and the layers
 below; knows nothing of HTTP, the CLI or the web UI.
 """
 

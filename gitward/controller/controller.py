@@ -20,6 +20,7 @@ from typing import Any
 from gitward._util.glob import glob_match
 from gitward._util.logcontext import log_context
 from gitward._util.versions import resource_version
+from gitward.appstate import Refresher
 from gitward.cluster import ClusterError, KubeClient
 from gitward.cluster.informer import Informer
 from gitward.cluster.watchcache import ClusterCache
@@ -31,7 +32,6 @@ from gitward.controller.sharding import NoSharding, Sharding
 from gitward.model.application import qualified_name, split_qualified
 from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.project import DEFAULT_PROJECT
-from gitward.sync import Refresher
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.controller")

@@ -29,6 +29,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitward._util.logcontext import log_context
+from gitward.appstate import Comparison, Refresher, events, lock, parse_app_object
+from gitward.appstate.lock import OperationInProgress
+from gitward.appstate.status import now, patch_status, set_conditions
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import dependencies
 from gitward.model.application import split_qualified
@@ -37,8 +40,7 @@ from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.phases import OperationPhase
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
-from gitward.sync import Comparison, Refresher, cascade, events, lock, parse_app_object
-from gitward.sync.lock import OperationInProgress
+from gitward.sync import cascade
 from gitward.sync.operation import (
     SYNC_WINDOW_BLOCKED,
     Step,
@@ -55,7 +57,6 @@ from gitward.sync.requested import (
     is_automated,
     request_from_operation,
 )
-from gitward.sync.status import now, patch_status, set_conditions
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.controller")

@@ -37,7 +37,7 @@ renewTime with one's own wall clock.
 
 Sharding decides who *reconciles* an app; the guard for "one operation per app
 at a time" stays the resourceVersion-checked ``operation`` field
-(:mod:`gitward.sync.lock`), which also covers a sync still running on a replica
+(:mod:`gitward.appstate.lock`), which also covers a sync still running on a replica
 that just lost the shard, and syncs started from the CLI.
 """
 

@@ -52,6 +52,7 @@ import yaml
 from gitward._util.keyed import ObjectFeed
 from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward._util.workqueue import WorkQueue
+from gitward.appstate import events
 from gitward.cluster import KubeClient, NotFound
 from gitward.images.automation import (
     ImageSpec,
@@ -69,7 +70,6 @@ from gitward.model.durations import DurationError, parse_duration
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.source import CredentialStore, GitSource
-from gitward.sync import events
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.images")

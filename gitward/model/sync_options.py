@@ -3,7 +3,7 @@
 The grammar is read here, in the model, so an Application whose
 ``spec.syncPolicy.syncOptions`` gitward cannot honour is refused when it is parsed
 (an ``InvalidSpecError`` on refresh, an error from ``app create``), not first at
-its next sync. :mod:`gitward.sync.options` applies the options to resources.
+its next sync. :mod:`gitward.model.resource_options` applies the options to resources.
 
 Every option gitward accepts is acted on; the rest are refused with an error
 naming where they were written, never accepted and ignored:

@@ -1,7 +1,7 @@
 """HTTP faces of gitward: the API server (``app.py``, ``api/``, ``auth/``) and the
 controller's webhook, metrics and health endpoints.
 
-Layer 6: uses the controller and everything below; the CLI starts it.
+Layer 8: uses the composition root and everything below; the CLI starts it.
 """
 
 from gitward.server.http import MAX_PAYLOAD_BYTES, ControllerServer

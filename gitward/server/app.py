@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from gitward import __version__
+from gitward.appstate import Refresher
 from gitward.cluster import ClusterUnreachable
 from gitward.cluster.errors import ApiError as ClusterApiError
 from gitward.model.errors import ConfigError, GitwardError
@@ -54,7 +55,6 @@ from gitward.server.errors import (
     PayloadTooLarge,
     Unavailable,
 )
-from gitward.sync import Refresher
 
 log = logging.getLogger("gitward.server.api")
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from gitward._util.glob import compile_glob
 from gitward._util.versions import resource_version
+from gitward.appstate.projects import Projects
 from gitward.cluster import KubeClient
 from gitward.cluster.informer import Informer
 from gitward.model.kinds import API_VERSION
-from gitward.sync.projects import Projects
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (name, namespace)

@@ -19,6 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from gitward.appset import AppSetController
+from gitward.appstate.destinations import Destinations
+from gitward.appstate.lock import holder_id
+from gitward.appstate.projects import Projects
 from gitward.cluster.informer import Informer
 from gitward.controller import Controller, WorkQueue
 from gitward.controller.caches import LiveCaches
@@ -30,9 +33,6 @@ from gitward.model.kinds import API_VERSION
 from gitward.notify import Notifier
 from gitward.services.engine import Services
 from gitward.services.tools import gotemplates
-from gitward.sync.destinations import Destinations
-from gitward.sync.lock import holder_id
-from gitward.sync.projects import Projects
 
 Obj = dict[str, Any]
 

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gitward.appstate import Refresher, Settings, load_settings
+from gitward.appstate.compare import ManifestSource
+from gitward.appstate.destinations import Destinations
+from gitward.appstate.projects import Projects
 from gitward.cluster import KubeClient, NotFound
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
@@ -26,10 +30,6 @@ from gitward.source.helmrepo import HelmRepos
 from gitward.source.http import TLSCerts
 from gitward.source.oci import OCIClient
 from gitward.source.policy import RepoURLPolicy
-from gitward.sync import Refresher, Settings, load_settings
-from gitward.sync.compare import ManifestSource
-from gitward.sync.destinations import Destinations
-from gitward.sync.projects import Projects
 
 Obj = dict[str, Any]
 

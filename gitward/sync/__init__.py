@@ -1,24 +1,9 @@
-"""Compare Applications with the cluster, write their status, and (next) sync them.
+"""The sync engine: an operation as a step function over the Application's record.
 
-Layer 4: uses reposerver, diff, health and cluster. Results are data
-(:class:`Comparison`, :class:`ResourceState`); printing is the CLI's job.
+Layer 5, above :mod:`gitward.appstate` (an Application's compared state, its status,
+lock and history), below the controller. A step plans the sync from a comparison
+(phases, waves, kind order), overlays what ``status.operationState`` recorded, does one
+bounded piece of work (one wave's applies, or one check of running hooks) and records
+it; results are data (:class:`~gitward.sync.attempt.OperationResult`), printing is the
+CLI's job.
 """
-
-from gitward.sync.compare import Comparison, ManifestSource, ResourceState, compare_app
-from gitward.sync.refresh import Refresher, parse_app_object
-from gitward.sync.settings import Settings, load_settings, parse_settings
-from gitward.sync.status import status_fields, write_status
-
-__all__ = [
-    "Comparison",
-    "ManifestSource",
-    "Refresher",
-    "ResourceState",
-    "Settings",
-    "compare_app",
-    "load_settings",
-    "parse_app_object",
-    "parse_settings",
-    "status_fields",
-    "write_status",
-]

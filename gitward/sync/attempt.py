@@ -13,19 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitward.appstate import events, history, lock
+from gitward.appstate.compare import Comparison
+from gitward.appstate.refresh import Refresher, parse_app_object
+from gitward.appstate.status import now, status_fields
 from gitward.cluster import ClusterError
 from gitward.model.application import Application
 from gitward.model.errors import GitwardError
 from gitward.model.phases import OperationPhase
-from gitward.sync import events, history, lock, machine
-from gitward.sync.compare import Comparison
+from gitward.sync import machine
 from gitward.sync.executor import ClusterExecutor, create_namespace
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan
 from gitward.sync.record import RecordedState, overlay
-from gitward.sync.refresh import Refresher, parse_app_object
 from gitward.sync.requested import initiator_of, is_automated
 from gitward.sync.shared import SharedResourceFound
-from gitward.sync.status import now, status_fields
 
 Obj = dict[str, Any]
 Progress = Callable[[SyncTask], None]

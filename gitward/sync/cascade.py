@@ -34,6 +34,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+from gitward.appstate.compare import Comparison, ResourceState
 from gitward.cluster import (
     ApiError,
     ClusterUnreachable,
@@ -42,13 +43,12 @@ from gitward.cluster import (
     NotFound,
     UnknownKind,
 )
+from gitward.model import resource_options as options
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION, GROUP
 from gitward.model.status import SyncStatus
 from gitward.model.tracking import INSTANCE_LABEL, ResourceKey, TrackingMethod, owner_app
 from gitward.projects.fence import Fence
-from gitward.sync import options
-from gitward.sync.compare import Comparison, ResourceState
 
 Obj = dict[str, Any]
 

@@ -14,13 +14,13 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from gitward.appstate.destinations import Target
 from gitward.cluster import Conflict, KubeClient
+from gitward.model import resource_options as sync_options
 from gitward.model.application import Application
 from gitward.model.overrides import ResourceOverrides
 from gitward.model.phases import ResultCode
 from gitward.sync import execute
-from gitward.sync import options as sync_options
-from gitward.sync.destinations import Target
 from gitward.sync.plan import SyncRequest, SyncTask
 
 Obj = dict[str, Any]

@@ -16,7 +16,7 @@ controller restarted after a crash, another replica after a shard move — and
 nothing is applied twice.
 
 :func:`begin` starts an operation. The CLI takes the lock (the ``operation``
-field, :mod:`gitward.sync.lock`) first. The controller's automated sync of a
+field, :mod:`gitward.appstate.lock`) first. The controller's automated sync of a
 plan that one step finishes (one wave, no hooks: most syncs) takes no lock at
 all: it applies and then writes its result and the refresh after it in one
 status write, guarded by the resourceVersion it read, so a sync costs the API
@@ -31,9 +31,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.appstate import events, lock
+from gitward.appstate.compare import Comparison
+from gitward.appstate.refresh import parse_app_object
+from gitward.appstate.status import age_seconds, now, patch_status, stamp_at
 from gitward.cluster import ClusterError, KubeClient
 from gitward.model.phases import OperationPhase
-from gitward.sync import events, lock, machine
+from gitward.sync import machine
 from gitward.sync.attempt import (
     SYNC_WINDOW_BLOCKED,
     Attempt,
@@ -42,12 +46,9 @@ from gitward.sync.attempt import (
     StepContext,
     same_operation,
 )
-from gitward.sync.compare import Comparison
 from gitward.sync.plan import SyncRequest
 from gitward.sync.record import RecordedState, read_state
-from gitward.sync.refresh import parse_app_object
 from gitward.sync.requested import initiator_of, request_from_operation
-from gitward.sync.status import age_seconds, now, patch_status, stamp_at
 
 __all__ = [
     "SYNC_WINDOW_BLOCKED",
@@ -223,8 +224,8 @@ async def begin(
     """Take the lock for a new operation and run its first step.
 
     ``takeover`` runs an operation already set on ``app_obj`` but only
-    requested (Argo CD's CLI) or abandoned: see :func:`gitward.sync.lock.acquire`.
-    Raises :class:`gitward.sync.lock.OperationInProgress` when another holds it.
+    requested (Argo CD's CLI) or abandoned: see :func:`gitward.appstate.lock.acquire`.
+    Raises :class:`gitward.appstate.lock.OperationInProgress` when another holds it.
     """
     existing = app_obj.get("operation") if takeover else None
     operation = existing or operation_field(request, initiator, automated)
@@ -252,7 +253,7 @@ async def auto_sync(
     piece of work, so a crash after it is resumed from the record. A one-step
     plan's result is written with a guard on the resourceVersion read: when
     someone else started an operation meanwhile, theirs stands. Raises
-    :class:`gitward.sync.lock.OperationInProgress` when the lock is taken.
+    :class:`gitward.appstate.lock.OperationInProgress` when the lock is taken.
     """
     operation = operation_field(request, "automated", automated=True)
     attempt = Attempt(

@@ -11,14 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.appstate import respect_ignore
+from gitward.appstate.compare import Comparison
+from gitward.model import resource_options as sync_options
 from gitward.model.application import Application, Retry
-from gitward.model.phases import HookPhase, ResultCode, SyncPhase
-from gitward.model.status import SyncStatus
-from gitward.model.tracking import ResourceKey
-from gitward.sync import options as sync_options
-from gitward.sync import respect_ignore, shared
-from gitward.sync.compare import Comparison
-from gitward.sync.ordering import (
+from gitward.model.ordering import (
     hook_delete_policies,
     hook_phases,
     is_hook,
@@ -26,6 +23,10 @@ from gitward.sync.ordering import (
     kind_rank,
     wave,
 )
+from gitward.model.phases import HookPhase, ResultCode, SyncPhase
+from gitward.model.status import SyncStatus
+from gitward.model.tracking import ResourceKey
+from gitward.sync import shared
 
 Obj = dict[str, Any]
 

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitward.model import resource_options as sync_options
 from gitward.model.application import Backoff, Retry
 from gitward.model.durations import parse_duration
 from gitward.model.errors import ConfigError
 from gitward.model.source_spec import FieldReader
-from gitward.sync import options as sync_options
 from gitward.sync.plan import SyncRequest
 
 #: ``operation.sync`` fields that change what is synced and that SyncRequest cannot carry.

@@ -2,7 +2,7 @@
 
 A rollback deploys the revision(s) a ``status.history`` entry records — the
 previous one when no ID is given — and, before it syncs, turns automated sync off
-(:func:`gitward.sync.app_writes.disable_automated`) so the controller does not
+(:func:`gitward.appstate.app_writes.disable_automated`) so the controller does not
 sync the target revision straight back. Pure: the entry and request are data.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitward.appstate import history
 from gitward.model.errors import ConfigError
-from gitward.sync import history
 from gitward.sync.plan import SyncRequest
 
 Obj = dict[str, Any]

@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gitward.appstate.compare import Comparison
+from gitward.appstate.refresh import Refresher, parse_app_object
 from gitward.sync.attempt import OperationResult, Progress, StepContext
-from gitward.sync.compare import Comparison
 from gitward.sync.operation import Step, abort, begin, resume
 from gitward.sync.plan import SyncRequest
 from gitward.sync.record import RecordedState, read_state
-from gitward.sync.refresh import Refresher, parse_app_object
 
 Obj = dict[str, Any]
 

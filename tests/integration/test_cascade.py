@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from gitward.appstate.compare import ResourceState
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from gitward.model.status import SyncStatus
@@ -24,7 +25,6 @@ from gitward.sync.cascade import (
     delete_app_resources,
     finalize,
 )
-from gitward.sync.compare import ResourceState
 from tests.support.apps import OPTIONS, configmap, unique, yaml_docs
 from tests.support.brief import gitward
 from tests.support.git import GitRepo

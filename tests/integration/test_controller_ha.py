@@ -27,12 +27,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from gitward.appstate import Settings, lock
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.controller.leases import LEASE_API, LeaseView
 from gitward.controller.sharding import DEFAULT_PREFIX, shard_of
 from gitward.services import Services, build_controller, refresher_for
-from gitward.sync import Settings, lock
 from tests.support.apps import HOOK, configmap, unique, yaml_docs
 from tests.support.controller import API, application, configmap_data
 from tests.support.git import GitRepo

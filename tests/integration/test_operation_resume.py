@@ -25,11 +25,11 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from gitward.appstate import Settings
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from gitward.localkube.process import free_ports
 from gitward.services import Services, build_controller
-from gitward.sync import Settings
 from tests.support.apps import HOOK, configmap, unique, yaml_docs
 from tests.support.controller import API, application, configmap_data
 from tests.support.git import GitRepo

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
+from gitward.appstate import project_writes
 from gitward.cluster import ApiError, KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from gitward.projects import edit
 from gitward.projects.edit import Change
-from gitward.sync import project_writes
 from tests.support.apps import unique
 from tests.support.brief import gitward
 from tests.support.poll import eventually

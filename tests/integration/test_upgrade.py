@@ -2,7 +2,7 @@
 they are Synced and Healthy with history, then the current install.yaml is applied over it
 and the current controller takes over. Apps stay Synced/Healthy, their history and
 operationState survive unchanged, nothing is applied again or pruned, and every status
-names the current layout (:mod:`gitward.sync.layout`).
+names the current layout (:mod:`gitward.appstate.layout`).
 
 The previous release is this repository at :data:`PREVIOUS`: the last commit before the
 in-cluster API server and layout numbering (the parent of the first commit of 7 December
@@ -24,10 +24,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gitward.appstate.layout import LAYOUT, LAYOUT_FIELD
 from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster, Toolchain
 from gitward.localkube.process import free_ports
-from gitward.sync.layout import LAYOUT, LAYOUT_FIELD
 from tests.support.git import GitRepo, SmartHttpServer
 from tests.support.poll import eventually
 

@@ -16,13 +16,13 @@ import aiohttp
 
 from gitward import services as compose
 from gitward.appset import AppSetController
+from gitward.appstate import Settings
 from gitward.cluster import KubeClient, NotFound
 from gitward.controller import Controller
 from gitward.dora import Recorder
 from gitward.images import ImageUpdater
 from gitward.notify import Notifier
 from gitward.server import ControllerServer
-from gitward.sync import Settings
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from gitward.appstate import parse_app_object
 from gitward.model.errors import GitwardError
 from gitward.projects.windows import WindowState, applies, state
 from gitward.reposerver import ManifestService
 from gitward.server.api.common import REFRESHER, find_app, json_response
 from gitward.server.errors import FailedPrecondition, InvalidArgument
-from gitward.sync import parse_app_object
 
 Obj = dict[str, Any]
 _REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]{0,254}")

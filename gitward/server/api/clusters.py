@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from gitward.appstate import clusters
+from gitward.appstate.clusters import Registered
 from gitward.cluster import IN_CLUSTER_SERVER, ClusterSpec, build_cluster_secret
 from gitward.cluster.secrets import (
     CLUSTER_SECRET_TYPE,
@@ -39,8 +41,6 @@ from gitward.server.api.routing import (
 from gitward.server.auth import allowed, require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import AlreadyExists, FailedPrecondition, InvalidArgument
-from gitward.sync import clusters
-from gitward.sync.clusters import Registered
 
 Obj = dict[str, Any]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gitward.appstate import Refresher
 from gitward.model.kinds import API_VERSION
 from gitward.server.api.bodies import check_name
 from gitward.server.appstore import AppStore
@@ -23,7 +24,6 @@ from gitward.server.audit import audit as record_audit
 from gitward.server.auth import Principal, allowed, principal_of, require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import InvalidArgument, NotFoundError, PermissionDenied
-from gitward.sync import Refresher
 
 Obj = dict[str, Any]
 

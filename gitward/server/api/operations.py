@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from gitward.appstate import history
+from gitward.appstate.lock import release
 from gitward.cluster import Conflict
 from gitward.model.errors import GitwardError
 from gitward.server.api.common import (
@@ -27,8 +29,6 @@ from gitward.server.api.common import (
 )
 from gitward.server.context import CONTEXT
 from gitward.server.errors import FailedPrecondition, InvalidArgument, NotFoundError
-from gitward.sync import history
-from gitward.sync.lock import release
 from gitward.sync.requested import request_from_operation
 
 Obj = dict[str, Any]

@@ -1,6 +1,6 @@
 """``/api/v1/projects``: AppProjects, as Argo CD's ProjectService answers them.
 
-Writes go through :mod:`gitward.sync.project_writes`, so the API and ``gitward proj``
+Writes go through :mod:`gitward.appstate.project_writes`, so the API and ``gitward proj``
 check a project the same way (every glob, cron and time zone, before anything is
 written) and refuse the same things (deleting ``default``, or a project an
 Application still uses). RBAC objects are the project's name (``projects, get,
@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gitward.appstate import clusters, project_writes, repositories
 from gitward.cluster import NotFound
 from gitward.model.errors import GitwardError
 from gitward.model.kinds import API_VERSION, APP_PROJECT
@@ -34,7 +35,6 @@ from gitward.server.auth import allowed, require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import AlreadyExists, InvalidArgument, NotFoundError
 from gitward.source.credentials import REPO_CREDS, REPOSITORY
-from gitward.sync import clusters, project_writes, repositories
 
 Obj = dict[str, Any]
 

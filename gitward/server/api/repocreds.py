@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from gitward.appstate import repositories as repos
+from gitward.appstate.repositories import Entry, NotRegistered
 from gitward.cluster.secrets import argocd_secret, creds_secret_name
 from gitward.model.errors import GitwardError
 from gitward.server.api.repositories import fields_from_body
@@ -30,8 +32,6 @@ from gitward.server.context import CONTEXT
 from gitward.server.errors import AlreadyExists, InvalidArgument
 from gitward.source import redact_url
 from gitward.source.credentials import REPO_CREDS
-from gitward.sync import repositories as repos
-from gitward.sync.repositories import Entry, NotRegistered
 
 Obj = dict[str, Any]
 

@@ -15,6 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gitward.appstate import load_settings
+from gitward.appstate import repositories as repos
+from gitward.appstate.repositories import UNTESTED, Entry, NotRegistered
 from gitward.cluster.secrets import argocd_secret, repo_secret_name
 from gitward.model.errors import GitwardError
 from gitward.server.api.routing import (
@@ -35,9 +38,6 @@ from gitward.source import GitSource, redact_url
 from gitward.source.credentials import REPO_CREDS, REPOSITORY
 from gitward.source.gitsource import split_userinfo
 from gitward.source.policy import RepoURLPolicy
-from gitward.sync import load_settings
-from gitward.sync import repositories as repos
-from gitward.sync.repositories import UNTESTED, Entry, NotRegistered
 
 Obj = dict[str, Any]
 

@@ -16,6 +16,8 @@ from typing import Any
 from aiohttp import web
 
 from gitward import diff, health
+from gitward.appstate.compare import Comparison
+from gitward.appstate.destinations import Target
 from gitward.cluster import KubeClient, NotFound, UnknownKind
 from gitward.model.errors import GitwardError
 from gitward.server.api.common import (
@@ -30,8 +32,6 @@ from gitward.server.api.patching import apply as apply_patch
 from gitward.server.auth import require
 from gitward.server.context import CONTEXT
 from gitward.server.errors import FailedPrecondition, InvalidArgument, NotFoundError
-from gitward.sync.compare import Comparison
-from gitward.sync.destinations import Target
 
 Obj = dict[str, Any]
 MASK = "++++++++"

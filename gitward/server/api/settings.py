@@ -18,12 +18,12 @@ import yaml
 from aiohttp import web
 
 from gitward._util.yamlload import load_one
+from gitward.appstate.settings import SETTINGS_CONFIGMAP
 from gitward.cluster import NotFound
 from gitward.model.errors import ConfigError
 from gitward.model.overrides import parse_overrides
 from gitward.server.api.routing import Route, json_response, mount
 from gitward.server.context import CONTEXT
-from gitward.sync.settings import SETTINGS_CONFIGMAP
 
 Obj = dict[str, Any]
 

@@ -11,11 +11,11 @@ from typing import Any
 import jq
 import pytest
 
+from gitward.appstate.settings import parse_settings
 from gitward.diff import compare, parse_rules
 from gitward.diff.ignore import apply_rules
 from gitward.model.errors import ConfigError
 from gitward.sandbox.jqrun import JqFailure, JqRunner, default_runner
-from gitward.sync.settings import parse_settings
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from gitward.appstate.compare import Comparison, ResourceState
 from gitward.model.application import parse_application
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey
@@ -18,7 +19,6 @@ from gitward.sync.cascade import (
     cascade_policy,
     comparison_failure,
 )
-from gitward.sync.compare import Comparison, ResourceState
 
 
 def with_finalizers(*names: str) -> dict[str, Any]:

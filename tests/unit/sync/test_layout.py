@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gitward.model.errors import GitwardError
-from gitward.sync.layout import (
+from gitward.appstate.layout import (
     LAYOUT,
     LAYOUT_FIELD,
     MAX_LAYOUT,
@@ -21,7 +20,8 @@ from gitward.sync.layout import (
     stored_layout,
     upgrade,
 )
-from gitward.sync.status import replace_status_ops
+from gitward.appstate.status import replace_status_ops
+from gitward.model.errors import GitwardError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from gitward.appstate import lock
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode
-from gitward.sync import lock
 from gitward.sync.attempt import recorded_operation, same_operation
 from gitward.sync.machine import WaveDegraded, advance, single_step
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitward.model.errors import ConfigError
-from gitward.sync.options import annotation_options, effective, parse
+from gitward.model.resource_options import annotation_options, effective, parse
 
 
 def test_known_options_and_values_parse() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitward.appstate.orphans import _ignored, orphaned_condition, untracked_top_level
 from gitward.model.project import OrphanedIgnore
 from gitward.model.tracking import ResourceKey
-from gitward.sync.orphans import _ignored, orphaned_condition, untracked_top_level
 
 
 def obj(kind: str, name: str, api: str = "v1", ns: str = "team", **meta: Any) -> dict[str, Any]:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from gitward.appstate.compare import Comparison, ResourceState
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
+from gitward.model.ordering import hook_delete_policies, hook_phases, kind_rank, wave
 from gitward.model.phases import SyncPhase
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey
-from gitward.sync.compare import Comparison, ResourceState
-from gitward.sync.ordering import hook_delete_policies, hook_phases, kind_rank, wave
 from gitward.sync.plan import PRUNE_LAST_WAVE, SyncRequest, build_plan
 
 APP = parse_application(

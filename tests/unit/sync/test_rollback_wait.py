@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from gitward.appstate.wait import WaitFor
 from gitward.model.errors import ConfigError
 from gitward.sync.rollback import rollback_entry, rollback_request
-from gitward.sync.wait import WaitFor
 
 
 def app(history: list[dict[str, Any]]) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitward.appstate.settings import IMPERSONATION_KEY, parse_settings
 from gitward.model.errors import ConfigError
-from gitward.sync.settings import IMPERSONATION_KEY, parse_settings
 
 
 def test_impersonation_is_off_unless_set_to_true() -> None:

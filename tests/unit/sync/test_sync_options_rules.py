@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitward.appstate import respect_ignore
 from gitward.diff import parse_rules
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
 from gitward.model.tracking import TrackingMethod, with_tracking
-from gitward.sync import respect_ignore, shared
+from gitward.sync import shared
 
 Obj = dict[str, Any]
 

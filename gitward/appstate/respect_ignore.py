@@ -27,9 +27,9 @@ from typing import Any
 
 from gitward._util.jsoncopy import json_copy
 from gitward.diff.ignore import IgnoreRule, apply_rules
+from gitward.model import resource_options as sync_options
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
-from gitward.sync import options as sync_options
 
 Obj = dict[str, Any]
 

@@ -24,17 +24,17 @@ from gitward import diff, health
 from gitward._util.hashing import digest_of
 from gitward._util.lru import BoundedLRU
 from gitward._util.versions import state_key
+from gitward.appstate import respect_ignore
+from gitward.appstate.settings import Settings
 from gitward.cluster import ApiError, ClusterError, KubeClient, UnknownKind
 from gitward.cluster.live import ApiLiveReader, LiveReader
 from gitward.model.application import Application, Destination
 from gitward.model.errors import GitwardError
+from gitward.model.ordering import is_hook
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey, TrackingMethod, with_tracking
 from gitward.projects.fence import Fence
 from gitward.sandbox.jqrun import default_runner
-from gitward.sync import respect_ignore
-from gitward.sync.ordering import is_hook
-from gitward.sync.settings import Settings
 
 Obj = dict[str, Any]
 
@@ -196,7 +196,7 @@ def _images(obj: Obj) -> Iterable[str]:
 class CompareMemo:
     """What comparisons remember from one run to the next; its owner sets its lifetime.
 
-    The :class:`~gitward.sync.refresh.Refresher` owns one for as long as it lives (the
+    The :class:`~gitward.appstate.refresh.Refresher` owns one for as long as it lives (the
     controller's lifetime, so every refresh of a steady app reuses its verdicts); a
     comparison made without one gets a fresh memo and forgets when it returns (the CLI).
 

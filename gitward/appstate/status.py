@@ -15,10 +15,10 @@ import time
 from typing import Any
 
 from gitward._util.redact import redact
+from gitward.appstate.compare import Comparison
+from gitward.appstate.layout import LAYOUT_FIELD, layout_to_write, upgrade
 from gitward.cluster import KubeClient
 from gitward.model.kinds import API_VERSION, APPLICATION
-from gitward.sync.compare import Comparison
-from gitward.sync.layout import LAYOUT_FIELD, layout_to_write, upgrade
 
 Obj = dict[str, Any]
 
@@ -148,7 +148,7 @@ async def patch_status(client: KubeClient, app_obj: Obj, fields: Obj, guard: boo
     whole status someone else wrote since the read (a sync's ``operationState``
     and ``history``, written while this process compared a just-created app).
 
-    Every write names the layout it is in (:mod:`gitward.sync.layout`); the first write
+    Every write names the layout it is in (:mod:`gitward.appstate.layout`); the first write
     to a status of an older layout also writes the fields that layout kept elsewhere.
     """
     meta = app_obj["metadata"]

@@ -13,9 +13,9 @@ import contextlib
 from typing import Any
 
 from gitward._util.redact import redact
+from gitward.appstate.status import now
 from gitward.cluster import ClusterError, KubeClient
 from gitward.model.kinds import API_VERSION, APPLICATION
-from gitward.sync.status import now
 
 Obj = dict[str, Any]
 

@@ -18,7 +18,7 @@ controller reads history and a running operation where it now expects them, and 
 needs to know the old places again. A status from a *newer* release is left in its
 layout (a downgrade never rewrites what it does not understand).
 
-Pure: no I/O; :mod:`gitward.sync.status` calls it.
+Pure: no I/O; :mod:`gitward.appstate.status` calls it.
 """
 
 from __future__ import annotations

@@ -20,10 +20,10 @@ import socket
 import uuid
 from typing import Any
 
+from gitward.appstate.status import age_seconds, now
 from gitward.cluster import Conflict, KubeClient
 from gitward.model.errors import GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION
-from gitward.sync.status import age_seconds, now
 
 Obj = dict[str, Any]
 

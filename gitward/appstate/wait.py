@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.appstate.refresh import Refresher
+from gitward.appstate.status import status_fields
 from gitward.model.errors import GitwardError
-from gitward.sync.refresh import Refresher
-from gitward.sync.status import status_fields
 
 Obj = dict[str, Any]
 

@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.appstate.status import now
 from gitward.cluster import KubeClient
 from gitward.cluster.secrets import SECRET_TYPE_LABEL, secret_fields
 from gitward.model.errors import ConfigError, GitwardError
 from gitward.model.repourl import normalize_prefix
 from gitward.source import CredentialStore, GitSource, RepoCredentials, normalize_url, redact_url
 from gitward.source.credentials import REPOSITORY, credentials_from_fields
-from gitward.sync.status import now
 
 Obj = dict[str, Any]
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gitward.appstate.repositories import NotRegistered
+from gitward.appstate.status import now
 from gitward.cluster import (
     IN_CLUSTER_SERVER,
     ClusterSpec,
@@ -25,8 +27,6 @@ from gitward.cluster import (
 from gitward.cluster.secrets import CLUSTER_SECRET_TYPE, SECRET_TYPE_LABEL
 from gitward.model.destination import IN_CLUSTER_NAME
 from gitward.model.errors import ConfigError, GitwardError
-from gitward.sync.repositories import NotRegistered
-from gitward.sync.status import now
 
 Obj = dict[str, Any]
 

@@ -9,13 +9,7 @@ from typing import Any
 from gitward import diff
 from gitward._util.lru import BoundedLRU
 from gitward._util.versions import state_key
-from gitward.cluster import ClusterError, KubeClient
-from gitward.model.application import Application, parse_application
-from gitward.model.errors import ConfigError, GitwardError
-from gitward.model.status import SyncStatus
-from gitward.projects.fence import Fence, app_refusal
-from gitward.reposerver import ManifestService
-from gitward.sync.compare import (
+from gitward.appstate.compare import (
     INVALID_SPEC_ERROR,
     CompareMemo,
     Comparison,
@@ -24,12 +18,18 @@ from gitward.sync.compare import (
     failed_comparison,
     invalid_spec,
 )
-from gitward.sync.destinations import Destinations, Target
-from gitward.sync.lock import holder_id
-from gitward.sync.orphans import OrphanFinder, orphaned_condition
-from gitward.sync.projects import Projects
-from gitward.sync.settings import Settings
-from gitward.sync.status import write_status
+from gitward.appstate.destinations import Destinations, Target
+from gitward.appstate.lock import holder_id
+from gitward.appstate.orphans import OrphanFinder, orphaned_condition
+from gitward.appstate.projects import Projects
+from gitward.appstate.settings import Settings
+from gitward.appstate.status import write_status
+from gitward.cluster import ClusterError, KubeClient
+from gitward.model.application import Application, parse_application
+from gitward.model.errors import ConfigError, GitwardError
+from gitward.model.status import SyncStatus
+from gitward.projects.fence import Fence, app_refusal
+from gitward.reposerver import ManifestService
 
 Obj = dict[str, Any]
 log = logging.getLogger("gitward.sync")
@@ -99,7 +99,7 @@ class Refresher:
         #: Skip status writes that would only move ``reconciledAt``, for this many seconds
         #: (0: always write). The controller asks for it; a CLI refresh always writes.
         self.unchanged_status_for = unchanged_status_for
-        #: Names this process in the operations it runs (see gitward.sync.lock).
+        #: Names this process in the operations it runs (see gitward.appstate.lock).
         self.holder = holder or holder_id("gitward-cli")
         #: Parsed Applications and comparison verdicts, remembered while this lives.
         self.parsed = ParsedApps()
