@@ -8,7 +8,7 @@ AppProjects, repositories and clusters. Results are data (:class:`Comparison`,
 :class:`ResourceState`); printing is the CLI's job.
 """
 
-from gitward.appstate.compare import Comparison, ManifestSource, ResourceState, compare_app
+from gitward.appstate.comparison import Comparison, ManifestSource, ResourceState, compare_app
 from gitward.appstate.refresh import Refresher, parse_app_object
 from gitward.appstate.settings import Settings, load_settings, parse_settings
 from gitward.appstate.status import status_fields, write_status

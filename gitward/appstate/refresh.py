@@ -9,7 +9,7 @@ from typing import Any
 from gitward import diff
 from gitward._util.lru import BoundedLRU
 from gitward._util.versions import state_key
-from gitward.appstate.compare import (
+from gitward.appstate.comparison import (
     INVALID_SPEC_ERROR,
     CompareMemo,
     Comparison,

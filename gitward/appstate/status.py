@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from gitward._util.redact import redact
-from gitward.appstate.compare import Comparison
+from gitward.appstate.comparison import Comparison
 from gitward.appstate.layout import LAYOUT_FIELD, layout_to_write, upgrade
 from gitward.cluster import KubeClient
 from gitward.model.kinds import API_VERSION, APPLICATION

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward.appstate import Refresher, Settings, load_settings
-from gitward.appstate.compare import ManifestSource
+from gitward.appstate.comparison import ManifestSource
 from gitward.appstate.destinations import Destinations
 from gitward.appstate.projects import Projects
 from gitward.cluster import KubeClient, NotFound

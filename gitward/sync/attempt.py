@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitward.appstate import events, history, lock
-from gitward.appstate.compare import Comparison
+from gitward.appstate.comparison import Comparison
 from gitward.appstate.refresh import Refresher, parse_app_object
 from gitward.appstate.status import now, status_fields
 from gitward.cluster import ClusterError

@@ -34,7 +34,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from gitward.appstate.compare import Comparison, ResourceState
+from gitward.appstate.comparison import Comparison, ResourceState
 from gitward.cluster import (
     ApiError,
     ClusterUnreachable,

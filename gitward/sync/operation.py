@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.appstate import events, lock
-from gitward.appstate.compare import Comparison
+from gitward.appstate.comparison import Comparison
 from gitward.appstate.refresh import parse_app_object
 from gitward.appstate.status import age_seconds, now, patch_status, stamp_at
 from gitward.cluster import ClusterError, KubeClient

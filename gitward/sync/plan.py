@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitward.appstate import respect_ignore
-from gitward.appstate.compare import Comparison
+from gitward.appstate.comparison import Comparison
 from gitward.model import resource_options as sync_options
 from gitward.model.application import Application, Retry
 from gitward.model.ordering import (

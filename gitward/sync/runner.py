@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitward.appstate.compare import Comparison
+from gitward.appstate.comparison import Comparison
 from gitward.appstate.refresh import Refresher, parse_app_object
 from gitward.sync.attempt import OperationResult, Progress, StepContext
 from gitward.sync.operation import Step, abort, begin, resume

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitward.appstate.compare import ResourceState
+from gitward.appstate.comparison import ResourceState
 from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from gitward.model.status import SyncStatus

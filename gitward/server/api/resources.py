@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from gitward import diff, health
-from gitward.appstate.compare import Comparison
+from gitward.appstate.comparison import Comparison
 from gitward.appstate.destinations import Target
 from gitward.cluster import KubeClient, NotFound, UnknownKind
 from gitward.model.errors import GitwardError

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gitward.appstate.compare import Comparison, ResourceState
+from gitward.appstate.comparison import Comparison, ResourceState
 from gitward.model.application import parse_application
 from gitward.model.status import Health, HealthStatus, SyncStatus
 from gitward.model.tracking import ResourceKey

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gitward.appstate.compare import Comparison, ResourceState
+from gitward.appstate.comparison import Comparison, ResourceState
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
 from gitward.model.ordering import hook_delete_policies, hook_phases, kind_rank, wave
