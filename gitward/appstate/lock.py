@@ -20,7 +20,7 @@ import socket
 import uuid
 from typing import Any
 
-from gitward.appstate.status import age_seconds, now
+from gitward.appstate.status import age_seconds, now, patch_status
 from gitward.cluster import Conflict, KubeClient
 from gitward.model.errors import GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION
@@ -180,3 +180,24 @@ async def release(client: KubeClient, app: Obj) -> Obj:
     return await client.patch(
         API_VERSION, APPLICATION, meta["name"], meta.get("namespace"), {"operation": None}
     )
+
+
+#: The message of an operation someone ended (Argo CD's words).
+TERMINATED = "Operation terminated"
+
+
+async def terminate(client: KubeClient, app: Obj) -> Obj:
+    """End the app's operation: its record says Failed, "Operation terminated", and the
+    lock goes; the stored Application.
+
+    The record is written before the lock is cleared, so a controller resuming the
+    operation in between finds it finished rather than running without a lock. A
+    record that already ended is left as it is.
+    """
+    state = (app.get("status") or {}).get("operationState")
+    if isinstance(state, dict) and state.get("phase") in ("Running", "Terminating"):
+        ended = {**state, "phase": "Failed", "message": TERMINATED, "finishedAt": now()}
+        app = await patch_status(client, app, {"operationState": ended})
+    if app.get("operation"):
+        app = await release(client, app)
+    return app

@@ -17,7 +17,7 @@ from rich.table import Table
 from gitward import health
 from gitward.apiclient import ApiClient
 from gitward.appstate.app_writes import disable_automated
-from gitward.appstate.lock import release
+from gitward.appstate.lock import terminate
 from gitward.appstate.wait import WaitFor, wait_for
 from gitward.cli import app_remote, app_view, context
 from gitward.cli.app_cmd import OutputOption, fetch_app
@@ -315,12 +315,13 @@ def _rollback_remote(
 
 
 def terminate_op(ctx: typer.Context, name: str) -> None:
-    """Clear a stuck operation lock (e.g. left by a killed sync)."""
+    """End the running operation: it is recorded as Failed ("Operation terminated") and its
+    lock cleared (also a lock left by a killed sync)."""
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
         obj = await fetch_app(client, name, cli.namespace)
-        await release(client, obj)
+        await terminate(client, obj)
 
     context.run(ctx, body)
     out.print(f"operation of application '{name}' terminated")

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from gitward.appstate import history
-from gitward.appstate.lock import release
+from gitward.appstate.lock import terminate
 from gitward.cluster import Conflict
 from gitward.model.errors import GitwardError
 from gitward.server.api.common import (
@@ -183,7 +183,7 @@ async def terminate_operation(request: web.Request) -> web.Response:
     obj, _ = find_app(request, "sync")
     if not obj.get("operation"):
         raise FailedPrecondition("Unable to terminate operation. No operation is in progress")
-    await release(request.app[CONTEXT].client, obj)
+    await terminate(request.app[CONTEXT].client, obj)
     await audit(request, obj, "OperationTerminated", "terminated running operation")
     return json_response({"message": "operation terminated"})
 
