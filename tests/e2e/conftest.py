@@ -40,17 +40,23 @@ async def installed(kube: KubeClient) -> KubeClient:
     return kube
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def controller(installed: KubeClient, kubeconfig: Path) -> Iterator[str]:
-    """``gitward controller`` as its own process, for the whole session."""
+    """``gitward controller`` as its own process, for one module's tests.
+
+    Never for the session: the suite's other tests share the control namespace and
+    expect no controller but their own.
+    """
     port = free_ports(1)[0]
     log = Path(tempfile.mkdtemp(prefix="gitward-e2e-")) / "controller.log"
     with controller_process(kubeconfig, log, port):
         yield f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def server(installed: KubeClient, controller: str) -> AsyncIterator[UiServer]:
+    """The API and UI server with known accounts, for one module's tests; the accounts and
+    policies it set up are put back when the module ends."""
     await wait_ready(controller)
     async with ui_server(installed) as running:
         yield running

@@ -213,7 +213,13 @@ export async function render(ctx) {
         } }),
       });
     }
+    // A live update redraws the view: keyboard focus stays on the node it was on.
+    const focused = content.contains(document.activeElement) ? document.activeElement.dataset.key : undefined;
     fill(content, inner);
+    if (focused) {
+      const again = [...content.querySelectorAll('[data-key]')].find((el) => el.dataset.key === focused);
+      if (again) again.focus();
+    }
   }
   function setView(v) { view = v; remember(); drawContent(); }
 

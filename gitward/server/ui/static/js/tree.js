@@ -56,7 +56,7 @@ export function treeView(app, tree, { syncOf, onSelect, selected, orphans }) {
     }, '▾') : h('span', { class: 'twisty' });
     const row = h('div', {
       class: `node${key === selected ? ' sel' : ''}`, role: 'treeitem', tabindex: '0',
-      'data-kind': n.kind, 'data-name': n.name, 'aria-selected': String(key === selected),
+      'data-kind': n.kind, 'data-name': n.name, 'data-key': key, 'aria-selected': String(key === selected),
       onclick: () => onSelect(n),
       onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); onSelect(n); } },
     }, twisty, h('span', { class: 'kind' }, n.kind), h('span', { class: 'nm', title: n.name }, n.name),
