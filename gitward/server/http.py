@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
 
-from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward.appset import AppSetController
-from gitward.cluster import KubeClient, NotFound
+from gitward.cluster import KubeClient
 from gitward.controller import Controller
 from gitward.dora import Recorder
 from gitward.images import ImageUpdater
@@ -27,13 +25,13 @@ from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
 from gitward.notify import Notifier
 from gitward.server.metrics import Metrics
-from gitward.server.webhook import WebhookRejected, WebhookSecrets, matches, parse_push, verify
+from gitward.server.webhook import WebhookRejected, matches, parse_push, verify
+from gitward.server.webhook_secrets import WebhookSecretReader
 
 log = logging.getLogger("gitward.server")
 
 #: Webhook payloads above this are refused (GitHub's pushes are far smaller).
 MAX_PAYLOAD_BYTES = 1 << 20
-SECRETS_TTL = 30.0
 
 
 class ControllerServer:
@@ -58,8 +56,7 @@ class ControllerServer:
         self.metrics = Metrics(
             controller, appsets, notifier=notifier, recorder=recorder, images=images
         )
-        self._secrets: tuple[float, WebhookSecrets] | None = None
-        self._warned_unverified = False
+        self._secrets = WebhookSecretReader(client, namespace)
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -93,20 +90,6 @@ class ControllerServer:
     async def _metrics(self, _request: web.Request) -> web.Response:
         return web.Response(body=self.metrics.render(), content_type="text/plain", charset="utf-8")
 
-    async def _webhook_secrets(self) -> WebhookSecrets:
-        now = time.monotonic()
-        if self._secrets is not None and self._secrets[0] > now:
-            return self._secrets[1]
-        try:
-            secret = await self.client.get("v1", "Secret", "argocd-secret", self.namespace)
-            secrets = WebhookSecrets.from_fields(secret_fields(secret))
-        except NotFound:
-            secrets = WebhookSecrets()
-        except SecretDataError as exc:
-            raise ConfigError(f"Secret {self.namespace}/argocd-secret: {exc}") from None
-        self._secrets = (now + SECRETS_TTL, secrets)
-        return secrets
-
     async def _body(self, request: web.Request) -> bytes | None:
         """The whole request body, or None once it is larger than the limit."""
         length = request.content_length
@@ -128,13 +111,8 @@ class ControllerServer:
         if body is None:
             return web.Response(status=413, text="payload too large\n")
         try:
-            secrets = await self._webhook_secrets()
+            secrets = await self._secrets.get()
             provider = verify(dict(request.headers), body, secrets)
-            if not secrets.any and not self._warned_unverified:
-                self._warned_unverified = True
-                log.warning(
-                    "webhooks are accepted unverified: argocd-secret sets no webhook secret"
-                )
             try:
                 payload: Any = json.loads(body)
             except (ValueError, RecursionError) as exc:

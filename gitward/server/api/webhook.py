@@ -18,12 +18,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
 
-from gitward._util.secretdata import SecretDataError, secret_fields
 from gitward.cluster import NotFound
 from gitward.model.application import parse_application
 from gitward.model.errors import ConfigError
@@ -31,41 +29,23 @@ from gitward.model.kinds import API_VERSION
 from gitward.server.api.common import STORE, json_response
 from gitward.server.context import CONTEXT
 from gitward.server.errors import InvalidArgument, Unauthenticated
-from gitward.server.webhook import WebhookRejected, WebhookSecrets, matches, parse_push, verify
+from gitward.server.webhook import WebhookRejected, matches, parse_push, verify
+from gitward.server.webhook_secrets import WebhookSecretReader
 
 log = logging.getLogger("gitward.server.webhook")
 
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
-SECRETS_TTL = 30.0
 #: Refresh requests written at once for one push.
 WRITES_AT_ONCE = 8
-SECRETS: web.AppKey[list[Any]] = web.AppKey("gitward.server.webhook_secrets", list)
-
-
-async def _secrets(app: web.Application) -> WebhookSecrets:
-    cached = app[SECRETS]
-    now = time.monotonic()
-    if cached and cached[0] > now:
-        found: WebhookSecrets = cached[1]
-        return found
-    context = app[CONTEXT]
-    try:
-        secret = await context.client.get("v1", "Secret", "argocd-secret", context.namespace)
-        secrets = WebhookSecrets.from_fields(secret_fields(secret))
-    except NotFound:
-        secrets = WebhookSecrets()
-    except SecretDataError as exc:
-        raise ConfigError(f"Secret {context.namespace}/argocd-secret: {exc}") from None
-    if not secrets.any and not cached:
-        log.warning("webhooks are accepted unverified: argocd-secret sets no webhook secret")
-    cached[:] = [now + SECRETS_TTL, secrets]
-    return secrets
+SECRETS: web.AppKey[WebhookSecretReader] = web.AppKey(
+    "gitward.server.webhook_secrets", WebhookSecretReader
+)
 
 
 async def webhook(request: web.Request) -> web.Response:
     body = await request.read()  # bounded by the application's body limit (413 beyond)
     try:
-        provider = verify(dict(request.headers), body, await _secrets(request.app))
+        provider = verify(dict(request.headers), body, await request.app[SECRETS].get())
         try:
             payload: Any = json.loads(body)
         except (ValueError, RecursionError):
@@ -110,5 +90,6 @@ async def webhook(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[SECRETS] = []
+    context = app[CONTEXT]
+    app[SECRETS] = WebhookSecretReader(context.client, context.namespace)
     app.router.add_post("/api/webhook", webhook)
