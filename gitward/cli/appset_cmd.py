@@ -20,10 +20,11 @@ import yaml
 from rich.markup import escape
 
 from gitward._util.yamlload import KubeLoader
+from gitward.apiclient import ApiClient
 from gitward.appset import AppSetSources, GenerationError, generate
 from gitward.appset.plan import deletion_digest
 from gitward.appset.validate import check_name
-from gitward.cli import context
+from gitward.cli import appset_remote, context
 from gitward.cli.console import err, out
 from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import KubeClient, NotFound
@@ -114,7 +115,11 @@ def create(
                 done.append(f"applicationset '{meta['name']}' updated")
         return done
 
-    for line in context.run(ctx, body):
+    async def served(client: ApiClient) -> list[str]:
+        return [await appset_remote.create(client, obj, cli.namespace, upsert) for obj in objects]
+
+    lines = context.run_api(ctx, served) if cli.remote() is not None else context.run(ctx, body)
+    for line in lines:
         out.print(line)
 
 
@@ -138,7 +143,12 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
     async def body(client: KubeClient) -> list[Obj]:
         return await client.list(API_VERSION, APPLICATION_SET, cli.namespace)
 
-    sets = sorted(context.run(ctx, body), key=lambda a: a["metadata"]["name"])
+    found = (
+        context.run_api(ctx, appset_remote.list_sets)
+        if cli.remote() is not None
+        else context.run(ctx, body)
+    )
+    sets = sorted(found, key=lambda a: a["metadata"]["name"])
     if output in ("json", "yaml"):
         print_object(sets, output)
         return
@@ -168,7 +178,10 @@ def get(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
     """Show an ApplicationSet: its conditions, a held deletion, and its generated apps."""
     check_output(output, "json", "yaml")
     cli = context.get(ctx)
-    obj = context.run(ctx, lambda client: _get(client, name, cli.namespace))
+    if cli.remote() is not None:
+        obj = context.run_api(ctx, lambda c: appset_remote.read(c, name, cli.namespace))
+    else:
+        obj = context.run(ctx, lambda client: _get(client, name, cli.namespace))
     if output:
         print_object(obj, output)
         return
@@ -242,7 +255,12 @@ def delete(
             propagation="Background" if cascade else "Orphan",
         )
 
-    context.run(ctx, body)
+    if cli.remote() is not None:
+        if not cascade:
+            raise ConfigError("--no-cascade needs --core: the server's delete always cascades")
+        context.run_api(ctx, lambda c: appset_remote.delete(c, name, cli.namespace))
+    else:
+        context.run(ctx, body)
     out.print(f"applicationset '{name}' deleted")
 
 
@@ -315,6 +333,11 @@ def generate_(
     async def secrets() -> list[Obj]:
         if secrets_from_file is not None:
             return secrets_from_file
+        if cli.remote() is not None:
+            raise ConfigError(
+                "a clusters generator reads the cluster Secrets: give --cluster-secrets, "
+                "or --core to read them with the kubeconfig"
+            )
         async with await cli.client() as client:
             return await client.list("v1", "Secret", cli.namespace, CLUSTER_SECRETS)
 
