@@ -103,10 +103,11 @@ async def terminate(client: ApiClient, name: str, namespace: str) -> None:
     await client.request("DELETE", f"{path}/operation", params=params or None)
 
 
-def _decoded(text: str, what: str) -> Obj:
+def decoded_object(text: str, what: str) -> Obj:
+    """One object of a server's answer that carries JSON as a string (Argo CD's way)."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ConfigError(f"the server sent a {what} that is not JSON") from None
     if not isinstance(value, dict):
         raise ConfigError(f"the server sent a {what} that is not an object")
@@ -125,10 +126,10 @@ async def manifests(
     if source == "git":
         query = {**params, **({"revision": revision} if revision else {})}
         answer = await client.get(f"{path}/manifests", **query)
-        return [_decoded(str(m), "manifest") for m in answer.get("manifests") or []]
+        return [decoded_object(str(m), "manifest") for m in answer.get("manifests") or []]
     answer = await client.get(f"{path}/managed-resources", **params)
     return [
-        _decoded(str(item["liveState"]), "live state")
+        decoded_object(str(item["liveState"]), "live state")
         for item in answer.get("items") or []
         if item.get("liveState")
     ]
