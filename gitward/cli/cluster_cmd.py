@@ -238,6 +238,7 @@ def add(
         # The kubeconfig is read here, never sent: the server gets the manager's token.
         spec, target = spec_from_kubeconfig(cli.kubeconfig, kube_context)
         async with target:
+            await cluster_remote.may_add(api, spec.server, project)
             token = await install_manager(target, system_namespace, token_timeout)
         spec = replace(spec, name=name or kube_context, project=project, bearer_token=token)
         return spec.server, await cluster_remote.add(api, spec, upsert)

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from gitward.apiclient import ApiClient
-from gitward.apiclient.errors import AlreadyExists
+from gitward.apiclient.errors import AlreadyExists, PermissionDenied
 from gitward.cluster.secrets import ClusterSpec
 
 Obj = dict[str, Any]
@@ -32,6 +32,24 @@ def cluster_body(spec: ClusterSpec) -> Obj:
     if spec.project:
         body["project"] = spec.project
     return body
+
+
+def rbac_object(server: str, project: str) -> str:
+    """The RBAC object of a cluster, as the server checks it."""
+    return f"{project}/{server}" if project else server
+
+
+async def may_add(client: ApiClient, server: str, project: str) -> None:
+    """Refuse before anything is installed in the cluster when the server would refuse it.
+
+    The manager account is created in the target with the caller's own kubeconfig
+    credentials; asking ``can-i`` first keeps a caller without ``clusters, create``
+    from leaving a ServiceAccount and a cluster-admin binding behind for nothing.
+    """
+    obj = rbac_object(server, project)
+    answer = await client.get(f"/api/v1/account/can-i/clusters/create/{quote(obj, safe='')}")
+    if answer.get("value") != "yes":
+        raise PermissionDenied(f"permission denied: clusters, create, {obj}", 403)
 
 
 async def add(client: ApiClient, spec: ClusterSpec, upsert: bool) -> str:

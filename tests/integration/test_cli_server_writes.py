@@ -7,7 +7,9 @@ without a server path says it needs ``--core`` instead of using the kubeconfig.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -273,3 +275,28 @@ def test_commands_without_a_server_path_say_so(gw: Gitward, server: str) -> None
     gw.ok("login", server, "--username", "admin", "--password", ADMIN_PASSWORD)
     refused = gw.fails("image", "set", "whatever", "web=nginx:1")
     assert "needs --core" in refused
+
+
+async def test_cluster_add_refused_before_touching_the_cluster(
+    gw: Gitward, server: str, cluster: LocalCluster, installed: KubeClient
+) -> None:
+    text = await asyncio.to_thread(Path(cluster.kubeconfig).read_text)
+    kubeconfig = yaml.safe_load(text)
+    system = f"sys-{unique('c')[-6:]}"
+    await installed.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": system}})
+    try:
+        await asyncio.to_thread(
+            gw.ok, "login", server, "--username", "reader", "--password", READER_PASSWORD
+        )
+        refused = await asyncio.to_thread(
+            gw, "cluster", "add", kubeconfig["current-context"], "--name", "ro",
+            "--system-namespace", system,
+        )  # fmt: skip
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "permission denied: clusters, create" in refused.stderr
+        accounts = await installed.list("v1", "ServiceAccount", system)
+        assert "argocd-manager" not in [a["metadata"]["name"] for a in accounts]
+        listed = await asyncio.to_thread(gw.ok, "--core", "cluster", "list", "-o", "json")
+        assert "ro" not in [c["name"] for c in json.loads(listed)]
+    finally:
+        await installed.delete("v1", "Namespace", system, propagation="Background")
