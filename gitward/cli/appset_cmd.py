@@ -333,11 +333,6 @@ def generate_(
     async def secrets() -> list[Obj]:
         if secrets_from_file is not None:
             return secrets_from_file
-        if cli.remote() is not None:
-            raise ConfigError(
-                "a clusters generator reads the cluster Secrets: give --cluster-secrets, "
-                "or --core to read them with the kubeconfig"
-            )
         async with await cli.client() as client:
             return await client.list("v1", "Secret", cli.namespace, CLUSTER_SECRETS)
 
@@ -372,7 +367,15 @@ def generate_(
                 apps.append(item.app)
         return apps
 
-    apps = asyncio.run(run())
+    if cli.remote() is not None:
+        if repo_creds is not None or cluster_secrets is not None:
+            raise ConfigError(
+                "--repo-creds and --cluster-secrets need --core: through a server, the "
+                "installation's repositories and clusters are used"
+            )
+        apps = context.run_api(ctx, lambda c: appset_remote.generate(c, objects, cli.namespace))
+    else:
+        apps = asyncio.run(run())
     if output == "json":
         sys.stdout.write(json.dumps(apps, indent=2) + "\n")
     else:

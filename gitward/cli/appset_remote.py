@@ -62,3 +62,15 @@ async def delete(client: ApiClient, name: str, namespace: str) -> None:
     """Delete the set (the server's delete cascades to the generated apps)."""
     await read(client, name, namespace)
     await client.delete(f"{BASE}/{quote(name, safe='')}")
+
+
+async def generate(client: ApiClient, objects: list[Obj], namespace: str) -> list[Obj]:
+    """The Applications each set would generate, as the server generates them."""
+    apps: list[Obj] = []
+    for obj in objects:
+        meta = {**obj["metadata"], "namespace": obj["metadata"].get("namespace") or namespace}
+        answer = await client.post(
+            f"{BASE}/generate", {"applicationSet": {**obj, "metadata": meta}}
+        )
+        apps += [a for a in answer.get("applications") or [] if isinstance(a, dict)]
+    return apps

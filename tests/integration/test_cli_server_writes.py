@@ -222,6 +222,24 @@ def test_appset_writes_match_core(
     listed = gw.ok("appset", "list", "-o", "name").split()
     assert core in listed
     assert srv in listed
+    git_set = yaml.safe_load(_appset(f"git-{tag}", repo.url))
+    git_set["spec"]["generators"] = [
+        {"git": {"repoURL": repo.url, "revision": "HEAD", "directories": [{"path": "*"}]}}
+    ]
+    git_set["spec"]["template"]["metadata"]["name"] = "{{path.basename}}"
+    (tmp_path / "git.yaml").write_text(yaml.safe_dump(git_set))
+    for file in (tmp_path / f"{core}.yaml", tmp_path / "git.yaml"):
+        generated = gw.ok("appset", "generate", "-f", str(file))
+        assert generated == gw.ok("--core", "appset", "generate", "-f", str(file))
+        assert "kind: Application" in generated
+    assert "name: app" in generated  # the git generator read the repository's directory
+    # Through the server, a generator reads only what the installation allows.
+    git_set["spec"]["generators"][0]["git"]["repoURL"] = "file:///etc"
+    (tmp_path / "etc.yaml").write_text(yaml.safe_dump(git_set))
+    refused = gw("appset", "generate", "-f", str(tmp_path / "etc.yaml"))
+    assert refused.returncode == 2
+    assert "file:///etc" in refused.stderr
+    assert "root:" not in refused.stdout + refused.stderr
     assert "deleted" in twins.ok("appset", "delete", core)
     _, gone = twins.same("appset", "get", core)
     assert gone.returncode != 0
