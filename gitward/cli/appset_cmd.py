@@ -317,8 +317,10 @@ def generate_(
 ) -> None:
     """Print the Applications a file would generate; nothing is written anywhere.
 
-    Git generators read repositories as the controller does (local paths allowed:
-    the file is your own). Exits non-zero when generation fails or an app is invalid.
+    With --core, git generators read repositories as the controller does (local paths
+    allowed: the file is your own). Through a server, the server generates them with
+    the installation's repositories and clusters. Exits non-zero when generation
+    fails or an app is invalid.
     """
     if output not in ("yaml", "json"):
         raise ConfigError(f"--output: expected yaml or json, got {output!r}")
