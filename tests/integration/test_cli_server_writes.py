@@ -262,6 +262,8 @@ def test_a_readonly_account_changes_nothing(
     )  # fmt: skip
     gw.ok("--core", "repo", "add", repo.url)
     (tmp_path / "set.yaml").write_text(_appset(name, repo.url))
+    gw.ok("--core", "appset", "create", "-f", str(tmp_path / "set.yaml"))
+    (tmp_path / "new-set.yaml").write_text(_appset(f"{name}-2", repo.url))
     gw.ok("login", server, "--username", "reader", "--password", READER_PASSWORD)
     before = gw.ok("--core", "proj", "get", name, "-o", "json")
     app_before = gw.ok("--core", "app", "get", name, "-o", "json")
@@ -278,7 +280,12 @@ def test_a_readonly_account_changes_nothing(
         ("repo", "add", repo.url, "--name", "x", "--upsert"),
         ("repo", "rm", repo.url),
         ("repo", "add-creds", "https://example.org/", "--password", "secret-pass-9"),
-        ("appset", "create", "-f", str(tmp_path / "set.yaml")),
+        ("app", "sync", name),
+        ("proj", "windows", "add", name, "--kind", "deny", "--schedule", "0 1 * * *",
+         "--duration", "1h", "--applications", "*"),
+        ("appset", "create", "-f", str(tmp_path / "new-set.yaml")),
+        ("appset", "delete", name),
+        ("appset", "generate", "-f", str(tmp_path / "set.yaml")),
         ("cluster", "rm", "in-cluster"),
     ):  # fmt: skip
         refused = gw(*args)
