@@ -16,6 +16,7 @@ import typer
 import yaml
 from rich.markup import escape
 
+from gitward.apiclient import ApiClient
 from gitward.appstate.app_writes import (
     applications_in_file,
     create_or_update,
@@ -23,7 +24,7 @@ from gitward.appstate.app_writes import (
     set_spec,
 )
 from gitward.appstate.status import spec_changed_since_refresh
-from gitward.cli import app_remote, app_view, context
+from gitward.cli import app_remote, app_remote_edit, app_view, context
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
@@ -120,7 +121,14 @@ def create(
     async def body(client: KubeClient) -> list[str]:
         return [await create_or_update(client, obj, upsert=upsert) for obj in objects]
 
-    for line in context.run(ctx, body):
+    async def served(client: ApiClient) -> list[str]:
+        return [
+            await app_remote_edit.create(client, obj, upsert=upsert, namespace=cli.namespace)
+            for obj in objects
+        ]
+
+    lines = context.run_api(ctx, served) if cli.remote() is not None else context.run(ctx, body)
+    for line in lines:
         out.print(line)
 
 
@@ -264,6 +272,15 @@ def manifests(
     if source not in ("git", "live"):
         raise ConfigError(f"--source: expected git or live, got {source!r}")
     cli = context.get(ctx)
+    if cli.remote() is not None:
+        if source_position:
+            raise ConfigError("--source-position needs --core")
+        _print_docs(
+            context.run_api(
+                ctx, lambda c: app_remote_edit.manifests(c, name, cli.namespace, source, revision)
+            )
+        )
+        return
 
     async def body(client: KubeClient) -> list[Obj]:
         obj = await get_app(client, name, cli.namespace)
@@ -279,7 +296,10 @@ def manifests(
             return [r.desired for r in resources if r.desired is not None]
         return [r.live for r in resources if r.live is not None]
 
-    docs = context.run(ctx, body)
+    _print_docs(context.run(ctx, body))
+
+
+def _print_docs(docs: list[Obj]) -> None:
     sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False) if docs else "")
 
 
@@ -297,15 +317,28 @@ def delete(
         "foreground", "--propagation-policy", "-p", help="foreground, background or orphan."
     ),
     yes: bool = typer.Option(True, "--yes", "-y", help="Accepted for argocd compatibility."),
+    timeout: float = typer.Option(
+        300.0, "--timeout", help="Through a server: seconds to wait for the controller's delete."
+    ),
 ) -> None:
     """Delete an Application; with --cascade (the default) also the resources it tracks.
 
     Resources annotated ``argocd.argoproj.io/sync-options: Delete=false`` are kept.
-    With --no-cascade they are all left running (orphaned).
+    With --no-cascade they are all left running (orphaned). Through a server, the
+    controller deletes them and the command waits until the Application is gone.
     """
     del yes
     cli = context.get(ctx)
     policy = propagation_policy(propagation_policy_flag, "--propagation-policy")
+    if cli.remote() is not None:
+        context.run_api(
+            ctx,
+            lambda c: app_remote_edit.delete(
+                c, name, cli.namespace, cascade=cascade, policy=policy, timeout=timeout
+            ),
+        )
+        out.print(f"application '{name}' deleted")
+        return
 
     async def body(client: KubeClient) -> list[str]:
         obj = await get_app(client, name, cli.namespace)
@@ -385,5 +418,8 @@ def set_(
     async def body(client: KubeClient) -> None:
         await set_spec(client, name, cli.namespace, edit)
 
-    context.run(ctx, body)
+    if cli.remote() is not None:
+        context.run_api(ctx, lambda c: app_remote_edit.set_spec(c, name, cli.namespace, edit))
+    else:
+        context.run(ctx, body)
     out.print(f"application '{name}' updated")

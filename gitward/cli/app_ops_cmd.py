@@ -19,7 +19,7 @@ from gitward.apiclient import ApiClient
 from gitward.appstate.app_writes import disable_automated
 from gitward.appstate.lock import terminate
 from gitward.appstate.wait import WaitFor, wait_for
-from gitward.cli import app_remote, app_view, context
+from gitward.cli import app_remote, app_remote_edit, app_view, context
 from gitward.cli.app_cmd import OutputOption, fetch_app
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
@@ -203,7 +203,12 @@ def wait(
             refresher, lambda: fetch_app(client, name, cli.namespace), want, timeout, name
         )
 
-    obj = context.run(ctx, body)
+    if cli.remote() is not None:
+        obj = context.run_api(
+            ctx, lambda c: app_remote_edit.wait(c, name, cli.namespace, want, timeout)
+        )
+    else:
+        obj = context.run(ctx, body)
     app_view.app_header(obj)
 
 
@@ -323,7 +328,10 @@ def terminate_op(ctx: typer.Context, name: str) -> None:
         obj = await fetch_app(client, name, cli.namespace)
         await terminate(client, obj)
 
-    context.run(ctx, body)
+    if cli.remote() is not None:
+        context.run_api(ctx, lambda c: app_remote_edit.terminate(c, name, cli.namespace))
+    else:
+        context.run(ctx, body)
     out.print(f"operation of application '{name}' terminated")
 
 

@@ -20,10 +20,11 @@ import yaml
 from rich.markup import escape
 
 from gitward._util.yamlload import KubeLoader
+from gitward.apiclient import ApiClient
 from gitward.appset import AppSetSources, GenerationError, generate
 from gitward.appset.plan import deletion_digest
 from gitward.appset.validate import check_name
-from gitward.cli import context
+from gitward.cli import appset_remote, context
 from gitward.cli.console import err, out
 from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import KubeClient, NotFound
@@ -114,7 +115,11 @@ def create(
                 done.append(f"applicationset '{meta['name']}' updated")
         return done
 
-    for line in context.run(ctx, body):
+    async def served(client: ApiClient) -> list[str]:
+        return [await appset_remote.create(client, obj, cli.namespace, upsert) for obj in objects]
+
+    lines = context.run_api(ctx, served) if cli.remote() is not None else context.run(ctx, body)
+    for line in lines:
         out.print(line)
 
 
@@ -138,7 +143,12 @@ def list_(ctx: typer.Context, output: str = OutputOption) -> None:
     async def body(client: KubeClient) -> list[Obj]:
         return await client.list(API_VERSION, APPLICATION_SET, cli.namespace)
 
-    sets = sorted(context.run(ctx, body), key=lambda a: a["metadata"]["name"])
+    found = (
+        context.run_api(ctx, appset_remote.list_sets)
+        if cli.remote() is not None
+        else context.run(ctx, body)
+    )
+    sets = sorted(found, key=lambda a: a["metadata"]["name"])
     if output in ("json", "yaml"):
         print_object(sets, output)
         return
@@ -168,7 +178,10 @@ def get(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
     """Show an ApplicationSet: its conditions, a held deletion, and its generated apps."""
     check_output(output, "json", "yaml")
     cli = context.get(ctx)
-    obj = context.run(ctx, lambda client: _get(client, name, cli.namespace))
+    if cli.remote() is not None:
+        obj = context.run_api(ctx, lambda c: appset_remote.read(c, name, cli.namespace))
+    else:
+        obj = context.run(ctx, lambda client: _get(client, name, cli.namespace))
     if output:
         print_object(obj, output)
         return
@@ -242,7 +255,12 @@ def delete(
             propagation="Background" if cascade else "Orphan",
         )
 
-    context.run(ctx, body)
+    if cli.remote() is not None:
+        if not cascade:
+            raise ConfigError("--no-cascade needs --core: the server's delete always cascades")
+        context.run_api(ctx, lambda c: appset_remote.delete(c, name, cli.namespace))
+    else:
+        context.run(ctx, body)
     out.print(f"applicationset '{name}' deleted")
 
 
@@ -299,8 +317,10 @@ def generate_(
 ) -> None:
     """Print the Applications a file would generate; nothing is written anywhere.
 
-    Git generators read repositories as the controller does (local paths allowed:
-    the file is your own). Exits non-zero when generation fails or an app is invalid.
+    With --core, git generators read repositories as the controller does (local paths
+    allowed: the file is your own). Through a server, the server generates them with
+    the installation's repositories and clusters. Exits non-zero when generation
+    fails or an app is invalid.
     """
     if output not in ("yaml", "json"):
         raise ConfigError(f"--output: expected yaml or json, got {output!r}")
@@ -349,7 +369,15 @@ def generate_(
                 apps.append(item.app)
         return apps
 
-    apps = asyncio.run(run())
+    if cli.remote() is not None:
+        if repo_creds is not None or cluster_secrets is not None:
+            raise ConfigError(
+                "--repo-creds and --cluster-secrets need --core: through a server, the "
+                "installation's repositories and clusters are used"
+            )
+        apps = context.run_api(ctx, lambda c: appset_remote.generate(c, objects, cli.namespace))
+    else:
+        apps = asyncio.run(run())
     if output == "json":
         sys.stdout.write(json.dumps(apps, indent=2) + "\n")
     else:

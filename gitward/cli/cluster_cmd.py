@@ -29,6 +29,7 @@ from urllib.parse import quote
 import typer
 from rich.markup import escape
 
+from gitward.apiclient import ApiClient
 from gitward.appstate.clusters import (
     ConnectionState,
     check_all,
@@ -38,7 +39,7 @@ from gitward.appstate.clusters import (
     registered,
     same_secret_data,
 )
-from gitward.cli import context
+from gitward.cli import cluster_remote, context
 from gitward.cli.console import err, out
 from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import (
@@ -233,7 +234,19 @@ def add(
         await management.replace(secret)
         return spec.server, "updated"
 
-    server, action = context.run(ctx, body)
+    async def served(api: ApiClient) -> tuple[str, str]:
+        # The kubeconfig is read here, never sent: the server gets the manager's token.
+        spec, target = spec_from_kubeconfig(cli.kubeconfig, kube_context)
+        async with target:
+            await cluster_remote.may_add(api, spec.server, project)
+            token = await install_manager(target, system_namespace, token_timeout)
+        spec = replace(spec, name=name or kube_context, project=project, bearer_token=token)
+        return spec.server, await cluster_remote.add(api, spec, upsert)
+
+    if cli.remote() is not None:
+        server, action = context.run_api(ctx, served)
+    else:
+        server, action = context.run(ctx, body)
     out.print(f"Cluster {escape(server)!r} {action}")
 
 
@@ -312,4 +325,8 @@ def rm(
             await client.delete("v1", "Secret", entry.spec.secret_name, cli.namespace, "Background")
         return entry.spec.server
 
-    out.print(f"Cluster {escape(context.run(ctx, body))!r} removed")
+    if cli.remote() is not None:
+        server = context.run_api(ctx, lambda c: cluster_remote.remove(c, ident))
+    else:
+        server = context.run(ctx, body)
+    out.print(f"Cluster {escape(server)!r} removed")

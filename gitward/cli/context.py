@@ -93,7 +93,27 @@ def get(ctx: typer.Context) -> CliContext:
 
 
 def run(ctx: typer.Context, body: Callable[[KubeClient], Awaitable[T]]) -> T:
-    """Open a client for the command's cluster, run ``body`` with it, close it."""
+    """Run ``body`` with a kubeconfig client: the ``--core`` path of a command.
+
+    A command that also works through the server chooses before it gets here; one
+    that reaches this in server mode has no server path, and says so instead of
+    quietly using whatever kubeconfig is around (its writes would bypass the
+    server's authentication, RBAC and audit).
+    """
+    if get(ctx).remote() is not None:
+        raise ConfigError(
+            f"'{ctx.command_path}' does not work through a gitward server: it needs --core "
+            "(and a kubeconfig)"
+        )
+    return run_kube(ctx, body)
+
+
+def run_kube(ctx: typer.Context, body: Callable[[KubeClient], Awaitable[T]]) -> T:
+    """Open a client for the command's cluster, run ``body`` with it, close it.
+
+    For the commands that are the cluster side of gitward (``controller``, ``server``,
+    ``install``...): they always use the kubeconfig, logged in or not.
+    """
     cli = get(ctx)
 
     async def main() -> T:

@@ -185,4 +185,4 @@ def controller(
             await server.stop()
         log.info("gitward controller stopped")
 
-    context.run(ctx, body)
+    context.run_kube(ctx, body)

@@ -75,7 +75,7 @@ def install(
         docs = installer.manifests(ns, wanted, options)
         sys.stdout.write(yaml.safe_dump_all(docs, sort_keys=False))
         return
-    changes = context.run(
+    changes = context.run_kube(
         ctx, lambda client: installer.install(client, ns, components=wanted, options=options)
     )
     _report(changes)
@@ -86,4 +86,4 @@ def install(
 def uninstall(ctx: typer.Context, namespace: str | None = NamespaceOption) -> None:
     """Remove gitward's CRDs and RBAC. Deployed workloads keep running (orphaned)."""
     ns = namespace or context.get(ctx).namespace
-    _report(context.run(ctx, lambda client: installer.uninstall(client, ns)))
+    _report(context.run_kube(ctx, lambda client: installer.uninstall(client, ns)))

@@ -15,15 +15,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import typer
 import yaml
 from rich.markup import escape
 
 from gitward._util.yamlload import KubeLoader
+from gitward.apiclient import ApiClient
 from gitward.appstate import project_writes
-from gitward.cli import context, proj_view
+from gitward.cli import context, proj_remote, proj_view
 from gitward.cli.console import out
 from gitward.cli.output import check_output, print_object
 from gitward.cluster import KubeClient
@@ -51,9 +51,12 @@ WindowIdArgument = typer.Argument(
 def _edit(ctx: typer.Context, name: str, change: Callable[[Obj], Change]) -> None:
     """Read, edit, validate and write one project; print what the edit did (or did not)."""
     cli = context.get(ctx)
-    result = context.run(
-        ctx, lambda client: project_writes.update_project(client, name, cli.namespace, change)
-    )
+    if cli.remote() is not None:
+        result = context.run_api(ctx, lambda c: proj_remote.update(c, name, cli.namespace, change))
+    else:
+        result = context.run(
+            ctx, lambda client: project_writes.update_project(client, name, cli.namespace, change)
+        )
     out.print(escape(result.message))
 
 
@@ -176,9 +179,12 @@ def create(
         orphaned_resources=orphaned_resources or None,
         orphaned_resources_warn=orphaned_resources_warn or None,
     )
-    action = context.run(
-        ctx, lambda client: project_writes.create_project(client, project, upsert=upsert)
-    )
+    if cli.remote() is not None:
+        action = context.run_api(ctx, lambda c: proj_remote.create(c, project, upsert=upsert))
+    else:
+        action = context.run(
+            ctx, lambda client: project_writes.create_project(client, project, upsert=upsert)
+        )
     out.print(escape(f"project '{project['metadata']['name']}' {action}"))
 
 
@@ -192,8 +198,7 @@ def get(
     check_output(output, "json", "yaml", "wide")
     cli = context.get(ctx)
     if cli.remote() is not None:
-        path = f"/api/v1/projects/{quote(name, safe='')}"
-        obj = context.run_api(ctx, lambda c: c.get(path))
+        obj = context.run_api(ctx, lambda c: proj_remote.read(c, name, cli.namespace))
     else:
         obj = context.run(ctx, lambda c: project_writes.read_project(c, name, cli.namespace))
     if output in ("json", "yaml"):
@@ -247,7 +252,15 @@ def delete(
             await project_writes.delete_project(client, name, cli.namespace)
             out.print(escape(f"project '{name}' deleted"))
 
-    context.run(ctx, body)
+    async def served(client: ApiClient) -> None:
+        for name in names:
+            await proj_remote.delete(client, name, cli.namespace)
+            out.print(escape(f"project '{name}' deleted"))
+
+    if cli.remote() is not None:
+        context.run_api(ctx, served)
+    else:
+        context.run(ctx, body)
 
 
 # -- sources, destinations, kinds ---------------------------------------------------------------
@@ -413,7 +426,10 @@ def windows_list(
     """List sync windows: whether each is open now, and when that next changes."""
     check_output(output, "json", "yaml", "wide")
     cli = context.get(ctx)
-    obj = context.run(ctx, lambda c: project_writes.read_project(c, name, cli.namespace))
+    if cli.remote() is not None:
+        obj = context.run_api(ctx, lambda c: proj_remote.read(c, name, cli.namespace))
+    else:
+        obj = context.run(ctx, lambda c: project_writes.read_project(c, name, cli.namespace))
     states = proj_view.window_states_of(obj, dt.datetime.now(dt.UTC))
     if output in ("json", "yaml"):
         print_object([proj_view.window_view(s) for s in states], output)

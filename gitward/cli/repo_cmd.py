@@ -39,7 +39,7 @@ from gitward.appstate.repositories import matching as _matching
 from gitward.appstate.repositories import plan as _plan
 from gitward.appstate.repositories import store_of as _store
 from gitward.appstate.repositories import write as _write
-from gitward.cli import context
+from gitward.cli import context, repo_remote
 from gitward.cli.console import out
 from gitward.cli.output import check_output, print_object, print_table
 from gitward.cluster import KubeClient
@@ -228,7 +228,12 @@ def add(
         await _write(client, existing, secret, action)
         return action
 
-    action = context.run(ctx, body)
+    if cli.remote() is not None:
+        if skip_test:
+            raise ConfigError("--skip-test needs --core: the server always tests access first")
+        action = context.run_api(ctx, lambda c: repo_remote.add(c, fields, upsert))
+    else:
+        action = context.run(ctx, body)
     out.print(f"Repository {escape(redact_url(clean))!r} {action}")
 
 
@@ -268,7 +273,10 @@ def add_creds(
         await _write(client, existing, secret, action)
         return action
 
-    action = context.run(ctx, body)
+    if cli.remote() is not None:
+        action = context.run_api(ctx, lambda c: repo_remote.add_creds(c, fields, upsert))
+    else:
+        action = context.run(ctx, body)
     out.print(f"Repository credentials for {escape(redact_url(clean))!r} {action}")
 
 
@@ -366,8 +374,12 @@ def list_creds(
     """List credential templates (secrets shown only as yes/no)."""
     cli = context.get(ctx)
     check_output(output, "json", "yaml", "url")
-    templates = context.run(ctx, lambda c: _entries(c, cli.namespace, REPO_CREDS))
-    views: list[Obj] = [creds_view(e) for e in templates]
+    views: list[Obj]
+    if cli.remote() is not None:
+        views = context.run_api(ctx, repo_remote.list_creds)
+    else:
+        templates = context.run(ctx, lambda c: _entries(c, cli.namespace, REPO_CREDS))
+        views = [creds_view(e) for e in templates]
     if output == "url":
         for view in views:
             print(view["url"])
@@ -405,8 +417,11 @@ def rm(
     project: str | None = ProjectFilterOption,
 ) -> None:
     """Remove a repository (deletes its Secret). An unknown URL is an error."""
-    entry = _remove(ctx, url, project, REPOSITORY)
-    out.print(f"Repository {escape(redact_url(entry.url))!r} removed")
+    if context.get(ctx).remote() is not None:
+        shown = context.run_api(ctx, lambda c: repo_remote.remove(c, url, project))
+    else:
+        shown = redact_url(_remove(ctx, url, project, REPOSITORY).url)
+    out.print(f"Repository {escape(shown)!r} removed")
 
 
 @app.command("rm-creds")
@@ -415,5 +430,8 @@ def rm_creds(
     url_prefix: str = typer.Argument(..., metavar="URL-PREFIX", help="The template's prefix."),
 ) -> None:
     """Remove a credential template (deletes its repo-creds Secret)."""
-    entry = _remove(ctx, url_prefix, None, REPO_CREDS)
-    out.print(f"Repository credentials for {escape(redact_url(entry.url))!r} removed")
+    if context.get(ctx).remote() is not None:
+        shown = context.run_api(ctx, lambda c: repo_remote.remove_creds(c, url_prefix))
+    else:
+        shown = redact_url(_remove(ctx, url_prefix, None, REPO_CREDS).url)
+    out.print(f"Repository credentials for {escape(shown)!r} removed")

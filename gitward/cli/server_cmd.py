@@ -125,4 +125,4 @@ def server(
             await refresher.destinations.close()
         log.info("gitward server stopped")
 
-    context.run(ctx, body)
+    context.run_kube(ctx, body)

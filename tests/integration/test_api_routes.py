@@ -93,6 +93,10 @@ SAMPLES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/api/v1/applicationsets"): ("/api/v1/applicationsets", APPSET),
     ("GET", "/api/v1/applicationsets/{name}"): ("/api/v1/applicationsets/set", None),
     ("DELETE", "/api/v1/applicationsets/{name}"): ("/api/v1/applicationsets/set", None),
+    ("POST", "/api/v1/applicationsets/generate"): (
+        "/api/v1/applicationsets/generate",
+        {"applicationSet": APPSET},
+    ),
 }
 #: Routes anyone may call, and the request that shows it.
 PUBLIC = {

@@ -1,5 +1,6 @@
-"""``gitward app sync/get/list/diff/history/rollback`` through a real server process give
-the output ``--core`` gives, for two identical Applications (one driven each way).
+"""``gitward app create/sync/get/list/diff/history/rollback/resources/manifests/wait/set/
+delete`` through a real server process give the output ``--core`` gives, for two
+identical Applications (one driven each way).
 
 The server never syncs: it records the operation, and a real controller runs it.
 """
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.cluster
 
 API = "argoproj.io/v1alpha1"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+#: What differs between two live objects made alike: the API server's identity fields.
+IDENTITY = re.compile(r"^(\s*(?:uid|resourceVersion)): .*$", re.MULTILINE)
 
 
 def _same(core: Ran, served: Ran, swaps: dict[str, str]) -> None:
@@ -34,7 +37,7 @@ def _same(core: Ran, served: Ran, swaps: dict[str, str]) -> None:
     text = core.stdout
     for old, new in swaps.items():
         text = text.replace(old, new)
-    want, got = STAMP.sub("<t>", text), STAMP.sub("<t>", served.stdout)
+    want, got = (IDENTITY.sub(r"\1: <id>", STAMP.sub("<t>", t)) for t in (text, served.stdout))
     changes = "\n".join(difflib.unified_diff(want.splitlines(), got.splitlines(), lineterm=""))
     assert (core.returncode, want) == (served.returncode, got), changes + served.stderr
 
@@ -58,20 +61,23 @@ async def test_app_commands_match_core_through_the_server(
 
     async def both(*args: str) -> tuple[Ran, Ran]:
         core = await asyncio.to_thread(run, "--core", "app", *args[:1], apps["core"], *args[1:])
-        served = await asyncio.to_thread(run, "app", *args[:1], apps["srv"], *args[1:])
+        rest = [swaps.get(a, a) for a in args[1:]]
+        served = await asyncio.to_thread(run, "app", *args[:1], apps["srv"], *rest)
         return core, served
 
-    for key in ("core", "srv"):
-        await asyncio.to_thread(
-            gw.ok,
-            "--core", "app", "create", apps[key], "--repo", repo.url, "--path", "app",
-            "--dest-namespace", spaces[key], "--sync-option", "CreateNamespace=true",
-        )  # fmt: skip
+    create = ("--repo", repo.url, "--path", "app", "--sync-option", "CreateNamespace=true")
     with server_process(cluster.kubeconfig, "argocd", tmp_path / "server.log") as url:
         async with running_controller(installed, interval=2.0):
             await asyncio.to_thread(
                 gw.ok, "login", url, "--username", "admin", "--password", ADMIN_PASSWORD
             )
+            core, served = await both("create", *create, "--dest-namespace", spaces["core"])
+            assert "created" in served.stdout, served.stdout + served.stderr
+            _same(core, served, swaps)
+            _same(*await both("create", *create, "--dest-namespace", spaces["core"]), swaps)
+            core, served = await both("create", *create, "--dest-namespace", "elsewhere")
+            assert "--upsert" in served.stderr
+            _same(core, served, swaps)
             for name in apps.values():  # the controller's first refresh, not racing the syncs
 
                 async def refreshed(name: str = name) -> bool:
@@ -86,6 +92,10 @@ async def test_app_commands_match_core_through_the_server(
 
             _same(*await both("get"), swaps)
             _same(*await both("history"), swaps)
+            _same(*await both("resources"), swaps)
+            _same(*await both("manifests"), swaps)
+            _same(*await both("manifests", "--source", "live"), swaps)
+            _same(*await both("wait", "--timeout", "60"), swaps)
             listed = await asyncio.to_thread(gw.ok, "app", "list", "-o", "name")
             assert apps["core"] in listed.split()
             assert apps["srv"] in listed.split()
@@ -119,3 +129,23 @@ async def test_app_commands_match_core_through_the_server(
             assert "settings" in str(
                 await installed.get("v1", "ConfigMap", "settings", spaces["srv"])
             )
+
+            core, served = await both("set", "--revision", "HEAD")
+            assert "updated" in served.stdout, served.stdout + served.stderr
+            _same(core, served, swaps)
+            for name in apps.values():
+                obj = await installed.get(API, "Application", name, "argocd")
+                assert obj["spec"]["source"]["targetRevision"] == "HEAD"
+            refused = await asyncio.to_thread(run, "app", "terminate-op", apps["srv"])
+            assert refused.returncode == 2
+            assert "No operation is in progress" in refused.stderr
+            core, served = await both("delete")
+            assert "deleted" in served.stdout, served.stdout + served.stderr
+            _same(core, served, swaps)
+            for key in ("core", "srv"):
+
+                async def pruned(key: str = key) -> bool:
+                    found = await installed.list("v1", "ConfigMap", spaces[key])
+                    return not [c for c in found if c["metadata"]["name"].startswith("settings")]
+
+                await eventually(pruned, f"the resources of {apps[key]} deleted")

@@ -100,7 +100,7 @@ async def get_appset(request: web.Request) -> web.Response:
     return json_response(obj)
 
 
-def _from_body(request: web.Request, body: Obj) -> Obj:
+def from_body(request: web.Request, body: Obj) -> Obj:
     meta = field(body, "metadata", "applicationset")
     name = meta.get("name")
     if not isinstance(name, str):
@@ -126,7 +126,7 @@ def _from_body(request: web.Request, body: Obj) -> Obj:
 
 async def create_appset(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    obj = _from_body(request, await read_body(request))
+    obj = from_body(request, await read_body(request))
     rbac = rbac_object(request, obj)
     require(request, "applicationsets", "create", rbac)
     upsert, dry_run = flag(request, "upsert"), flag(request, "dryRun")

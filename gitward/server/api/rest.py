@@ -1,7 +1,7 @@
 """Every route module of this package in one call, for the server's application factory.
 
 ``add_routes(app)`` mounts projects, repositories, repocreds, clusters,
-applicationsets, settings, version and the OpenAPI document with its page.
+applicationsets (and their generate), settings, version and the OpenAPI document with its page.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from aiohttp import web
 
 from gitward.server.api import (
     applicationsets,
+    appset_generate,
     clusters,
     openapi,
     projects,
@@ -27,6 +28,7 @@ MODULES: tuple[Callable[[web.Application], None], ...] = (
     repocreds.add_routes,
     clusters.add_routes,
     applicationsets.add_routes,
+    appset_generate.add_routes,
     settings.add_routes,
     version.add_routes,
     openapi.add_routes,
