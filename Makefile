@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help install toolchain demo demo-down test test-unit lint bench bench-quick manifests clean
+.PHONY: help install toolchain demo demo-down test test-unit lint bench bench-quick chaos manifests clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench: toolchain ## Every benchmark at full size: figures beside baselines, benc
 
 bench-quick: toolchain ## The same scenarios at reduced sizes (a few minutes)
 	GITWARD_BENCH_QUICK=1 $(BIN)/python -m bench.run
+
+chaos: toolchain ## The full chaos suite (200 apps, every fault): bench/results/chaos.json, docs/reliability.md
+	GITWARD_CHAOS_FULL=1 $(BIN)/pytest tests/chaos -q -s $(PYTEST_ARGS)
 
 manifests: toolchain ## Regenerate deploy/manifests, deploy/chart/crds and deploy/install.yaml
 	$(BIN)/python -m gitward.install.deploy .
