@@ -49,7 +49,8 @@ bench-quick: toolchain ## The same scenarios at reduced sizes (a few minutes)
 	GITWARD_BENCH_QUICK=1 $(BIN)/python -m bench.run
 
 chaos: toolchain ## The full chaos suite (200 apps, every fault): bench/results/chaos.json, docs/reliability.md
-	GITWARD_CHAOS_FULL=1 $(BIN)/pytest tests/chaos -q -s $(PYTEST_ARGS)
+	GITWARD_CHAOS_FULL=1 $(BIN)/pytest tests/chaos/test_chaos.py -q -s \
+	  --basetemp=$${TMPDIR:-/tmp}/gitward-chaos $(PYTEST_ARGS)
 
 manifests: toolchain ## Regenerate deploy/manifests, deploy/chart/crds and deploy/install.yaml
 	$(BIN)/python -m gitward.install.deploy .

@@ -61,7 +61,7 @@ FULL = Sizes(
     disk=45.0,
     kill_period=300.0,
     kill_gap=(10.0, 30.0),
-    settle=300.0,
+    settle=240.0,
 )
 
 SHORT = Sizes(

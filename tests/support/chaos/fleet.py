@@ -296,12 +296,19 @@ def converged(fleet: Fleet, snap: Snapshot) -> list[str]:
 
 
 def stuck_operations(snap: Snapshot) -> list[str]:
-    """Apps whose operation is still running or still requested."""
+    """Apps whose operation is still running or still requested (with its phase, start and
+    holder, for the report)."""
     found = []
     for name, app in snap.apps.items():
-        phase = (_status(app).get("operationState") or {}).get("phase")
+        state = _status(app).get("operationState") or {}
+        phase = state.get("phase")
         if phase in ("Running", "Terminating") or app.get("operation"):
-            found.append(name)
+            info = {
+                i.get("name"): i.get("value")
+                for i in (app.get("operation") or {}).get("info") or []
+            }
+            holder = info.get("gitward.io/holder", "?")
+            found.append(f"{name} ({phase} since {state.get('startedAt')}, held by {holder})")
     return found
 
 

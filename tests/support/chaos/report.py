@@ -54,6 +54,35 @@ and `<app>-stable`, which never changes. After each fault, with pushes stopped:
   pushed up to then is live; one sample per injection (per kill for the controller fault);
 - **controller RSS** — resident memory of each controller process, sampled every second.
 
+## Running it
+
+- `make chaos` — the full run (about half an hour on two cores); it rewrites this page and
+  `bench/results/chaos.json`. Each controller's JSON log and the proxy's write audit
+  (`writes.jsonl`, one line per write: object, method, status, resourceVersion, digest of
+  the data) stay in `$TMPDIR/gitward-chaos/` for the next investigation.
+- `pytest tests/chaos` — the short form (20 apps, every fault, shorter and fewer
+  injections), part of `make test`.
+- `GITWARD_CHAOS_FAULTS=git-down,disk-full` runs only the named faults, in either form.
+
+The harness (`tests/support/chaos/`): `proxy.py` is the fault-injecting HTTPS proxy in front
+of the API server (TLS with the cluster's serving certificate, upstream as cluster admin) and
+its audit; `controllers.py` starts the replicas under `unshare --user --map-root-user
+--mount` with a tmpfs of 256 MiB as `GITWARD_REPO_CACHE`, reached from outside through
+`/proc/<pid>/root` to fill or corrupt it; `fleet.py` makes the repositories, pushes and
+watches what reached the cluster; `faults.py` holds the faults and their sizes; `runner.py`
+counts. The suite runs on a control plane of its own (`tests/chaos/conftest.py`) whose API
+server keeps no watch cache for ConfigMaps (`--watch-cache-sizes=configmaps#0`), so an etcd
+compaction reaches watchers as `410 Gone` the way it does behind a busy API server whose
+cache window has moved on.
+
+## Found by this suite
+
+- A mirror whose packs were overwritten in their middle failed every fetch with `cannot
+  read existing object info` / `invalid index-pack output`, which gitward did not take for
+  corruption: the apps of that repository stayed `Unknown` until the controller restarted.
+  The mirror is now re-created (`gitward/source/mirror.py`; test
+  `tests/integration/test_mirror_corruption.py`).
+
 ## Faults
 
 | fault | what is broken |

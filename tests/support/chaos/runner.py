@@ -144,8 +144,9 @@ async def run_fault(run: Run, fault: Fault) -> Obj:
     }
     name = fault.name
     if len(deployed) != len(held):
-        lost = sorted({p.app for p in held if p not in deployed})[:5]
-        run.problems.append(f"{name}: {len(held) - len(deployed)} pushes not deployed ({lost})")
+        lost = sorted({p.app for p in held if p not in deployed})[:3]
+        why = [_app_state(snap.apps.get(a) if snap else None, a) for a in lost]
+        run.problems.append(f"{name}: {len(held) - len(deployed)} pushes not deployed: {why}")
     if withdrawn_live:
         run.problems.append(f"{name}: {len(withdrawn_live)} force-pushed-away keys still live")
     if twice:
@@ -188,8 +189,19 @@ def _rss_summary(monitor: Monitor) -> Obj:
     }
 
 
-def _progress(result: Obj) -> None:
-    """One line per fault on stderr, so a long run shows where it is."""
+def _app_state(app: Obj | None, name: str) -> str:
+    """What an app's status said at the end, for a problem's report."""
+    status = (app or {}).get("status") or {}
+    sync, op = status.get("sync") or {}, status.get("operationState") or {}
+    conditions = [c.get("type") for c in status.get("conditions") or []]
+    return (
+        f"{name}: {sync.get('status')} at {str(sync.get('revision'))[:8]}, operation "
+        f"{op.get('phase')} ({str(op.get('message'))[:80]}), conditions {conditions}"
+    )
+
+
+def _progress(result: Obj, problems: list[str]) -> None:
+    """One line per fault on stderr (and its problems), so a long run shows where it is."""
     keys = ("deployed", "pushes", "applied_twice", "pruned_wrongly", "operations_stuck")
     figures = " ".join(f"{k}={result[k]}" for k in keys)
     print(
@@ -198,6 +210,8 @@ def _progress(result: Obj) -> None:
         file=sys.stderr,
         flush=True,
     )
+    for problem in problems:
+        print(f"chaos:   {problem}", file=sys.stderr, flush=True)
 
 
 def _dump_audit(proxy: ApiProxy, path: Path) -> None:
@@ -266,8 +280,9 @@ async def chaos_run(
         monitor.sample_rss = True
         watcher = asyncio.create_task(monitor.run(stop_monitor))
         for fault in faults:
+            known = len(run.problems)
             results.append(await run_fault(run, fault))
-            _progress(results[-1])
+            _progress(results[-1], run.problems[known:])
     finally:
         _dump_audit(proxy, workdir / "writes.jsonl")
         stop_monitor.set()
