@@ -242,9 +242,20 @@ class ShardCoordinator:
 
     @property
     def owned(self) -> set[int]:
-        """Shards renewed less than ``SAFETY`` of the lease duration ago (monotonic clock)."""
+        """Shards renewed less than ``SAFETY`` of the lease duration ago (monotonic clock).
+
+        A shard can lapse between two ticks (a renewal late behind a slow or unreachable API
+        server) and come back at the next one. A reader that saw the lapse acted on it — the
+        controller drops the apps it does not own from its queue — so the lapse counts as a
+        change: the next tick then tells the listeners the shard is back, and they requeue
+        its apps. Unseen, the apps dropped meanwhile would wait for an event that may never
+        come (found by the chaos suite: pushes not deployed after a throttled API).
+        """
         limit = time.monotonic() - self.lease_duration * SAFETY
-        return {shard for shard, at in self._held.items() if at > limit}
+        current = {shard for shard, at in self._held.items() if at > limit}
+        if not self._notified <= current:
+            self._notified &= current  # seen lapsed: _notify reports the recovery
+        return current
 
     def owns(self, app_obj: Mapping[str, Any]) -> bool:
         return shard_of(app_obj, self.shards, self.mode) in self.owned
