@@ -306,6 +306,7 @@ async def chaos_run(
         "initial_sync_s": round(first, 1),
         "duration_s": round(time.monotonic() - started, 1),
         "pushes": len(fleet.pushes),
+        "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "controller_rss": _rss_summary(monitor),
         "faults": results,
         "problems": run.problems,
