@@ -99,17 +99,19 @@ Open (the suite fails on it; see the figures below):
   the Application (`operationState` and the `operation` lock release) fails with 503; the
   reconcile ends with an error and the operation stays `Running`, held by the live process
   itself — or, when the status write got through but the release did not, the app shows
-  `Succeeded` with its `operation` lock still set. `gitward/sync/lock.py` treats an operation held by this very process as running
-  and only takes it over when its heartbeat is `STALE_AFTER` (300 s) old, so the app takes
-  no commit for five minutes ("operations stuck" and pushes not deployed within the settle
-  time: `apiserver-restart` in the full run below, and `etcd-restart` too in some short
-  runs — it needs a sync in flight at the moment the API goes away). Reproduce: `GITWARD_CHAOS_FAULTS=
-  apiserver-restart pytest tests/chaos/test_chaos.py -s`; the controller log shows `reconciling
-  app X failed ... patch Application ...: HTTP 503` then, 300 s later, `resuming an
-  interrupted sync operation (... stopped sending heartbeats)`. The fix belongs where
-  operations are persisted and resumed (`gitward/sync/operation.py` and the worker loop):
-  the process should know which operations it is running and resume at once one it holds
-  but no longer runs, or retry the final write.
+  `Succeeded` with its `operation` lock still set. `gitward/sync/lock.py` treats an
+  operation held by this very process as running and only takes it over when its
+  heartbeat is `STALE_AFTER` (300 s) old, so the app takes no commit for five minutes
+  ("operations stuck" and pushes not deployed within the settle time: `apiserver-restart`
+  in the full run below, and `etcd-restart` too in some short runs — it needs a sync in
+  flight at the moment the API goes away). Reproduce:
+  `GITWARD_CHAOS_FAULTS=apiserver-restart pytest tests/chaos/test_chaos.py -s`; the
+  controller log shows `reconciling app X failed ... patch Application ...: HTTP 503`
+  then, 300 s later, `resuming an interrupted sync operation (... stopped sending
+  heartbeats)`. The fix belongs where operations are persisted and resumed
+  (`gitward/sync/operation.py` and the worker loop): the process should know which
+  operations it is running and resume at once one it holds but no longer runs, or retry
+  the final write.
 - **Controller memory grows under the run.** Each replica went from about 100 MiB (the
   fleet just synced) to about 270 MiB over 22 minutes of faults and 2,569 pushes, both
   replicas alike (figures below). Whether it levels off (caches of renders and trees keyed
