@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help install toolchain chromium demo demo-down test test-unit lint bench bench-quick manifests screenshots clean
+.PHONY: help install toolchain chromium demo demo-down test test-unit lint bench bench-quick chaos manifests screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ bench: toolchain chromium ## Every benchmark at full size: figures beside baseli
 
 bench-quick: toolchain chromium ## The same scenarios at reduced sizes (a few minutes)
 	GITWARD_BENCH_QUICK=1 $(BIN)/python -m bench.run
+
+chaos: toolchain ## The full chaos suite (200 apps, every fault): bench/results/chaos.json, docs/reliability.md
+	GITWARD_CHAOS_FULL=1 $(BIN)/pytest tests/chaos/test_chaos.py -q -s \
+	  --basetemp=$${TMPDIR:-/tmp}/gitward-chaos $(PYTEST_ARGS)
 
 manifests: toolchain ## Regenerate deploy/manifests, deploy/chart/crds and deploy/install.yaml
 	$(BIN)/python -m gitward.install.deploy .

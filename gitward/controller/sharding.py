@@ -226,6 +226,7 @@ class ShardCoordinator:
         self._held: dict[int, float] = {}  # shard -> monotonic time of the renewTime we wrote
         self._written: dict[int, Obj] = {}  # shard -> the Lease as our last write returned it
         self._notified: set[int] = set()
+        self._lapsed = False  # a caller saw a notified shard lapse since the last _notify
         offset = int(digest_of([identity], 8), 16) % shards
         #: The order this replica tries shards in: replicas starting together rarely collide.
         self._order = [(offset + k) % shards for k in range(shards)]
@@ -245,7 +246,22 @@ class ShardCoordinator:
         return {shard for shard, at in self._held.items() if at > limit}
 
     def owns(self, app_obj: Mapping[str, Any]) -> bool:
-        return shard_of(app_obj, self.shards, self.mode) in self.owned
+        """Whether this replica may act on the app now.
+
+        A shard can lapse between two ticks (a renewal late behind a slow or unreachable API
+        server) and come back at the next one. A caller that saw the lapse acted on it — the
+        controller drops the apps it does not own from its queue — so the lapse is recorded,
+        and the next tick tells the listeners the shard is back, though the owned set looks
+        the same as before; they requeue its apps. Unseen, the apps dropped meanwhile would
+        wait for an event that may never come (found by the chaos suite: pushes not deployed
+        after a throttled API).
+        """
+        shard = shard_of(app_obj, self.shards, self.mode)
+        if shard in self.owned:
+            return True
+        if shard in self._notified:
+            self._lapsed = True
+        return False
 
     def lease_name(self, shard: int) -> str:
         return f"{self.prefix}{shard}"
@@ -404,9 +420,9 @@ class ShardCoordinator:
 
     def _notify(self) -> None:
         owned = self.owned
-        if owned == self._notified:
+        if owned == self._notified and not self._lapsed:
             return
-        self._notified = owned
+        self._notified, self._lapsed = owned, False
         try:
             self._listeners(set(owned))
         except Exception:  # the controller's callback must not stop lease renewal

@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,8 +143,19 @@ class LocalCluster:
 
     # -- up ----------------------------------------------------------------
 
-    def up(self, toolchain: Toolchain, nodes: int = 3, timeout: float = 120.0) -> Path:
-        """Start (or finish starting) the cluster; return its kubeconfig path."""
+    def up(
+        self,
+        toolchain: Toolchain,
+        nodes: int = 3,
+        timeout: float = 120.0,
+        apiserver_flags: Sequence[str] = (),
+    ) -> Path:
+        """Start (or finish starting) the cluster; return its kubeconfig path.
+
+        ``apiserver_flags`` are added to kube-apiserver's command line and kept in the
+        state file, so a restarted API server gets them too (the chaos suite turns the
+        watch cache off for ConfigMaps, so an etcd compaction reaches watchers as 410 Gone).
+        """
         if nodes < 0:
             raise LocalKubeError("--nodes must be zero or more")
         started = time.monotonic()
@@ -163,12 +174,13 @@ class LocalCluster:
             "name": self.name,
             "ports": ports.as_list(),
             "toolchain": str(toolchain.root),
+            "apiserver_flags": list(apiserver_flags),
             "pids": {},
         }
         self._write_state(state)
         try:
             for name in COMPONENTS:
-                argv = command(name, toolchain, pki, ports, self.layout)
+                argv = command(name, toolchain, pki, ports, self.layout, apiserver_flags)
                 pid = process.spawn(argv, self.layout.log(name), self.layout.root)
                 state["pids"][name] = {"pid": pid, "binary": argv[0]}
                 self._write_state(state)
@@ -309,6 +321,47 @@ class LocalCluster:
             deadline,
             "kube-controller-manager",
         )
+
+    # -- one component -----------------------------------------------------
+
+    def kill(self, component: str) -> None:
+        """SIGKILL one running component, as a crash or an OOM kill would end it.
+
+        The cluster's reliability tests use this to take the API server or etcd away
+        mid-work; :meth:`start` brings it back on the same ports and data.
+        """
+        state = self._read_state()
+        entry = (state or {}).get("pids", {}).get(component)
+        if component not in COMPONENTS:
+            raise LocalKubeError(f"unknown component {component!r}")
+        if not entry:
+            return
+        pid, binary = int(entry["pid"]), Path(entry["binary"])
+        if process.is_running(pid, binary):
+            process.kill(pid, binary)
+
+    def start(self, component: str, toolchain: Toolchain, timeout: float = 60.0) -> None:
+        """Start one stopped component again with the command :meth:`up` gave it.
+
+        Its ports come from the state file, so clients keep their addresses; etcd
+        keeps its data directory, so every object survives.
+        """
+        state = self._read_state()
+        if state is None:
+            raise LocalKubeError(f"cluster {self.name!r} does not exist; run: gitward localkube up")
+        if component not in COMPONENTS:
+            raise LocalKubeError(f"unknown component {component!r}")
+        entry = state.get("pids", {}).get(component)
+        if entry and process.is_running(int(entry["pid"]), Path(entry["binary"])):
+            return
+        ports = Ports.from_list(state["ports"])
+        pki = Pki(self.layout.pki_dir)
+        flags = [str(f) for f in state.get("apiserver_flags", [])]
+        argv = command(component, toolchain, pki, ports, self.layout, flags)
+        pid = process.spawn(argv, self.layout.log(component), self.layout.root)
+        state["pids"][component] = {"pid": pid, "binary": argv[0]}
+        self._write_state(state)
+        self._wait_component(component, ports, pki, time.monotonic() + timeout)
 
     # -- down --------------------------------------------------------------
 

@@ -7,6 +7,7 @@ cluster's state so several clusters run side by side.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,9 +79,14 @@ class Layout:
 
 
 def command(
-    component: str, toolchain: Toolchain, pki: Pki, ports: Ports, layout: Layout
+    component: str,
+    toolchain: Toolchain,
+    pki: Pki,
+    ports: Ports,
+    layout: Layout,
+    apiserver_flags: Sequence[str] = (),
 ) -> list[str]:
-    """argv for ``component``."""
+    """argv for ``component``; ``apiserver_flags`` are appended to kube-apiserver's."""
     kubeconfig = str(layout.kubeconfig)
     loopback = "127.0.0.1"
     if component == "etcd":
@@ -121,6 +127,7 @@ def command(
             "--max-mutating-requests-inflight=800",
             "--enable-priority-and-fairness=false",
             "--v=0",
+            *apiserver_flags,
         ]
     if component == "kube-controller-manager":
         return [

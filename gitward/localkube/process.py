@@ -100,3 +100,14 @@ def stop(pid: int, binary: Path, grace: float = 10.0) -> None:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and is_running(pid, binary):
         time.sleep(0.05)
+
+
+def kill(pid: int, binary: Path, wait: float = 5.0) -> None:
+    """SIGKILL ``pid`` (no grace: a crash) and wait until it is gone."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and is_running(pid, binary):
+        time.sleep(0.02)

@@ -60,7 +60,16 @@ _MIRROR_CONFIG = """[fetch]
 [core]
 \tlogAllRefUpdates = false
 """
-_CORRUPTION_MARKERS = ("corrupt", "bad object", "unable to read", "not a git repository")
+_CORRUPTION_MARKERS = (
+    "corrupt",
+    "bad object",
+    "unable to read",
+    "not a git repository",
+    # A pack overwritten in its middle: index-pack, checking what it received against the
+    # objects already there, cannot read them (seen after disk-full and corruption faults).
+    "cannot read existing object",
+    "invalid index-pack output",
+)
 #: Errors that mean "the server will not help", so falling back to a refs fetch is pointless.
 _FINAL = (AuthenticationFailed, RepositoryNotFound, GitTimeout)
 

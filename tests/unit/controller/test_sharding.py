@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import subprocess
 import sys
+import time
 from collections import Counter
 from typing import Any
 
@@ -155,3 +156,54 @@ def test_released_lease_is_free_at_once() -> None:
     released = lease_body("l", "ns", None, 15, NOW, held)
     assert "holderIdentity" not in released["spec"]
     assert LeaseView.of(released).live_holder(NOW) == ""
+
+
+def test_a_lapse_seen_between_ticks_is_reported_when_the_shard_comes_back() -> None:
+    """A renewal late behind a slow API server lapses a shard between two ticks; a worker
+    that looked meanwhile dropped its apps, so the next tick must tell the listeners again
+    (they requeue the shard's apps), though the owned set before and after is the same."""
+    heard: list[set[int]] = []
+    coordinator = ShardCoordinator(
+        None,  # type: ignore[arg-type] # no API call is made here
+        "argocd",
+        shards=2,
+        identity="r1",
+        lease_duration=6.0,
+        on_change=heard.append,
+    )
+    now = time.monotonic()
+    coordinator._held = {0: now, 1: now}
+    coordinator._notify()
+    assert heard == [{0, 1}]
+    coordinator._held[1] = now - 6.0  # renewed too long ago: lapsed
+    assert not coordinator.owns({"metadata": {"namespace": "argocd", "name": _app_in(1)}})
+    coordinator._held[1] = time.monotonic()  # the late renewal lands
+    coordinator._notify()
+    assert heard == [{0, 1}, {0, 1}]
+    coordinator._notify()  # nothing lapsed since: nothing to tell
+    assert heard == [{0, 1}, {0, 1}]
+
+
+def test_an_unseen_lapse_is_not_reported() -> None:
+    heard: list[set[int]] = []
+    coordinator = ShardCoordinator(
+        None,  # type: ignore[arg-type] # no API call is made here
+        "argocd",
+        shards=2,
+        identity="r1",
+        lease_duration=6.0,
+        on_change=heard.append,
+    )
+    coordinator._held = {0: time.monotonic()}
+    coordinator._notify()
+    coordinator._notify()
+    assert heard == [{0}]
+
+
+def _app_in(shard: int) -> str:
+    """The name of an app in namespace argocd that hashes to ``shard`` of 2."""
+    for i in range(1000):
+        name = f"app-{i}"
+        if shard_of({"metadata": {"namespace": "argocd", "name": name}}, 2, "app") == shard:
+            return name
+    raise AssertionError("no app name hashes to that shard")

@@ -48,3 +48,15 @@ def test_apiserver_enforces_rbac_and_tls(fake_toolchain: Toolchain, tmp_path: Pa
     assert f"--secure-port={ports.apiserver}" in argv
     assert any(a.startswith("--client-ca-file=") for a in argv)
     assert any(a.startswith("--service-account-signing-key-file=") for a in argv)
+
+
+def test_extra_apiserver_flags_go_to_the_apiserver_only(
+    fake_toolchain: Toolchain, tmp_path: Path
+) -> None:
+    ports = Ports.from_list([1, 2, 3, 4, 5, 6])
+    flags = ("--watch-cache-sizes=configmaps#0",)
+    pki, layout = Pki(tmp_path / "pki"), Layout(tmp_path)
+    argv = command("kube-apiserver", fake_toolchain, pki, ports, layout, flags)
+    assert argv[-1] == "--watch-cache-sizes=configmaps#0"
+    for name in ("etcd", "kube-controller-manager", "kube-scheduler", "kwok"):
+        assert flags[0] not in command(name, fake_toolchain, pki, ports, layout, flags)
