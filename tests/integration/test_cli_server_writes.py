@@ -8,6 +8,7 @@ without a server path says it needs ``--core`` instead of using the kubeconfig.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 import json
 import re
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitward.cluster import KubeClient
+from gitward.cli.cluster_cmd import manager_objects
+from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from tests.support.apps import unique
 from tests.support.git import GitRepo
@@ -175,9 +177,26 @@ def test_repo_writes_match_core(
     assert "needs --core" in gw.fails("repo", "add", srv_url, "--skip-test")
 
 
-def test_cluster_add_and_rm_match_core(
+async def _remove_manager(client: KubeClient) -> None:
+    """Take away the manager account ``cluster add`` installed in the session cluster: other
+    tests of the suite check where it exists."""
+    for obj in reversed(manager_objects("kube-system")):
+        meta = obj["metadata"]
+        with contextlib.suppress(NotFound):
+            await client.delete(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+
+
+async def test_cluster_add_and_rm_match_core(
     gw: Gitward, server: str, cluster: LocalCluster, installed: KubeClient
 ) -> None:
+    try:
+        # The CLI runs its own event loop: in a thread, beside this test's loop.
+        await asyncio.to_thread(_cluster_add_and_rm_match_core, gw, server, cluster)
+    finally:
+        await _remove_manager(installed)
+
+
+def _cluster_add_and_rm_match_core(gw: Gitward, server: str, cluster: LocalCluster) -> None:
     kubeconfig = yaml.safe_load(Path(cluster.kubeconfig).read_text())
     context_name = kubeconfig["current-context"]
     gw.ok("login", server, "--username", "admin", "--password", ADMIN_PASSWORD)
