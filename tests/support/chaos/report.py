@@ -101,7 +101,7 @@ Fixed:
   the Application's record (`gitward/sync/operation.py`): the next reconcile resumes the
   recorded step, whoever holds it, so a failed final write is retried at once. The
   short form of `apiserver-restart` and `etcd-restart` after the fix: 0 stuck, every push
-  deployed, recovery p50 2.7–7.3 s over three runs. The full-size figures below predate
+  deployed, recovery p50 2.7 to 7.3 s over three runs. The full-size figures below predate
   it.
 
 Open:
