@@ -43,15 +43,6 @@ from gitward.sync import cascade as cascading
 
 Obj = dict[str, Any]
 
-fetch_app = get_app
-
-
-def where_of(obj: Obj) -> tuple[str, str]:
-    """(name, namespace) of a stored Application, for requests about that very object."""
-    meta = obj["metadata"]
-    return str(meta["name"]), str(meta.get("namespace") or "")
-
-
 app = typer.Typer(help="Manage Applications.", no_args_is_help=True)
 
 OutputOption = typer.Option("", "--output", "-o", help="Output format: json, yaml or wide.")

@@ -16,11 +16,11 @@ from rich.table import Table
 
 from gitward import health
 from gitward.apiclient import ApiClient
-from gitward.appstate.app_writes import disable_automated
+from gitward.appstate.app_writes import disable_automated, get_app
 from gitward.appstate.lock import terminate
 from gitward.appstate.wait import WaitFor, wait_for
 from gitward.cli import app_remote, app_remote_edit, app_view, context
-from gitward.cli.app_cmd import OutputOption, fetch_app
+from gitward.cli.app_cmd import OutputOption
 from gitward.cli.console import err, out
 from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
@@ -52,7 +52,7 @@ def _sync(
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> OperationResult:
-        obj = await fetch_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         refresher = await refresher_for(client, cli.namespace)
         return await run_sync(
             refresher,
@@ -200,7 +200,7 @@ def wait(
     async def body(client: KubeClient) -> Obj:
         refresher = await refresher_for(client, cli.namespace)
         return await wait_for(
-            refresher, lambda: fetch_app(client, name, cli.namespace), want, timeout, name
+            refresher, lambda: get_app(client, name, cli.namespace), want, timeout, name
         )
 
     if cli.remote() is not None:
@@ -217,7 +217,7 @@ def history_(ctx: typer.Context, name: str, output: str = OutputOption) -> None:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> Obj:
-        return await fetch_app(client, name, cli.namespace)
+        return await get_app(client, name, cli.namespace)
 
     if cli.remote() is not None:
         obj = context.run_api(ctx, lambda c: app_remote.get_app(c, name, cli.namespace))
@@ -261,7 +261,7 @@ def rollback(
         return
 
     async def body(client: KubeClient) -> OperationResult:
-        obj = await fetch_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         request = rollback_request(rollback_entry(obj, history_id, name), prune=prune)
         disabled = await disable_automated(client, obj)
         if disabled is not None:
@@ -325,7 +325,7 @@ def terminate_op(ctx: typer.Context, name: str) -> None:
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
-        obj = await fetch_app(client, name, cli.namespace)
+        obj = await get_app(client, name, cli.namespace)
         await terminate(client, obj)
 
     if cli.remote() is not None:
