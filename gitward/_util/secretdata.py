@@ -1,10 +1,18 @@
-"""The string fields of a Kubernetes Secret, as the API server would expose them."""
+"""A Kubernetes Secret's string fields: read as the API server would expose them, and
+built into a Secret object.
+
+One builder serves every Secret gitward writes (Argo CD's repository and cluster Secrets,
+the server's own settings, initial password and certificate), so they are encoded alike
+and differ only in what the caller says: labels, annotations and type.
+"""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
 from typing import Any
+
+Obj = dict[str, Any]
 
 
 class SecretDataError(ValueError):
@@ -31,3 +39,34 @@ def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
         raise SecretDataError("stringData: expected a mapping")
     fields.update({str(k): str(v) for k, v in string_data.items()})
     return fields
+
+
+def encode_fields(fields: Mapping[str, str]) -> dict[str, str]:
+    """``fields`` as a Secret's ``data``: each value's UTF-8 bytes in base64."""
+    return {k: base64.b64encode(v.encode()).decode() for k, v in fields.items()}
+
+
+def secret_object(
+    name: str,
+    namespace: str,
+    fields: Mapping[str, str],
+    *,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str] | None = None,
+    type_: str = "Opaque",
+) -> Obj:
+    """A Secret holding ``fields`` (plain text, base64-encoded here) under ``labels``.
+
+    ``annotations`` are left out of the object when none are given, so a Secret that
+    never had any is written without the key (server-side apply would own an empty map).
+    """
+    metadata: Obj = {"name": name, "namespace": namespace, "labels": dict(labels)}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": type_,
+        "metadata": metadata,
+        "data": encode_fields(fields),
+    }

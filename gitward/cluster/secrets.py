@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from gitward._util.secretdata import SecretDataError
+from gitward._util.secretdata import SecretDataError, secret_object
 from gitward._util.secretdata import secret_fields as _secret_data
 from gitward.cluster.client import KubeClient
 from gitward.cluster.errors import ClusterError
@@ -108,19 +108,9 @@ def secret_fields(secret: Mapping[str, Any]) -> dict[str, str]:
 
 def argocd_secret(name: str, namespace: str, secret_type: str, fields: Mapping[str, str]) -> Obj:
     """An Opaque Secret labelled as Argo CD's ``secret_type``; empty fields are left out."""
-    data = {k: base64.b64encode(v.encode()).decode() for k, v in fields.items() if v}
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {SECRET_TYPE_LABEL: secret_type},
-            "annotations": dict(MANAGED_BY),
-        },
-        "data": data,
-    }
+    kept = {k: v for k, v in fields.items() if v}
+    labels = {SECRET_TYPE_LABEL: secret_type}
+    return secret_object(name, namespace, kept, labels=labels, annotations=MANAGED_BY)
 
 
 def secret_type_of(secret: Mapping[str, Any]) -> str:

@@ -116,10 +116,8 @@ async def server_ssl_context(
     stored = await _stored(client, namespace)
     if stored is None:
         cert, key = self_signed(hostnames)
-        secret = new_secret(
-            TLS_SECRET, namespace, {"tls.crt": cert.decode(), "tls.key": key.decode()}
-        )
-        secret["type"] = "kubernetes.io/tls"
+        pem = {"tls.crt": cert.decode(), "tls.key": key.decode()}
+        secret = new_secret(TLS_SECRET, namespace, pem, type_="kubernetes.io/tls")
         try:
             await client.create(secret)
             stored = cert, key

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gitward._util.secretdata import encode_fields, secret_object
 from gitward.cluster import KubeClient, NotFound
 from gitward.cluster.errors import Conflict
 from gitward.model.errors import ConfigError
@@ -25,13 +26,10 @@ from gitward.server.auth.accounts import CM_NAME, SECRET_NAME, AuthSettings, par
 
 Obj = dict[str, Any]
 ATTEMPTS = 5
+PART_OF = {"app.kubernetes.io/part-of": "argocd"}
 #: A function that changes the Secret's decoded string data in place; returns False
 #: when there is nothing to write.
 SecretEdit = Callable[[dict[str, str]], bool]
-
-
-def encode_data(fields: dict[str, str]) -> dict[str, str]:
-    return {k: base64.b64encode(v.encode()).decode() for k, v in fields.items()}
 
 
 def decode_data(secret: Obj) -> dict[str, str]:
@@ -101,7 +99,7 @@ class SettingsStore:
                         raw = dict(secret.get("data") or {})
                         kept = {k: v for k, v in raw.items() if k not in decode_data(secret)}
                         await self.client.replace(
-                            {**secret, "data": {**kept, **encode_data(fields)}}
+                            {**secret, "data": {**kept, **encode_fields(fields)}}
                         )
                 except Conflict:
                     continue
@@ -114,16 +112,7 @@ class SettingsStore:
             self.invalidate()
 
 
-def new_secret(name: str, namespace: str, fields: dict[str, str]) -> Obj:
-    """A Secret object holding ``fields`` (plain text, encoded here)."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"app.kubernetes.io/part-of": "argocd"},
-        },
-        "data": encode_data(fields),
-    }
+def new_secret(name: str, namespace: str, fields: dict[str, str], type_: str = "Opaque") -> Obj:
+    """A Secret of the server's own (settings, initial password, certificate) holding
+    ``fields``: labelled as part of Argo CD, as Argo CD labels ``argocd-secret``."""
+    return secret_object(name, namespace, fields, labels=PART_OF, type_=type_)
