@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import os
 import random
 import ssl
@@ -33,8 +32,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import QUICK, cluster, percentile, release, table, write
-from gitward.cluster import Conflict, KubeClient, NotFound
+from bench.common import QUICK, cluster, create_apps, percentile, release, table, write
+from gitward.cluster import KubeClient, NotFound
 from gitward.install import install
 from gitward.localkube.process import free_ports
 from gitward.server.api.query import encode_continue
@@ -93,27 +92,6 @@ def status(i: int) -> Obj:
             "reconciledAt": "2026-01-01T00:00:00Z",
         }
     }
-
-
-async def create_apps(kube: KubeClient) -> float:
-    started = time.monotonic()
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(APPS):
-        queue.put_nowait(i)
-
-    async def worker() -> None:
-        while not queue.empty():
-            i = queue.get_nowait()
-            obj = application(i)
-            with contextlib.suppress(Conflict):  # an earlier run's app: keep it
-                await kube.create(obj)
-            await kube.patch(
-                API, "Application", obj["metadata"]["name"], "argocd", status(i),
-                subresource="status",
-            )  # fmt: skip
-
-    await asyncio.gather(*(worker() for _ in range(32)))
-    return time.monotonic() - started
 
 
 class ServerProcess:
@@ -275,7 +253,7 @@ async def main() -> None:
     try:
         async with await KubeClient.from_kubeconfig(str(local.kubeconfig)) as kube:
             await install(kube, "argocd")
-            created_s = await create_apps(kube)
+            created_s = await create_apps(kube, APPS, application, status)
             with tempfile.TemporaryDirectory() as tmp:
                 server = ServerProcess(local.kubeconfig, Path(tmp) / "server.log")
                 try:

@@ -1,4 +1,5 @@
-"""What every benchmark shares: a local cluster, git repos, results files, tables.
+"""What every benchmark shares: a local cluster, git repos, many Applications, results
+files, tables.
 
 Every figure is written beside the baseline measured in the same run, because
 the machine is shared and noisy: ratios travel between runs, seconds do not.
@@ -6,6 +7,8 @@ the machine is shared and noisy: ratios travel between runs, seconds do not.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -13,11 +16,12 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from gitward import localkube
+from gitward.cluster import Conflict, KubeClient
 from gitward.source.policy import LOCAL_REPOSITORIES_ENV
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -92,6 +96,41 @@ def release(local: localkube.LocalCluster) -> None:
     """
     if os.environ.get("GITWARD_BENCH_KEEP") != "1":
         local.down()
+
+
+async def create_apps(
+    kube: KubeClient,
+    count: int,
+    application: Callable[[int], Obj],
+    status: Callable[[int], Obj],
+    workers: int = 32,
+) -> float:
+    """Create Applications ``application(0..count-1)`` and patch each one's status
+    subresource with ``status(i)``, as a controller would have written it; the seconds
+    it took. An app an earlier run left behind is kept and its status written again.
+
+    ``workers`` requests in flight at once: the benchmarks that serve many apps (API, UI)
+    need them in place before they measure, not the time it takes to put them there.
+    """
+    started = time.monotonic()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            obj = application(i)
+            with contextlib.suppress(Conflict):
+                await kube.create(obj)
+            meta = obj["metadata"]
+            await kube.patch(
+                obj["apiVersion"], "Application", meta["name"], meta["namespace"], status(i),
+                subresource="status",
+            )  # fmt: skip
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return time.monotonic() - started
 
 
 def machine() -> Obj:

@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 from playwright.async_api import Page, async_playwright
 
-from bench.common import QUICK, cluster, release, table, write
+from bench.common import QUICK, cluster, create_apps, release, table, write
 from gitward.cluster import KubeClient
 from gitward.install import install
 from tests.support.uiserver import ADMIN_PASSWORD, ui_server
@@ -83,26 +83,6 @@ def status(i: int) -> Obj:
             "reconciledAt": "2026-01-01T00:00:00Z",
         }
     }
-
-
-async def create_apps(kube: KubeClient, count: int) -> float:
-    started = time.monotonic()
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(count):
-        queue.put_nowait(i)
-
-    async def worker() -> None:
-        while not queue.empty():
-            i = queue.get_nowait()
-            obj = application(i)
-            await kube.create(obj)
-            await kube.patch(
-                API, "Application", obj["metadata"]["name"], "argocd", status(i),
-                subresource="status",
-            )  # fmt: skip
-
-    await asyncio.gather(*(worker() for _ in range(32)))
-    return time.monotonic() - started
 
 
 def _pss_bytes(pid: int) -> int:
@@ -256,7 +236,7 @@ async def run(kubeconfig: Path, chromium: str) -> tuple[Obj, Obj]:
     kube = await KubeClient.from_kubeconfig(str(kubeconfig))
     try:
         await install(kube, "argocd")
-        create_s = await create_apps(kube, APPS)
+        create_s = await create_apps(kube, APPS, application, status)
         async with ui_server(kube) as server:
             baseline = await whole_list_seconds(server.url)
             figures = await measure(server.url, chromium, APPS)
