@@ -6,6 +6,9 @@ import pytest
 
 from gitward.cluster import KubeClient
 from gitward.install import install
+from tests.support.serverprocess import gw, never_printed, server
+
+__all__ = ["gw", "installed", "never_printed", "server"]
 
 
 @pytest.fixture(scope="session")

@@ -7,38 +7,19 @@ import asyncio
 import re
 import stat
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import jwt
 import pytest
 import yaml
 
 from gitward.cluster import KubeClient
-from gitward.localkube import LocalCluster
 from tests.support.git import GitRepo
 from tests.support.gwserver import ADMIN_PASSWORD, READER_PASSWORD
 from tests.support.poll import eventually_sync
-from tests.support.serverprocess import Gitward, server_process
+from tests.support.serverprocess import Gitward
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-def server(
-    installed: KubeClient, cluster: LocalCluster, namespace: str, tmp_path: Path
-) -> Iterator[str]:
-    with server_process(cluster.kubeconfig, namespace, tmp_path / "server.log") as url:
-        yield url
-
-
-@pytest.fixture
-def gw(cluster: LocalCluster, namespace: str, tmp_path: Path) -> Iterator[Gitward]:
-    runner = Gitward(tmp_path / "home" / "config", cluster.kubeconfig, namespace)
-    yield runner
-    for text in runner.outputs:
-        assert ADMIN_PASSWORD not in text
-        assert READER_PASSWORD not in text
 
 
 def _config(gw: Gitward) -> dict[str, object]:

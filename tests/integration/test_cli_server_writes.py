@@ -12,7 +12,7 @@ import contextlib
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from gitward.localkube import LocalCluster
 from tests.support.apps import unique
 from tests.support.git import GitRepo
 from tests.support.gwserver import ADMIN_PASSWORD, READER_PASSWORD
-from tests.support.serverprocess import Gitward, Ran, server_process
+from tests.support.serverprocess import Gitward, Ran
 
 pytestmark = pytest.mark.cluster
 
@@ -33,21 +33,9 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @pytest.fixture
-def server(
-    installed: KubeClient, cluster: LocalCluster, namespace: str, tmp_path: Path
-) -> Iterator[str]:
-    with server_process(cluster.kubeconfig, namespace, tmp_path / "server.log") as url:
-        yield url
-
-
-@pytest.fixture
-def gw(cluster: LocalCluster, namespace: str, tmp_path: Path) -> Iterator[Gitward]:
-    runner = Gitward(tmp_path / "home" / "config", cluster.kubeconfig, namespace)
-    yield runner
-    for text in runner.outputs:
-        assert ADMIN_PASSWORD not in text
-        assert READER_PASSWORD not in text
-        assert "secret-pass-9" not in text
+def never_printed() -> tuple[str, ...]:
+    """The accounts' passwords, and the repository password these tests hand the server."""
+    return ADMIN_PASSWORD, READER_PASSWORD, "secret-pass-9"
 
 
 class Twins:

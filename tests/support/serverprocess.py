@@ -1,4 +1,11 @@
-"""The whole API server as its own process, and the ``gitward`` command run against it."""
+"""The whole API server as its own process, and the ``gitward`` command run against it.
+
+The fixtures ``server`` (the process's URL, over the session cluster with gitward
+installed) and ``gw`` (a :class:`Gitward` with its own configuration file, which
+afterwards checks that no output showed a password) are registered for the integration
+tests by ``tests/integration/conftest.py``. A module whose tests hand the server other
+secrets overrides ``never_printed`` to add them.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from gitward.cli import main
+from gitward.cluster import KubeClient
+from gitward.localkube import LocalCluster
 from gitward.model.errors import GitwardError
+from tests.support.gwserver import ADMIN_PASSWORD, READER_PASSWORD
 from tests.support.poll import eventually_sync
 
 
@@ -110,3 +121,30 @@ class Gitward:
 
 def wait_for_file(path: Path) -> Path:
     return eventually_sync(lambda: path if path.exists() else None, f"{path} to exist", 10)
+
+
+@pytest.fixture
+def server(
+    installed: KubeClient, cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> Iterator[str]:
+    """A ``gitward server`` process over the session cluster; its URL."""
+    with server_process(cluster.kubeconfig, namespace, tmp_path / "server.log") as url:
+        yield url
+
+
+@pytest.fixture
+def never_printed() -> tuple[str, ...]:
+    """Texts no command's output may show: the test accounts' passwords."""
+    return ADMIN_PASSWORD, READER_PASSWORD
+
+
+@pytest.fixture
+def gw(
+    cluster: LocalCluster, namespace: str, tmp_path: Path, never_printed: tuple[str, ...]
+) -> Iterator[Gitward]:
+    """``gitward`` with a configuration file of its own; no output showed a secret."""
+    runner = Gitward(tmp_path / "home" / "config", cluster.kubeconfig, namespace)
+    yield runner
+    for text in runner.outputs:
+        for secret in never_printed:
+            assert secret not in text
