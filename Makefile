@@ -32,11 +32,12 @@ demo: toolchain ## Bring up a local control plane and show it working
 demo-down: install ## Stop the demo's local cluster
 	$(BIN)/gitward localkube down --name demo
 
-lint: install ## ruff, mypy --strict on gitward/, import-linter layer contracts
+lint: install ## ruff, mypy --strict on gitward/, import-linter layer contracts, hadolint
 	$(BIN)/ruff check gitward tests bench
 	$(BIN)/ruff format --check gitward tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 test-unit: install ## Unit tests only (no cluster, no toolchain)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
