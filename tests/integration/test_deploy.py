@@ -1,5 +1,6 @@
-"""``deploy/``: the committed manifests match the generator, apply cleanly to a fresh control
-plane under the restricted Pod Security level (kubectl and helm alike), and the controller
+"""``deploy/``: the committed manifests match the generator, ``install.yaml`` applies cleanly to
+a fresh control plane under the restricted Pod Security level and becomes a healthy set of
+objects (the chart likewise: ``test_deploy_helm.py``), and the controller
 started the way its pod starts — a service-account token at the in-cluster path, the
 ``KUBERNETES_SERVICE_*`` variables, the manifest's own arguments — reconciles an app."""
 
@@ -24,6 +25,11 @@ from gitward.install.server import server_objects
 from gitward.localkube import LocalCluster, Toolchain
 from tests.support.apps import unique
 from tests.support.git import GitRepo, SmartHttpServer
+from tests.support.installcheck import (
+    problems,
+    replicas_declared,
+    restricted_refuses_a_privileged_pod,
+)
 from tests.support.pods import pod_argv, service_account
 from tests.support.poll import eventually
 from tests.support.schemas import TEMPLATE, export
@@ -104,23 +110,7 @@ def kubectl(
     return run(str(toolchain.binary("kubectl")), "--kubeconfig", str(cluster.kubeconfig), *args)
 
 
-async def _controller_ready(kube: KubeClient) -> bool:
-    """The controller StatefulSet and the API server Deployment have every replica Ready."""
-    for kind, name in (
-        ("StatefulSet", "gitward-application-controller"),
-        ("Deployment", "gitward-server"),
-    ):
-        try:
-            obj = await kube.get("apps/v1", kind, name, "argocd")
-        except NotFound:
-            return False
-        status = obj.get("status") or {}
-        if status.get("readyReplicas") != obj["spec"]["replicas"]:
-            return False
-    return True
-
-
-async def test_install_yaml_and_the_chart_on_a_fresh_control_plane(
+async def test_install_yaml_on_a_fresh_control_plane_is_a_healthy_set_of_objects(
     toolchain: Toolchain, second_cluster: LocalCluster
 ) -> None:
     # The server decides first, changing nothing (the namespace exists so that the dry-run
@@ -137,11 +127,23 @@ async def test_install_yaml_and_the_chart_on_a_fresh_control_plane(
     )
     assert applied.returncode == 0, applied.stderr
     assert "Warning" not in applied.stderr, applied.stderr
+    declared = docs((DEPLOY / "install.yaml").read_text())
     async with await KubeClient.from_kubeconfig(str(second_cluster.kubeconfig)) as kube:
         ns = await kube.get("v1", "Namespace", "argocd")
         assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-        # The restricted level admitted the pod: it was created, scheduled and became Ready.
-        await eventually(lambda: _controller_ready(kube), "the controller and server Ready", 120)
+        refusal = restricted_refuses_a_privileged_pod(toolchain, second_cluster, "argocd")
+        assert 'violates PodSecurity "restricted' in refusal, refusal
+
+        # The restricted level admitted the pods: created, scheduled, Running and Ready; every
+        # object is there and healthy (CRDs Established, workloads rolled out).
+        async def healthy() -> bool:
+            return not await problems(kube, declared, "argocd")
+
+        try:
+            await eventually(healthy, "install.yaml's objects healthy", 180)
+        except AssertionError:
+            raise AssertionError(await problems(kube, declared, "argocd")) from None
+        assert len(await kube.list("v1", "Pod", "argocd")) == replicas_declared(declared) == 2
         deleted = kubectl(
             toolchain, second_cluster, "delete", "-f", str(DEPLOY / "install.yaml"), "--wait"
         )
@@ -155,18 +157,6 @@ async def test_install_yaml_and_the_chart_on_a_fresh_control_plane(
             return False
 
         await eventually(ns_gone, "the argocd namespace to be deleted", 120)
-        installed = run(
-            str(toolchain.binary("helm")), "install", "gitward", str(DEPLOY / "chart"),
-            "--namespace", "argocd", "--create-namespace", "--kubeconfig",
-            str(second_cluster.kubeconfig), "--wait", "--timeout", "120s",
-        )  # fmt: skip
-        assert installed.returncode == 0, installed.stdout + installed.stderr
-        assert "Warning" not in installed.stderr, installed.stderr
-        await eventually(lambda: _controller_ready(kube), "the chart's controller Ready", 120)
-        crds = await kube.list("apiextensions.k8s.io/v1", "CustomResourceDefinition")
-        assert {"applications.argoproj.io", "appprojects.argoproj.io"} <= {
-            c["metadata"]["name"] for c in crds
-        }
 
 
 # -- the controller as its pod runs it -------------------------------------------------------
