@@ -1,6 +1,6 @@
-# gitward's image: the controller (and, later, the API server) with the kustomize, helm and
-# git it renders with, at the versions pinned in tools/. Built elsewhere (this project's CI
-# machine has no container engine); see docs/install.md.
+# gitward's image: the controller and the API server, with the kustomize, helm and git
+# it renders with, at pinned versions (tools/ and the ARGs below). Built elsewhere (this
+# project's CI machine has no container engine); see docs/install.md.
 #
 #   docker build -t ghcr.io/gitward/gitward:0.1.0 .
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.install.deploy import restricted
@@ -249,3 +251,46 @@ def test_a_wrong_value_is_refused_naming_its_field(
         done = helm(*verb, "--kube-version", KUBE_VERSION, "--set-json", bad)
         assert done.returncode != 0, done.stdout
         assert named in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+# -- hostile values never become other YAML ---------------------------------------------------
+
+
+def _server_args(rendered: str) -> list[str]:
+    [deployment] = [o for o in docs(rendered) if o["kind"] == "Deployment"]
+    args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    return args
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    args=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=3),
+    tag=st.text(min_size=1, max_size=20),
+)
+def test_any_text_in_a_value_is_refused_or_rendered_as_that_text(
+    args: list[str], tag: str, toolchain: Toolchain, tmp_path: Path, default_render: str
+) -> None:
+    helm = Helm(toolchain, tmp_path / "helm")
+    # Extra arguments are arbitrary text the operator means: each arrives as one argument.
+    done = helm("template", "gitward", str(CHART), "--namespace", NS,
+                "--kube-version", KUBE_VERSION, "--set-json",
+                f"server.extraArgs={json.dumps(args)}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _server_args(done.stdout)[-len(args) :] == args
+    assert len(docs(done.stdout)) == len(docs(default_render))
+    # An image tag is refused by the schema, naming the field, or is the image's tag.
+    done = helm("template", "gitward", str(CHART), "--namespace", NS,
+                "--kube-version", KUBE_VERSION, "--set-json",
+                f"image.tag={json.dumps(tag)}")  # fmt: skip
+    if done.returncode != 0:
+        assert "/image/tag" in done.stderr, done.stderr
+        return
+    images = {
+        c["image"]
+        for o in docs(done.stdout)
+        if o["kind"] in ("Deployment", "StatefulSet")
+        for c in o["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == {f"ghcr.io/gitward/gitward:{tag}"}
