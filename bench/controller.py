@@ -193,6 +193,8 @@ class ControllerProcess:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 if sample.name.startswith("gitward_kubernetes_requests"):
+                    by = f"{sample.labels.get('verb', '')} {sample.labels.get('resource', '')}"
+                    out["res_" + by] = out.get("res_" + by, 0.0) + sample.value
                     key = "api_" + sample.labels.get("verb", "")
                 elif sample.name.startswith("gitward_git_requests"):
                     key = "git_" + sample.labels.get("request_type", "")
@@ -242,6 +244,12 @@ class ControllerProcess:
 
 def requests_of(metrics: dict[str, float]) -> dict[str, float]:
     return {k[4:]: v for k, v in metrics.items() if k.startswith("api_")}
+
+
+def requests_by_resource(metrics: dict[str, float], apps: int) -> dict[str, float]:
+    """Requests per app by ``VERB resource`` (``APPLY configmaps``), the larger first."""
+    per_app = {k[4:]: v / apps for k, v in metrics.items() if k.startswith("res_")}
+    return {k: round(v, 2) for k, v in sorted(per_app.items(), key=lambda kv: -kv[1]) if v}
 
 
 def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
@@ -309,8 +317,16 @@ async def wait_all_timed(
     )
 
 
-async def kubectl_baseline(kubectl: str, kubeconfig: Path, manifests: str, apps: int) -> float:
-    """``kubectl apply --server-side`` of the same objects into ``apps`` namespaces."""
+async def kubectl_baseline(
+    kubectl: str, kubeconfig: Path, manifests: str, apps: int
+) -> tuple[float, list[float]]:
+    """``kubectl apply --server-side`` of the same objects into ``apps`` namespaces.
+
+    Returns the seconds the apply took and, when the objects hold a Deployment, the
+    seconds from the start at which each namespace's Deployment became Available: the
+    same end state as Synced+Healthy, reached by the same kube-controller-manager and
+    kwok, so first / median / all compare with the controller's like for like.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         docs = []
         body = list(yaml.safe_load_all(manifests))
@@ -328,7 +344,23 @@ async def kubectl_baseline(kubectl: str, kubeconfig: Path, manifests: str, apps:
             check=True,
             capture_output=True,
         )
-        return time.monotonic() - started
+        applied = time.monotonic() - started
+    if not any(obj.get("kind") == "Deployment" for obj in body):
+        return applied, []
+    async with await KubeClient.from_kubeconfig(str(kubeconfig), request_timeout=120) as kube:
+        available: dict[str, float] = {}
+        deadline = started + 1800
+        while len(available) < apps and time.monotonic() < deadline:
+            at = time.monotonic() - started
+            for item in await kube.list("apps/v1", "Deployment", None):
+                ns = item["metadata"].get("namespace", "")
+                ready = int((item.get("status") or {}).get("availableReplicas") or 0)
+                if ns.startswith("kubectl-") and ns not in available and ready >= 1:
+                    available[ns] = at
+            await asyncio.sleep(0.25)
+        if len(available) < apps:
+            raise RuntimeError(f"kubectl baseline: {len(available)} of {apps} rollouts done")
+    return applied, sorted(available.values())
 
 
 def signed_push(repo: Repo) -> tuple[bytes, dict[str, str]]:
@@ -416,7 +448,7 @@ async def main() -> None:
                     "stringData": {"webhook.github.secret": SECRET},
                 }
             )
-            kubectl_s = await kubectl_baseline(kubectl, local.kubeconfig, manifests, APPS)
+            kubectl_s, rollouts = await kubectl_baseline(kubectl, local.kubeconfig, manifests, APPS)
             await gather_limited(
                 [
                     lambda i=i: kube.create(
@@ -444,12 +476,19 @@ async def main() -> None:
                     "seconds_to_p50_synced_healthy": round(percentile(done_at, 50), 2),
                     "kubectl_apply_same_objects_s": round(kubectl_s, 2),
                     "ratio_to_kubectl": round(cold_s / kubectl_s, 2),
+                    "kubectl_apply_and_rollout_first_p50_all_s": [
+                        round(rollouts[0], 2),
+                        round(percentile(rollouts, 50), 2),
+                        round(rollouts[-1], 2),
+                    ],
+                    "ratio_to_kubectl_and_rollout": round(cold_s / rollouts[-1], 2),
                     "peak_rss_mb": round(ctl.peak_rss_mb(), 1),
                     "cpu_seconds": round(ctl.cpu_seconds(), 2),
                     "api_requests_per_app": {
                         k: round(v / APPS, 2) for k, v in sorted(requests.items())
                     },
                     "api_requests_per_app_total": round(sum(requests.values()) / APPS, 2),
+                    "api_requests_per_app_by_resource": requests_by_resource(after_cold, APPS),
                 }
                 print_apps(figures["apps-1k"])
                 if os.environ.get("GITWARD_BENCH_APPS_ONLY"):

@@ -108,6 +108,14 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
         ),
         (
             f"apps-1k ({af['apps']})",
+            "s to all Synced+Healthy (vs kubectl apply + rollout: first / median / all)",
+            af["seconds_to_all_synced_healthy"],
+            " / ".join(str(x) for x in af.get("kubectl_apply_and_rollout_first_p50_all_s", []))
+            + f" s = {af.get('ratio_to_kubectl_and_rollout')}x",
+            "",
+        ),
+        (
+            f"apps-1k ({af['apps']})",
             "controller peak RSS MB",
             af.get("peak_rss_mb_end", af["peak_rss_mb"]),
             f"{af['objects']} objects",
@@ -117,7 +125,7 @@ def rows() -> list[tuple[str, str, Any, Any, str]]:
             f"apps-1k ({af['apps']})",
             "API requests per app (cold start)",
             af["api_requests_per_app_total"],
-            json.dumps(af["api_requests_per_app"]),
+            json.dumps(af.get("api_requests_per_app_by_resource") or af["api_requests_per_app"]),
             "",
         ),
         (

@@ -14,7 +14,9 @@ its app ahead of that whole cycle. A waiting key that becomes urgent moves up.
 :meth:`WorkQueue.add_first` puts a key at the head of the urgent lane: an
 operation that has more to do right away (its next wave) goes on before apps
 not started yet, so at a cold start with 1,000 apps the first ones finish
-first instead of all finishing together at the end.
+first instead of all finishing together at the end. :meth:`WorkQueue.prefer` does
+the same for every later add of a key: an app rolling out what it just synced is
+finished (its Healthy recorded) before apps that have not started.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class WorkQueue:
         self._again: set[str] = set()
         #: Keys that go to the head of the urgent lane when their worker is done with them.
         self._first: set[str] = set()
+        #: Keys whose every add goes to the head of the urgent lane (see :meth:`prefer`).
+        self._preferred: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         #: Idle workers, each waiting on its own future: an add wakes exactly one.
         self._idle: deque[asyncio.Future[None]] = deque()
@@ -39,7 +43,17 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def prefer(self, key: str, preferred: bool = True) -> None:
+        """Whether each later urgent add of ``key`` goes ahead of every other waiting key."""
+        if preferred:
+            self._preferred.add(key)
+        else:
+            self._preferred.discard(key)
+
     def add(self, key: str, urgent: bool = True) -> None:
+        if urgent and key in self._preferred:
+            self.add_first(key)
+            return
         if key in self._active:
             self._again.add(key)
             return
@@ -117,6 +131,7 @@ class WorkQueue:
                 self.add(key)
 
     def forget(self, key: str) -> None:
+        self._preferred.discard(key)
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()

@@ -60,6 +60,21 @@ def _throttled(status: int, retry_after: str | None) -> float | None:
     return min(max(seconds, 0.1), MAX_RETRY_AFTER)
 
 
+def resource_of_path(path: str) -> str:
+    """The resource a request path names (``configmaps``, ``applications/status``).
+
+    A label for request counters: it has the API server's resource names only, never an
+    object's name or namespace, so its values stay few. Discovery reads are ``discovery``.
+    """
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    rest = parts[2:] if parts[0] == "api" else parts[3:] if parts[0] == "apis" else []
+    if not rest:
+        return "discovery"
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        rest = rest[2:]
+    return rest[0] + "/" + rest[2] if len(rest) >= 3 else rest[0]
+
+
 def describe(obj: Obj) -> str:
     """``Kind namespace/name`` of an object, for messages."""
     meta = obj.get("metadata", {})
@@ -81,8 +96,9 @@ class KubeClient:
         #: Requests sent, by method (``GET``, ``PATCH``, ...; server-side applies count as
         #: ``APPLY``, not ``PATCH``): for metrics and benchmarks.
         self.requests: Counter[str] = Counter()
-        #: Answers, by (verb as in ``requests``, HTTP status; 0 when no answer came).
-        self.responses: Counter[tuple[str, int]] = Counter()
+        #: Answers, by (verb as in ``requests``, resource as in :func:`resource_of_path`,
+        #: HTTP status; 0 when no answer came).
+        self.responses: Counter[tuple[str, str, int]] = Counter()
         #: ``Impersonate-User`` sent with every request (see :meth:`impersonating`).
         self.impersonate = ""
         self._parent: KubeClient | None = None
@@ -161,6 +177,7 @@ class KubeClient:
                 ) from None
         session = self._session_for_loop()
         verb = "APPLY" if content_type == APPLY_CONTENT_TYPE else method
+        resource = resource_of_path(path)
         for attempt in range(THROTTLE_RETRIES + 1):
             self.requests[verb] += 1
             try:
@@ -176,11 +193,11 @@ class KubeClient:
                     status = resp.status
                     retry_after = resp.headers.get("Retry-After")
             except (TimeoutError, aiohttp.ClientConnectionError) as exc:
-                self.responses[(verb, 0)] += 1
+                self.responses[(verb, resource, 0)] += 1
                 raise ClusterUnreachable(
                     f"cannot reach the API server at {self.server}: {exc or type(exc).__name__}"
                 ) from exc
-            self.responses[(verb, status)] += 1
+            self.responses[(verb, resource, status)] += 1
             wait = _throttled(status, retry_after)
             if wait is None or attempt == THROTTLE_RETRIES:
                 break
@@ -276,7 +293,7 @@ class KubeClient:
                 timeout=timeout,
                 server_hostname=self.credentials.tls_server_name,
             ) as resp:
-                self.responses[("WATCH", resp.status)] += 1
+                self.responses[("WATCH", info.plural, resp.status)] += 1
                 if resp.status >= 400:
                     raise api_error(resp.status, _decode(await resp.read()), f"watch {kind}")
                 async for line in resp.content:

@@ -40,6 +40,9 @@ log = logging.getLogger("gitward.controller")
 UNCHANGED_STATUS_SECONDS = 300.0
 #: On shutdown, how long a running reconcile (a sync) may take to finish.
 SHUTDOWN_GRACE = 30.0
+#: How long after a sync an app still rolling out keeps its place at the head of the
+#: queue (a rollout stuck for longer waits its turn like any other app).
+ROLLOUT_PRIORITY_SECONDS = 120.0
 
 
 class Controller:
@@ -104,6 +107,8 @@ class Controller:
         self._declaring: set[str] = set()
         self.workers = workers
         self._generations: dict[str, tuple[int, str, bool]] = {}
+        #: Apps rolling out what their last operation applied, since when (monotonic).
+        self._rolling_out: dict[str, float] = {}
         self.reconciles = 0
         self.ready = asyncio.Event()  # set once the first list of Applications is queued
         #: Called after each reconcile with its seconds and the app's name (metrics).
@@ -206,6 +211,7 @@ class Controller:
             listener(name, old, None)
         self._declaring.discard(name)
         self._generations.pop(name, None)
+        self._rolling_out.pop(name, None)
         self.queue.forget(name)
         self._readiness_changed(name, False)
 
@@ -230,9 +236,16 @@ class Controller:
 
     def _observe(self, obj: Obj) -> None:
         meta = obj.get("metadata") or {}
+        # Nothing here reads an Application's managedFields: with 10,000 apps they would
+        # be a large share of the memory the watch holds.
+        meta.pop("managedFields", None)
         name = self.key(obj)
         old = self.app_objects.get(name)
         self.app_objects[name] = obj
+        written = self.reconciler.apps.get(name)
+        if written is not None and resource_version(obj) >= resource_version(written):
+            # The watch caught up with this process's last write: keep one copy, not two.
+            self.reconciler.apps[name] = obj
         namespace = str(meta.get("namespace") or self.namespace)
         self._by_namespace.setdefault(namespace, {})[str(meta.get("name", ""))] = obj
         for listener in self._listeners:
@@ -319,9 +332,30 @@ class Controller:
                     self.queue.done(name)
                     busy.discard(index)
             if exists:
+                self._prefer_rollouts(name)
                 self.queue.add_after(name, self._interval())
             else:
                 self._generations.pop(name, None)
+                self._rolling_out.pop(name, None)
+
+    def _prefer_rollouts(self, name: str) -> None:
+        """Put an app that is rolling out what it just synced ahead of apps not started.
+
+        At a cold start every app waits in the queue; the change of a Deployment that
+        finished its rollout would otherwise wake its app behind all of them, and every
+        app would turn Healthy at the end. Bounded by :data:`ROLLOUT_PRIORITY_SECONDS`.
+        """
+        status = (self.reconciler.apps.get(name) or {}).get("status") or {}
+        operation = status.get("operationState") or {}
+        rolling = (status.get("health") or {}).get("status") == "Progressing" and operation.get(
+            "phase"
+        ) == "Succeeded"
+        if not rolling:
+            if self._rolling_out.pop(name, None) is not None:
+                self.queue.prefer(name, False)
+            return
+        since = self._rolling_out.setdefault(name, time.monotonic())
+        self.queue.prefer(name, time.monotonic() - since < ROLLOUT_PRIORITY_SECONDS)
 
     def _shards_changed(self, owned: set[int]) -> None:
         log.info("shards owned: %s", sorted(owned) or "none")

@@ -190,6 +190,16 @@ def apply(
     return happened
 
 
+def _changes(
+    record: Record, facts: Facts, commit: CommitInfo | None, now: float, window: float
+) -> bool:
+    """Whether ``facts`` change ``record`` at all: also what counts for no metric (an
+    incident no deployment caused, Healthy without a commit time) is worth storing."""
+    trial = Record.from_dict(record.to_dict(), "record")
+    apply(trial, facts, commit, now, window)
+    return trial.to_dict() != record.to_dict()
+
+
 def _healthy_at(facts: Facts, revision: str) -> bool:
     return facts.revision == revision and facts.synced and facts.health == "Healthy"
 
@@ -240,8 +250,18 @@ class Recorder:
         *,
         failure_window: float = 3600.0,
         clock: Callable[[], float] = time.time,
+        write_delay: float = 0.0,
     ) -> None:
         self.client = client
+        #: Seconds a change waits in memory before it is stored, so the changes of one
+        #: delivery (its sync, then Healthy a moment later) cost one write. 0: at once.
+        #: What a crash loses meanwhile is found again in the app's status on restart.
+        self.write_delay = write_delay
+        #: Changes recorded in memory, not stored yet, by app: (facts, commit, when).
+        self._unstored: dict[str, list[tuple[Facts, CommitInfo | None, float]]] = {}
+        #: The write each of those apps waits for, and the app object it writes for.
+        self._writes: dict[str, asyncio.Task[None]] = {}
+        self._apps_written: dict[str, Obj] = {}
         self.namespace = namespace
         self.commits = commits
         self.failure_window = failure_window
@@ -273,11 +293,26 @@ class Recorder:
         self._runner.submit(str(app["metadata"]["name"]), app)
 
     async def idle(self) -> None:
+        """Return once every change seen so far is recorded and stored."""
         await self._runner.idle()
+        while self._writes:
+            await asyncio.gather(*list(self._writes.values()), return_exceptions=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         await stop.wait()
         await self._runner.close()
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Store every change still waiting for its write (at shutdown, and in tests)."""
+        for task in list(self._writes.values()):
+            task.cancel()
+        self._writes.clear()
+        for key in list(self._unstored):
+            try:
+                await self._store(key, self._apps_written.get(key) or {})
+            except GitwardError as exc:
+                log.warning("delivery record of %s: %s", key, exc)
 
     def _key(self, app: Obj) -> str:
         meta = app["metadata"]
@@ -311,21 +346,29 @@ class Recorder:
             except GitwardError as exc:  # recorded without a lead time rather than not at all
                 log.warning("commit time of %s for %s: %s", facts.finished.revision[:12], key, exc)
         now = self.clock()
-        trial = Record.from_dict(known.to_dict(), key)
-        if not apply(trial, facts, commit, now, self.failure_window):
+        if not _changes(known, facts, commit, now, self.failure_window):
             return []
         happened: list[tuple[str, float]] = []
+        if self.write_delay > 0:
+            happened = apply(known, facts, commit, now, self.failure_window)
+            self.records[key] = known
+            self._unstored.setdefault(key, []).append((facts, commit, now))
+            self._apps_written[key] = app
+            if key not in self._writes:
+                self._writes[key] = asyncio.create_task(self._store_later(key))
+        else:
 
-        def change(record: Record) -> bool:
-            happened[:] = apply(record, facts, commit, now, self.failure_window)
-            return bool(happened)
+            def change(record: Record) -> bool:
+                before = record.to_dict()
+                happened[:] = apply(record, facts, commit, now, self.failure_window)
+                return record.to_dict() != before
 
-        last_stored = self._stored.get(key, store.ABSENT) if self._loaded else None
-        self.records[key], stored = await store.update(
-            self.client, self.namespace, app, change, last_stored
-        )
-        if stored is not None:
-            self._stored[key] = stored
+            last_stored = self._stored.get(key, store.ABSENT) if self._loaded else None
+            self.records[key], stored = await store.update(
+                self.client, self.namespace, app, change, last_stored
+            )
+            if stored is not None:
+                self._stored[key] = stored
         spec = _map(app.get("spec"))
         ns, name = key.split("/", 1)
         project = str(spec.get("project") or "default")
@@ -338,3 +381,44 @@ class Recorder:
         if out:
             log.info("delivery record of %s: %s", key, ", ".join(h.kind for h in out))
         return out
+
+    async def _store_later(self, key: str) -> None:
+        await asyncio.sleep(self.write_delay)
+        self._writes.pop(key, None)
+        try:
+            await self._store(key, self._apps_written.get(key) or {})
+        except GitwardError as exc:
+            log.warning("delivery record of %s: %s; trying again", key, exc)
+            if key not in self._writes:
+                self._writes[key] = asyncio.create_task(self._store_later(key))
+
+    async def _store(self, key: str, app: Obj) -> None:
+        """Store the changes of ``key`` recorded in memory, re-applied to the stored record
+        (another replica may have written it meanwhile: :func:`apply` is idempotent)."""
+        changes = self._unstored.pop(key, [])
+        if not changes or not app:
+            self._apps_written.pop(key, None)
+            return
+
+        def change(record: Record) -> bool:
+            before = record.to_dict()
+            for facts, commit, at in changes:
+                apply(record, facts, commit, at, self.failure_window)
+            return record.to_dict() != before
+
+        last_stored = self._stored.get(key, store.ABSENT) if self._loaded else None
+        try:
+            record, stored = await store.update(
+                self.client, self.namespace, app, change, last_stored
+            )
+        except GitwardError:
+            # Kept for the next write (or found again in the status after a restart).
+            self._unstored[key] = changes + self._unstored.get(key, [])
+            raise
+        if stored is not None:
+            self._stored[key] = stored
+        for facts, commit, at in self._unstored.get(key, []):  # recorded during the write
+            apply(record, facts, commit, at, self.failure_window)
+        self.records[key] = record
+        if key not in self._unstored:
+            self._apps_written.pop(key, None)

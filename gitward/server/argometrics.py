@@ -131,8 +131,8 @@ class ArgoCDCollector(Collector):
                     "resource_namespace"],
         )  # fmt: skip
         for client in ctl.clients():
-            for (verb, status), count in sorted(client.responses.items()):
-                server = redact_url(client.server)
+            server = redact_url(client.server)
+            for (verb, _resource, status), count in sorted(client.responses.items()):
                 requests.add_metric(["", "", "", server, str(status), verb, "", ""], float(count))
         yield requests
         yield from self._clusters()

@@ -102,12 +102,14 @@ class ControllerCollector(Collector):
         yield depth
         requests = CounterMetricFamily(
             "gitward_kubernetes_requests",
-            "Requests to the Kubernetes API by cluster, verb and HTTP status (0: no answer).",
-            labels=["server", "verb", "status"],
+            "Requests to the Kubernetes API by cluster, verb, resource and HTTP status"
+            " (0: no answer).",
+            labels=["server", "verb", "resource", "status"],
         )
         for client in ctl.clients():
-            for (verb, status), count in sorted(client.responses.items()):
-                requests.add_metric([redact_url(client.server), verb, str(status)], float(count))
+            server = redact_url(client.server)
+            for (verb, resource, status), count in sorted(client.responses.items()):
+                requests.add_metric([server, verb, resource, str(status)], float(count))
         yield requests
         objects = GaugeMetricFamily(
             "gitward_cluster_cache_objects",

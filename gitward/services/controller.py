@@ -36,6 +36,10 @@ from gitward.services.tools import gotemplates
 
 Obj = dict[str, Any]
 
+#: Seconds a delivery record's change waits before it is written: a sync and the Healthy
+#: that follows within them cost one ConfigMap write instead of two.
+RECORD_WRITE_DELAY = 5.0
+
 
 def build_controller(
     services: Services,
@@ -125,7 +129,7 @@ def recorder(services: Services, ctl: Controller, sharding: Sharding) -> Recorde
     """A delivery recorder fed by ``ctl``'s watch, reading commit times from its mirrors."""
     git = services.git
     commits = GitCommits(git, lambda: services.credentials) if git is not None else None
-    found = Recorder(services.client, services.namespace, commits)
+    found = Recorder(services.client, services.namespace, commits, write_delay=RECORD_WRITE_DELAY)
     found.attach(ctl, active=sharding.owns)
     _on_shards_gained(sharding, ctl, found.look)
     return found

@@ -30,10 +30,10 @@ from gitward._util.hashing import digest_of
 from gitward._util.tasks import shared_task
 from gitward.model.repourl import normalize_url, url_slug
 from gitward.source.credentials import RepoCredentials
-from gitward.source.errors import UnknownRevision
+from gitward.source.errors import ExportError, UnknownRevision
 from gitward.source.gitcmd import GitRunner
 from gitward.source.locks import KeyedLocks, file_lock
-from gitward.source.mirror import CommitInfo, Mirror
+from gitward.source.mirror import CommitInfo, Mirror, looks_corrupt, remove_tree
 from gitward.source.policy import RepoURLPolicy
 from gitward.source.refs import FULL_SHA, NEEDS_MIRROR, RefMap, match_revision, parse_ls_remote
 from gitward.source.trees import TreeCache
@@ -261,6 +261,13 @@ class GitSource:
                 await mirror.fetch_commit(sha, creds)
             return await mirror.commit_info(sha)
 
+    async def _recreate(self, url: str) -> None:
+        mirror = self.mirror(url)
+        async with self._mirror_locked(mirror):
+            log.warning("mirror %s reported corruption; re-creating it", mirror.path)
+            remove_tree(mirror.path)
+            await mirror.ensure()
+
     async def export(self, url: str, sha: str) -> Path:
         """The read-only tree of ``sha`` (which must already be fetched)."""
         url, _ = split_userinfo(url, None)
@@ -290,7 +297,16 @@ class GitSource:
         try:
             if not path.is_dir():
                 await self.fetch(url, sha, creds)
-                path = await self.export(url, sha)
+                try:
+                    path = await self.export(url, sha)
+                except ExportError as exc:
+                    if not looks_corrupt(str(exc)):
+                        raise
+                    # The commit reads but a tree or blob of it does not: start the mirror
+                    # again, once, rather than fail every refresh of every app using it.
+                    await self._recreate(url)
+                    await self.fetch(url, sha, creds)
+                    path = await self.export(url, sha)
             yield Checkout(sha, path, url, revision)
         finally:
             self.trees.release(path)

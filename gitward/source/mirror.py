@@ -69,7 +69,26 @@ _CORRUPTION_MARKERS = (
     # objects already there, cannot read them (seen after disk-full and corruption faults).
     "cannot read existing object",
     "invalid index-pack output",
+    # A damaged pack or pack index, in git's words (packfile.c): "offset beyond end of pack
+    # index ... (truncated index?)", "... of packfile (truncated pack?)", "index file ... is
+    # too small", "packfile ... does not match index", "non-monotonic index", ...
+    "truncated",
+    "offset beyond end",
+    "is too small",
+    "does not match index",
+    "non-monotonic index",
+    "too short to be a packfile",
+    "unable to unpack",
+    "inflate",
 )
+
+
+def looks_corrupt(stderr: str) -> bool:
+    """Whether git's ``stderr`` says the mirror's own objects are damaged."""
+    lowered = stderr.lower()
+    return any(marker in lowered for marker in _CORRUPTION_MARKERS)
+
+
 #: Errors that mean "the server will not help", so falling back to a refs fetch is pointless.
 _FINAL = (AuthenticationFailed, RepositoryNotFound, GitTimeout)
 
@@ -166,9 +185,15 @@ class Mirror:
                 lock.unlink(missing_ok=True)
 
     async def has_commit(self, sha: str) -> bool:
+        """Whether ``sha`` is here and readable; a mirror found damaged is re-created empty
+        (so the fetch that follows fills it again)."""
         try:
             await self._git("cat-file", "-e", f"{sha}^{{commit}}", timeout=min(self.timeout, 20))
-        except GitCommandError:
+        except GitCommandError as exc:
+            if looks_corrupt(exc.stderr):
+                log.warning("mirror %s reported corruption; re-creating it", self.path)
+                remove_tree(self.path)
+                await self.ensure()
             return False
         return True
 
@@ -200,7 +225,7 @@ class Mirror:
         except _FINAL:
             raise
         except GitCommandError as exc:
-            if not any(m in exc.stderr.lower() for m in _CORRUPTION_MARKERS):
+            if not looks_corrupt(exc.stderr):
                 raise
             log.warning("mirror %s reported corruption; re-creating it", self.path)
             remove_tree(self.path)

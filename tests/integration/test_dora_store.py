@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from gitward.cluster import KubeClient, NotFound
+from gitward.dora import Recorder
 from gitward.dora.store import ABSENT, configmap_name, load, load_all_configmaps, update
 from tests.support.apps import unique
 from tests.support.brief import gitward
@@ -74,5 +75,74 @@ async def test_records_survive_concurrent_writers_and_feed_stats(
         )
         assert len(record.deployments) == 13
     finally:
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "Application", name, "argocd")
+
+
+def _status(revision: str, finished: str, health: str) -> dict[str, object]:
+    return {
+        "sync": {"status": "Synced", "revision": revision},
+        "health": {"status": health},
+        "operationState": {
+            "phase": "Succeeded",
+            "finishedAt": finished,
+            "syncResult": {"revision": revision},
+        },
+    }
+
+
+async def test_a_sync_and_its_healthy_moment_later_cost_one_write(installed: KubeClient) -> None:
+    """With a write delay, the deployment and the Healthy that ends its lead time are one
+    ConfigMap write; the record stored has both, and a write that fails is tried again."""
+    kube = installed
+    name = unique("dora-once")
+    app = await kube.create(
+        {
+            "apiVersion": API,
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": "argocd"},
+            "spec": {
+                "project": "default",
+                "source": {"repoURL": "https://example.com/x.git", "path": "."},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"},
+            },
+        }
+    )
+    revision = "a" * 40
+    finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    # failure_window 0: an incident here is blamed on no deployment, and still recorded.
+    recorder = Recorder(kube, "argocd", write_delay=0.5, failure_window=0.0)
+    try:
+        writes = kube.requests["POST"] + kube.requests["PUT"]
+        progressing = {**app, "status": _status(revision, finished, "Progressing")}
+        happened = await recorder.record(progressing)
+        assert [h.kind for h in happened] == ["deployment"]
+        healthy = {**app, "status": _status(revision, finished, "Healthy")}
+        await recorder.record(healthy)
+        with contextlib.suppress(NotFound):  # nothing stored before the delay is up
+            await load(kube, "argocd", "argocd", name)
+        assert kube.requests["POST"] + kube.requests["PUT"] == writes
+        await recorder.idle()
+        assert kube.requests["POST"] + kube.requests["PUT"] == writes + 1
+        record = await load(kube, "argocd", "argocd", name)
+        assert [d.revision for d in record.deployments] == [revision]
+        assert record.deployments[0].healthy_at > 0
+        # Seen again (a relist): nothing new, nothing written.
+        assert await recorder.record(healthy) == []
+        await recorder.idle()
+        assert kube.requests["POST"] + kube.requests["PUT"] == writes + 1
+        # Degraded, then Healthy again: an incident and its restore, one more write.
+        assert (
+            await recorder.record({**app, "status": _status(revision, finished, "Degraded")}) == []
+        )
+        restored = await recorder.record(healthy)
+        assert [h.kind for h in restored] == ["restore"]
+        await recorder.idle()
+        assert kube.requests["POST"] + kube.requests["PUT"] == writes + 2
+        record = await load(kube, "argocd", "argocd", name)
+        assert len(record.incidents) == 1
+        assert record.incidents[0].restored_at > 0
+    finally:
+        await recorder.flush()
         with contextlib.suppress(NotFound):
             await kube.delete(API, "Application", name, "argocd")

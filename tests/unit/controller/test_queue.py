@@ -72,3 +72,22 @@ async def test_an_operations_next_step_goes_before_apps_not_started() -> None:
     queue.done(running)
     queue.add_first("app-3")  # already waiting: moves to the head, runs once
     assert await drain(queue) == ["app-3", "app-0", "app-1", "app-2"]
+
+
+async def test_a_preferred_key_goes_ahead_of_waiting_keys_until_it_is_not() -> None:
+    queue = WorkQueue()
+    for key in ("cold1", "cold2", "cold3"):
+        queue.add(key)  # apps waiting for their first pass
+    queue.prefer("rolling")
+    queue.add("rolling")  # its Deployment finished rolling out
+    queue.add("rolling", urgent=False)  # a timer firing meanwhile changes nothing
+    assert await drain(queue) == ["rolling", "cold1", "cold2", "cold3"]
+    queue.prefer("rolling", False)
+    for key in ("cold4", "rolling"):
+        queue.add(key)
+    assert await drain(queue) == ["cold4", "rolling"]
+    queue.prefer("gone")
+    queue.forget("gone")  # a deleted app is preferred no more
+    for key in ("cold5", "gone"):
+        queue.add(key)
+    assert await drain(queue) == ["cold5", "gone"]
