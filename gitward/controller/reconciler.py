@@ -169,8 +169,11 @@ class Reconciler:
         forget_revisions: Callable[[bool], None] = lambda _hard: None,
         wake: Callable[[str, float], None] = lambda _name, _delay: None,
         wake_first: Callable[[str], None] = lambda _name: None,
+        sync_timeout: float = 0.0,
     ) -> None:
         self.client = client
+        #: ``controller.sync.timeout.seconds``: operations older than this are terminated.
+        self.sync_timeout = sync_timeout
         #: How a pass reads its Application: the controller's watch cache, else a GET.
         self.read_app = read_app or self.get_app
         #: The latest Application of each name in a namespace (for depends-on).
@@ -188,6 +191,10 @@ class Reconciler:
         self.sync_counts: Counter[tuple[str, str]] = Counter()
         #: The last stored state of every app reconciled: for metrics.
         self.apps: dict[str, Obj] = {}
+
+    def _context(self) -> StepContext:
+        """What every operation step of this controller shares."""
+        return StepContext(self.refresher, sync_timeout=self.sync_timeout)
 
     async def get_app(self, name: str) -> Obj | None:
         """The Application of qualified name ``name`` (``NS/NAME`` outside the namespace)."""
@@ -282,7 +289,7 @@ class Reconciler:
             return None
         why = f"superseded by revision {comparison.revision[:7]}: {state.message}"
         log.info("app %s: %s", name, why)
-        ctx = StepContext(self.refresher)
+        ctx = self._context()
         self.apps[name] = (await abort(ctx, obj, why)).app_obj
         return comparison
 
@@ -350,7 +357,7 @@ class Reconciler:
         log.info("app %s: automated sync (%s)", name, reason)
         request = SyncRequest(revision=comparison.revision, prune=prune)
         try:
-            step = await auto_sync(StepContext(self.refresher), obj, request, comparison)
+            step = await auto_sync(self._context(), obj, request, comparison)
         except OperationInProgress as exc:
             log.info("app %s: %s; trying again shortly", name, exc)
             self.wake(name, BUSY_RETRY_SECONDS)
@@ -381,7 +388,7 @@ class Reconciler:
         """
         operation = obj["operation"]
         where = "Application {}/{}".format(*split_qualified(name, self.namespace))
-        ctx = StepContext(self.refresher)
+        ctx = self._context()
         requested = lock.requested(obj)
         why = lock.interrupted(obj, self.refresher.holder)
         try:

@@ -104,15 +104,29 @@ async def _fail(tasks: list[SyncTask], executor: Executor) -> Advance:
             if todo:
                 await executor.run(todo)
         if not all(t.done for t in wave):
+            running = [t for t in wave if t.running]
+            names = ", ".join(hook_label(t) for t in running) or "SyncFail hooks"
             return Advance(
-                OperationPhase.RUNNING, f"{message} (running SyncFail hooks)", WAIT_SECONDS
+                OperationPhase.RUNNING, f"{message} (running SyncFail hook {names})", WAIT_SECONDS
             )
     return Advance(OperationPhase.FAILED, message)
 
 
+def hook_label(task: SyncTask) -> str:
+    """``job.batch/migrate``: how messages name a hook (kind, group, name)."""
+    group = f".{task.key.group}" if task.key.group else ""
+    return f"{task.key.kind.lower()}{group}/{task.key.name}"
+
+
 def _waiting(running: list[SyncTask]) -> Advance:
+    """Running, naming the phase, wave and hooks waited for (a timeout's message repeats it)."""
+    first = running[0]
+    names = ", ".join(hook_label(t) for t in running[:3])
+    more = f" and {len(running) - 3} more" if len(running) > 3 else ""
     return Advance(
-        OperationPhase.RUNNING, f"waiting for {running[0].phase} hooks to complete", WAIT_SECONDS
+        OperationPhase.RUNNING,
+        f"waiting for {first.phase} wave {first.wave} hook {names}{more} to complete",
+        WAIT_SECONDS,
     )
 
 
@@ -139,7 +153,8 @@ async def advance(tasks: list[SyncTask], executor: Executor, *, dry_run: bool) -
             except WaveDegraded:
                 return await _fail(tasks, executor)  # the degraded task records the failure
             if not healthy:
-                return Advance(OperationPhase.RUNNING, why, WAIT_SECONDS)
+                where = f"{wave[0].phase} wave {wave[0].wave}"
+                return Advance(OperationPhase.RUNNING, f"{why} (before {where})", WAIT_SECONDS)
         await executor.run([t for t in wave if not t.started])
         if _failing(tasks):
             return await _fail(tasks, executor)
