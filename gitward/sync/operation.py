@@ -196,10 +196,14 @@ async def resume(ctx: StepContext, app_obj: Obj, comparison: Comparison | None =
     continuing, retry_count, started_at = False, 0, now()
     if ours:
         retry_count, started_at = state.retry_count, state.started_at or started_at
-        if terminate.timed_out(ctx.sync_timeout, state.started_at):
-            message = terminate.timeout_message(ctx.sync_timeout, _waiting_for(state))
+        ending = ""
+        if state.phase is OperationPhase.TERMINATING:  # asked for by the API server
+            ending = terminate.TERMINATED
+        elif terminate.timed_out(ctx.sync_timeout, state.started_at):
+            ending = terminate.timeout_message(ctx.sync_timeout, _waiting_for(state))
+        if ending:
             app_obj, phase, message = await terminate.terminate(
-                ctx.refresher, app_obj, state, message
+                ctx.refresher, app_obj, state, ending
             )
             return Step(app_obj, OperationResult(phase, message, state.revision))
         if state.retry_pending:

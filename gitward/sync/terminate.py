@@ -30,7 +30,7 @@ from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.errors import GitwardError
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode
 from gitward.sync import hooks
-from gitward.sync.record import RecordedState, SavedResult
+from gitward.sync.record import InvalidRecord, RecordedState, SavedResult, read_state
 
 Obj = dict[str, Any]
 
@@ -174,3 +174,17 @@ async def terminate(
     if app_obj.get("operation"):
         app_obj = await lock.release(client, app_obj)
     return app_obj, phase, message
+
+
+async def terminate_op(refresher: Refresher, app_obj: Obj) -> Obj:
+    """``app terminate-op``: end the operation ``app_obj`` runs; the stored Application.
+
+    A record that cannot be read (edited by hand) names no hook to stop: the
+    operation is still ended and its lock cleared, as the way out it is.
+    """
+    try:
+        state = read_state(app_obj)
+    except InvalidRecord:
+        return await lock.terminate(refresher.client, app_obj)
+    stored, _phase, _message = await terminate(refresher, app_obj, state)
+    return stored
