@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gitward.cluster import ClusterError
-from gitward.model.phases import FORWARD_PHASES, OperationPhase, SyncPhase
+from gitward.model.phases import FORWARD_PHASES, HookPhase, OperationPhase, ResultCode, SyncPhase
 from gitward.sync.plan import SyncTask, waves
 
 #: Seconds before a step looks again at running hooks or an unhealthy wave.
@@ -85,6 +85,24 @@ def failure_message(tasks: list[SyncTask]) -> str:
     )
 
 
+def _fail_stranded(tasks: list[SyncTask]) -> None:
+    """Fail each hook the record leaves neither running nor finished (``Terminating``).
+
+    No step can move such a hook on: it is not checked (it is not running)
+    nor created again (it was started), so its wave would never be done and
+    the operation would stay Running for ever, asking to be looked at again
+    at once. Its object is not trusted to finish either: it was being ended.
+    """
+    for task in tasks:
+        if task.action == "hook" and task.started and not task.done and not task.running:
+            was = task.hook_phase or "started"
+            task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
+            task.message = (
+                f"{hook_label(task)} was recorded {was}, neither running nor finished: "
+                "no step can complete it"
+            )
+
+
 def _failing(tasks: list[SyncTask]) -> bool:
     main = [t for t in tasks if t.phase is not SyncPhase.SYNC_FAIL]
     if any(t.failed and not t.refused for t in main):
@@ -109,6 +127,9 @@ async def _fail(tasks: list[SyncTask], executor: Executor) -> Advance:
             return Advance(
                 OperationPhase.RUNNING, f"{message} (running SyncFail hook {names})", WAIT_SECONDS
             )
+    failed = [t for t in tasks if t.phase is SyncPhase.SYNC_FAIL and t.failed]
+    if failed:
+        message += "; SyncFail hook failed: " + "; ".join(t.message for t in failed)
     return Advance(OperationPhase.FAILED, message)
 
 
@@ -132,6 +153,7 @@ def _waiting(running: list[SyncTask]) -> Advance:
 
 async def advance(tasks: list[SyncTask], executor: Executor, *, dry_run: bool) -> Advance:
     """Do the next piece of work of the operation ``tasks`` (results overlaid) describe."""
+    _fail_stranded(tasks)
     if _failing(tasks):
         return await _fail(tasks, executor)
     ordered = forward_waves(tasks)

@@ -321,3 +321,35 @@ def test_a_record_belongs_to_the_operation_its_lock_names() -> None:
     assert same_operation(asked, {"operation": asked})
     assert not same_operation({**asked, "sync": {}}, {"operation": asked})
     assert not same_operation("garbage", {"operation": asked})
+
+
+STUCK_ROWS: list[tuple[str, list[Obj], list[Obj]]] = [
+    (
+        "a forward hook recorded Terminating (Argo CD's word while it ends one)",
+        FULL,
+        [saved("pre", "PreSync", hookPhase="Terminating")],
+    ),
+    (
+        "a SyncFail hook recorded Terminating after a failure",
+        FULL_WITH_FAIL,
+        [
+            PRE_DONE,
+            saved("a", status="SyncFailed"),
+            saved("b", status="Synced"),
+            saved("onfail", "SyncFail", hookPhase="Terminating"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("why", "docs", "results"), STUCK_ROWS, ids=[row[0] for row in STUCK_ROWS])
+async def test_a_task_neither_done_nor_running_ends_the_operation(
+    why: str, docs: list[Obj], results: list[Obj]
+) -> None:
+    """No step could move it on: looking again (at once, or every few seconds) would
+    keep the operation Running for ever, so it fails naming the task."""
+    cluster = FakeExecutor()
+    step = await advance(plan(docs, results), cluster, dry_run=False)
+    assert step.phase is OperationPhase.FAILED, (why, step)
+    assert "Terminating" in step.message, step.message
+    assert cluster.ran == [], "nothing is created again"
