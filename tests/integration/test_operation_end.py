@@ -1,8 +1,9 @@
 """Every operation ends, and none makes a hook twice: on a real control plane.
 
-- A step that dies between creating a ``generateName`` hook Job and recording it
-  (the API server refuses its status write, through a ValidatingAdmissionPolicy):
-  the next step, in another process's shoes, creates the same Job again, meets
+- A controller step that dies between creating a ``generateName`` hook Job and
+  recording it (the API server refuses the record, through a
+  ValidatingAdmissionPolicy): the step is taken again rather than the operation
+  ended, and after a restart the next step creates the same Job again, meets
   AlreadyExists, adopts the one that exists (same uid), and the operation ends
   Succeeded with one Job in the namespace.
 - The controller's sync timeout: an app whose PreSync hook never finishes and an
@@ -22,12 +23,10 @@ import pytest
 
 from gitward.appstate import lock
 from gitward.appstate.settings import SYNC_TIMEOUT_KEY
-from gitward.appstate.status import age_seconds, now
+from gitward.appstate.status import age_seconds
 from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.services import Services, build_controller
 from gitward.sync import hooks
-from gitward.sync.operation import Step, StepContext, begin, resume
-from gitward.sync.plan import SyncRequest
 from tests.support.apps import HOOK, configmap, unique, yaml_docs
 from tests.support.controller import API, application
 from tests.support.git import GitRepo
@@ -36,6 +35,8 @@ from tests.support.poll import eventually
 Obj = dict[str, Any]
 pytestmark = pytest.mark.cluster
 ADMISSION = "admissionregistration.k8s.io/v1"
+#: Where the probe Application lives: a namespace no controller of these tests watches.
+PROBES = "default"
 
 
 def job(meta: Obj, phase: str) -> Obj:
@@ -71,15 +72,30 @@ async def jobs(kube: KubeClient, dest: str) -> list[Obj]:
     return list(await kube.list("batch/v1", "Job", dest))
 
 
-async def status_write_refused(kube: KubeClient, home: str, name: str) -> bool:
-    """Whether the API server refuses a status write of the app right now."""
+#: CEL: the written status records a hook as running (what a step writes after creating one).
+RECORDS_RUNNING_HOOK = (
+    "has(object.status) && has(object.status.operationState) && "
+    "has(object.status.operationState.syncResult) && "
+    "has(object.status.operationState.syncResult.resources) && "
+    "object.status.operationState.syncResult.resources.exists(r, "
+    "has(r.hookPhase) && r.hookPhase == 'Running')"
+)
+
+
+def running_hook_record() -> Obj:
+    hook = {"group": "batch", "version": "v1", "kind": "Job", "name": "x", "hookPhase": "Running"}
+    return {"operationState": {"phase": "Running", "syncResult": {"resources": [hook]}}}
+
+
+async def refused(kube: KubeClient, name: str) -> bool:
+    """Whether the API server refuses to record a running hook for the probe app now."""
     try:
         await kube.patch(
             API,
             "Application",
             name,
-            home,
-            {"status": {"reconciledAt": now()}},
+            PROBES,
+            {"status": running_hook_record()},
             subresource="status",
         )
     except ClusterError:
@@ -88,9 +104,13 @@ async def status_write_refused(kube: KubeClient, home: str, name: str) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def status_writes_refused(kube: KubeClient, home: str, name: str) -> AsyncIterator[None]:
-    """The API server refuses every status write of Application ``home/name`` meanwhile."""
-    policy = f"refuse-status-{name}"
+async def hook_records_refused(kube: KubeClient, names: list[str]) -> AsyncIterator[str]:
+    """The API server refuses every status write that records a running hook of the apps
+    ``names`` (the last one a probe in :data:`PROBES`, which no controller watches), as a
+    step's write after creating a hook: the step dies between the two. Yields the
+    policy's name; it is gone afterwards."""
+    policy = f"refuse-hook-records-{names[0]}"
+    allowed = ", ".join(f"'{n}'" for n in names)
     await kube.create(
         {
             "apiVersion": ADMISSION,
@@ -110,12 +130,13 @@ async def status_writes_refused(kube: KubeClient, home: str, name: str) -> Async
                 },
                 "matchConditions": [
                     {
-                        "name": "this-app",
-                        "expression": f"object.metadata.namespace == '{home}' && "
-                        f"object.metadata.name == '{name}'",
+                        "name": "these-apps",
+                        "expression": f"object.metadata.name in [{allowed}]",
                     }
                 ],
-                "validations": [{"expression": "false", "message": "status write refused"}],
+                "validations": [
+                    {"expression": f"!({RECORDS_RUNNING_HOOK})", "message": "hook record refused"}
+                ],
             },
         }
     )
@@ -127,71 +148,85 @@ async def status_writes_refused(kube: KubeClient, home: str, name: str) -> Async
             "spec": {"policyName": policy, "validationActions": ["Deny"]},
         }
     )
+    probe = names[-1]
     try:
-
-        async def refused() -> bool:
-            return await status_write_refused(kube, home, name)
-
-        await eventually(refused, "the policy to refuse status writes", timeout=30)
-        yield
+        await eventually(
+            lambda: refused(kube, probe), "the policy to refuse hook records", timeout=30
+        )
+        yield policy
     finally:
         for kind in ("ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"):
             with contextlib.suppress(NotFound):
                 await kube.delete(ADMISSION, kind, policy, None)
 
-    async def accepted() -> bool:
-        return not await status_write_refused(kube, home, name)
 
-    await eventually(accepted, "status writes to be accepted again", timeout=30)
-
-
-async def test_a_hook_created_before_a_crash_is_adopted_not_created_again(
+async def test_a_hook_created_before_its_record_failed_is_adopted_not_created_again(
     installed: KubeClient, namespace: str, git_repo: Callable[[str], GitRepo]
 ) -> None:
+    """The controller's step creates the PreSync Job, then the API server refuses the
+    record of it, again and again; the step is taken again (not ended, which would
+    start the sync over with a new Job), then the controller is restarted with the
+    records allowed: it adopts the Job, and the sync ends Succeeded with that one Job."""
     kube, home = installed, namespace
     name, dest = unique("adopt"), unique("adopt")
+    probe = f"{name}-probe"
     repo = git_repo("adopt")
     migrate = job({"generateName": "migrate-"}, "PreSync")
     repo.commit({"app/all.yaml": yaml_docs(migrate, configmap("x"))})
-    await kube.create(app_in(home, name, repo, dest))
+    await kube.create(app_in(PROBES, probe, repo, dest))
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
     try:
-        first = (await Services.load(kube, home)).refresher(holder="controller@adopt/first")
-        async with status_writes_refused(kube, home, name):
-            app_obj = await kube.get(API, "Application", name, home)
-            with pytest.raises(ClusterError, match="status write refused"):
-                await begin(StepContext(first), app_obj, SyncRequest(prune=True))
+        async with hook_records_refused(kube, [name, probe]):
+            ctl = build_controller(await Services.load(kube, home, long_lived=True), workers=2)
+            task = asyncio.create_task(ctl.run(stop))
+            await kube.create(app_in(home, name, repo, dest, {"prune": True}))
+
+            async def retried() -> bool:
+                made = await jobs(kube, dest)
+                assert len(made) <= 1, [j["metadata"]["name"] for j in made]
+                memory = ctl.reconciler.memory.get(name)
+                return bool(made) and memory is not None and memory.step_failures >= 3
+
+            await eventually(retried, "the refused step to be taken again", timeout=40)
+            stop.set()
+            await asyncio.wait_for(task, 30)
         made = await jobs(kube, dest)
         assert len(made) == 1, [j["metadata"]["name"] for j in made]
         created = made[0]["metadata"]
         assert created["name"].startswith("migrate-")
-        operation_id = lock.operation_id(await kube.get(API, "Application", name, home))
-        token = hooks.owner_token(operation_id, 0, "PreSync", 0)
+        stored = await kube.get(API, "Application", name, home)
+        assert stored.get("operation"), "the operation is not ended by a refused write"
+        token = hooks.owner_token(lock.operation_id(stored), 0, "PreSync", 0)
         assert created["annotations"][hooks.OWNER] == token, "marked with its attempt"
-        assert "syncResult" not in await operation_state(kube, home, name), "nothing recorded"
+        recorded = (stored.get("status") or {}).get("operationState") or {}
+        names = [r["name"] for r in (recorded.get("syncResult") or {}).get("resources") or []]
+        assert created["name"] not in names, "the hook was never recorded"
 
-        # Another process takes the next step from the record (which lacks the hook).
-        second = (await Services.load(kube, home)).refresher(holder="controller@adopt/second")
-        ctx = StepContext(second, wait=0.2)
-        step = await resume(ctx, await kube.get(API, "Application", name, home))
-        assert step.requeue_after is not None, step.result.message
+        # A restarted controller takes the step from the record, which lacks the hook.
+        stop = asyncio.Event()
+        ctl = build_controller(await Services.load(kube, home, long_lived=True), workers=2)
+        task = asyncio.create_task(ctl.run(stop))
         await kube.patch("batch/v1", "Job", created["name"], dest, {"spec": {"suspend": False}})
 
-        async def finished() -> Step | None:
-            nonlocal step
-            step = await resume(ctx, step.app_obj)
-            return step if step.done else None
+        async def succeeded() -> Obj | None:
+            state = await operation_state(kube, home, name)
+            return state if state.get("phase") in ("Succeeded", "Failed", "Error") else None
 
-        done = await eventually(finished, "the operation to end", timeout=60)
-        assert done.result.phase == "Succeeded", done.result.message
-        after = await jobs(kube, dest)
-        uids = [j["metadata"]["uid"] for j in after]
+        state = await eventually(succeeded, "the operation to end", timeout=60)
+        assert state["phase"] == "Succeeded", state["message"]
+        uids = [j["metadata"]["uid"] for j in await jobs(kube, dest)]
         assert uids == [created["uid"]], "the hook Job was made twice"
-        state = await operation_state(kube, home, name)
         entries = {r["name"]: r for r in state["syncResult"]["resources"]}
         assert entries[created["name"]]["hookPhase"] == "Succeeded"
         assert entries["x"]["status"] == "Synced"
     finally:
-        await kube.delete(API, "Application", name, home)
+        stop.set()
+        if task is not None:
+            await asyncio.wait_for(task, 40)
+        for app_ns, app_name in ((home, name), (PROBES, probe)):
+            with contextlib.suppress(NotFound):
+                await kube.delete(API, "Application", app_name, app_ns)
         with contextlib.suppress(NotFound):
             await kube.delete("v1", "Namespace", dest, None, propagation="Background")
 
