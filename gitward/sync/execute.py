@@ -259,8 +259,31 @@ def overdue(task: SyncTask, live: Obj, limit: float) -> bool:
     return age_seconds(created) > limit
 
 
+async def _delete_hook(client: KubeClient, task: SyncTask, live: Obj, operation_id: str) -> bool:
+    """Delete a finished (or overdue) hook object, only if this operation made it.
+
+    The hook's name may come from the record (a ``generateName`` hook), which is
+    input anyone with write access to the status may have edited: an object
+    without this operation's :data:`hooks.OWNER` mark is never deleted.
+    """
+    if not hooks.belongs_to_operation(live, operation_id):
+        return False
+    with contextlib.suppress(NotFound):
+        await client.delete(
+            task.api_version,
+            task.key.kind,
+            task.key.name,
+            task.key.namespace or None,
+            propagation="Background",
+        )
+    return True
+
+
 async def poll_hook(
-    client: KubeClient, task: SyncTask, sync_fail_limit: float = SYNC_FAIL_LIMIT
+    client: KubeClient,
+    task: SyncTask,
+    sync_fail_limit: float = SYNC_FAIL_LIMIT,
+    operation_id: str = "",
 ) -> None:
     """Update a running hook's phase; apply its delete policy once it has finished."""
     if task.hook_phase is not HookPhase.RUNNING:
@@ -273,18 +296,11 @@ async def poll_hook(
     outcome = _hook_outcome(live)
     if outcome is HookPhase.RUNNING and overdue(task, live, sync_fail_limit):
         task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
+        deleted = await _delete_hook(client, task, live, operation_id)
         task.message = (
             f"{_label(task)} did not complete within {sync_fail_limit:.0f} s "
-            "(the time limit of SyncFail hooks): deleted"
+            f"(the time limit of SyncFail hooks){': deleted' if deleted else ''}"
         )
-        with contextlib.suppress(NotFound):
-            await client.delete(
-                task.api_version,
-                task.key.kind,
-                task.key.name,
-                task.key.namespace or None,
-                propagation="Background",
-            )
         return
     if outcome is HookPhase.RUNNING:
         return
@@ -294,14 +310,7 @@ async def poll_hook(
     task.message = _hook_message(live) or f"{_label(task)} {outcome.lower()}"
     policy = "HookSucceeded" if succeeded else "HookFailed"
     if policy in task.delete_policies:
-        with contextlib.suppress(NotFound):
-            await client.delete(
-                task.api_version,
-                task.key.kind,
-                task.key.name,
-                task.key.namespace or None,
-                propagation="Background",
-            )
+        await _delete_hook(client, task, live, operation_id)
 
 
 async def wave_health(

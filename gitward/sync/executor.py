@@ -126,7 +126,7 @@ class ClusterExecutor:
 
     async def poll(self, hooks: list[SyncTask]) -> None:
         for task in hooks:
-            await execute.poll_hook(self.writer, task, self.sync_fail_limit)
+            await execute.poll_hook(self.writer, task, self.sync_fail_limit, self.operation_id)
             if task.done:
                 self.progress(task)
 

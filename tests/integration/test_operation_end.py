@@ -9,7 +9,10 @@
 - The controller's sync timeout: an app whose PreSync hook never finishes and an
   app whose failed attempt waits a minute for its retry both end Failed once the
   timeout has passed, the hook Job deleted and the lock released, the message
-  naming the timeout and what each was waiting for.
+  naming the timeout and what each was waiting for. A third app's operation,
+  marked Terminating as the API server's DELETE operation does, is ended by the
+  controller's next step: its own hook deleted, a Job a forged record entry names
+  left alone (and the end is an Error saying so).
 """
 
 from __future__ import annotations
@@ -231,13 +234,14 @@ async def test_a_hook_created_before_its_record_failed_is_adopted_not_created_ag
             await kube.delete("v1", "Namespace", dest, None, propagation="Background")
 
 
-async def test_the_sync_timeout_ends_a_hanging_hook_and_a_far_retry(
+async def test_the_sync_timeout_and_a_terminate_request_end_operations_as_argo_cd_does(
     installed: KubeClient, namespace: str, git_repo: Callable[[str], GitRepo]
 ) -> None:
     kube, home = installed, namespace
-    timeout = 8.0
+    timeout = 12.0
     hang, hang_dest = unique("hang"), unique("hang")
     far, far_dest = unique("far"), unique("far")
+    asked, asked_dest = unique("asked"), unique("asked")
     hanging = git_repo("hang")
     hanging.commit({"app/all.yaml": yaml_docs(job({"name": "never"}, "PreSync"), configmap("x"))})
     bad = {
@@ -260,10 +264,49 @@ async def test_the_sync_timeout_ends_a_hanging_hook_and_a_far_retry(
     try:
         await kube.create(app_in(home, hang, hanging, hang_dest, {"prune": True}))
         await kube.create(retried)
+        await kube.create(app_in(home, asked, hanging, asked_dest, {"prune": True}))
 
         async def ended(name: str) -> Obj | None:
             state = await operation_state(kube, home, name)
             return state if state.get("phase") in ("Failed", "Error") else None
+
+        # The API server's DELETE operation while the hook runs, with a forged record entry
+        # naming a bystander Job: the controller deletes its own hook, never the bystander.
+        async def hook_running() -> bool:
+            found = (await operation_state(kube, home, asked)).get("syncResult") or {}
+            return any(r.get("hookPhase") == "Running" for r in found.get("resources") or [])
+
+        await eventually(hook_running, "the asked app's hook to run", timeout=20)
+        await kube.create(
+            {
+                **job({"name": "bystander"}, "PreSync"),
+                "metadata": {"name": "bystander", "namespace": asked_dest},
+            }
+        )
+        forged = {
+            "group": "batch",
+            "version": "v1",
+            "kind": "Job",
+            "namespace": asked_dest,
+            "name": "bystander",
+            "syncPhase": "PreSync",
+            "hookType": "PreSync",
+            "hookPhase": "Running",
+        }
+        path = "/status/operationState/syncResult/resources/-"
+        await kube.patch(
+            API,
+            "Application",
+            asked,
+            home,
+            {"ops": [{"op": "add", "path": path, "value": forged}]},
+            patch_type="json",
+            subresource="status",
+        )
+        marked = await lock.request_termination(
+            kube, await kube.get(API, "Application", asked, home)
+        )
+        assert marked["status"]["operationState"]["phase"] == "Terminating"
 
         hung = await eventually(lambda: ended(hang), "the hanging sync to end", timeout=45)
         assert hung["phase"] == "Failed", hung
@@ -295,12 +338,31 @@ async def test_the_sync_timeout_ends_a_hanging_hook_and_a_far_retry(
         assert took <= timeout + 4, f"the retry's backoff held the app {took:.0f} s"
         assert "nextRetryAt" not in waited
         assert "operation" not in await kube.get(API, "Application", far, home)
+
+        stopped = await eventually(lambda: ended(asked), "the asked app to end", timeout=20)
+        assert stopped["phase"] == "Error", stopped
+        assert stopped["message"].startswith("Operation termination had errors"), stopped
+        assert "Operation terminated" in stopped["message"]
+        assert SYNC_TIMEOUT_KEY not in stopped["message"], "ended by the request, not the timeout"
+        assert "job.batch/bystander not deleted" in stopped["message"]
+        bystander = await kube.get("batch/v1", "Job", "bystander", asked_dest)
+        assert not bystander["metadata"].get("deletionTimestamp"), "a forged entry deleted it"
+
+        async def own_deleted() -> bool:
+            try:
+                live = await kube.get("batch/v1", "Job", "never", asked_dest)
+            except NotFound:
+                return True
+            return bool(live["metadata"].get("deletionTimestamp"))
+
+        await eventually(own_deleted, "the asked app's own hook Job to be deleted", timeout=20)
+        assert "operation" not in await kube.get(API, "Application", asked, home)
     finally:
         stop.set()
         await asyncio.wait_for(task, 40)
-        for app_name in (hang, far):
+        for app_name in (hang, far, asked):
             with contextlib.suppress(NotFound):
                 await kube.delete(API, "Application", app_name, home)
-        for dest in (hang_dest, far_dest):
+        for dest in (hang_dest, far_dest, asked_dest):
             with contextlib.suppress(NotFound):
                 await kube.delete("v1", "Namespace", dest, None, propagation="Background")
