@@ -194,8 +194,8 @@ async def start_hook(
         task.hook_phase, task.message = HookPhase.SUCCEEDED, "hook would run (dry run)"
         return
     obj = task.obj
+    name = ""
     if token:
-        name = ""
         if not task.key.name:
             prefix = str((obj.get("metadata") or {}).get("generateName") or "")
             key = task.key
@@ -204,12 +204,15 @@ async def start_hook(
         if name:
             task.key = dataclasses.replace(task.key, name=name)
     try:
-        named = bool(task.key.name)
-        existing = await _get(client, task) if named else None
+        # Only a named hook whose earlier object must go is looked up first (a request
+        # it always cost); any other create finds out by AlreadyExists, and one left by
+        # a crash of this very step is adopted either way.
+        replace = bool(task.key.name) and not name and "BeforeHookCreation" in task.delete_policies
+        existing = await _get(client, task) if replace else None
         if existing is not None and token and hooks.owner_of(existing) == token:
             _adopted(task, existing)
             return
-        if existing is not None and "BeforeHookCreation" in task.delete_policies:
+        if existing is not None:
             await client.delete(
                 task.api_version, task.key.kind, task.key.name, task.key.namespace or None
             )
