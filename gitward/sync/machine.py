@@ -14,7 +14,9 @@ Where the operation stands is read from the results alone:
 
 - a task that failed (not one the project refused) means the operation is
   failing: the SyncFail hooks run, then it ends Failed;
-- a hook created and not finished means the operation waits for it;
+- a hook created and not finished means the operation waits for it; one
+  recorded neither running nor finished (``Terminating``) fails, as no step
+  could move it on;
 - otherwise the first wave with a task not done yet is next, once the wave
   before it is healthy;
 - when every task is done, the operation succeeded (or fails, naming the
