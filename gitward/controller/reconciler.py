@@ -70,7 +70,7 @@ BUSY_RETRY_SECONDS = 2.0
 #: After an operation step failed on the API server (its record not written), the first
 #: pause before it is taken again; doubled on each failure in a row, up to the second.
 STEP_RETRY_SECONDS = 2.0
-STEP_RETRY_MAX = 60.0
+STEP_RETRY_MAX = 10.0
 #: After a failed cascade deletion (an unreachable repo or cluster), try again this late.
 DELETION_RETRY_SECONDS = 30.0
 #: An automated sync is due but the project's sync windows hold it (gitward's own type;

@@ -189,7 +189,7 @@ async def test_a_hook_created_before_its_record_failed_is_adopted_not_created_ag
                 made = await jobs(kube, dest)
                 assert len(made) <= 1, [j["metadata"]["name"] for j in made]
                 memory = ctl.reconciler.memory.get(name)
-                return bool(made) and memory is not None and memory.step_failures >= 3
+                return bool(made) and memory is not None and memory.step_failures >= 2
 
             await eventually(retried, "the refused step to be taken again", timeout=40)
             stop.set()
