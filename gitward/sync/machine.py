@@ -96,13 +96,17 @@ def _fail_stranded(tasks: list[SyncTask]) -> None:
     at once. Its object is not trusted to finish either: it was being ended.
     """
     for task in tasks:
-        if task.action == "hook" and task.started and not task.done and not task.running:
+        if task.action != "hook" or not task.started or task.done:
+            continue
+        if not task.running:
             was = task.hook_phase or "started"
-            task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
-            task.message = (
-                f"{hook_label(task)} was recorded {was}, neither running nor finished: "
-                "no step can complete it"
-            )
+            why = f"{hook_label(task)} was recorded {was}, neither running nor finished"
+        elif not task.key.name:  # a generateName hook's record lost its name: nothing to check
+            why = f"{task.key.kind.lower()} hook was recorded running without a name"
+        else:
+            continue
+        task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
+        task.message = f"{why}: no step can complete it"
 
 
 def _failing(tasks: list[SyncTask]) -> bool:

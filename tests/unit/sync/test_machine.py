@@ -428,6 +428,16 @@ async def test_a_retry_is_a_new_attempt_with_a_hook_of_its_own() -> None:
     assert len(set(cluster.objects.values())) == 2
 
 
+async def test_a_running_hook_recorded_without_a_name_fails_rather_than_being_looked_up() -> None:
+    nameless = saved("", "PreSync", hookPhase="Running")
+    cluster = HookCluster()
+    step = await advance(plan(GENERATED, [nameless]), cluster, dry_run=False)
+    assert step.phase is OperationPhase.FAILED
+    assert "recorded running without a name" in step.message
+    assert cluster.polled == [], "a GET without a name would read the whole collection"
+    assert cluster.ran == []
+
+
 async def test_an_object_of_the_derived_name_made_by_another_is_never_adopted() -> None:
     cluster = HookCluster()
     await advance(plan(GENERATED, []), cluster, dry_run=False)
