@@ -21,7 +21,7 @@ import uuid
 from typing import Any
 
 from gitward.appstate.status import age_seconds, now, patch_status
-from gitward.cluster import Conflict, KubeClient
+from gitward.cluster import ClusterError, Conflict, KubeClient
 from gitward.model.errors import GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION
 
@@ -201,3 +201,43 @@ async def terminate(client: KubeClient, app: Obj) -> Obj:
     if app.get("operation"):
         app = await release(client, app)
     return app
+
+
+def _running_hooks(state: object) -> bool:
+    result = state.get("syncResult") if isinstance(state, dict) else None
+    items = result.get("resources") if isinstance(result, dict) else None
+    if not isinstance(items, list):
+        return False
+    return any(isinstance(r, dict) and r.get("hookPhase") == "Running" for r in items)
+
+
+#: The message of an operation asked to end while its hooks run (Argo CD's words).
+TERMINATING = "operation is terminating"
+
+
+async def request_termination(client: KubeClient, app: Obj) -> Obj:
+    """End the app's operation from a process that runs no sync (the API server).
+
+    An operation with hooks running is marked ``Terminating``, as Argo CD's API
+    server does: the process that runs it (a controller) deletes those hooks
+    at its next step and ends it. One with nothing to stop ends here
+    (:func:`terminate`). The mark is written guarded by the resourceVersion
+    read, so an operation that ended meanwhile keeps its own record (the app
+    is read again and judged again). The stored Application.
+    """
+    for _ in range(3):
+        state = (app.get("status") or {}).get("operationState")
+        if not (isinstance(state, dict) and state.get("phase") == "Running"):
+            return await terminate(client, app)
+        if not _running_hooks(state):
+            return await terminate(client, app)
+        asked = {**state, "phase": "Terminating", "message": TERMINATING}
+        try:
+            return await patch_status(client, app, {"operationState": asked}, guard=True)
+        except ClusterError:
+            meta = app["metadata"]
+            app = await client.get(API_VERSION, APPLICATION, meta["name"], meta.get("namespace"))
+    raise OperationInProgress(
+        f"application {app['metadata']['name']!r} kept changing while its operation was being "
+        "terminated; try again"
+    )

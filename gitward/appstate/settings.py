@@ -104,3 +104,42 @@ async def load_application_namespaces(client: KubeClient, namespace: str) -> tup
         return ()
     raw = str((cm.get("data") or {}).get(APPLICATION_NAMESPACES_KEY) or "")
     return parse_namespace_globs(raw, f"{PARAMS_CONFIGMAP} {APPLICATION_NAMESPACES_KEY}")
+
+
+#: ``argocd-cmd-params-cm``'s key for the controller-wide sync timeout, and the environment
+#: variable Argo CD's controller reads it from (its ``--sync-timeout`` flag's).
+SYNC_TIMEOUT_KEY = "controller.sync.timeout.seconds"
+SYNC_TIMEOUT_ENV = "ARGOCD_APPLICATION_CONTROLLER_SYNC_TIMEOUT"
+#: Argo CD reads the value into a Go int32; a larger one is refused here rather than
+#: silently turned into "no timeout" as Argo CD does.
+MAX_SYNC_TIMEOUT = 2_147_483_647
+
+
+def parse_sync_timeout(raw: str, where: str) -> float:
+    """Seconds of a sync timeout written as a whole number (``0``: no timeout).
+
+    Argo CD takes whole seconds only; a duration string (``5m``) or a negative
+    number is refused with an error naming ``where`` rather than guessed at.
+    """
+    text = raw.strip()
+    if not text:
+        return 0.0
+    if not text.isascii() or not text.isdigit():
+        raise ConfigError(f"{where}: expected a whole number of seconds, not {text[:40]!r}")
+    value = int(text)
+    if value > MAX_SYNC_TIMEOUT:
+        raise ConfigError(f"{where}: {value} is more than {MAX_SYNC_TIMEOUT} seconds")
+    return float(value)
+
+
+async def load_sync_timeout(client: KubeClient, namespace: str) -> float:
+    """``controller.sync.timeout.seconds`` from ``argocd-cmd-params-cm`` (0 without it).
+
+    0, Argo CD's default, means an operation is never ended for its age.
+    """
+    try:
+        cm = await client.get("v1", "ConfigMap", PARAMS_CONFIGMAP, namespace)
+    except NotFound:
+        return 0.0
+    raw = str((cm.get("data") or {}).get(SYNC_TIMEOUT_KEY) or "")
+    return parse_sync_timeout(raw, f"{PARAMS_CONFIGMAP} {SYNC_TIMEOUT_KEY}")

@@ -17,7 +17,6 @@ from rich.table import Table
 from gitward import health
 from gitward.apiclient import ApiClient
 from gitward.appstate.app_writes import disable_automated, get_app
-from gitward.appstate.lock import terminate
 from gitward.appstate.wait import WaitFor, wait_for
 from gitward.cli import app_remote, app_remote_edit, app_view, context
 from gitward.cli.app_cmd import OutputOption
@@ -30,6 +29,7 @@ from gitward.sync.attempt import OperationResult
 from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.rollback import rollback_entry, rollback_request
 from gitward.sync.runner import run_sync
+from gitward.sync.terminate import terminate_op as end_operation
 
 Obj = dict[str, Any]
 
@@ -320,13 +320,13 @@ def _rollback_remote(
 
 
 def terminate_op(ctx: typer.Context, name: str) -> None:
-    """End the running operation: it is recorded as Failed ("Operation terminated") and its
-    lock cleared (also a lock left by a killed sync)."""
+    """End the running operation: its running hook Jobs are deleted, it is recorded as
+    Failed ("Operation terminated") and its lock cleared (also a lock left by a killed sync)."""
     cli = context.get(ctx)
 
     async def body(client: KubeClient) -> None:
         obj = await get_app(client, name, cli.namespace)
-        await terminate(client, obj)
+        await end_operation(await refresher_for(client, cli.namespace), obj)
 
     if cli.remote() is not None:
         context.run_api(ctx, lambda c: app_remote_edit.terminate(c, name, cli.namespace))

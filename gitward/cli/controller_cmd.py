@@ -11,7 +11,11 @@ import socket
 import typer
 
 from gitward import services as compose
-from gitward.appstate.settings import load_application_namespaces, parse_namespace_globs
+from gitward.appstate.settings import (
+    load_application_namespaces,
+    load_sync_timeout,
+    parse_namespace_globs,
+)
 from gitward.cli import context, logsetup
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
@@ -89,6 +93,16 @@ def controller(
         help="How often each app's images are checked, unless its "
         "gitward.io/image-update-interval annotation says otherwise.",
     ),
+    sync_timeout: int | None = typer.Option(
+        None,
+        "--sync-timeout",
+        envvar="ARGOCD_APPLICATION_CONTROLLER_SYNC_TIMEOUT",
+        min=0,
+        help="Seconds after an operation's start when it is terminated (running hooks "
+        "deleted, Failed), as Argo CD's controller. 0: never (default: "
+        "controller.sync.timeout.seconds in argocd-cmd-params-cm, else 0).",
+        show_default=False,
+    ),
     log_format: str = typer.Option(
         "text",
         "--log-format",
@@ -124,6 +138,11 @@ def controller(
             if application_namespaces
             else await load_application_namespaces(client, cli.namespace)
         )
+        timeout = (
+            float(sync_timeout)
+            if sync_timeout is not None
+            else await load_sync_timeout(client, cli.namespace)
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -146,6 +165,7 @@ def controller(
             replica=replica_id,
             sharding=sharding,
             application_namespaces=other_namespaces,
+            sync_timeout=timeout,
         )
         appset_ctl = compose.appset_controller(parts, ctl, sharding, shards) if appsets else None
         notifier = compose.notifier(parts, ctl, sharding) if notifications else None
@@ -167,10 +187,12 @@ def controller(
             raise ConfigError(f"--listen {listen!r}: {exc}") from None
         # Logged, not printed: with --log-format json, stderr must stay one object per line.
         log.info(
-            "gitward controller watching Applications in namespace %r%s; serving on %s",
+            "gitward controller watching Applications in namespace %r%s; serving on %s; "
+            "sync timeout %s",
             cli.namespace,
             f" and {', '.join(other_namespaces)}" if other_namespaces else "",
             listen,
+            f"{timeout:.0f} s" if timeout else "off",
         )
         try:
             await asyncio.gather(

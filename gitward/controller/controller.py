@@ -67,6 +67,7 @@ class Controller:
         application_namespaces: tuple[str, ...] = (),
         forget_revisions: Callable[[bool], None] = lambda _hard: None,
         git_stats: Callable[[], dict[str, Any]] = dict,
+        sync_timeout: float = 0.0,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -96,6 +97,7 @@ class Controller:
             forget_revisions=self.forget_revisions,
             wake=self.queue.add_after,
             wake_first=self.queue.add_first,
+            sync_timeout=sync_timeout,
         )
         #: Which apps this replica reconciles (all, unless --shards splits them).
         self.sharding: Sharding = sharding or NoSharding()

@@ -32,7 +32,7 @@ from gitward._util.logcontext import log_context
 from gitward.appstate import Comparison, Refresher, events, lock, parse_app_object
 from gitward.appstate.lock import OperationInProgress
 from gitward.appstate.status import now, patch_status, set_conditions
-from gitward.cluster import KubeClient, NotFound
+from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.controller import dependencies
 from gitward.model.application import split_qualified
 from gitward.model.errors import GitwardError
@@ -67,6 +67,10 @@ HEAL_FACTOR = 3.0
 HEAL_MAX_DELAY = 300.0
 #: When another operation holds the app (or won a race for it), look again this soon.
 BUSY_RETRY_SECONDS = 2.0
+#: After an operation step failed on the API server (its record not written), the first
+#: pause before it is taken again; doubled on each failure in a row, up to the second.
+STEP_RETRY_SECONDS = 2.0
+STEP_RETRY_MAX = 10.0
 #: After a failed cascade deletion (an unreachable repo or cluster), try again this late.
 DELETION_RETRY_SECONDS = 30.0
 #: An automated sync is due but the project's sync windows hold it (gitward's own type;
@@ -86,6 +90,8 @@ class AppMemory:
 
     heal_attempts: int = 0
     next_heal_at: float = 0.0
+    #: Operation steps that failed in a row on the API server (paces the next try).
+    step_failures: int = 0
     syncs: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -169,8 +175,11 @@ class Reconciler:
         forget_revisions: Callable[[bool], None] = lambda _hard: None,
         wake: Callable[[str, float], None] = lambda _name, _delay: None,
         wake_first: Callable[[str], None] = lambda _name: None,
+        sync_timeout: float = 0.0,
     ) -> None:
         self.client = client
+        #: ``controller.sync.timeout.seconds``: operations older than this are terminated.
+        self.sync_timeout = sync_timeout
         #: How a pass reads its Application: the controller's watch cache, else a GET.
         self.read_app = read_app or self.get_app
         #: The latest Application of each name in a namespace (for depends-on).
@@ -188,6 +197,10 @@ class Reconciler:
         self.sync_counts: Counter[tuple[str, str]] = Counter()
         #: The last stored state of every app reconciled: for metrics.
         self.apps: dict[str, Obj] = {}
+
+    def _context(self) -> StepContext:
+        """What every operation step of this controller shares."""
+        return StepContext(self.refresher, sync_timeout=self.sync_timeout)
 
     async def get_app(self, name: str) -> Obj | None:
         """The Application of qualified name ``name`` (``NS/NAME`` outside the namespace)."""
@@ -282,7 +295,7 @@ class Reconciler:
             return None
         why = f"superseded by revision {comparison.revision[:7]}: {state.message}"
         log.info("app %s: %s", name, why)
-        ctx = StepContext(self.refresher)
+        ctx = self._context()
         self.apps[name] = (await abort(ctx, obj, why)).app_obj
         return comparison
 
@@ -350,11 +363,17 @@ class Reconciler:
         log.info("app %s: automated sync (%s)", name, reason)
         request = SyncRequest(revision=comparison.revision, prune=prune)
         try:
-            step = await auto_sync(StepContext(self.refresher), obj, request, comparison)
+            step = await auto_sync(self._context(), obj, request, comparison)
         except OperationInProgress as exc:
             log.info("app %s: %s; trying again shortly", name, exc)
             self.wake(name, BUSY_RETRY_SECONDS)
             return
+        except NotFound:
+            return  # the Application was deleted meanwhile
+        except ClusterError as exc:
+            self._step_failed(name, exc)
+            return
+        memory.step_failures = 0
         memory.syncs += 1
         self._stepped(name, step)
 
@@ -381,7 +400,7 @@ class Reconciler:
         """
         operation = obj["operation"]
         where = "Application {}/{}".format(*split_qualified(name, self.namespace))
-        ctx = StepContext(self.refresher)
+        ctx = self._context()
         requested = lock.requested(obj)
         why = lock.interrupted(obj, self.refresher.holder)
         try:
@@ -414,6 +433,11 @@ class Reconciler:
         except OperationInProgress:
             self.wake(name, BUSY_RETRY_SECONDS)
             return
+        except NotFound:
+            return  # the Application was deleted meanwhile
+        except ClusterError as exc:
+            self._step_failed(name, exc)
+            return
         except GitwardError as exc:  # InvalidOperation, InvalidRecord, or the spec's ConfigError
             log.warning("app %s: %s", name, exc)
             stamp = now()
@@ -425,7 +449,25 @@ class Reconciler:
             )
             await lock.release(self.client, obj)
             return
+        self.memory.setdefault(name, AppMemory()).step_failures = 0
         self._stepped(name, step)
+
+    def _step_failed(self, name: str, exc: ClusterError) -> None:
+        """Take an operation step the API server failed again, after a growing pause.
+
+        The record is as the last step left it, so the step is taken again (a hook
+        it created before the failure is adopted, not made twice), as Argo CD retries
+        an operation's state write until it succeeds. Ending the operation here
+        would lose its record and start it over from PreSync; the sync timeout ends
+        one whose record can never be written.
+        """
+        memory = self.memory.setdefault(name, AppMemory())
+        delay = min(STEP_RETRY_SECONDS * 2**memory.step_failures, STEP_RETRY_MAX)
+        memory.step_failures += 1
+        log.warning(
+            "app %s: operation step failed, taking it again in %.0f s: %s", name, delay, exc
+        )
+        self.wake(name, delay)
 
     async def _finalize(self, name: str, obj: Obj) -> None:
         """Cascade an Application's deletion through its resources finalizer."""

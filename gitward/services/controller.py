@@ -48,10 +48,13 @@ def build_controller(
     replica: str = "",
     sharding: Sharding | None = None,
     application_namespaces: tuple[str, ...] = (),
+    sync_timeout: float = 0.0,
 ) -> Controller:
     """The Application controller over ``services``: its queue, the live caches of every
     destination (they wake the queue on drift), the AppProject informer its refreshes
-    read, and a refresher that names this replica in the operations it runs."""
+    read, and a refresher that names this replica in the operations it runs.
+    ``sync_timeout`` (seconds; 0: never) terminates an operation that runs longer.
+    """
     queue = WorkQueue()
     tracking = services.settings.tracking
     caches = LiveCaches(tracking, queue.add)
@@ -74,6 +77,7 @@ def build_controller(
         application_namespaces=application_namespaces,
         forget_revisions=services.forget_revisions,
         git_stats=services.git_stats,
+        sync_timeout=sync_timeout,
     )
 
 

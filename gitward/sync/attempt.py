@@ -52,6 +52,9 @@ class StepContext:
     progress: Progress = lambda _task: None
     #: The longest pause a step asks for while hooks run or a wave becomes healthy.
     wait: float = machine.WAIT_SECONDS
+    #: ``controller.sync.timeout.seconds``: an operation older than this (from its
+    #: ``startedAt``) is terminated at its next step; 0 (Argo CD's default) never.
+    sync_timeout: float = 0.0
 
 
 def without_info(operation: Obj) -> Obj:
@@ -215,6 +218,9 @@ class Attempt:
 
     async def advance(self) -> machine.Advance:
         assert self.executor is not None
+        # Read now: an automated sync takes its lock (and the id) after prepare().
+        self.executor.operation_id = lock.operation_id(self.app_obj)
+        self.executor.retry_count = self.retry_count
         return await machine.advance(self.tasks, self.executor, dry_run=self.request.dry_run)
 
     # -- ending --------------------------------------------------------------

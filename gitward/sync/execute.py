@@ -14,10 +14,12 @@ from typing import Any
 
 from gitward import health
 from gitward._util.polling import poll_until
-from gitward.cluster import ApiError, ClusterError, KubeClient, NotFound
+from gitward.appstate.status import age_seconds
+from gitward.cluster import ApiError, ClusterError, Conflict, KubeClient, NotFound
 from gitward.model.overrides import ResourceOverrides
-from gitward.model.phases import HookPhase, ResultCode
+from gitward.model.phases import HookPhase, ResultCode, SyncPhase
 from gitward.model.status import HealthStatus
+from gitward.sync import hooks
 from gitward.sync.client_apply import client_side_apply
 from gitward.sync.machine import WaveDegraded
 from gitward.sync.plan import SyncRequest, SyncTask
@@ -176,22 +178,58 @@ def _hook_message(live: Obj) -> str:
     return str((live.get("status") or {}).get("message", ""))
 
 
-async def start_hook(client: KubeClient, task: SyncTask, request: SyncRequest) -> None:
-    """Create a hook's object (after deleting a previous one, per BeforeHookCreation)."""
+async def start_hook(
+    client: KubeClient, task: SyncTask, request: SyncRequest, token: str = ""
+) -> None:
+    """Create a hook's object (after deleting a previous one, per BeforeHookCreation).
+
+    With ``token`` (the attempt the hook belongs to: :func:`hooks.owner_token`)
+    the object is marked with it and a ``generateName`` hook gets a name
+    derived from it, so a create repeated after a crash finds the object the
+    first one made and adopts it instead of making a second. Without one (an
+    operation gitward did not lock) the API server names it.
+    """
     assert task.obj is not None
     if request.dry_run:
         task.hook_phase, task.message = HookPhase.SUCCEEDED, "hook would run (dry run)"
         return
+    obj = task.obj
+    name = ""
+    if token:
+        if not task.key.name:
+            prefix = str((obj.get("metadata") or {}).get("generateName") or "")
+            key = task.key
+            name = hooks.derived_name(prefix, token, f"{key.group}/{key.kind}/{key.namespace}")
+        obj = hooks.marked(obj, token, name)
+        if name:
+            task.key = dataclasses.replace(task.key, name=name)
     try:
-        named = bool(task.key.name)
-        if named and "BeforeHookCreation" in task.delete_policies and await _get(client, task):
+        # Only a named hook whose earlier object must go is looked up first (a request
+        # it always cost); any other create finds out by AlreadyExists, and one left by
+        # a crash of this very step is adopted either way.
+        replace = bool(task.key.name) and not name and "BeforeHookCreation" in task.delete_policies
+        existing = await _get(client, task) if replace else None
+        if existing is not None and token and hooks.owner_of(existing) == token:
+            _adopted(task, existing)
+            return
+        if existing is not None:
             await client.delete(
                 task.api_version, task.key.kind, task.key.name, task.key.namespace or None
             )
             if not await _wait_gone(client, task, 60):
                 raise ClusterError(f"previous {_label(task)} was not deleted within 60 s")
-        task.live = await client.create(task.obj, field_validation=task.options.field_validation)
-        if not task.key.name:  # generateName: follow the object the server named
+        try:
+            task.live = await client.create(obj, field_validation=task.options.field_validation)
+        except Conflict:
+            found = await _get(client, task) if token else None
+            if found is None or hooks.owner_of(found) != token:
+                raise ClusterError(
+                    f"{_label(task)} already exists and was not created by this operation: "
+                    "not adopted"
+                ) from None
+            _adopted(task, found)
+            return
+        if not task.key.name:  # generateName without a token: follow what the server named
             task.key = dataclasses.replace(task.key, name=task.live["metadata"]["name"])
     except ClusterError as exc:
         task.hook_phase, task.status, task.message = (
@@ -203,7 +241,53 @@ async def start_hook(client: KubeClient, task: SyncTask, request: SyncRequest) -
     task.hook_phase, task.message = HookPhase.RUNNING, f"{_label(task)} created"
 
 
-async def poll_hook(client: KubeClient, task: SyncTask) -> None:
+def _adopted(task: SyncTask, live: Obj) -> None:
+    """Take over the hook object an earlier try of this very step created."""
+    task.live = live
+    task.hook_phase, task.message = HookPhase.RUNNING, f"{_label(task)} created"
+
+
+#: Longest a SyncFail hook may run (from its creation) before it is deleted and the
+#: operation ends Failed: Argo CD bounds these hooks only by the controller's sync timeout,
+#: which is off by default, so a hanging one would hold its app Running for ever.
+SYNC_FAIL_LIMIT = 120.0
+
+
+def overdue(task: SyncTask, live: Obj, limit: float) -> bool:
+    """Whether a running SyncFail hook has outlived ``limit`` seconds (its creation time
+    is the API server's, so every process agrees without a record of its own)."""
+    if task.phase is not SyncPhase.SYNC_FAIL or limit <= 0:
+        return False
+    created = str((live.get("metadata") or {}).get("creationTimestamp") or "")
+    return age_seconds(created) > limit
+
+
+async def _delete_hook(client: KubeClient, task: SyncTask, live: Obj, operation_id: str) -> bool:
+    """Delete a finished (or overdue) hook object, only if this operation made it.
+
+    The hook's name may come from the record (a ``generateName`` hook), which is
+    input anyone with write access to the status may have edited: an object
+    without this operation's :data:`hooks.OWNER` mark is never deleted.
+    """
+    if not hooks.belongs_to_operation(live, operation_id):
+        return False
+    with contextlib.suppress(NotFound):
+        await client.delete(
+            task.api_version,
+            task.key.kind,
+            task.key.name,
+            task.key.namespace or None,
+            propagation="Background",
+        )
+    return True
+
+
+async def poll_hook(
+    client: KubeClient,
+    task: SyncTask,
+    sync_fail_limit: float = SYNC_FAIL_LIMIT,
+    operation_id: str = "",
+) -> None:
     """Update a running hook's phase; apply its delete policy once it has finished."""
     if task.hook_phase is not HookPhase.RUNNING:
         return
@@ -213,6 +297,14 @@ async def poll_hook(client: KubeClient, task: SyncTask) -> None:
         task.message = f"{_label(task)} disappeared while running"
         return
     outcome = _hook_outcome(live)
+    if outcome is HookPhase.RUNNING and overdue(task, live, sync_fail_limit):
+        task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
+        deleted = await _delete_hook(client, task, live, operation_id)
+        task.message = (
+            f"{_label(task)} did not complete within {sync_fail_limit:.0f} s "
+            f"(the time limit of SyncFail hooks){': deleted' if deleted else ''}"
+        )
+        return
     if outcome is HookPhase.RUNNING:
         return
     task.hook_phase = outcome
@@ -221,14 +313,7 @@ async def poll_hook(client: KubeClient, task: SyncTask) -> None:
     task.message = _hook_message(live) or f"{_label(task)} {outcome.lower()}"
     policy = "HookSucceeded" if succeeded else "HookFailed"
     if policy in task.delete_policies:
-        with contextlib.suppress(NotFound):
-            await client.delete(
-                task.api_version,
-                task.key.kind,
-                task.key.name,
-                task.key.namespace or None,
-                propagation="Background",
-            )
+        await _delete_hook(client, task, live, operation_id)
 
 
 async def wave_health(

@@ -20,7 +20,7 @@ from gitward.model import resource_options as sync_options
 from gitward.model.application import Application
 from gitward.model.overrides import ResourceOverrides
 from gitward.model.phases import ResultCode
-from gitward.sync import execute
+from gitward.sync import execute, hooks
 from gitward.sync.plan import SyncRequest, SyncTask
 
 Obj = dict[str, Any]
@@ -67,6 +67,17 @@ class ClusterExecutor:
         self.allowed, self.why_not = prune_allowed(tasks, request, app)
         #: Called for each task finished (the CLI prints it).
         self.progress: Callable[[SyncTask], None] = lambda _task: None
+        #: The operation (its lock's id) and attempt the hooks created belong to; without
+        #: an id the API server names ``generateName`` hooks (see :mod:`gitward.sync.hooks`).
+        self.operation_id = ""
+        self.retry_count = 0
+        #: Seconds a SyncFail hook may run before it is deleted and counted as failed.
+        self.sync_fail_limit = execute.SYNC_FAIL_LIMIT
+
+    def _token(self, task: SyncTask) -> str:
+        if not self.operation_id:
+            return ""
+        return hooks.owner_token(self.operation_id, self.retry_count, str(task.phase), task.wave)
 
     def _observe(self, obj: Obj) -> None:
         if not self.request.dry_run:
@@ -88,7 +99,7 @@ class ClusterExecutor:
                     self.writer, task, self.request, self.allowed, self.why_not
                 )
             else:
-                await execute.start_hook(self.writer, task, self.request)
+                await execute.start_hook(self.writer, task, self.request, self._token(task))
         if task.live is not None and task.action == "apply":
             self._observe(task.live)
         self.progress(task)
@@ -115,7 +126,7 @@ class ClusterExecutor:
 
     async def poll(self, hooks: list[SyncTask]) -> None:
         for task in hooks:
-            await execute.poll_hook(self.writer, task)
+            await execute.poll_hook(self.writer, task, self.sync_fail_limit, self.operation_id)
             if task.done:
                 self.progress(task)
 

@@ -14,7 +14,9 @@ Where the operation stands is read from the results alone:
 
 - a task that failed (not one the project refused) means the operation is
   failing: the SyncFail hooks run, then it ends Failed;
-- a hook created and not finished means the operation waits for it;
+- a hook created and not finished means the operation waits for it; one
+  recorded neither running nor finished (``Terminating``) fails, as no step
+  could move it on;
 - otherwise the first wave with a task not done yet is next, once the wave
   before it is healthy;
 - when every task is done, the operation succeeded (or fails, naming the
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gitward.cluster import ClusterError
-from gitward.model.phases import FORWARD_PHASES, OperationPhase, SyncPhase
+from gitward.model.phases import FORWARD_PHASES, HookPhase, OperationPhase, ResultCode, SyncPhase
 from gitward.sync.plan import SyncTask, waves
 
 #: Seconds before a step looks again at running hooks or an unhealthy wave.
@@ -85,6 +87,28 @@ def failure_message(tasks: list[SyncTask]) -> str:
     )
 
 
+def _fail_stranded(tasks: list[SyncTask]) -> None:
+    """Fail each hook the record leaves neither running nor finished (``Terminating``).
+
+    No step can move such a hook on: it is not checked (it is not running)
+    nor created again (it was started), so its wave would never be done and
+    the operation would stay Running for ever, asking to be looked at again
+    at once. Its object is not trusted to finish either: it was being ended.
+    """
+    for task in tasks:
+        if task.action != "hook" or not task.started or task.done:
+            continue
+        if not task.running:
+            was = task.hook_phase or "started"
+            why = f"{hook_label(task)} was recorded {was}, neither running nor finished"
+        elif not task.key.name:  # a generateName hook's record lost its name: nothing to check
+            why = f"{task.key.kind.lower()} hook was recorded running without a name"
+        else:
+            continue
+        task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
+        task.message = f"{why}: no step can complete it"
+
+
 def _failing(tasks: list[SyncTask]) -> bool:
     main = [t for t in tasks if t.phase is not SyncPhase.SYNC_FAIL]
     if any(t.failed and not t.refused for t in main):
@@ -104,20 +128,38 @@ async def _fail(tasks: list[SyncTask], executor: Executor) -> Advance:
             if todo:
                 await executor.run(todo)
         if not all(t.done for t in wave):
+            running = [t for t in wave if t.running]
+            names = ", ".join(hook_label(t) for t in running) or "SyncFail hooks"
             return Advance(
-                OperationPhase.RUNNING, f"{message} (running SyncFail hooks)", WAIT_SECONDS
+                OperationPhase.RUNNING, f"{message} (running SyncFail hook {names})", WAIT_SECONDS
             )
+    failed = [t for t in tasks if t.phase is SyncPhase.SYNC_FAIL and t.failed]
+    if failed:
+        message += "; SyncFail hook failed: " + "; ".join(t.message for t in failed)
     return Advance(OperationPhase.FAILED, message)
 
 
+def hook_label(task: SyncTask) -> str:
+    """``job.batch/migrate``: how messages name a hook (kind, group, name)."""
+    group = f".{task.key.group}" if task.key.group else ""
+    return f"{task.key.kind.lower()}{group}/{task.key.name}"
+
+
 def _waiting(running: list[SyncTask]) -> Advance:
+    """Running, naming the phase, wave and hooks waited for (a timeout's message repeats it)."""
+    first = running[0]
+    names = ", ".join(hook_label(t) for t in running[:3])
+    more = f" and {len(running) - 3} more" if len(running) > 3 else ""
     return Advance(
-        OperationPhase.RUNNING, f"waiting for {running[0].phase} hooks to complete", WAIT_SECONDS
+        OperationPhase.RUNNING,
+        f"waiting for {first.phase} wave {first.wave} hook {names}{more} to complete",
+        WAIT_SECONDS,
     )
 
 
 async def advance(tasks: list[SyncTask], executor: Executor, *, dry_run: bool) -> Advance:
     """Do the next piece of work of the operation ``tasks`` (results overlaid) describe."""
+    _fail_stranded(tasks)
     if _failing(tasks):
         return await _fail(tasks, executor)
     ordered = forward_waves(tasks)
@@ -139,7 +181,8 @@ async def advance(tasks: list[SyncTask], executor: Executor, *, dry_run: bool) -
             except WaveDegraded:
                 return await _fail(tasks, executor)  # the degraded task records the failure
             if not healthy:
-                return Advance(OperationPhase.RUNNING, why, WAIT_SECONDS)
+                where = f"{wave[0].phase} wave {wave[0].wave}"
+                return Advance(OperationPhase.RUNNING, f"{why} (before {where})", WAIT_SECONDS)
         await executor.run([t for t in wave if not t.started])
         if _failing(tasks):
             return await _fail(tasks, executor)

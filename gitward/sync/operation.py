@@ -37,7 +37,7 @@ from gitward.appstate.refresh import parse_app_object
 from gitward.appstate.status import age_seconds, now, patch_status, stamp_at
 from gitward.cluster import ClusterError, KubeClient
 from gitward.model.phases import OperationPhase
-from gitward.sync import machine
+from gitward.sync import machine, terminate
 from gitward.sync.attempt import (
     SYNC_WINDOW_BLOCKED,
     Attempt,
@@ -129,7 +129,8 @@ async def _end(attempt: Attempt, phase: OperationPhase, message: str) -> Step:
             OperationPhase.RUNNING, note, finished_at=now(), next_retry_at=due, retry_count=count
         )
         app_obj = await patch_status(attempt.client, attempt.app_obj, {"operationState": state})
-        return Step(app_obj, attempt.result(OperationPhase.RUNNING, note), delay)
+        wait = _bounded(attempt.ctx, attempt.started_at, delay)
+        return Step(app_obj, attempt.result(OperationPhase.RUNNING, note), wait)
     fields = await attempt.final_fields(phase, message)
     app_obj = await patch_status(attempt.client, attempt.app_obj, fields)
     await attempt.completed_event(app_obj, phase, message)
@@ -148,7 +149,21 @@ async def _persist(attempt: Attempt, message: str, wait: float) -> Step:
     if beat is not None and beat > HEARTBEAT_EVERY:
         with contextlib.suppress(ClusterError):  # a missed beat is not a failed sync
             app_obj = await lock.heartbeat(attempt.client, app_obj, attempt.refresher.holder)
+    wait = _bounded(attempt.ctx, attempt.started_at, wait)
     return Step(app_obj, attempt.result(OperationPhase.RUNNING, message), wait)
+
+
+def _bounded(ctx: StepContext, started_at: str, wait: float) -> float:
+    """``wait``, but no later than the sync timeout's deadline: the step that ends it."""
+    left = terminate.remaining(ctx.sync_timeout, started_at)
+    return wait if left is None else min(wait, left)
+
+
+def _waiting_for(state: RecordedState) -> str:
+    """What a timed-out operation was doing, from its record's last message."""
+    if state.retry_pending:
+        return f"waiting to retry after a failed attempt ({state.message})"
+    return state.message
 
 
 def _where(app_obj: Obj) -> str:
@@ -181,11 +196,21 @@ async def resume(ctx: StepContext, app_obj: Obj, comparison: Comparison | None =
     continuing, retry_count, started_at = False, 0, now()
     if ours:
         retry_count, started_at = state.retry_count, state.started_at or started_at
+        ending = ""
+        if state.phase is OperationPhase.TERMINATING:  # asked for by the API server
+            ending = terminate.TERMINATED
+        elif terminate.timed_out(ctx.sync_timeout, state.started_at):
+            ending = terminate.timeout_message(ctx.sync_timeout, _waiting_for(state))
+        if ending:
+            app_obj, phase, message = await terminate.terminate(
+                ctx.refresher, app_obj, state, ending
+            )
+            return Step(app_obj, OperationResult(phase, message, state.revision))
         if state.retry_pending:
             wait = age_seconds(state.next_retry_at) if state.next_retry_at else 0.0
             if wait < 0:  # the retry is not due yet: nothing to do until then
                 result = OperationResult(OperationPhase.RUNNING, state.message, state.revision)
-                return Step(app_obj, result, -wait)
+                return Step(app_obj, result, _bounded(ctx, started_at, -wait))
         else:
             continuing = True
     attempt = Attempt(

@@ -8,6 +8,10 @@ against, so two requests racing for one app give one operation and one 409.
 The operation is read back with the controller's own parser
 (:func:`gitward.sync.requested.request_from_operation`) before it is written:
 what the controller would refuse is refused here, naming the field.
+
+``DELETE operation`` ends an operation with nothing running at once; one whose
+hooks run is marked ``Terminating`` and the controller deletes those hooks and
+ends it at its next step, as Argo CD does (this server may delete nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from gitward.appstate import history
-from gitward.appstate.lock import terminate
+from gitward.appstate.lock import request_termination
 from gitward.cluster import Conflict
 from gitward.model.errors import GitwardError
 from gitward.server.api.common import (
@@ -183,7 +187,7 @@ async def terminate_operation(request: web.Request) -> web.Response:
     obj, _ = find_app(request, "sync")
     if not obj.get("operation"):
         raise FailedPrecondition("Unable to terminate operation. No operation is in progress")
-    await terminate(request.app[CONTEXT].client, obj)
+    await request_termination(request.app[CONTEXT].client, obj)
     await audit(request, obj, "OperationTerminated", "terminated running operation")
     return json_response({"message": "operation terminated"})
 

@@ -9,13 +9,14 @@ says which tasks that step ran or polled and where the operation stands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
 from gitward.appstate import lock
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode
+from gitward.sync import hooks
 from gitward.sync.attempt import recorded_operation, same_operation
 from gitward.sync.machine import WaveDegraded, advance, single_step
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan
@@ -321,3 +322,128 @@ def test_a_record_belongs_to_the_operation_its_lock_names() -> None:
     assert same_operation(asked, {"operation": asked})
     assert not same_operation({**asked, "sync": {}}, {"operation": asked})
     assert not same_operation("garbage", {"operation": asked})
+
+
+STUCK_ROWS: list[tuple[str, list[Obj], list[Obj]]] = [
+    (
+        "a forward hook recorded Terminating (Argo CD's word while it ends one)",
+        FULL,
+        [saved("pre", "PreSync", hookPhase="Terminating")],
+    ),
+    (
+        "a SyncFail hook recorded Terminating after a failure",
+        FULL_WITH_FAIL,
+        [
+            PRE_DONE,
+            saved("a", status="SyncFailed"),
+            saved("b", status="Synced"),
+            saved("onfail", "SyncFail", hookPhase="Terminating"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("why", "docs", "results"), STUCK_ROWS, ids=[row[0] for row in STUCK_ROWS])
+async def test_a_task_neither_done_nor_running_ends_the_operation(
+    why: str, docs: list[Obj], results: list[Obj]
+) -> None:
+    """No step could move it on: looking again (at once, or every few seconds) would
+    keep the operation Running for ever, so it fails naming the task."""
+    cluster = FakeExecutor()
+    step = await advance(plan(docs, results), cluster, dry_run=False)
+    assert step.phase is OperationPhase.FAILED, (why, step)
+    assert "Terminating" in step.message, step.message
+    assert cluster.ran == [], "nothing is created again"
+
+
+@dataclass
+class HookCluster(FakeExecutor):
+    """A fake cluster that, like the API server, holds one object per name: a hook is
+    named and marked as :class:`ClusterExecutor` names and marks it, and a create of a
+    name that exists adopts the object when its mark is this attempt's, else fails."""
+
+    operation_id: str = "0123456789abcdef"
+    retry_count: int = 0
+    #: name -> the owner mark of the object of that name.
+    objects: dict[str, str] = field(default_factory=dict)
+    creates: int = 0
+
+    async def run(self, tasks: list[SyncTask]) -> None:
+        others = [t for t in tasks if t.action != "hook"]
+        await super().run(others)
+        for task in (t for t in tasks if t.action == "hook"):
+            token = hooks.owner_token(self.operation_id, self.retry_count, task.phase, task.wave)
+            prefix = str((task.obj or {})["metadata"].get("generateName", ""))
+            key = task.key
+            name = key.name or hooks.derived_name(
+                prefix, token, f"{key.group}/{key.kind}/{key.namespace}"
+            )
+            task.key = replace(task.key, name=name)
+            self.ran.append(name)
+            if self.objects.get(name, token) != token:
+                task.hook_phase, task.status = HookPhase.FAILED, ResultCode.SYNC_FAILED
+                task.message = f"{name} already exists and was not created by this operation"
+                continue
+            if name not in self.objects:
+                self.objects[name] = token
+                self.creates += 1
+            task.hook_phase = HookPhase.RUNNING
+
+
+def generated(prefix: str, phase: str) -> Obj:
+    doc = hook("", phase)
+    del doc["metadata"]["name"]
+    doc["metadata"]["generateName"] = prefix
+    return doc
+
+
+GENERATED = [generated("migrate-", "PreSync"), cm("a")]
+
+
+async def test_a_hook_created_before_a_crash_is_adopted_by_the_next_step() -> None:
+    cluster = HookCluster()
+    first = plan(GENERATED, [])
+    step = await advance(first, cluster, dry_run=False)
+    assert step.phase is OperationPhase.RUNNING
+    # The process dies before it records the step: the next one starts from nothing.
+    again = plan(GENERATED, [])
+    step = await advance(again, cluster, dry_run=False)
+    assert step.phase is OperationPhase.RUNNING, step.message
+    assert cluster.creates == 1, "the hook was created twice"
+    assert len(set(cluster.ran)) == 1, "both steps named it alike"
+    # Recorded now: later steps only check it, never create it.
+    recorded = [t.as_result() for t in again]
+    cluster.hooks = {cluster.ran[0]: HookPhase.SUCCEEDED}
+    step = await advance(plan(GENERATED, recorded), cluster, dry_run=False)
+    assert cluster.ran[2:] == ["a"]
+    assert cluster.creates == 1
+
+
+async def test_a_retry_is_a_new_attempt_with_a_hook_of_its_own() -> None:
+    cluster = HookCluster()
+    await advance(plan(GENERATED, []), cluster, dry_run=False)
+    cluster.retry_count = 1
+    await advance(plan(GENERATED, []), cluster, dry_run=False)
+    assert cluster.creates == 2
+    assert len(set(cluster.objects.values())) == 2
+
+
+async def test_a_running_hook_recorded_without_a_name_fails_rather_than_being_looked_up() -> None:
+    nameless = saved("", "PreSync", hookPhase="Running")
+    cluster = HookCluster()
+    step = await advance(plan(GENERATED, [nameless]), cluster, dry_run=False)
+    assert step.phase is OperationPhase.FAILED
+    assert "recorded running without a name" in step.message
+    assert cluster.polled == [], "a GET without a name would read the whole collection"
+    assert cluster.ran == []
+
+
+async def test_an_object_of_the_derived_name_made_by_another_is_never_adopted() -> None:
+    cluster = HookCluster()
+    await advance(plan(GENERATED, []), cluster, dry_run=False)
+    name = cluster.ran[0]
+    cluster.objects[name] = "someone-else.0.PreSync.0"
+    tasks = plan(GENERATED, [])
+    step = await advance(tasks, cluster, dry_run=False)
+    assert step.phase is OperationPhase.FAILED
+    assert f"{name} already exists and was not created by this operation" in step.message
