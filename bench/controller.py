@@ -474,6 +474,9 @@ async def main() -> None:
                     "seconds_to_all_synced_healthy": round(cold_s, 2),
                     "seconds_to_first_synced_healthy": round(done_at[0], 2),
                     "seconds_to_p50_synced_healthy": round(percentile(done_at, 50), 2),
+                    "seconds_to_each_tenth_synced_healthy": [
+                        round(percentile(done_at, p), 1) for p in range(10, 100, 10)
+                    ],
                     "kubectl_apply_same_objects_s": round(kubectl_s, 2),
                     "ratio_to_kubectl": round(cold_s / kubectl_s, 2),
                     "kubectl_apply_and_rollout_first_p50_all_s": [
