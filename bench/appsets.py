@@ -33,6 +33,7 @@ from bench.controller import (
     ControllerProcess,
     app_resources,
     kubectl_baseline,
+    requests_by_resource,
     requests_of,
     synced_healthy,
 )
@@ -139,7 +140,7 @@ async def main() -> None:
                     },
                 }
             )
-            kubectl_s = await kubectl_baseline(kubectl, local.kubeconfig, manifests, total)
+            kubectl_s, _ = await kubectl_baseline(kubectl, local.kubeconfig, manifests, total)
             for i in range(SETS):
                 await kube.create(appset(i, repo))
             progress = Progress(kube, total)
@@ -150,7 +151,8 @@ async def main() -> None:
                 await ctl.ready(http)
                 await asyncio.wait_for(progress.finished.wait(), TIMEOUT)
                 cold_s = time.monotonic() - ctl.started
-                requests = requests_of(await ctl.metrics(http))
+                metrics = await ctl.metrics(http)
+                requests = requests_of(metrics)
                 figures = {
                     "applicationsets": SETS,
                     "apps_per_set": PER_SET,
@@ -167,6 +169,7 @@ async def main() -> None:
                         k: round(v / total, 2) for k, v in sorted(requests.items())
                     },
                     "api_requests_per_app_total": round(sum(requests.values()) / total, 2),
+                    "api_requests_per_app_by_resource": requests_by_resource(metrics, total),
                 }
                 print(json.dumps(figures, indent=2))
             finally:
