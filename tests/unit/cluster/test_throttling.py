@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from gitward.cluster import ApiError, KubeClient
-from gitward.cluster.client import THROTTLE_RETRIES, _throttled
+from gitward.cluster.client import THROTTLE_RETRIES, _throttled, resource_of_path
 from gitward.cluster.kubeconfig import Credentials
 
 
@@ -47,7 +47,7 @@ async def test_a_throttled_request_is_sent_again_until_it_succeeds(
     async with KubeClient(Credentials(server=server)) as client:
         assert (await client.request("GET", "/api/v1/n/3"))["ok"] is True
         assert len(seen) == 4
-        assert client.responses[("GET", 429)] == 3
+        assert client.responses[("GET", "n", 429)] == 3
 
 
 async def test_retries_stop_and_the_refusal_is_an_api_error(
@@ -68,3 +68,16 @@ def test_only_throttling_answers_are_retried() -> None:
     assert _throttled(503, None) is None
     assert _throttled(409, "1") is None
     assert _throttled(429, "soon") == 1.0
+
+
+def test_requests_are_counted_by_the_resource_their_path_names() -> None:
+    assert resource_of_path("/api/v1/namespaces/ns/configmaps/cm") == "configmaps"
+    assert resource_of_path("/api/v1/namespaces/ns") == "namespaces"
+    assert resource_of_path("/api/v1/namespaces") == "namespaces"
+    assert resource_of_path("/apis/apps/v1/namespaces/a/deployments") == "deployments"
+    path = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/web/status?x=1"
+    assert resource_of_path(path) == "applications/status"
+    assert resource_of_path("/apis/rbac.authorization.k8s.io/v1/clusterroles/x") == "clusterroles"
+    assert resource_of_path("/api/v1") == "discovery"
+    assert resource_of_path("/apis/apps/v1") == "discovery"
+    assert resource_of_path("/version") == "discovery"
