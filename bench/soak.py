@@ -82,7 +82,7 @@ async def churn(fleet: Fleet, proxy: ApiProxy, stop: asyncio.Event, rng: random.
 
 async def soak(args: argparse.Namespace) -> Obj:
     toolchain = localkube.ensure()
-    local = localkube.LocalCluster(os.environ.get("GITWARD_SOAK_CLUSTER", "h-rss-soak"))
+    local = localkube.LocalCluster(os.environ.get("GITWARD_SOAK_CLUSTER", "soak"))
     local.up(toolchain, nodes=1)
     tag = uuid.uuid4().hex[:6]
     name, home = f"soak{tag}", f"soak{tag}-home"
