@@ -100,8 +100,8 @@ def controller(
     """Watch Applications and keep them reconciled: refresh on change and on a timer,
     sync automated apps (prune, self-heal). Stops cleanly on SIGTERM or Ctrl-C.
 
-    With GITWARD_TRACEMALLOC=N (frames) set, allocations are traced and each SIGUSR2 logs
-    the allocation sites that grew most since the first one (docs/controller.md)."""
+    GITWARD_TRACEMALLOC=N (frames) traces allocations: each SIGUSR2 then logs
+    the allocation sites that grew most since the first (docs/controller.md)."""
     if shard_mode not in ("app", "cluster"):
         raise ConfigError(f"--shard-mode {shard_mode!r}: expected app or cluster")
     mode: ShardMode = "cluster" if shard_mode == "cluster" else "app"
