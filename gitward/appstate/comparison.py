@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from gitward import diff, health
 from gitward._util.hashing import digest_of
-from gitward._util.lru import BoundedLRU
+from gitward._util.lru import BoundedLRU, LatestVersions
 from gitward._util.versions import state_key
 from gitward.appstate import respect_ignore
 from gitward.appstate.settings import Settings
@@ -200,17 +200,19 @@ class CompareMemo:
     controller's lifetime, so every refresh of a steady app reuses its verdicts); a
     comparison made without one gets a fresh memo and forgets when it returns (the CLI).
 
-    - ``outcomes``: by (server, live uid, live resourceVersion, digest of desired +
-      rules), True when applying would change nothing. A live object never changes
-      under one resourceVersion, so the same question asked again (every refresh of a
-      steady app, the sync right after its refresh) is answered without diffing or a
-      dry-run.
+    - ``outcomes``: by (server, live uid), for the live resourceVersion and the digest
+      of desired + rules last asked about: True when applying would change nothing. A
+      live object never changes under one resourceVersion, so the same question asked
+      again (every refresh of a steady app, the sync right after its refresh) is
+      answered without diffing or a dry-run. One verdict per live object: a verdict
+      for a superseded version or an older desired state is never asked for again, and
+      keeping them (one per push to every object) grew the memo to its bound.
     - ``system_rules``: argocd-cm's ``resource.customizations.ignoreDifferences``,
       parsed once per content.
     """
 
     def __init__(self, outcomes: int = 50_000, rule_sets: int = 8) -> None:
-        self.outcomes: BoundedLRU[tuple[str, str, str, str], bool] = BoundedLRU(outcomes)
+        self.outcomes: LatestVersions[tuple[str, str], bool] = LatestVersions(outcomes)
         self.system_rules: BoundedLRU[str, list[diff.IgnoreRule]] = BoundedLRU(rule_sets)
 
     def rules_of(self, settings: Settings) -> list[diff.IgnoreRule]:
@@ -283,12 +285,14 @@ async def prepare_desired(
 
 def _outcome_key(
     server: str, desired: Obj, live: Obj, rules: list[diff.IgnoreRule]
-) -> tuple[str, str, str, str] | None:
+) -> tuple[tuple[str, str], str] | None:
+    """((server, live uid), "resourceVersion/digest of desired + rules") for the memo."""
     state = state_key(live)
     if state is None:
         return None
     text = json.dumps([desired, repr(rules)], sort_keys=True, separators=(",", ":"))
-    return (server, *state, digest_of([text], 32))
+    uid, version = state
+    return (server, uid), f"{version}/{digest_of([text], 32)}"
 
 
 async def _dry_run_agrees(
@@ -391,7 +395,7 @@ async def compare_app(
                 )
             rules = diff.rules_for(all_rules, key.group, key.kind, key.name, key.namespace)
             memo_key = _outcome_key(client.server, obj, live, rules) if live is not None else None
-            known = memo.outcomes.get(memo_key) if memo_key is not None else None
+            known = memo.outcomes.get(*memo_key) if memo_key is not None else None
             if known:
                 result = diff.ResourceDiff(False)  # in sync, as found for this very version
             else:
@@ -407,7 +411,7 @@ async def compare_app(
                     if in_sync:
                         result = diff.ResourceDiff(False, live=result.live, target=result.live)
                 if memo_key is not None:
-                    memo.outcomes.put(memo_key, in_sync)
+                    memo.outcomes.put(*memo_key, in_sync)
         status = SyncStatus.OUT_OF_SYNC if result.modified else SyncStatus.SYNCED
         verdict = (
             health.assess(live, overrides, health_errors) if live is not None else health.missing()

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gitward import diff
-from gitward._util.lru import BoundedLRU
+from gitward._util.lru import LatestVersions
 from gitward._util.versions import state_key
 from gitward.appstate.comparison import (
     INVALID_SPEC_ERROR,
@@ -42,24 +42,30 @@ def parse_app_object(obj: Obj) -> Application:
 
 
 class ParsedApps:
-    """Parsed Applications by (uid, resourceVersion), at most ``size`` of them.
+    """The parsed newest version of each Application, at most ``size`` of them.
 
     A stored object never changes under one resourceVersion, and a reconcile parses
-    the same object several times (target, fence, compare). The
+    the same object several times (target, fence, compare). One entry per uid (the
+    newest resourceVersion seen): the parsed Application keeps its whole raw object
+    (status, history), and every status write makes a new resourceVersion, so a memo
+    by (uid, resourceVersion) held thousands of superseded Applications. The
     :class:`Refresher` owns one for its lifetime.
     """
 
     def __init__(self, size: int = 5_000) -> None:
-        self._found: BoundedLRU[tuple[str, str], Application] = BoundedLRU(size)
+        self._found: LatestVersions[str, Application] = LatestVersions(size)
+
+    def __len__(self) -> int:
+        return len(self._found)
 
     def parse(self, obj: Obj) -> Application:
         key = state_key(obj)
-        found = self._found.get(key) if key else None
+        found = self._found.get(key[0], key[1]) if key else None
         if found is not None:
             return found
         app = parse_app_object(obj)
         if key:
-            self._found.put(key, app)
+            self._found.put(key[0], key[1], app)
         return app
 
 

@@ -16,7 +16,7 @@ from gitward.appstate.settings import (
     load_sync_timeout,
     parse_namespace_globs,
 )
-from gitward.cli import context, logsetup
+from gitward.cli import context, logsetup, memtrace
 from gitward.cluster import KubeClient, UnknownKind
 from gitward.controller.sharding import NoSharding, ShardCoordinator, Sharding, ShardMode
 from gitward.install import ensure_default_project
@@ -112,7 +112,10 @@ def controller(
     ),
 ) -> None:
     """Watch Applications and keep them reconciled: refresh on change and on a timer,
-    sync automated apps (prune, self-heal). Stops cleanly on SIGTERM or Ctrl-C."""
+    sync automated apps (prune, self-heal). Stops cleanly on SIGTERM or Ctrl-C.
+
+    GITWARD_TRACEMALLOC=N (frames) traces allocations: each SIGUSR2 then logs
+    the allocation sites that grew most since the first (docs/controller.md)."""
     if shard_mode not in ("app", "cluster"):
         raise ConfigError(f"--shard-mode {shard_mode!r}: expected app or cluster")
     mode: ShardMode = "cluster" if shard_mode == "cluster" else "app"
@@ -123,7 +126,10 @@ def controller(
     image_every = parse_duration(image_interval, "--image-update-interval")
     cli = context.get(ctx)
 
+    memtrace.parse_frames(os.environ.get(memtrace.ENV))  # a bad value fails before any work
+
     async def body(client: KubeClient) -> None:
+        memtrace.install(os.environ)
         try:
             if await ensure_default_project(client, cli.namespace):
                 log.info("created the default AppProject in namespace %r", cli.namespace)

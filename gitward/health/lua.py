@@ -31,7 +31,7 @@ from typing import Any
 import lupa.lua51 as lua51
 
 from gitward._util.hashing import digest_of
-from gitward._util.lru import BoundedLRU
+from gitward._util.lru import BoundedLRU, LatestVersions
 from gitward.model.errors import GitwardError
 from gitward.model.status import Health, HealthStatus
 
@@ -150,8 +150,9 @@ class LuaHealth:
         )
         self._compile, self._run = self._runtime.execute(_RUNNER)
         self._compiled: BoundedLRU[str, Any] = BoundedLRU(256)
-        #: Verdicts by (script digest, uid, resourceVersion): an object version is judged once.
-        self._verdicts: BoundedLRU[tuple[str, str, str], Health | str] = BoundedLRU(20_000)
+        #: Verdicts by (script digest, uid), for the newest resourceVersion judged: an object
+        #: version is judged once, and a superseded version's verdict is never kept.
+        self._verdicts: LatestVersions[tuple[str, str], Health | str] = LatestVersions(20_000)
 
     def evaluate(self, script: str, obj: Obj, what: str) -> Health:
         """The health ``script`` gives ``obj``; :class:`HealthScriptError` if it fails.
@@ -161,13 +162,14 @@ class LuaHealth:
         """
         meta = obj.get("metadata") or {}
         digest = digest_of([script], 16)
-        key = (digest, str(meta.get("uid") or ""), str(meta.get("resourceVersion") or ""))
-        cacheable = bool(key[1] and key[2])
-        found = self._verdicts.get(key) if cacheable else None
+        key = (digest, str(meta.get("uid") or ""))
+        version = str(meta.get("resourceVersion") or "")
+        cacheable = bool(key[1] and version)
+        found = self._verdicts.get(key, version) if cacheable else None
         if found is None:
             found = self._evaluate(script, digest, obj, what)
             if cacheable:
-                self._verdicts.put(key, found)
+                self._verdicts.put(key, version, found)
         if isinstance(found, str):
             raise HealthScriptError(found)
         return found

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gitward._util.hashing import digest_of
-from gitward._util.lru import BoundedLRU
+from gitward._util.lru import LatestVersions
 from gitward._util.tasks import shared_task
 from gitward.model.application import Application
 from gitward.model.errors import ConfigError
@@ -104,7 +104,8 @@ class ManifestService:
         self.cache = ManifestCache(self.cache_size)
         self.stats = ManifestStats()
         self._inflight: dict[CacheKey, asyncio.Task[_Rendered]] = {}
-        self._types: BoundedLRU[tuple[str, str, str, str, str], str] = BoundedLRU(10_000)
+        #: Source types by (repo, path, options, app), for the newest commit asked about.
+        self._types: LatestVersions[tuple[str, str, str, str], str] = LatestVersions(10_000)
         self._tools_key: str | None = None
 
     def clear_cache(self) -> None:
@@ -297,15 +298,15 @@ class ManifestService:
         A plain directory renders once for every app reading it, unless this app has
         its own ``.argocd-source-<app>.yaml``.
         """
-        where = (key.repo, key.sha, key.path, key.options, key.app_name)
-        found = self._types.get(where)
+        where = (key.repo, key.path, key.options, key.app_name)
+        found = self._types.get(where, key.sha)
         if found is None:
             async with self.source.checkout(key.repo_url, key.sha, creds) as tree:
                 app_dir = tree.path / key.path
                 found = detect(app_dir, source)
                 if found == "directory" and (app_dir / app_file(key.app_name)).exists():
                     found = "directory, with the app's own overrides"  # not shared with others
-            self._types.put(where, found)
+            self._types.put(where, key.sha, found)
         return found
 
     async def _cached_or_render(

@@ -273,3 +273,16 @@ def test_manifest_cache_is_bounded_by_count_and_bytes() -> None:
         small.put(_key(n), [{"pad": "x" * 500}], "directory")
     assert small.size_bytes <= 2000
     assert 1 <= len(small) < 10
+
+
+async def test_source_types_are_remembered_for_the_newest_commit_only(
+    repo: GitRepo, service: ManifestService, clock: list[float]
+) -> None:
+    """A push a minute for months must not grow the source-type memo by one per commit."""
+    app = application(repo.url, "dev", revision="main")
+    for n in range(12):
+        repo.commit({"dev/extra.yaml": configmap("extra", str(n))}, f"push {n}")
+        clock[0] += 10  # past the ref TTL: the branch is listed again
+        assert (await service.generate(app)).revision == repo.head()
+    await service.generate(application(repo.url, "kustomize/overlays/dev", revision="main"))
+    assert len(service._types) == 2  # one per (repository, path, options, app)

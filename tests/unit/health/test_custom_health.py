@@ -121,6 +121,26 @@ def test_each_run_starts_with_fresh_globals() -> None:
     assert health.message == "nilX"
 
 
+def test_verdicts_are_kept_for_the_newest_version_of_each_object_only() -> None:
+    """An object changed 300 times leaves one verdict, and each new version is judged anew."""
+    lua = LuaHealth()
+    for version in range(1, 301):
+        reason = f"disk full {version}"
+        widget = {
+            **WIDGET,
+            "metadata": {"name": "w", "uid": "u1", "resourceVersion": str(version)},
+            "status": {"conditions": [{"type": "Ready", "status": "False", "message": reason}]}
+            if version % 2
+            else {},
+        }
+        health = lua.evaluate(DEGRADED_BY_CONDITION, widget, "widget")
+        if version % 2:
+            assert (health.status, health.message) == (HealthStatus.DEGRADED, reason)
+        else:
+            assert health.status is HealthStatus.PROGRESSING
+    assert len(lua._verdicts) == 1
+
+
 def test_safe_libraries_are_there() -> None:
     script = """
     local os = require("os")
