@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
 import hashlib
 import hmac
 import json
@@ -317,6 +318,18 @@ async def wait_all_timed(
     )
 
 
+async def sync_finished_tenths(kube: KubeClient, group: str, started_wall: float) -> list[float]:
+    """Seconds from ``started_wall`` at which each tenth of the apps' operations finished."""
+    finished = []
+    for app in await app_states(kube, group):
+        stamp = ((app.get("status") or {}).get("operationState") or {}).get("finishedAt")
+        if isinstance(stamp, str):
+            at = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+            finished.append(at - started_wall)
+    finished.sort()
+    return [round(percentile(finished, p), 1) for p in range(10, 100, 10)] if finished else []
+
+
 async def kubectl_baseline(
     kubectl: str, kubeconfig: Path, manifests: str, apps: int
 ) -> tuple[float, list[float]]:
@@ -477,6 +490,11 @@ async def main() -> None:
                     "seconds_to_each_tenth_synced_healthy": [
                         round(percentile(done_at, p), 1) for p in range(10, 100, 10)
                     ],
+                    # When each tenth's sync operation ended (operationState.finishedAt, to
+                    # the second): how far the rollouts after it lag behind the syncs.
+                    "seconds_to_each_tenth_sync_finished": await sync_finished_tenths(
+                        kube, "app", time.time() - (time.monotonic() - ctl.started)
+                    ),
                     "kubectl_apply_same_objects_s": round(kubectl_s, 2),
                     "ratio_to_kubectl": round(cold_s / kubectl_s, 2),
                     "kubectl_apply_and_rollout_first_p50_all_s": [
