@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.common import QUICK, RESULTS, cluster, release, table, write
+from bench.common import QUICK, RESULTS, cluster, loadgen, release, table, write
 from bench.sync import manifests
-from gitward import localkube
 from gitward.cluster import KubeClient
 from gitward.cluster.kubeconfig import load
 
@@ -45,28 +42,6 @@ OBJECTS = 1000
 ROUNDS = 2 if QUICK else 3
 PLURALS = {"ConfigMap": ("api/v1", "configmaps"), "Service": ("api/v1", "services")}
 PLURALS["Deployment"] = ("apis/apps/v1", "deployments")
-
-
-def loadgen(kubeconfig: Path, docs: list[Obj], levels: tuple[int, ...], prefix: str) -> Obj:
-    """Run ``gitward-loadgen`` over ``docs`` at ``levels``; its JSON report."""
-    binary = localkube.ensure().binary("gitward-loadgen")
-    with tempfile.TemporaryDirectory() as tmp:
-        objects = Path(tmp) / "objects.json"
-        objects.write_text(json.dumps(docs))
-        done = subprocess.run(
-            [
-                str(binary),
-                "--kubeconfig", str(kubeconfig),
-                "--objects", str(objects),
-                "--concurrency", ",".join(str(n) for n in levels),
-                "--namespace-prefix", prefix,
-            ],
-            capture_output=True, text=True, check=False, timeout=3600,
-        )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"gitward-loadgen failed: {done.stderr.strip()}")
-    report: Obj = json.loads(done.stdout)
-    return report
 
 
 async def apply_all(

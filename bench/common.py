@@ -178,3 +178,25 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         cells = [f"{c:.3g}" if isinstance(c, float) else str(c) for c in row]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def loadgen(kubeconfig: Path, docs: list[Obj], levels: tuple[int, ...], prefix: str) -> Obj:
+    """Run ``gitward-loadgen`` over ``docs`` at ``levels``; its JSON report."""
+    binary = localkube.ensure().binary("gitward-loadgen")
+    with tempfile.TemporaryDirectory() as tmp:
+        objects = Path(tmp) / "objects.json"
+        objects.write_text(json.dumps(docs))
+        done = subprocess.run(
+            [
+                str(binary),
+                "--kubeconfig", str(kubeconfig),
+                "--objects", str(objects),
+                "--concurrency", ",".join(str(n) for n in levels),
+                "--namespace-prefix", prefix,
+            ],
+            capture_output=True, text=True, check=False, timeout=3600,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"gitward-loadgen failed: {done.stderr.strip()}")
+    report: Obj = json.loads(done.stdout)
+    return report

@@ -139,11 +139,14 @@ def render(figures: Obj) -> str:
         f"{figures['replicas']} replicas, reconciliation every {figures['reconciliation_s']} s; "
         f"initial sync of the fleet {figures['initial_sync_s']} s; whole run "
         f"{figures['duration_s']} s; {figures['pushes']} pushes; on {platform.machine()} with "
-        "2 shared CPU cores.",
+        "2 shared CPU cores. The cluster's own apply ceiling (client-go, 16 in flight, "
+        f"measured before the run): {_cell(figures.get('apply_ceiling_per_s'))} applies/s; "
+        "each fault's writes after it ended are given with the seconds they take at it.",
         "",
         "| fault | injections | deployed | applied twice | pruned wrongly | stuck "
-        "| recover p50 / p95 (s) | converged after (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| recover p50 / p95 (s) | writes after the fault (s at the ceiling) "
+        "| converged after (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for f in figures["faults"]:
         deployed = f"{f['deployed']}/{f['pushes']}"
@@ -153,6 +156,7 @@ def render(figures: Obj) -> str:
             f"| `{f['fault']}` | {f['injections']} | {deployed} | {f['applied_twice']} "
             f"| {f['pruned_wrongly']} | {f['operations_stuck']} "
             f"| {_cell(f['recover_p50_s'])} / {_cell(f['recover_p95_s'])} "
+            f"| {_cell(f.get('writes_after_fault'))} ({_cell(f.get('writes_at_ceiling_s'))}) "
             f"| {_cell(f['converged_after_s'])} |"
         )
     rss = figures["controller_rss"]

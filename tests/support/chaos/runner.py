@@ -33,6 +33,7 @@ from typing import Any
 from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster, Toolchain
 from gitward.localkube.process import free_ports
+from tests.support.chaos.ceiling import apply_ceiling
 from tests.support.chaos.controllers import Replicas
 from tests.support.chaos.faults import Context, Fault, Sizes
 from tests.support.chaos.fleet import Fleet, Monitor, converged, stuck_operations
@@ -56,6 +57,8 @@ class Run:
     ctx: Context
     monitor: Monitor
     problems: list[str]
+    #: Applies per second the cluster takes (:mod:`tests.support.chaos.ceiling`).
+    ceiling: float = 0.0
 
 
 async def _settle(run: Run, timeout: float) -> float | None:
@@ -109,6 +112,8 @@ async def run_fault(run: Run, fault: Fault) -> Obj:
         latest = max((p.deployed_at or end for p in before), default=end)
         recover.append(max(0.0, latest - end))
     writes = audit.writes[writes_mark:]
+    last_end = max(ends, default=started)
+    after = [w for w in writes if w.at > last_end and 200 <= w.status < 300]
     twice = applied_twice(writes)
     deleted = deletions(writes)
     replaced = {
@@ -134,6 +139,10 @@ async def run_fault(run: Run, fault: Fault) -> Obj:
         "recover_p50_s": percentile(recover, 0.5),
         "recover_p95_s": percentile(recover, 0.95),
         "recover_samples": len(recover),
+        # The fleet's writes after the fault ended, and the seconds they take at the
+        # cluster's own apply ceiling: the part of recovering the API server bounds.
+        "writes_after_fault": len(after),
+        "writes_at_ceiling_s": round(len(after) / run.ceiling, 2) if run.ceiling else None,
         "controller_kills": sum(r.kills for r in ctx.replicas.replicas) - kills_before,
         "proxy": {
             "throttled": audit.throttled - counters[0],
@@ -247,6 +256,7 @@ async def chaos_run(
     name, home = f"chaos{tag}", f"chaos{tag}-home"
     rng = random.Random(seed)  # noqa: S311 -- a reproducible fault schedule, not a secret
     await _write_settings(kube, home, sizes)
+    ceiling = await asyncio.to_thread(apply_ceiling, cluster.kubeconfig, f"ceiling{tag}")
     proxy = ApiProxy(cluster, f"chaos{tag}-")
     await proxy.start()
     fleet = await asyncio.to_thread(
@@ -264,7 +274,7 @@ async def chaos_run(
     )
     ctx = Context(cluster, toolchain, proxy, fleet, replicas, sizes, rng)
     monitor = Monitor(kube, fleet, replicas.rss)
-    run = Run(kube, ctx, monitor, [])
+    run = Run(kube, ctx, monitor, [], ceiling)
     results: list[Obj] = []
     started = time.monotonic()
     stop_monitor = asyncio.Event()
@@ -306,6 +316,7 @@ async def chaos_run(
         "initial_sync_s": round(first, 1),
         "duration_s": round(time.monotonic() - started, 1),
         "pushes": len(fleet.pushes),
+        "apply_ceiling_per_s": round(ceiling, 1),
         "finished_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "controller_rss": _rss_summary(monitor),
         "faults": results,
