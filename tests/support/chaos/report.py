@@ -96,24 +96,24 @@ Fixed:
   kube-apiserver or etcd went away while an automated sync ran, the sync's final write
   (`operationState` and the lock release) failed with 503 and the operation stayed
   `Running`, held by the live process itself, which took it over only when its heartbeat
-  was 300 s old: the app took no commit for five minutes (19 and 8 stuck apps in the two
-  full runs before the fix, the figures below). Operations are now a step function over
-  the Application's record (`gitward/sync/operation.py`): the next reconcile resumes the
-  recorded step, whoever holds it, so a failed final write is retried at once. The
-  short form of `apiserver-restart` and `etcd-restart` after the fix: 0 stuck, every push
-  deployed, recovery p50 2.7 to 7.3 s over three runs. The full-size figures below predate
-  it.
-
-Open:
-
-- **Controller memory grows under the run.** Each replica went from about 100 MiB (the
-  fleet just synced) to about 270 MiB over 22 minutes of faults and 2,569 pushes, both
-  replicas alike (figures below). `bench/soak.py` with allocation tracing found memos
-  keyed by object version (parsed Applications, compare and health verdicts, source
-  types by commit) gaining an entry at every status write and push; they now keep the
-  newest version per object, and a soak of 100 apps under pushes and faults stays within
-  10 MiB of its start over 10 minutes ([controller.md](controller.md#memory)). The
-  figures below predate that change.
+  was 300 s old: the app took no commit for five minutes (19 and 8 stuck apps in two full
+  runs). Operations are now a step function over the Application's record
+  (`gitward/sync/operation.py`): the next reconcile resumes the recorded step, whoever
+  holds it, so a failed final write is retried at once (0 stuck since).
+- **A pack index pointing past its end.** The `corrupt-mirror` fault once left two apps on
+  a `ComparisonError` for good: the fetch of their new commit by SHA failed with `offset
+  beyond end of pack index ... (truncated index?)`, which was not taken for corruption,
+  the refs fetch that followed had nothing new to fetch, and the commit stayed unreadable.
+  That message (and git's other damaged-pack messages) now re-creates the mirror, as does
+  a commit that reads while a blob of its tree does not (`gitward/source/mirror.py`,
+  `gitward/source/gitsource.py`; two tests in `tests/integration/test_mirror_corruption.py`
+  build exactly those damages).
+- **Controller memory grew under the run.** Each replica went from about 100 MiB to about
+  270 MiB over 22 minutes of faults and 2,569 pushes. `bench/soak.py` with allocation
+  tracing found memos keyed by object version (parsed Applications, compare and health
+  verdicts, source types by commit) gaining an entry at every status write and push; they
+  now keep the newest version per object ([controller.md](controller.md#memory)). In the
+  run below the longest-lived replica grew by 23 MiB (peak 130 MiB).
 
 ## Faults
 
@@ -161,6 +161,12 @@ def render(figures: Obj) -> str:
         )
     rss = figures["controller_rss"]
     rows += [
+        "",
+        "Recovering is bound by noticing, not by the API server: the suite sends no "
+        f"webhooks, so a change is seen at the next reconciliation ({figures['reconciliation_s']}"
+        " s) or the next retry after a backoff, while the writes each recovery needed take "
+        f"at most {max((f.get('writes_at_ceiling_s') or 0 for f in figures['faults']), default=0)}"
+        " s at the cluster's ceiling.",
         "",
         f"Controller RSS: peak {rss['peak_kib'] // 1024} MiB over {rss['instances']} process "
         f"instances; the longest-lived grew by {rss['growth_kib'] // 1024} MiB over its life.",
