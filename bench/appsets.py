@@ -149,7 +149,9 @@ async def main() -> None:
             ctl = ControllerProcess(local.kubeconfig, root / "controller.log")
             try:
                 await ctl.ready(http)
+                await ctl.trace_memory("apps-10k-start")
                 await asyncio.wait_for(progress.finished.wait(), TIMEOUT)
+                await ctl.trace_memory("apps-10k-synced")
                 cold_s = time.monotonic() - ctl.started
                 metrics = await ctl.metrics(http)
                 requests = requests_of(metrics)

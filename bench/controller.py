@@ -47,7 +47,7 @@ import aiohttp
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.common import QUICK, Repo, cluster, percentile, release, table, write
+from bench.common import QUICK, RESULTS, Repo, cluster, percentile, release, table, write
 from gitward import localkube
 from gitward.cluster import KubeClient, NotFound
 from gitward.install import install
@@ -171,9 +171,34 @@ class ControllerProcess:
         argv += ["--workers", str(WORKERS), "--log-level", "warning"]
         # GITWARD_BENCH_CONTROLLER_ARGS="--no-dora ...": compare with parts switched off.
         argv += shlex.split(os.environ.get("GITWARD_BENCH_CONTROLLER_ARGS", ""))
+        self.log_path = log
         self.log = log.open("w")
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        env = dict(os.environ)
+        if os.environ.get("GITWARD_BENCH_MEMTRACE"):
+            env["GITWARD_TRACEMALLOC"] = os.environ["GITWARD_BENCH_MEMTRACE"]  # frames
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    async def trace_memory(self, label: str) -> None:
+        """With ``GITWARD_BENCH_MEMTRACE=N`` (frames per site): ask the controller for an allocation report
+        (the first is the baseline, later ones the growth since) and keep it in
+        ``bench/results/memtrace-<label>.txt``: where a scenario's memory goes."""
+        if not os.environ.get("GITWARD_BENCH_MEMTRACE"):
+            return
+        before = self.log_path.read_text().count("memory: traced")
+        self.proc.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text()
+            if text.count("memory: traced") > before:
+                await asyncio.sleep(1.0)  # the report's lines follow its heading
+                lines = self.log_path.read_text().splitlines()
+                start = [i for i, line in enumerate(lines) if "memory: traced" in line][-1]
+                report = "\n".join(lines[start : start + 30])
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                (RESULTS / f"memtrace-{label}.txt").write_text(report + "\n")
+                return
+            await asyncio.sleep(0.5)
 
     def cpu_seconds(self) -> float:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
