@@ -180,9 +180,9 @@ class ControllerProcess:
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     async def trace_memory(self, label: str) -> None:
-        """With ``GITWARD_BENCH_MEMTRACE=N`` (frames per site): ask the controller for an allocation report
-        (the first is the baseline, later ones the growth since) and keep it in
-        ``bench/results/memtrace-<label>.txt``: where a scenario's memory goes."""
+        """With ``GITWARD_BENCH_MEMTRACE=N`` (frames per site): ask the controller for an
+        allocation report (the first is the baseline, later ones the growth since) and keep
+        it in ``bench/results/memtrace-<label>.txt``: where a scenario's memory goes."""
         if not os.environ.get("GITWARD_BENCH_MEMTRACE"):
             return
         before = self.log_path.read_text().count("memory: traced")
