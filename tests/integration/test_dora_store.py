@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from gitward.cluster import KubeClient, NotFound
 from gitward.dora import Recorder
@@ -17,12 +18,9 @@ from tests.support.brief import gitward
 API = "argoproj.io/v1alpha1"
 
 
-async def test_records_survive_concurrent_writers_and_feed_stats(
-    installed: KubeClient, kubeconfig: Path
-) -> None:
-    kube = installed
-    name = unique("dora")
-    app = await kube.create(
+async def _application(kube: KubeClient, name: str) -> dict[str, Any]:
+    """An Application the records belong to (their owner): nothing reconciles it here."""
+    return await kube.create(
         {
             "apiVersion": API,
             "kind": "Application",
@@ -34,6 +32,14 @@ async def test_records_survive_concurrent_writers_and_feed_stats(
             },
         }
     )
+
+
+async def test_records_survive_concurrent_writers_and_feed_stats(
+    installed: KubeClient, kubeconfig: Path
+) -> None:
+    kube = installed
+    name = unique("dora")
+    app = await _application(kube, name)
     now = time.time()
     try:
         # Ten writers at once, each recording its own deployment: none is lost.
@@ -96,18 +102,7 @@ async def test_a_sync_and_its_healthy_moment_later_cost_one_write(installed: Kub
     ConfigMap write; the record stored has both, and a write that fails is tried again."""
     kube = installed
     name = unique("dora-once")
-    app = await kube.create(
-        {
-            "apiVersion": API,
-            "kind": "Application",
-            "metadata": {"name": name, "namespace": "argocd"},
-            "spec": {
-                "project": "default",
-                "source": {"repoURL": "https://example.com/x.git", "path": "."},
-                "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"},
-            },
-        }
-    )
+    app = await _application(kube, name)
     revision = "a" * 40
     finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     # failure_window 0: an incident here is blamed on no deployment, and still recorded.
