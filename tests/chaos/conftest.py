@@ -10,7 +10,6 @@ does behind a busy API server whose cache window has moved on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -18,16 +17,15 @@ import pytest
 from gitward.cluster import KubeClient
 from gitward.install import install
 from gitward.localkube import LocalCluster, Toolchain
+from tests.support.owncluster import own_cluster
 
 APISERVER_FLAGS = ("--watch-cache-sizes=configmaps#0",)
 
 
 @pytest.fixture(scope="session")
 def chaos_cluster(toolchain: Toolchain) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(f"pytest-{os.getpid()}-chaos")
-    cluster.up(toolchain, nodes=1, timeout=180, apiserver_flags=APISERVER_FLAGS)
-    yield cluster
-    cluster.down()
+    with own_cluster(toolchain, "chaos", APISERVER_FLAGS) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from tests.support.installcheck import (
     replicas_declared,
     restricted_refuses_a_privileged_pod,
 )
+from tests.support.owncluster import own_cluster
 from tests.support.poll import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,10 +76,8 @@ def docs(text: str) -> list[Obj]:
 @pytest.fixture(scope="module")
 def helm_cluster(toolchain: Toolchain) -> Iterator[LocalCluster]:
     """A fresh control plane with one kwok node, for this module alone."""
-    cluster = LocalCluster(f"pytest-{os.getpid()}-helm")
-    cluster.up(toolchain, nodes=1, timeout=180)
-    yield cluster
-    cluster.down()
+    with own_cluster(toolchain, "helm") as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from gitward.cluster import KubeClient
 from gitward.localkube import LocalCluster, Toolchain
 from gitward.localkube.process import free_ports
 from tests.support.git import GitRepo, SmartHttpServer
+from tests.support.owncluster import own_cluster
 from tests.support.poll import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,10 +41,8 @@ APPS = ("upgrade-web", "upgrade-config", "upgrade-pruned")
 @pytest.fixture(scope="module")
 def upgrade_cluster(toolchain: Toolchain) -> Iterator[LocalCluster]:
     """A cluster of its own: the test installs an older gitward over nothing else."""
-    cluster = LocalCluster(f"pytest-{os.getpid()}-upgrade")
-    cluster.up(toolchain, nodes=1, timeout=180)
-    yield cluster
-    cluster.down()
+    with own_cluster(toolchain, "upgrade") as cluster:
+        yield cluster
 
 
 def previous_release(dest: Path) -> Path:
