@@ -244,10 +244,7 @@ class Controller:
         name = self.key(obj)
         old = self.app_objects.get(name)
         self.app_objects[name] = obj
-        written = self.reconciler.apps.get(name)
-        if written is not None and resource_version(obj) >= resource_version(written):
-            # The watch caught up with this process's last write: keep one copy, not two.
-            self.reconciler.apps[name] = obj
+        self._share_copy(name)  # the watch caught up with this process's last write
         namespace = str(meta.get("namespace") or self.namespace)
         self._by_namespace.setdefault(namespace, {})[str(meta.get("name", ""))] = obj
         for listener in self._listeners:
@@ -342,12 +339,13 @@ class Controller:
                 self._rolling_out.pop(name, None)
 
     def _share_copy(self, name: str) -> None:
-        """Keep one copy of an app when the watch already delivered what this pass wrote.
+        """Keep one copy of an app once the watch delivered what this process wrote.
 
-        The watch event of a status write often arrives before the write's answer is
-        stored, so :meth:`_observe` cannot replace that answer; here, after the pass, the
-        watch's copy of the same version takes its place (with 10,000 apps, two copies of
-        every Application are a quarter of the controller's memory).
+        Called on each watch event and after each pass: the event of a status write often
+        arrives before the write's answer is stored, so the event alone cannot replace
+        that answer; the watch's copy of the same or a newer version takes its place
+        (with 10,000 apps, two copies of every Application are a quarter of the
+        controller's memory).
         """
         written = self.reconciler.apps.get(name)
         watched = self.app_objects.get(name)
