@@ -193,7 +193,8 @@ async def test_sign_in_filter_tree_diff_sync_rollback_sign_out(
 
     await page.locator("[data-view=history]").click()
     rows = page.locator("[data-test=history] tbody tr")
-    await expect(rows).to_have_count(2)
+    # History is written at the operation's end; a refresh may show Synced before it.
+    await expect(rows).to_have_count(2, timeout=60_000)
     first_row = page.locator("tr[data-history-id]", has_text=first[:10])
     await first_row.locator("[data-test=rollback]").click()
     await page.locator("[data-test=rollback-go]").click()

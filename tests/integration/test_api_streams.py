@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 
 from gitward.cluster import KubeClient, NotFound
+from gitward.server.api.streams import STREAMS, Stream
 from tests.support.apiserver import USER_HEADER, Served, serving
 from tests.support.apps import unique
 from tests.support.poll import delete_and_wait, eventually
@@ -149,3 +151,45 @@ async def test_streams_beyond_the_limit_are_refused_until_one_closes(
 
         await eventually(admitted, "a stream admitted once another closed", timeout=10)
         second.close()
+
+
+async def test_a_client_that_leaves_ends_its_stream_without_an_error_logged(
+    installed: KubeClient, served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A browser leaving a page is how streams end: no traceback for the server's log."""
+    name = unique("leave")
+    await installed.create(app(name, name))
+    streams: set[Stream] = served.app[STREAMS]
+    try:
+        async with aiohttp.ClientSession() as http:
+            resp = await http.get(
+                f"{served.url}/api/v1/stream/applications",
+                params={"name": name},
+                headers={USER_HEADER: "admin"},
+            )
+            assert (await Reader(resp).next())["type"] == "ADDED"
+            resp.close()
+
+        async def server_saw_the_close() -> bool:
+            return bool(streams) and all(stream.gone for stream in streams)
+
+        await eventually(server_saw_the_close, "the server to see the client's close")
+        # The change is written to the closed connection before the sweep ends the stream.
+        await installed.patch(
+            API,
+            "Application",
+            name,
+            "argocd",
+            {"status": {"sync": {"status": "OutOfSync"}}},
+            subresource="status",
+        )
+
+        async def ended() -> bool:
+            return not streams
+
+        await eventually(ended, "the stream ended", timeout=10)
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert errors == [], [r.getMessage() for r in errors]
+    finally:
+        with contextlib.suppress(NotFound):
+            await delete_and_wait(installed, API, "Application", name, "argocd")

@@ -19,7 +19,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -105,6 +105,19 @@ def _line(kind: str, application: bytes) -> bytes:
     return b'{"result":{"type":"%s","application":%s}}\n' % (kind.encode(), application)
 
 
+@contextlib.contextmanager
+def _client_may_leave(request: web.Request) -> Iterator[None]:
+    """End a stream quietly when its client closed the connection mid-write.
+
+    A browser leaving a page is how most streams end: not a server fault to log
+    with a traceback (the sweep would have closed the stream moments later).
+    """
+    try:
+        yield
+    except ConnectionResetError:
+        log.debug("the client of %s left mid-write", request.path)
+
+
 async def _open(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
@@ -133,14 +146,15 @@ async def stream_applications(request: web.Request) -> web.StreamResponse:
     stop = store.listen(changed)
     try:
         response = await _open(request)
-        if not request.query.get("resourceVersion"):
-            for obj in list(store.after(None)):
-                if visible(obj):
-                    await response.write(_line("ADDED", store.encoded(obj)))
-        while (line := await stream.next()) is not None:
-            await response.write(line)
-        if stream.dropped:
-            log.info("dropped a stream client that fell %d events behind", QUEUE_SIZE)
+        with _client_may_leave(request):
+            if not request.query.get("resourceVersion"):
+                for obj in list(store.after(None)):
+                    if visible(obj):
+                        await response.write(_line("ADDED", store.encoded(obj)))
+            while (line := await stream.next()) is not None:
+                await response.write(line)
+            if stream.dropped:
+                log.info("dropped a stream client that fell %d events behind", QUEUE_SIZE)
         return response
     finally:
         stop()
@@ -163,22 +177,23 @@ async def stream_tree(request: web.Request) -> web.StreamResponse:
     stop = store.listen(changed)
     try:
         response = await _open(request)
-        while True:
-            current = store.get(*key)
-            if current is None or not allowed(
-                request, "applications", "get", app_object(request, current)
-            ):
-                break
-            started = time.monotonic()
-            with contextlib.suppress(GitwardError):
-                body = {"result": await tree(request, current)}
-                await response.write(json.dumps(body, separators=(",", ":")).encode() + b"\n")
-            if await stream.next() is None:
-                break
-            rest = TREE_INTERVAL - (time.monotonic() - started)
-            if rest > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stream.closed.wait(), rest)
+        with _client_may_leave(request):
+            while True:
+                current = store.get(*key)
+                if current is None or not allowed(
+                    request, "applications", "get", app_object(request, current)
+                ):
+                    break
+                started = time.monotonic()
+                with contextlib.suppress(GitwardError):
+                    body = {"result": await tree(request, current)}
+                    await response.write(json.dumps(body, separators=(",", ":")).encode() + b"\n")
+                if await stream.next() is None:
+                    break
+                rest = TREE_INTERVAL - (time.monotonic() - started)
+                if rest > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stream.closed.wait(), rest)
         return response
     finally:
         stop()
