@@ -44,6 +44,8 @@ log = logging.getLogger("gitward.dora")
 #: recorder is new) is recorded without waiting for health: its lead time ends at the sync.
 LATE_SECONDS = 300.0
 FAILED_PHASES = ("Failed", "Error")
+#: Seconds before a record that could not be stored is tried again.
+RETRY_SECONDS = 5.0
 CommitLookup = Callable[[Obj, str], Awaitable[CommitInfo | None]]
 
 
@@ -188,16 +190,6 @@ def apply(
     elif incident is not None and open_before and incident.restored_at:
         happened.append(("restore", incident.restored_at - incident.degraded_at))
     return happened
-
-
-def _changes(
-    record: Record, facts: Facts, commit: CommitInfo | None, now: float, window: float
-) -> bool:
-    """Whether ``facts`` change ``record`` at all: also what counts for no metric (an
-    incident no deployment caused, Healthy without a commit time) is worth storing."""
-    trial = Record.from_dict(record.to_dict(), "record")
-    apply(trial, facts, commit, now, window)
-    return trial.to_dict() != record.to_dict()
 
 
 def _healthy_at(facts: Facts, revision: str) -> bool:
@@ -346,29 +338,21 @@ class Recorder:
             except GitwardError as exc:  # recorded without a lead time rather than not at all
                 log.warning("commit time of %s for %s: %s", facts.finished.revision[:12], key, exc)
         now = self.clock()
-        if not _changes(known, facts, commit, now, self.failure_window):
-            return []
-        happened: list[tuple[str, float]] = []
-        if self.write_delay > 0:
-            happened = apply(known, facts, commit, now, self.failure_window)
-            self.records[key] = known
-            self._unstored.setdefault(key, []).append((facts, commit, now))
-            self._apps_written[key] = app
-            if key not in self._writes:
-                self._writes[key] = asyncio.create_task(self._store_later(key))
-        else:
-
-            def change(record: Record) -> bool:
-                before = record.to_dict()
-                happened[:] = apply(record, facts, commit, now, self.failure_window)
-                return record.to_dict() != before
-
-            last_stored = self._stored.get(key, store.ABSENT) if self._loaded else None
-            self.records[key], stored = await store.update(
-                self.client, self.namespace, app, change, last_stored
-            )
-            if stored is not None:
-                self._stored[key] = stored
+        record = Record.from_dict(known.to_dict(), "record")
+        happened = apply(record, facts, commit, now, self.failure_window)
+        if record.to_dict() == known.to_dict():
+            return []  # (what counts for no metric, an unblamed incident, still changes it)
+        # One path for every change: recorded in memory, then stored at once or after
+        # ``write_delay`` (re-applied to the stored record: another replica may have
+        # written it meanwhile, and :func:`apply` is idempotent).
+        self.records[key] = record
+        self._unstored.setdefault(key, []).append((facts, commit, now))
+        self._apps_written[key] = app
+        if key not in self._writes:
+            if self.write_delay > 0:
+                self._later(key, self.write_delay)
+            else:
+                await self._store_now(key)
         spec = _map(app.get("spec"))
         ns, name = key.split("/", 1)
         project = str(spec.get("project") or "default")
@@ -382,15 +366,22 @@ class Recorder:
             log.info("delivery record of %s: %s", key, ", ".join(h.kind for h in out))
         return out
 
-    async def _store_later(self, key: str) -> None:
-        await asyncio.sleep(self.write_delay)
+    def _later(self, key: str, delay: float) -> None:
+        self._writes[key] = asyncio.create_task(self._store_later(key, delay))
+
+    async def _store_later(self, key: str, delay: float) -> None:
+        await asyncio.sleep(delay)
         self._writes.pop(key, None)
+        await self._store_now(key)
+
+    async def _store_now(self, key: str) -> None:
+        """Store ``key``'s changes; on failure they wait in memory for another try."""
         try:
             await self._store(key, self._apps_written.get(key) or {})
         except GitwardError as exc:
             log.warning("delivery record of %s: %s; trying again", key, exc)
             if key not in self._writes:
-                self._writes[key] = asyncio.create_task(self._store_later(key))
+                self._later(key, max(self.write_delay, RETRY_SECONDS))
 
     async def _store(self, key: str, app: Obj) -> None:
         """Store the changes of ``key`` recorded in memory, re-applied to the stored record

@@ -9,13 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gitward.cluster import KubeClient, NotFound
+import pytest
+
+from gitward.cluster import ApiError, KubeClient, NotFound
 from gitward.dora import Recorder
+from gitward.dora import recorder as recorder_module
 from gitward.dora.store import ABSENT, configmap_name, load, load_all_configmaps, update
 from tests.support.apps import unique
 from tests.support.brief import gitward
+from tests.support.poll import eventually
 
 API = "argoproj.io/v1alpha1"
+ADMISSION = "admissionregistration.k8s.io/v1"
 
 
 async def _application(kube: KubeClient, name: str) -> dict[str, Any]:
@@ -139,5 +144,89 @@ async def test_a_sync_and_its_healthy_moment_later_cost_one_write(installed: Kub
         assert record.incidents[0].restored_at > 0
     finally:
         await recorder.flush()
+        with contextlib.suppress(NotFound):
+            await kube.delete(API, "Application", name, "argocd")
+
+
+async def test_a_record_the_api_server_refuses_is_stored_once_it_accepts(
+    installed: KubeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored at once (no write delay), refused by an admission policy: the change waits
+    in memory and is written when the API server accepts it again, not lost."""
+    kube = installed
+    name = unique("dora-retry")
+    app = await _application(kube, name)
+    cm_name = configmap_name("argocd", name)
+    policy = f"{name}-deny"
+    monkeypatch.setattr(recorder_module, "RETRY_SECONDS", 0.2)
+    recorder = Recorder(kube, "argocd", write_delay=0.0)
+    await kube.create(
+        {
+            "apiVersion": ADMISSION,
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": policy},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {
+                    "resourceRules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "operations": ["CREATE", "UPDATE"],
+                            "resources": ["configmaps"],
+                        }
+                    ]
+                },
+                "validations": [
+                    {"expression": f"object.metadata.name != '{cm_name}'", "message": "refused"}
+                ],
+            },
+        }
+    )
+    binding = {
+        "apiVersion": ADMISSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": policy},
+        "spec": {"policyName": policy, "validationActions": ["Deny"]},
+    }
+    await kube.create(binding)
+    try:
+
+        async def refused() -> bool:
+            try:
+                await kube.create(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": cm_name, "namespace": "argocd"},
+                    }
+                )
+            except ApiError as exc:
+                return "refused" in str(exc)
+            await kube.delete("v1", "ConfigMap", cm_name, "argocd")
+            return False
+
+        await eventually(refused, "the admission policy in force")
+        revision = "b" * 40
+        finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        happened = await recorder.record({**app, "status": _status(revision, finished, "Healthy")})
+        assert [h.kind for h in happened] == ["deployment"]
+        with pytest.raises(NotFound):
+            await kube.get("v1", "ConfigMap", cm_name, "argocd")
+
+        await kube.delete(ADMISSION, "ValidatingAdmissionPolicyBinding", policy, None)
+
+        async def stored() -> bool:
+            with contextlib.suppress(NotFound):
+                record = await load(kube, "argocd", "argocd", name)
+                return [d.revision for d in record.deployments] == [revision]
+            return False
+
+        await eventually(stored, "the refused record stored once the API server accepts it")
+    finally:
+        await recorder.flush()
+        for kind in ("ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"):
+            with contextlib.suppress(NotFound):
+                await kube.delete(ADMISSION, kind, policy, None)
         with contextlib.suppress(NotFound):
             await kube.delete(API, "Application", name, "argocd")
