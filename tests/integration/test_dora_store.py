@@ -116,7 +116,7 @@ async def test_a_sync_and_its_healthy_moment_later_cost_one_write(installed: Kub
         writes = kube.requests["POST"] + kube.requests["PUT"]
         progressing = {**app, "status": _status(revision, finished, "Progressing")}
         happened = await recorder.record(progressing)
-        assert [h.kind for h in happened] == ["deployment"]
+        assert [h.kind for h in happened] == ["deployment"], happened
         healthy = {**app, "status": _status(revision, finished, "Healthy")}
         await recorder.record(healthy)
         with contextlib.suppress(NotFound):  # nothing stored before the delay is up
@@ -210,7 +210,7 @@ async def test_a_record_the_api_server_refuses_is_stored_once_it_accepts(
         revision = "b" * 40
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         happened = await recorder.record({**app, "status": _status(revision, finished, "Healthy")})
-        assert [h.kind for h in happened] == ["deployment"]
+        assert [h.kind for h in happened] == ["deployment"], happened
         with pytest.raises(NotFound):
             await kube.get("v1", "ConfigMap", cm_name, "argocd")
 
