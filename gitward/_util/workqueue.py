@@ -43,6 +43,11 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def has_urgent(self) -> bool:
+        """Whether keys may wait in the urgent lane (taken or moved entries are skipped
+        when reached, so an empty lane is exact, a non-empty one a close bound)."""
+        return bool(self._urgent)
+
     def prefer(self, key: str, preferred: bool = True) -> None:
         """Whether each later urgent add of ``key`` goes ahead of every other waiting key."""
         if preferred:

@@ -21,6 +21,7 @@ from gitward._util.glob import glob_match
 from gitward._util.logcontext import log_context
 from gitward._util.versions import resource_version
 from gitward.appstate import Refresher
+from gitward.appstate.events import EventWriter
 from gitward.cluster import ClusterError, KubeClient
 from gitward.cluster.informer import Informer
 from gitward.cluster.watchcache import ClusterCache
@@ -68,9 +69,12 @@ class Controller:
         forget_revisions: Callable[[bool], None] = lambda _hard: None,
         git_stats: Callable[[], dict[str, Any]] = dict,
         sync_timeout: float = 0.0,
+        events: EventWriter | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
+        #: The operations' Events, written in the background behind the queue's work.
+        self.events = events
         #: Globs of other namespaces whose Applications this controller reconciles too
         #: (Argo CD's ``application.namespaces``); empty: only ``namespace``.
         self.application_namespaces = application_namespaces
@@ -98,6 +102,7 @@ class Controller:
             wake=self.queue.add_after,
             wake_first=self.queue.add_first,
             sync_timeout=sync_timeout,
+            events=events,
         )
         #: Which apps this replica reconciles (all, unless --shards splits them).
         self.sharding: Sharding = sharding or NoSharding()
@@ -411,5 +416,7 @@ class Controller:
         shard_stop.set()
         await asyncio.gather(shard_task, return_exceptions=True)
         await self.projects.stop()
+        if self.events is not None:
+            await self.events.flush()
         await self.refresher.destinations.close()
         self.queue.close()

@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitward._util.logcontext import log_context
-from gitward.appstate import Comparison, Refresher, events, lock, parse_app_object
+from gitward.appstate import Comparison, Refresher, lock, parse_app_object
+from gitward.appstate.events import EventWriter
 from gitward.appstate.lock import OperationInProgress
 from gitward.appstate.status import now, patch_status, set_conditions
 from gitward.cluster import ClusterError, KubeClient, NotFound
@@ -41,6 +42,7 @@ from gitward.model.phases import OperationPhase
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
 from gitward.sync import cascade
+from gitward.sync.attempt import tell
 from gitward.sync.operation import (
     SYNC_WINDOW_BLOCKED,
     Step,
@@ -176,10 +178,13 @@ class Reconciler:
         wake: Callable[[str, float], None] = lambda _name, _delay: None,
         wake_first: Callable[[str], None] = lambda _name: None,
         sync_timeout: float = 0.0,
+        events: EventWriter | None = None,
     ) -> None:
         self.client = client
         #: ``controller.sync.timeout.seconds``: operations older than this are terminated.
         self.sync_timeout = sync_timeout
+        #: Writes the operations' Events behind the work (None: each at once).
+        self.events = events
         #: How a pass reads its Application: the controller's watch cache, else a GET.
         self.read_app = read_app or self.get_app
         #: The latest Application of each name in a namespace (for depends-on).
@@ -200,7 +205,7 @@ class Reconciler:
 
     def _context(self) -> StepContext:
         """What every operation step of this controller shares."""
-        return StepContext(self.refresher, sync_timeout=self.sync_timeout)
+        return StepContext(self.refresher, sync_timeout=self.sync_timeout, events=self.events)
 
     async def get_app(self, name: str) -> Obj | None:
         """The Application of qualified name ``name`` (``NS/NAME`` outside the namespace)."""
@@ -421,8 +426,8 @@ class Reconciler:
                         log.warning(
                             "app %s: resuming an interrupted sync operation (%s)", name, why
                         )
-                        await events.record(
-                            self.client,
+                        await tell(
+                            ctx,
                             obj,
                             "OperationResumed",
                             f"Resuming the sync operation: {why}",

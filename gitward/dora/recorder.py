@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gitward._util.keyed import KeyedRunner, ObjectFeed
+from gitward._util.quiet import QuietGate
 from gitward.cluster import KubeClient
 from gitward.dora import store
 from gitward.dora.records import Record
@@ -243,8 +244,11 @@ class Recorder:
         failure_window: float = 3600.0,
         clock: Callable[[], float] = time.time,
         write_delay: float = 0.0,
+        gate: QuietGate | None = None,
     ) -> None:
         self.client = client
+        #: Delayed writes also wait for the controller to have no urgent work (its syncs).
+        self.gate = gate
         #: Seconds a change waits in memory before it is stored, so the changes of one
         #: delivery (its sync, then Healthy a moment later) cost one write. 0: at once.
         #: What a crash loses meanwhile is found again in the app's status on restart.
@@ -371,6 +375,8 @@ class Recorder:
 
     async def _store_later(self, key: str, delay: float) -> None:
         await asyncio.sleep(delay)
+        if self.gate is not None:
+            await self.gate.wait()
         self._writes.pop(key, None)
         await self._store_now(key)
 

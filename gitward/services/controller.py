@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gitward._util.quiet import QuietGate
 from gitward.appset import AppSetController
 from gitward.appstate.destinations import Destinations
+from gitward.appstate.events import EventWriter
 from gitward.appstate.lock import holder_id
 from gitward.appstate.projects import Projects
 from gitward.cluster.informer import Informer
@@ -56,6 +58,8 @@ def build_controller(
     ``sync_timeout`` (seconds; 0: never) terminates an operation that runs longer.
     """
     queue = WorkQueue()
+    # Events (and, through the controller, delivery records) wait while syncs do.
+    events = EventWriter(services.client, QuietGate(queue.has_urgent))
     tracking = services.settings.tracking
     caches = LiveCaches(tracking, queue.add)
     projects = Informer(services.client, API_VERSION, "AppProject", services.namespace)
@@ -78,6 +82,7 @@ def build_controller(
         forget_revisions=services.forget_revisions,
         git_stats=services.git_stats,
         sync_timeout=sync_timeout,
+        events=events,
     )
 
 
@@ -133,7 +138,13 @@ def recorder(services: Services, ctl: Controller, sharding: Sharding) -> Recorde
     """A delivery recorder fed by ``ctl``'s watch, reading commit times from its mirrors."""
     git = services.git
     commits = GitCommits(git, lambda: services.credentials) if git is not None else None
-    found = Recorder(services.client, services.namespace, commits, write_delay=RECORD_WRITE_DELAY)
+    found = Recorder(
+        services.client,
+        services.namespace,
+        commits,
+        write_delay=RECORD_WRITE_DELAY,
+        gate=ctl.events.gate if ctl.events is not None else None,
+    )
     found.attach(ctl, active=sharding.owns)
     _on_shards_gained(sharding, ctl, found.look)
     return found

@@ -55,6 +55,18 @@ class StepContext:
     #: ``controller.sync.timeout.seconds``: an operation older than this (from its
     #: ``startedAt``) is terminated at its next step; 0 (Argo CD's default) never.
     sync_timeout: float = 0.0
+    #: The controller's background writer of Events; None: each is written at once (CLI).
+    events: events.EventWriter | None = None
+
+
+async def tell(
+    ctx: StepContext, app_obj: Obj, reason: str, message: str, warning: bool = False
+) -> None:
+    """An Event about an operation: queued behind the controller's work, or written now."""
+    if ctx.events is not None:
+        ctx.events.emit(app_obj, reason, message, warning)
+    else:
+        await events.record(ctx.refresher.client, app_obj, reason, message, warning)
 
 
 def without_info(operation: Obj) -> Obj:
@@ -259,8 +271,8 @@ class Attempt:
 
     async def completed_event(self, app_obj: Obj, phase: OperationPhase, message: str) -> None:
         revision = self.comparison.revision[:7] if self.comparison else ""
-        await events.record(
-            self.client,
+        await tell(
+            self.ctx,
             app_obj,
             "OperationCompleted",
             f"Sync operation to {revision} {phase.lower()}: {message}",

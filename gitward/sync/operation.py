@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from gitward.appstate import events, lock
+from gitward.appstate import lock
 from gitward.appstate.comparison import Comparison
 from gitward.appstate.refresh import parse_app_object
 from gitward.appstate.status import age_seconds, now, patch_status, stamp_at
@@ -45,6 +45,7 @@ from gitward.sync.attempt import (
     Progress,
     StepContext,
     same_operation,
+    tell,
 )
 from gitward.sync.plan import SyncRequest
 from gitward.sync.record import RecordedState, read_state
@@ -259,8 +260,8 @@ async def begin(
     )
     source = parse_app_object(app_obj).source
     target = request.revision or (source.target_revision if source else "")
-    await events.record(
-        ctx.refresher.client,
+    await tell(
+        ctx,
         app_obj,
         "OperationStarted",
         f"{'Dry-run s' if request.dry_run else 'S'}ync operation to {target or 'HEAD'} "
