@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -57,10 +58,13 @@ def caught_signals(notice: Callable[[str], None]) -> Iterator[Caught]:
         caught.interrupt.set(sig.name)
         notice(f"{sig.name}: ending the operation once its current step is done")
 
-    for sig in SIGNALS:
+    # Python delivers signals to the main thread only; a command run in another thread
+    # (an embedding program, a test runner) keeps its host's handling.
+    mine = threading.current_thread() is threading.main_thread()
+    for sig in SIGNALS if mine else ():
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         yield caught
     finally:
-        for sig in SIGNALS:
+        for sig in SIGNALS if mine else ():
             loop.remove_signal_handler(sig)

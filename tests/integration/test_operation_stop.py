@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -35,7 +36,9 @@ from tests.support.apps import HOOK, configmap, unique, yaml_docs
 from tests.support.brief import gitward
 from tests.support.controller import API, application
 from tests.support.git import GitRepo
-from tests.support.poll import delete_and_wait, eventually
+from tests.support.gwserver import ADMIN_PASSWORD
+from tests.support.poll import delete_and_wait, eventually, eventually_sync
+from tests.support.serverprocess import Gitward
 
 Obj = dict[str, Any]
 pytestmark = pytest.mark.cluster
@@ -230,19 +233,13 @@ async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
         await cleanup(kube, name, dest, home)
 
 
-async def test_the_api_servers_terminate_says_the_operation_is_terminating(
-    installed: KubeClient,
-) -> None:
-    """A hook runs, so the API server (which deletes nothing on a destination) only marks
-    the operation Terminating; its answer and audit Event say that, not "terminated"."""
-    kube = installed
-    name = unique("term-api")
-    hook = {"group": "batch", "version": "v1", "kind": "Job", "name": "never"}
-    hook.update(namespace=name, hookType="PreSync", syncPhase="PreSync", hookPhase="Running")
+async def running_hook_app(kube: KubeClient, name: str, home: str) -> None:
+    """An app a controller runs an operation of, its PreSync hook Job running (by hand:
+    no controller runs here, and no Job exists)."""
     app: Obj = {
         "apiVersion": API,
         "kind": "Application",
-        "metadata": {"name": name, "namespace": HOME},
+        "metadata": {"name": name, "namespace": home},
         "spec": {
             "project": "default",
             "source": {"repoURL": "https://git.example.com/t.git", "path": "a"},
@@ -258,32 +255,46 @@ async def test_the_api_servers_terminate_says_the_operation_is_terminating(
         },
     }
     await kube.create(app)
+    hook = {"group": "batch", "version": "v1", "kind": "Job", "name": "never"}
+    hook.update(namespace=name, hookType="PreSync", syncPhase="PreSync", hookPhase="Running")
     running = {"phase": "Running", "message": "waiting for the hook", "startedAt": now()}
     running["syncResult"] = {"revision": "a" * 40, "resources": [hook]}
     await kube.patch(
         API,
         "Application",
         name,
-        HOME,
+        home,
         {"status": {"operationState": running}},
         subresource="status",
     )
+
+
+def phase_of(app: Obj | None) -> str:
+    return str(((app or {}).get("status") or {}).get("operationState", {}).get("phase") or "")
+
+
+async def test_the_api_servers_terminate_says_the_operation_is_terminating(
+    installed: KubeClient,
+) -> None:
+    """A hook runs, so the API server (which deletes nothing on a destination) only marks
+    the operation Terminating; its answer and audit Event say that, not "terminated"."""
+    kube = installed
+    name = unique("term-api")
+    await running_hook_app(kube, name, HOME)
     try:
         async with serving(kube) as served:
 
-            async def seen() -> bool:
-                held = served.store.get(name, HOME) or {}
-                phase = ((held.get("status") or {}).get("operationState") or {}).get("phase")
-                return phase == "Running"
+            async def seen(phase: str) -> bool:
+                return phase_of(served.store.get(name, HOME)) == phase
 
-            await eventually(seen, "the running record in the informer")
+            await eventually(lambda: seen("Running"), "the running record in the informer")
             url = f"{served.url}/api/v1/applications/{name}/operation"
             status, answer = await call("DELETE", url)
             assert status == 200, answer
             assert answer["phase"] == "Terminating", answer
             assert "terminated" not in answer["message"], answer
             stored = await kube.get(API, "Application", name, HOME)
-            assert stored["status"]["operationState"]["phase"] == "Terminating"
+            assert phase_of(stored) == "Terminating"
             assert stored.get("operation"), "the controller ends it, with its lock"
 
             async def event() -> Obj | None:
@@ -296,17 +307,49 @@ async def test_the_api_servers_terminate_says_the_operation_is_terminating(
             assert said["message"].startswith("admin asked"), said["message"]
             assert "terminated running" not in said["message"]
 
-            async def marked() -> bool:
-                held = served.store.get(name, HOME) or {}
-                phase = ((held.get("status") or {}).get("operationState") or {}).get("phase")
-                return phase == "Terminating"
-
-            await eventually(marked, "the Terminating record in the informer")
+            await eventually(lambda: seen("Terminating"), "the Terminating record in the informer")
             status, again = await call("DELETE", url)
             assert status == 200, again
             assert again["phase"] == "Terminating", again
             kept = await kube.get(API, "Application", name, HOME)
-            assert kept["status"]["operationState"]["phase"] == "Terminating", "left to end"
+            assert phase_of(kept) == "Terminating", "left for the controller to end"
             assert kept.get("operation"), "a second request does not drop the lock"
     finally:
         await cleanup(kube, name, name)
+
+
+async def test_terminate_op_prints_what_happened_in_both_its_paths(
+    installed: KubeClient, namespace: str, gw: Gitward, server: str
+) -> None:
+    """Through the server the operation is only marked Terminating, and the CLI says so
+    (Argo CD's words); with --core the CLI ends it itself; then nothing is left to end."""
+    kube, home = installed, namespace
+    name = unique("term-cli")
+    await running_hook_app(kube, name, home)
+    try:
+        await asyncio.to_thread(
+            gw.ok, "login", server, "--username", "admin", "--password", ADMIN_PASSWORD
+        )
+
+        def served_phase() -> str | None:
+            shown = json.loads(gw.ok("app", "get", name, "-o", "json"))
+            return "yes" if phase_of(shown) == "Running" else None
+
+        await asyncio.to_thread(eventually_sync, served_phase, "the record in the server")
+        asked = await asyncio.to_thread(gw, "app", "terminate-op", name)
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        assert asked.stdout.strip() == f"Application '{name}' operation terminating"
+        assert phase_of(await kube.get(API, "Application", name, home)) == "Terminating"
+
+        ended = await asyncio.to_thread(gw, "--core", "app", "terminate-op", name)
+        assert ended.returncode == 0, ended.stdout + ended.stderr
+        assert ended.stdout.strip() == f"operation of application '{name}' terminated"
+        stored = await kube.get(API, "Application", name, home)
+        assert phase_of(stored) == "Failed"
+        assert "operation" not in stored
+
+        nothing = await asyncio.to_thread(gw, "--core", "app", "terminate-op", name)
+        assert nothing.returncode == 0, nothing.stdout + nothing.stderr
+        assert nothing.stdout.strip() == f"application '{name}' has no operation in progress"
+    finally:
+        await cleanup(kube, name, name, home)
