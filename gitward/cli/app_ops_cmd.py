@@ -370,11 +370,11 @@ def terminate_op(ctx: typer.Context, name: str) -> None:
         if not obj.get("operation") and before.get("phase") not in ("Running", "Terminating"):
             return None  # nothing runs: nothing to end
         stored = await end_operation(await refresher_for(client, cli.namespace), obj)
-        return _phase_and_message(stored.get("status") or {})
+        return phase_and_message(stored.get("status") or {})
 
     if cli.remote() is not None:
         answer = context.run_api(ctx, lambda c: app_remote_edit.terminate(c, name, cli.namespace))
-        ended = _phase_and_message(answer)
+        ended = phase_and_message(answer)
     else:
         found = context.run(ctx, body)
         if found is None:
@@ -395,7 +395,7 @@ def terminate_op(ctx: typer.Context, name: str) -> None:
         out.print(f"asked to terminate the operation of application '{escape(name)}'")
 
 
-def _phase_and_message(answer: object) -> tuple[str, str]:
+def phase_and_message(answer: object) -> tuple[str, str]:
     """``phase`` and ``message`` of the server's answer, or of a status' operationState."""
     found = answer if isinstance(answer, dict) else {}
     state = found.get("operationState", found)
