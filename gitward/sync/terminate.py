@@ -1,4 +1,5 @@
-"""Ending an operation before its work is done: ``app terminate-op`` and the sync timeout.
+"""Ending an operation before its work is done: ``app terminate-op``, the sync timeout,
+the CLI's own ``--timeout`` and signals (:mod:`gitward.sync.runner`).
 
 Argo CD terminates an operation the same way whoever asks (a user, or the
 controller's ``controller.sync.timeout.seconds``): every hook still running
