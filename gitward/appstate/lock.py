@@ -223,10 +223,14 @@ async def request_termination(client: KubeClient, app: Obj) -> Obj:
     at its next step and ends it. One with nothing to stop ends here
     (:func:`terminate`). The mark is written guarded by the resourceVersion
     read, so an operation that ended meanwhile keeps its own record (the app
-    is read again and judged again). The stored Application.
+    is read again and judged again). One already marked is left as it is: ending
+    it here would drop the lock and leave its hooks running with nobody to
+    delete them. The stored Application; its record says which of these happened.
     """
     for _ in range(3):
         state = (app.get("status") or {}).get("operationState")
+        if isinstance(state, dict) and state.get("phase") == "Terminating":
+            return app
         if not (isinstance(state, dict) and state.get("phase") == "Running"):
             return await terminate(client, app)
         if not _running_hooks(state):

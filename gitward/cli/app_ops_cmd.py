@@ -21,6 +21,7 @@ from gitward.appstate.wait import WaitFor, wait_for
 from gitward.cli import app_remote, app_remote_edit, app_view, context
 from gitward.cli.app_cmd import OutputOption
 from gitward.cli.console import err, out
+from gitward.cli.interrupt import Caught, caught_signals
 from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
 from gitward.model.app_edit import resource_selector, retry_from_flags
@@ -46,24 +47,38 @@ def _print_progress(task: SyncTask) -> None:
     )
 
 
+def _notice(msg: str) -> None:
+    err.print(f"[yellow]{escape(msg)}[/yellow]")
+
+
 def _sync(
     ctx: typer.Context, name: str, request: SyncRequest, timeout: float, output: str
-) -> OperationResult:
+) -> tuple[OperationResult, Caught]:
     cli = context.get(ctx)
 
-    async def body(client: KubeClient) -> OperationResult:
+    async def body(client: KubeClient) -> tuple[OperationResult, Caught]:
         obj = await get_app(client, name, cli.namespace)
         refresher = await refresher_for(client, cli.namespace)
-        return await run_sync(
-            refresher,
-            obj,
-            request,
-            timeout=timeout,
-            progress=_print_progress if output != "json" else lambda _t: None,
-            notice=lambda msg: err.print(f"[yellow]{escape(msg)}[/yellow]"),
-        )
+        with caught_signals(_notice) as caught:
+            result = await run_sync(
+                refresher,
+                obj,
+                request,
+                timeout=timeout,
+                progress=_print_progress if output != "json" else lambda _t: None,
+                notice=_notice,
+                interrupt=caught.interrupt,
+            )
+        return result, caught
 
     return context.run(ctx, body)
+
+
+def _exit_code(phase: object, caught: Caught | None) -> int:
+    """0 when the operation succeeded; 128 + the signal that ended it; else 1."""
+    if phase == "Succeeded":
+        return 0
+    return caught.exit_code if caught is not None else 1
 
 
 def sync(
@@ -84,7 +99,13 @@ def sync(
     apply_out_of_sync_only: bool = typer.Option(
         False, "--apply-out-of-sync-only", help="Skip resources that are already Synced."
     ),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the sync gives up."),
+    timeout: float = typer.Option(
+        300.0,
+        "--timeout",
+        help="Seconds before the sync gives up: the operation is then terminated as "
+        "terminate-op does (running hooks deleted, Failed). Through a server, only the "
+        "waiting stops; the controller goes on.",
+    ),
     retry_limit: int = typer.Option(
         0, "--retry-limit", help="Retry a failed sync this many times (-1: until --timeout)."
     ),
@@ -101,7 +122,9 @@ def sync(
 ) -> None:
     """Sync an Application to its target revision; exit non-zero if anything failed.
 
-    Without --retry-limit the app's spec.syncPolicy.retry applies.
+    Without --retry-limit the app's spec.syncPolicy.retry applies. With --core the CLI
+    runs the operation itself: Ctrl-C or SIGTERM terminates it once the step in progress
+    is done (running hooks deleted, Failed, exit 128 + the signal's number).
     """
     options = list(sync_option)
     if apply_out_of_sync_only:
@@ -117,10 +140,11 @@ def sync(
             retry_limit, retry_backoff_duration, retry_backoff_factor, retry_backoff_max_duration
         ),
     )
+    caught: Caught | None = None
     if context.get(ctx).remote() is not None:
         state, healths = _sync_remote(ctx, name, request, timeout)
     else:
-        result = _sync(ctx, name, request, timeout, output)
+        result, caught = _sync(ctx, name, request, timeout, output)
         state = {
             "phase": result.phase,
             "message": result.message,
@@ -149,8 +173,9 @@ def sync(
         )
     else:
         app_view.print_sync_result(state, healths, dry_run)
-    if state.get("phase") != "Succeeded":
-        raise typer.Exit(1)
+    code = _exit_code(state.get("phase"), caught)
+    if code:
+        raise typer.Exit(code)
 
 
 def _sync_remote(
@@ -251,16 +276,22 @@ def rollback(
     ctx: typer.Context,
     name: str,
     history_id: int | None = typer.Argument(None, help="History ID (default: the previous one)."),
-    timeout: float = typer.Option(300.0, "--timeout", help="Seconds before the sync gives up."),
+    timeout: float = typer.Option(
+        300.0,
+        "--timeout",
+        help="Seconds before the rollback gives up (terminated as app sync --timeout is).",
+    ),
     prune: bool = typer.Option(False, "--prune", help="Also prune what the old revision lacks."),
 ) -> None:
-    """Deploy a previous revision from the history. Disables automated sync, as Argo CD does."""
+    """Deploy a previous revision from the history. Disables automated sync, as Argo CD does.
+
+    Ctrl-C or SIGTERM ends a rollback the CLI runs as they end app sync."""
     cli = context.get(ctx)
     if cli.remote() is not None:
         _print_rollback(_rollback_remote(ctx, name, history_id, timeout, prune))
         return
 
-    async def body(client: KubeClient) -> OperationResult:
+    async def body(client: KubeClient) -> tuple[OperationResult, Caught]:
         obj = await get_app(client, name, cli.namespace)
         request = rollback_request(rollback_entry(obj, history_id, name), prune=prune)
         disabled = await disable_automated(client, obj)
@@ -272,24 +303,29 @@ def rollback(
             )
             obj = disabled
         refresher = await refresher_for(client, cli.namespace)
-        return await run_sync(
-            refresher,
-            obj,
-            request,
-            timeout=timeout,
-            progress=_print_progress,
-        )
+        with caught_signals(_notice) as caught:
+            result = await run_sync(
+                refresher,
+                obj,
+                request,
+                timeout=timeout,
+                progress=_print_progress,
+                interrupt=caught.interrupt,
+            )
+        return result, caught
 
-    result = context.run(ctx, body)
-    _print_rollback({"phase": result.phase, "message": result.message, "revision": result.revision})
+    result, caught = context.run(ctx, body)
+    outcome = {"phase": result.phase, "message": result.message, "revision": result.revision}
+    _print_rollback(outcome, caught)
 
 
-def _print_rollback(outcome: Obj) -> None:
+def _print_rollback(outcome: Obj, caught: Caught | None = None) -> None:
     out.print(f"{'Phase:':<16}{app_view.coloured(str(outcome.get('phase') or ''))}")
     out.print(f"{'Revision:':<16}{escape(str(outcome.get('revision') or ''))}")
     out.print(f"{'Message:':<16}{escape(str(outcome.get('message') or ''))}")
-    if outcome.get("phase") != "Succeeded":
-        raise typer.Exit(1)
+    code = _exit_code(outcome.get("phase"), caught)
+    if code:
+        raise typer.Exit(code)
 
 
 def _rollback_remote(
@@ -320,19 +356,55 @@ def _rollback_remote(
 
 
 def terminate_op(ctx: typer.Context, name: str) -> None:
-    """End the running operation: its running hook Jobs are deleted, it is recorded as
-    Failed ("Operation terminated") and its lock cleared (also a lock left by a killed sync)."""
+    """End the running operation.
+
+    With --core: its running hook Jobs are deleted, it is recorded as Failed ("Operation
+    terminated") and its lock cleared (also a lock left by a killed sync); exit 1 when a
+    hook could not be deleted (Error). Through a server, an operation whose hooks run is
+    only marked Terminating: the controller deletes them and ends it at its next step."""
     cli = context.get(ctx)
 
-    async def body(client: KubeClient) -> None:
+    async def body(client: KubeClient) -> tuple[str, str] | None:
         obj = await get_app(client, name, cli.namespace)
-        await end_operation(await refresher_for(client, cli.namespace), obj)
+        before = (obj.get("status") or {}).get("operationState") or {}
+        if not obj.get("operation") and before.get("phase") not in ("Running", "Terminating"):
+            return None  # nothing runs: nothing to end
+        stored = await end_operation(await refresher_for(client, cli.namespace), obj)
+        return phase_and_message(stored.get("status") or {})
 
     if cli.remote() is not None:
-        context.run_api(ctx, lambda c: app_remote_edit.terminate(c, name, cli.namespace))
+        answer = context.run_api(ctx, lambda c: app_remote_edit.terminate(c, name, cli.namespace))
+        ended = phase_and_message(answer)
     else:
-        context.run(ctx, body)
-    out.print(f"operation of application '{name}' terminated")
+        found = context.run(ctx, body)
+        if found is None:
+            out.print(f"application '{escape(name)}' has no operation in progress")
+            return
+        ended = found
+    phase, message = ended
+    if phase == "Terminating":
+        out.print(f"Application '{escape(name)}' operation terminating")
+        err.print(f"[dim]{escape(message)}[/dim]")
+    elif phase == "Error":
+        out.print(f"operation of application '{escape(name)}' ended with errors")
+        err.print(f"[red]{escape(message)}[/red]")
+        raise typer.Exit(1)
+    elif phase:
+        out.print(f"operation of application '{escape(name)}' terminated")
+    else:  # a server that does not say (Argo CD answers {})
+        out.print(f"asked to terminate the operation of application '{escape(name)}'")
+
+
+def phase_and_message(answer: object) -> tuple[str, str]:
+    """``phase`` and ``message`` of the server's answer, or of a status' operationState."""
+    found = answer if isinstance(answer, dict) else {}
+    state = found.get("operationState", found)
+    state = state if isinstance(state, dict) else {}
+    phase, message = state.get("phase"), state.get("message")
+    return (
+        phase if isinstance(phase, str) else "",
+        message if isinstance(message, str) else "",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -97,10 +97,15 @@ async def delete(
         delay = min(delay * 1.5, 2.0)
 
 
-async def terminate(client: ApiClient, name: str, namespace: str) -> None:
-    """End the app's running operation (the server refuses when none runs)."""
+async def terminate(client: ApiClient, name: str, namespace: str) -> Obj:
+    """End the app's running operation (the server refuses when none runs); the answer.
+
+    A gitward server answers the record's ``phase`` (``Terminating`` when the
+    controller still has to end it) and ``message``; anything else is ``{}``.
+    """
     path, params = app_path(name, namespace)
-    await client.request("DELETE", f"{path}/operation", params=params or None)
+    answer = await client.request("DELETE", f"{path}/operation", params=params or None)
+    return answer if isinstance(answer, dict) else {}
 
 
 def decoded_object(text: str, what: str) -> Obj:

@@ -41,7 +41,7 @@ from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.model.phases import OperationPhase
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
-from gitward.sync import cascade
+from gitward.sync import cascade, terminate
 from gitward.sync.attempt import tell
 from gitward.sync.operation import (
     SYNC_WINDOW_BLOCKED,
@@ -238,6 +238,11 @@ class Reconciler:
                 obj["metadata"].get("namespace") or self.namespace,
                 {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
             )
+        if terminate.unlocked_terminating(obj):
+            ended = await self._end_unlocked(name, obj)
+            if ended is None:
+                return True
+            obj = ended
         comparison: Comparison | None = None
         if obj.get("operation"):
             holder = self.refresher.holder
@@ -303,6 +308,24 @@ class Reconciler:
         ctx = self._context()
         self.apps[name] = (await abort(ctx, obj, why)).app_obj
         return comparison
+
+    async def _end_unlocked(self, name: str, obj: Obj) -> Obj | None:
+        """End a record left Terminating without its lock; None when it must wait a pass.
+
+        Nobody would take a step of it otherwise: the process that was ending it
+        died between its two writes, or another tool removed the ``operation`` field.
+        """
+        log.warning("app %s: ending an operation left Terminating without its lock", name)
+        try:
+            stored = await terminate.end_unlocked(self.refresher, obj)
+        except NotFound:
+            return None  # the Application was deleted meanwhile
+        except ClusterError as exc:  # written meanwhile (a new operation?): look again
+            log.info("app %s: the Terminating record changed meanwhile (%s)", name, exc)
+            self.wake(name, BUSY_RETRY_SECONDS)
+            return None
+        self.apps[name] = stored
+        return stored
 
     def _gone(self, name: str) -> bool:
         """Forget an app that no longer exists; False, as reconcile() says then."""

@@ -339,7 +339,12 @@ async def _guarded_write(client: KubeClient, app_obj: Obj, fields: Obj) -> Obj |
 
 
 async def abort(ctx: StepContext, app_obj: Obj, message: str) -> Step:
-    """End the operation ``app_obj`` records as Failed with ``message`` (a CLI timeout)."""
+    """End the operation ``app_obj`` records as Failed with ``message``, deleting nothing.
+
+    The controller ends so an automated operation waiting for its retry when a new
+    revision supersedes it; an operation ended before its work is done is terminated
+    instead (:mod:`gitward.sync.terminate`), its running hooks deleted.
+    """
     operation = app_obj.get("operation") or {}
     state = read_state(app_obj)
     attempt = Attempt(

@@ -3,23 +3,73 @@
 The CLI takes the same steps the controller takes (:mod:`gitward.sync.operation`),
 holding the lock throughout and pausing between steps as each asks — a CLI
 may wait; a controller worker never does.
+
+Here the CLI is the operation's executor, not a client waiting for a
+controller (as ``argocd app sync`` is): when it stops — its ``--timeout`` has
+passed, or a signal asks it to stop — nobody would take the next step, and
+the hooks it started would run on, unowned. So it terminates the operation as
+``app terminate-op`` and the controller's sync timeout do
+(:func:`gitward.sync.terminate.terminate`): the running hooks this operation
+created are deleted, the record ends ``Failed`` saying why, and the lock is
+released. A signal is acted on between two steps, never inside one, so the
+record it ends is whole: a hook the step in progress creates is recorded
+before termination reads the record to delete it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from gitward.appstate.comparison import Comparison
 from gitward.appstate.refresh import Refresher, parse_app_object
+from gitward.sync import terminate
 from gitward.sync.attempt import OperationResult, Progress, StepContext
-from gitward.sync.operation import Step, abort, begin, resume
+from gitward.sync.operation import Step, begin, resume
 from gitward.sync.plan import SyncRequest
 from gitward.sync.record import RecordedState, read_state
 
 Obj = dict[str, Any]
+
+
+@dataclass
+class Interrupt:
+    """A request from outside to stop the sync this process runs (a signal, as a rule).
+
+    Setting it never cancels anything: :func:`run_sync` sees it once the step in
+    progress is done and terminates the operation.
+    """
+
+    #: What asked ("SIGINT"); "" until then.
+    reason: str = ""
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def set(self, reason: str) -> None:
+        """Ask the sync to stop; the first reason given is kept."""
+        self.reason = self.reason or reason
+        self.event.set()
+
+
+def timeout_message(timeout: float, waiting: str) -> str:
+    """What an operation the CLI's ``--timeout`` ended records."""
+    doing = waiting.strip() or "running"
+    return (
+        f"{terminate.TERMINATED}: the sync did not finish within the CLI's --timeout of "
+        f"{timeout:.0f} s; it was {doing}"
+    )
+
+
+def interrupted_message(reason: str, waiting: str) -> str:
+    """What an operation ended by a signal to the CLI running it records."""
+    doing = waiting.strip() or "running"
+    return (
+        f"{terminate.TERMINATED}: the CLI running the sync was interrupted ({reason}); "
+        f"it was {doing}"
+    )
 
 
 async def run_sync(
@@ -35,13 +85,17 @@ async def run_sync(
     automated: bool = False,
     takeover: bool = False,
     comparison: Comparison | None = None,
+    interrupt: Interrupt | None = None,
 ) -> OperationResult:
     """Run a whole sync in this process: :func:`begin`, then :func:`resume` until done.
 
     The process pauses between steps as each asks (at most ``poll`` seconds
     while hooks run; a retry's whole backoff), holding the lock throughout.
+    Past ``timeout``, or once ``interrupt`` is set, the operation is terminated
+    (see the module's docstring).
     """
     ctx = StepContext(refresher, progress=progress, wait=poll)
+    stop = interrupt or Interrupt()
     deadline = time.monotonic() + timeout
     step = await begin(
         ctx,
@@ -55,6 +109,10 @@ async def run_sync(
     try:
         while (wait := step.requeue_after) is not None:
             state = read_state(step.app_obj)
+            if stop.reason:
+                message = interrupted_message(stop.reason, _waiting_for(state))
+                step = await _terminate(ctx, step.app_obj, state, message)
+                break
             if state.retry_pending:
                 if time.monotonic() + wait > deadline:
                     notice(
@@ -69,18 +127,36 @@ async def run_sync(
                     f"{state.retry_count}/{limit} in {wait:.0f} s"
                 )
             elif time.monotonic() > deadline:
-                step = await abort(
-                    ctx, step.app_obj, f"timed out after {timeout:.0f} s: {state.message}"
-                )
+                message = timeout_message(timeout, state.message)
+                step = await _terminate(ctx, step.app_obj, state, message)
                 break
             if wait > 0:
-                await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0) + poll))
-            step = await resume(ctx, step.app_obj)
+                pause = min(wait, max(deadline - time.monotonic(), 0.0) + poll)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.event.wait(), pause)
+            if not stop.reason:
+                step = await resume(ctx, step.app_obj)
     except BaseException as exc:
+        # Not a signal (those wait for the step to end): an error or a cancellation
+        # inside a step. The record is the one the step before left.
         if not step.done:
-            await abort(ctx, step.app_obj, f"sync interrupted: {exc}")
+            state = read_state(step.app_obj)
+            why = f"{terminate.TERMINATED}: the CLI running the sync stopped: {exc!r:.300}"
+            await _terminate(ctx, step.app_obj, state, why)
         raise
     return step.result
+
+
+def _waiting_for(state: RecordedState) -> str:
+    if state.retry_pending:
+        return f"waiting to retry after a failed attempt ({state.message})"
+    return state.message
+
+
+async def _terminate(ctx: StepContext, app_obj: Obj, state: RecordedState, message: str) -> Step:
+    """End the operation as ``app terminate-op`` does: its running hooks deleted first."""
+    stored, phase, said = await terminate.terminate(ctx.refresher, app_obj, state, message)
+    return Step(stored, OperationResult(phase, said, state.revision))
 
 
 def _limit(app_obj: Obj, request: SyncRequest) -> str:
@@ -92,4 +168,4 @@ def _limit(app_obj: Obj, request: SyncRequest) -> str:
 async def _give_up(ctx: StepContext, app_obj: Obj, state: RecordedState) -> Step:
     """End an operation waiting for a retry with the failure of its last attempt."""
     message = state.message.partition(": ")[2] or state.message
-    return await abort(ctx, app_obj, message)
+    return await _terminate(ctx, app_obj, state, message)

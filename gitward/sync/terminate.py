@@ -1,4 +1,5 @@
-"""Ending an operation before its work is done: ``app terminate-op`` and the sync timeout.
+"""Ending an operation before its work is done: ``app terminate-op``, the sync timeout,
+the CLI's own ``--timeout`` and signals (:mod:`gitward.sync.runner`).
 
 Argo CD terminates an operation the same way whoever asks (a user, or the
 controller's ``controller.sync.timeout.seconds``): every hook still running
@@ -15,6 +16,12 @@ termination delete someone else's object.
 The timeout is measured from ``operationState.startedAt``, which every attempt
 of one operation keeps (retries included, as Argo CD): it survives a restart,
 and any replica that takes the next step enforces it.
+
+A record marked ``Terminating`` whose lock (the ``operation`` field) is gone —
+the process ending it died between its two writes, or another tool removed the
+field — would name an operation nobody takes a step of, Terminating for ever:
+:func:`end_unlocked` lets the controller end it, deleting the running hooks the
+record's own operation id marks.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ Obj = dict[str, Any]
 TERMINATED = lock.TERMINATED
 #: The message when a running hook could not be deleted (Argo CD's words).
 TERMINATION_ERRORS = "Operation termination had errors"
+#: Why a Terminating record without a lock was ended, after :data:`TERMINATED`.
+UNLOCKED = "the controller ended it, as its lock (the operation field) was gone"
 
 
 def timed_out(timeout: float, started_at: str) -> bool:
@@ -112,9 +121,10 @@ async def _writer(refresher: Refresher, app_obj: Obj) -> KubeClient:
 
 
 async def stop_hooks(
-    refresher: Refresher, app_obj: Obj, state: RecordedState
+    refresher: Refresher, app_obj: Obj, state: RecordedState, operation_id: str
 ) -> tuple[list[Obj], list[str]]:
-    """Delete the running hooks ``state`` records; the record's entries after it, and errors."""
+    """Delete the running hooks ``state`` records that operation ``operation_id`` created;
+    the record's entries after it, and errors."""
     running = [
         i
         for i, s in enumerate(state.resources)
@@ -128,7 +138,6 @@ async def stop_hooks(
         writer = await _writer(refresher, app_obj)
     except GitwardError as exc:
         return entries, [str(exc)]
-    operation_id = lock.operation_id(app_obj)
     for index in running:
         saved = state.resources[index]
         try:
@@ -142,18 +151,28 @@ async def stop_hooks(
 
 
 async def terminate(
-    refresher: Refresher, app_obj: Obj, state: RecordedState, message: str = TERMINATED
+    refresher: Refresher,
+    app_obj: Obj,
+    state: RecordedState,
+    message: str = TERMINATED,
+    *,
+    operation_id: str | None = None,
+    guard: bool = False,
 ) -> tuple[Obj, OperationPhase, str]:
     """End ``app_obj``'s operation as Argo CD does; the stored app, the phase and message.
 
-    Running hooks are deleted (:func:`stop_hooks`), the record is written
-    ended — before the lock is cleared, so a process resuming the operation in
-    between finds it finished — with an event, and the lock goes. No retry
-    follows: a terminated operation is over.
+    Running hooks are deleted (:func:`stop_hooks`; those of ``operation_id``,
+    by default the lock's), the record is written ended — before the lock is
+    cleared, so a process resuming the operation in between finds it finished
+    — with an event, and the lock goes. No retry follows: a terminated
+    operation is over. With ``guard`` the record is written only if nobody
+    wrote the app since it was read (a ClusterError otherwise).
     """
     client = refresher.client
     raw = (app_obj.get("status") or {}).get("operationState")
-    entries, errors = await stop_hooks(refresher, app_obj, state)
+    if operation_id is None:
+        operation_id = lock.operation_id(app_obj)
+    entries, errors = await stop_hooks(refresher, app_obj, state, operation_id)
     phase = OperationPhase.ERROR if errors else OperationPhase.FAILED
     if errors:
         message = f"{TERMINATION_ERRORS}: {message}: " + "; ".join(errors)
@@ -162,7 +181,7 @@ async def terminate(
         ended = {k: v for k, v in raw.items() if k != "nextRetryAt"}
         ended.update(phase=str(phase), message=message, finishedAt=now())
         ended["syncResult"] = {**(result or {}), "resources": entries}
-        app_obj = await patch_status(client, app_obj, {"operationState": ended})
+        app_obj = await patch_status(client, app_obj, {"operationState": ended}, guard=guard)
         revision = state.revision[:7]
         await events.record(
             client,
@@ -187,4 +206,51 @@ async def terminate_op(refresher: Refresher, app_obj: Obj) -> Obj:
     except InvalidRecord:
         return await lock.terminate(refresher.client, app_obj)
     stored, _phase, _message = await terminate(refresher, app_obj, state)
+    return stored
+
+
+def recorded_operation_id(app_obj: Obj) -> str:
+    """The operation id the record itself carries (``operationState.operation.info``).
+
+    The record is input: anything but a list of name/value objects names no id.
+    """
+    state = (app_obj.get("status") or {}).get("operationState")
+    operation = state.get("operation") if isinstance(state, dict) else None
+    info = operation.get("info") if isinstance(operation, dict) else None
+    for item in info if isinstance(info, list) else []:
+        if isinstance(item, dict) and item.get("name") == lock.OPERATION_ID:
+            value = item.get("value")
+            return value if isinstance(value, str) else ""
+    return ""
+
+
+def unlocked_terminating(app_obj: Obj) -> bool:
+    """Whether ``app_obj`` records a Terminating operation that no lock holds any more."""
+    status = app_obj.get("status")
+    state = status.get("operationState") if isinstance(status, dict) else None
+    phase = state.get("phase") if isinstance(state, dict) else None
+    return phase == str(OperationPhase.TERMINATING) and not app_obj.get("operation")
+
+
+async def end_unlocked(refresher: Refresher, app_obj: Obj) -> Obj:
+    """End a Terminating record without a lock (:func:`unlocked_terminating`); the stored app.
+
+    Its running hooks that carry the record's operation id are deleted, and
+    the record ends Failed, "Operation terminated". The write is guarded: an
+    operation someone starts meanwhile takes the lock (a new resourceVersion),
+    and its record is not overwritten (the ClusterError tells the caller to
+    look again). A record that cannot be read names no hook: it is only ended.
+    """
+    try:
+        state = read_state(app_obj)
+    except InvalidRecord:
+        return await lock.terminate(refresher.client, app_obj)
+    stored, _phase, _message = await terminate(
+        refresher,
+        app_obj,
+        state,
+        f"{TERMINATED}: {UNLOCKED}",
+        operation_id=recorded_operation_id(app_obj),
+        guard=True,
+    )
     return stored

@@ -11,7 +11,8 @@ what the controller would refuse is refused here, naming the field.
 
 ``DELETE operation`` ends an operation with nothing running at once; one whose
 hooks run is marked ``Terminating`` and the controller deletes those hooks and
-ends it at its next step, as Argo CD does (this server may delete nothing).
+ends it at its next step, as Argo CD does (this server may delete nothing). Its
+answer and audit Event say which of the two happened.
 """
 
 from __future__ import annotations
@@ -182,14 +183,38 @@ async def rollback_app(request: web.Request) -> web.Response:
     return json_response(stored)
 
 
+#: What the answer and the audit Event say of an operation marked for the controller to end.
+TERMINATING_MESSAGE = (
+    "operation is terminating: the controller deletes its running hooks and ends it "
+    "at its next step"
+)
+
+
 async def terminate_operation(request: web.Request) -> web.Response:
-    """``DELETE /api/v1/applications/{name}/operation``: end the running operation."""
+    """``DELETE /api/v1/applications/{name}/operation``: end the running operation.
+
+    The answer says what happened, as the record does: ``phase`` ``Terminating``
+    when the operation was only marked for the controller to end (Argo CD's CLI
+    prints "operation terminating" then), else the phase and message it ended
+    with. Argo CD answers ``{}``; these two fields are gitward's own.
+    """
     obj, _ = find_app(request, "sync")
     if not obj.get("operation"):
         raise FailedPrecondition("Unable to terminate operation. No operation is in progress")
-    await request_termination(request.app[CONTEXT].client, obj)
-    await audit(request, obj, "OperationTerminated", "terminated running operation")
-    return json_response({"message": "operation terminated"})
+    stored = await request_termination(request.app[CONTEXT].client, obj)
+    state = (stored.get("status") or {}).get("operationState")
+    state = state if isinstance(state, dict) else {}
+    phase, message = str(state.get("phase") or ""), str(state.get("message") or "")
+    if phase == "Terminating":
+        await audit(
+            request,
+            stored,
+            "OperationTerminating",
+            "asked the controller to terminate the running operation (its hooks are running)",
+        )
+        return json_response({"phase": phase, "message": TERMINATING_MESSAGE})
+    await audit(request, stored, "OperationTerminated", "terminated running operation")
+    return json_response({"phase": phase, "message": message or "operation terminated"})
 
 
 def add_routes(app: web.Application) -> None:

@@ -1,0 +1,355 @@
+"""How an operation ends when whoever runs it stops: on a real control plane, real git.
+
+- ``gitward app sync --timeout N`` and a SIGINT or SIGTERM to a running ``gitward app
+  sync`` (the CLI runs the operation itself): the operation is terminated as
+  ``app terminate-op`` terminates it — the running hook Job deleted, the record
+  ``Failed`` saying why, the lock released — and the process exits non-zero.
+- A record left ``Terminating`` without its lock (the ``operation`` field): the
+  controller's next pass ends it, deleting the hook Job that operation created.
+- The API server's ``DELETE .../operation`` while a hook runs only marks the operation
+  ``Terminating``: its answer and its audit Event say so, and a second request leaves
+  the mark (and the hook) for the controller instead of dropping the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitward.appstate import lock
+from gitward.appstate.status import now
+from gitward.cluster import KubeClient, NotFound
+from gitward.services import Services, build_controller
+from gitward.sync import hooks
+from tests.support.apiserver import call, serving
+from tests.support.apps import HOOK, configmap, unique, yaml_docs
+from tests.support.brief import gitward
+from tests.support.controller import API, application
+from tests.support.git import GitRepo
+from tests.support.gwserver import ADMIN_PASSWORD
+from tests.support.poll import delete_and_wait, eventually, eventually_sync
+from tests.support.serverprocess import Gitward
+
+Obj = dict[str, Any]
+pytestmark = pytest.mark.cluster
+HOME = "argocd"
+
+
+def job(name: str, annotations: dict[str, str] | None = None) -> Obj:
+    """A PreSync hook Job that never completes (it stays suspended)."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "annotations": {HOOK: "PreSync", **(annotations or {})}},
+        "spec": {
+            "suspend": True,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "m", "image": "busybox:1.36", "args": ["true"]}],
+                }
+            },
+        },
+    }
+
+
+async def operation_state(kube: KubeClient, name: str, home: str = HOME) -> Obj:
+    app = await kube.get(API, "Application", name, home)
+    return dict((app.get("status") or {}).get("operationState") or {})
+
+
+async def gone_or_deleting(kube: KubeClient, name: str, namespace: str) -> bool:
+    try:
+        live = await kube.get("batch/v1", "Job", name, namespace)
+    except NotFound:
+        return True
+    return bool(live["metadata"].get("deletionTimestamp"))
+
+
+async def hanging_app(kube: KubeClient, repo: GitRepo, name: str, dest: str) -> None:
+    """An app whose PreSync hook Job never completes, so its sync never ends on its own."""
+    repo.commit({"app/all.yaml": yaml_docs(job("never"), configmap("x"))})
+    await kube.create(application(name, repo, dest, None))
+
+
+async def cleanup(kube: KubeClient, name: str, dest: str, home: str = HOME) -> None:
+    with contextlib.suppress(NotFound):
+        await kube.patch(API, "Application", name, home, {"operation": None})
+    await delete_and_wait(kube, API, "Application", name, home)
+    with contextlib.suppress(NotFound):
+        await kube.delete("v1", "Namespace", dest, None, propagation="Background")
+
+
+def start_sync(kubeconfig: Path, name: str) -> subprocess.Popen[str]:
+    """``gitward app sync NAME`` as a user starts it in a terminal, left running."""
+    argv = [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(kubeconfig)]
+    argv += ["--namespace", HOME, "app", "sync", name, "--timeout", "300"]
+    return subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+async def assert_terminated(kube: KubeClient, name: str, dest: str, why: str) -> Obj:
+    """The operation ended Failed saying ``why``, its hook deleted, its lock released."""
+    state = await operation_state(kube, name)
+    assert state["phase"] == "Failed", state
+    assert state["message"].startswith("Operation terminated"), state["message"]
+    assert why in state["message"], state["message"]
+    assert "job.batch/never" in state["message"], "it says what it was waiting for"
+    assert state["finishedAt"]
+    entry = next(r for r in state["syncResult"]["resources"] if r["name"] == "never")
+    assert entry["hookPhase"] == "Failed"
+    assert "terminated" in entry["message"]
+    await eventually(lambda: gone_or_deleting(kube, "never", dest), "the hook Job deleted")
+    assert "operation" not in await kube.get(API, "Application", name, HOME), "lock released"
+    return state
+
+
+async def test_a_cli_sync_past_its_timeout_terminates_the_operation(
+    installed: KubeClient, kubeconfig: Path, git_repo: Callable[[str], GitRepo]
+) -> None:
+    name, dest = unique("cli-to"), unique("cli-to")
+    await hanging_app(installed, git_repo("cli-to"), name, dest)
+    try:
+        done = await asyncio.to_thread(
+            gitward, kubeconfig, "--namespace", HOME, "app", "sync", name, "--timeout", "6"
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Operation terminated" in done.stdout, done.stdout
+        await assert_terminated(installed, name, dest, "--timeout of 6 s")
+    finally:
+        await cleanup(installed, name, dest)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_a_signal_to_a_cli_sync_terminates_the_operation(
+    installed: KubeClient,
+    kubeconfig: Path,
+    git_repo: Callable[[str], GitRepo],
+    sig: signal.Signals,
+) -> None:
+    name, dest = unique("cli-sig"), unique("cli-sig")
+    await hanging_app(installed, git_repo("cli-sig"), name, dest)
+    proc = start_sync(kubeconfig, name)
+    try:
+
+        async def hook_running() -> bool:
+            found = (await operation_state(installed, name)).get("syncResult") or {}
+            recorded = any(r.get("hookPhase") == "Running" for r in found.get("resources") or [])
+            return recorded and not await gone_or_deleting(installed, "never", dest)
+
+        await eventually(hook_running, "the sync's hook Job to run", timeout=60)
+        proc.send_signal(sig)
+        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        assert proc.returncode == 128 + sig, (proc.returncode, out, err)
+        assert "Operation terminated" in out, out + err
+        await assert_terminated(installed, name, dest, f"interrupted ({sig.name})")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        await cleanup(installed, name, dest)
+
+
+async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
+    installed: KubeClient, namespace: str, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """The process that marked the operation Terminating died before it ended it, and
+    something removed the ``operation`` field: the controller's next pass ends it."""
+    kube, home = installed, namespace
+    name, dest = unique("orphan"), unique("orphan")
+    repo = git_repo("orphan")
+    repo.commit({"app/all.yaml": yaml_docs(configmap("x"))})
+    app = application(name, repo, dest, None)
+    app["metadata"]["namespace"] = home
+    await kube.create(app)
+    await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
+    operation_id = "0123456789abcdef"
+    mark = {hooks.OWNER: hooks.owner_token(operation_id, 0, "PreSync", 0)}
+    made = job("never", mark)
+    made["metadata"]["namespace"] = dest
+    await kube.create(made)
+    hook = {
+        "group": "batch",
+        "version": "v1",
+        "kind": "Job",
+        "namespace": dest,
+        "name": "never",
+        "syncPhase": "PreSync",
+        "hookType": "PreSync",
+        "hookPhase": "Running",
+        "message": "job.batch/never: running",
+    }
+    state = {
+        "operation": {
+            "sync": {"revision": repo.head()},
+            "initiatedBy": {"username": "admin"},
+            "info": [{"name": lock.OPERATION_ID, "value": operation_id}],
+        },
+        "phase": "Terminating",
+        "message": lock.TERMINATING,
+        "startedAt": now(),
+        "syncResult": {"revision": repo.head(), "resources": [hook]},
+    }
+    await kube.patch(
+        API, "Application", name, home, {"status": {"operationState": state}}, subresource="status"
+    )
+    assert "operation" not in await kube.get(API, "Application", name, home)
+    ctl = build_controller(await Services.load(kube, home, long_lived=True), workers=2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(ctl.run(stop))
+    try:
+
+        async def ended() -> Obj | None:
+            found = await operation_state(kube, name, home)
+            return found if found.get("phase") != "Terminating" else None
+
+        done = await eventually(ended, "the Terminating record to end", timeout=30)
+        assert done["phase"] == "Failed", done
+        assert done["message"].startswith("Operation terminated"), done["message"]
+        assert done["finishedAt"]
+        assert done["startedAt"] == state["startedAt"], "the rest of the record stays"
+        entry = done["syncResult"]["resources"][0]
+        assert entry["hookPhase"] == "Failed", entry
+        await eventually(lambda: gone_or_deleting(kube, "never", dest), "the hook Job deleted")
+        assert "operation" not in await kube.get(API, "Application", name, home)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 40)
+        await cleanup(kube, name, dest, home)
+
+
+async def running_hook_app(kube: KubeClient, name: str, home: str) -> None:
+    """An app a controller runs an operation of, its PreSync hook Job running (by hand:
+    no controller runs here, and no Job exists)."""
+    app: Obj = {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": home},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": "https://git.example.com/t.git", "path": "a"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+        },
+        "operation": {
+            "sync": {"revision": "a" * 40},
+            "initiatedBy": {"username": "admin"},
+            "info": [
+                {"name": lock.HEARTBEAT, "value": now()},
+                {"name": lock.HOLDER, "value": "controller@gitward-0/1a2b3c4d"},
+            ],
+        },
+    }
+    await kube.create(app)
+    hook = {"group": "batch", "version": "v1", "kind": "Job", "name": "never"}
+    hook.update(namespace=name, hookType="PreSync", syncPhase="PreSync", hookPhase="Running")
+    running = {"phase": "Running", "message": "waiting for the hook", "startedAt": now()}
+    running["syncResult"] = {"revision": "a" * 40, "resources": [hook]}
+    await kube.patch(
+        API,
+        "Application",
+        name,
+        home,
+        {"status": {"operationState": running}},
+        subresource="status",
+    )
+
+
+def phase_of(app: Obj | None) -> str:
+    return str(((app or {}).get("status") or {}).get("operationState", {}).get("phase") or "")
+
+
+async def test_the_api_servers_terminate_says_the_operation_is_terminating(
+    installed: KubeClient,
+) -> None:
+    """A hook runs, so the API server (which deletes nothing on a destination) only marks
+    the operation Terminating; its answer and audit Event say that, not "terminated"."""
+    kube = installed
+    name = unique("term-api")
+    await running_hook_app(kube, name, HOME)
+    try:
+        async with serving(kube) as served:
+
+            async def seen(phase: str) -> bool:
+                return phase_of(served.store.get(name, HOME)) == phase
+
+            await eventually(lambda: seen("Running"), "the running record in the informer")
+            url = f"{served.url}/api/v1/applications/{name}/operation"
+            status, answer = await call("DELETE", url)
+            assert status == 200, answer
+            assert answer["phase"] == "Terminating", answer
+            assert "terminated" not in answer["message"], answer
+            stored = await kube.get(API, "Application", name, HOME)
+            assert phase_of(stored) == "Terminating"
+            assert stored.get("operation"), "the controller ends it, with its lock"
+
+            async def event() -> Obj | None:
+                found = await kube.list(
+                    "v1", "Event", HOME, field_selector=f"involvedObject.name={name}"
+                )
+                return next((e for e in found if e["reason"] == "OperationTerminating"), None)
+
+            said = await eventually(event, "the audit Event")
+            assert said["message"].startswith("admin asked"), said["message"]
+            assert "terminated running" not in said["message"]
+
+            await eventually(lambda: seen("Terminating"), "the Terminating record in the informer")
+            status, again = await call("DELETE", url)
+            assert status == 200, again
+            assert again["phase"] == "Terminating", again
+            kept = await kube.get(API, "Application", name, HOME)
+            assert phase_of(kept) == "Terminating", "left for the controller to end"
+            assert kept.get("operation"), "a second request does not drop the lock"
+    finally:
+        await cleanup(kube, name, name)
+
+
+async def test_terminate_op_prints_what_happened_in_both_its_paths(
+    installed: KubeClient, namespace: str, gw: Gitward, server: str
+) -> None:
+    """Through the server the operation is only marked Terminating, and the CLI says so
+    (Argo CD's words); with --core the CLI ends it itself; then nothing is left to end."""
+    kube, home = installed, namespace
+    name = unique("term-cli")
+    await running_hook_app(kube, name, home)
+    try:
+        await asyncio.to_thread(
+            gw.ok, "login", server, "--username", "admin", "--password", ADMIN_PASSWORD
+        )
+
+        def served_phase() -> str | None:
+            shown = json.loads(gw.ok("app", "get", name, "-o", "json"))
+            return "yes" if phase_of(shown) == "Running" else None
+
+        await asyncio.to_thread(eventually_sync, served_phase, "the record in the server")
+        asked = await asyncio.to_thread(gw, "app", "terminate-op", name)
+        assert asked.returncode == 0, asked.stdout + asked.stderr
+        assert asked.stdout.strip() == f"Application '{name}' operation terminating"
+        assert phase_of(await kube.get(API, "Application", name, home)) == "Terminating"
+
+        ended = await asyncio.to_thread(gw, "--core", "app", "terminate-op", name)
+        assert ended.returncode == 0, ended.stdout + ended.stderr
+        assert ended.stdout.strip() == f"operation of application '{name}' terminated"
+        stored = await kube.get(API, "Application", name, home)
+        assert phase_of(stored) == "Failed"
+        assert "operation" not in stored
+
+        nothing = await asyncio.to_thread(gw, "--core", "app", "terminate-op", name)
+        assert nothing.returncode == 0, nothing.stdout + nothing.stderr
+        assert nothing.stdout.strip() == f"application '{name}' has no operation in progress"
+    finally:
+        await cleanup(kube, name, name, home)
