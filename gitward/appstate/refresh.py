@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -62,6 +63,12 @@ class ParsedApps:
         key = state_key(obj)
         found = self._found.get(key[0], key[1]) if key else None
         if found is not None:
+            if found.raw is not obj and key:
+                # The same version as another dict (a status write's answer, then the
+                # watch's event): keep the one the caller holds, so the other is freed.
+                # At rest every app's last written copy was held here beside the watch's.
+                found = dataclasses.replace(found, raw=obj)
+                self._found.put(key[0], key[1], found)
             return found
         app = parse_app_object(obj)
         if key:

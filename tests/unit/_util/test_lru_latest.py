@@ -61,7 +61,15 @@ def test_parsed_apps_keep_one_application_per_uid() -> None:
     parsed.parse(_app("u2", 1, name="api"))
     assert len(parsed) == 2
     newest = _app("u1", 2_000)
-    assert parsed.parse(newest) is parsed.parse(_app("u1", 2_000))  # still a hit
+    first = parsed.parse(newest)
+    assert parsed.parse(newest) is first  # still a hit
+    # The same version as another dict (a write's answer, then the watch's copy): not
+    # parsed again, but the entry now holds the dict last given, so the other is freed.
+    watched = _app("u1", 2_000)
+    hit = parsed.parse(watched)
+    assert hit == first
+    assert hit.raw is watched
+    assert parsed.parse(watched) is hit
     assert parsed.parse(_app("u1", 2_001)).raw["metadata"]["resourceVersion"] == "2001"
 
 
