@@ -44,19 +44,18 @@ class QuietGate:
     async def wait(self) -> None:
         if not self.busy():
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.longest
+        # Busy now, whatever the poller last found: a write never passes on a stale look.
+        self._quiet.clear()
         self._waiters += 1
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll())
         try:
-            while self.busy():
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return
-                self._quiet.clear()  # busy now, whatever the last look found
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._quiet.wait(), remaining)
+            # One wake-up per waiter: when the poller finds the queue without urgent
+            # work, every waiter goes (re-checking each would wake them all again at
+            # every poll while new work keeps arriving).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.longest):
+                    await self._quiet.wait()
         finally:
             self._waiters -= 1
 
