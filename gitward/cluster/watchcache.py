@@ -34,6 +34,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gitward._util.sharedkeys import share_keys
 from gitward._util.versions import resource_version as _revision
 from gitward.cluster.client import KubeClient
 from gitward.cluster.errors import ClusterError, UnknownKind
@@ -115,7 +116,8 @@ class KindCache:
             self.objects[key] = _stub(obj)
             self.stubs.add(key)
         else:
-            self.objects[key] = obj
+            # Kept until its next version: with one copy of each key (a third smaller).
+            self.objects[key] = share_keys(obj)
             self.stubs.discard(key)
         self._index(key, owner)
         return previous, owner

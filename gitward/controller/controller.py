@@ -19,6 +19,7 @@ from typing import Any
 
 from gitward._util.glob import glob_match
 from gitward._util.logcontext import log_context
+from gitward._util.sharedkeys import share_keys
 from gitward._util.versions import resource_version
 from gitward.appstate import Refresher
 from gitward.appstate.events import EventWriter
@@ -246,6 +247,8 @@ class Controller:
         # Nothing here reads an Application's managedFields: with 10,000 apps they would
         # be a large share of the memory the watch holds.
         meta.pop("managedFields", None)
+        obj = share_keys(obj)  # kept until the next event: one copy of each key
+        meta = obj.get("metadata") or {}
         name = self.key(obj)
         old = self.app_objects.get(name)
         self.app_objects[name] = obj
