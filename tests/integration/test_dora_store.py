@@ -15,12 +15,12 @@ from gitward.cluster import ApiError, KubeClient, NotFound
 from gitward.dora import Recorder
 from gitward.dora import recorder as recorder_module
 from gitward.dora.store import ABSENT, configmap_name, load, load_all_configmaps, update
+from tests.support.admission import allow, refusing
 from tests.support.apps import unique
 from tests.support.brief import gitward
 from tests.support.poll import eventually
 
 API = "argoproj.io/v1alpha1"
-ADMISSION = "admissionregistration.k8s.io/v1"
 
 
 async def _application(kube: KubeClient, name: str) -> dict[str, Any]:
@@ -160,73 +160,49 @@ async def test_a_record_the_api_server_refuses_is_stored_once_it_accepts(
     policy = f"{name}-deny"
     monkeypatch.setattr(recorder_module, "RETRY_SECONDS", 0.2)
     recorder = Recorder(kube, "argocd", write_delay=0.0)
-    await kube.create(
-        {
-            "apiVersion": ADMISSION,
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": {"name": policy},
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {
-                    "resourceRules": [
-                        {
-                            "apiGroups": [""],
-                            "apiVersions": ["v1"],
-                            "operations": ["CREATE", "UPDATE"],
-                            "resources": ["configmaps"],
-                        }
-                    ]
-                },
-                "validations": [
-                    {"expression": f"object.metadata.name != '{cm_name}'", "message": "refused"}
-                ],
-            },
-        }
-    )
-    binding = {
-        "apiVersion": ADMISSION,
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": policy},
-        "spec": {"policyName": policy, "validationActions": ["Deny"]},
+    rule = {
+        "apiGroups": [""],
+        "apiVersions": ["v1"],
+        "operations": ["CREATE", "UPDATE"],
+        "resources": ["configmaps"],
     }
-    await kube.create(binding)
+    refusal = f"object.metadata.name != '{cm_name}'"
     try:
+        async with refusing(kube, policy, rule, refusal, "refused"):
 
-        async def refused() -> bool:
-            try:
-                await kube.create(
-                    {
-                        "apiVersion": "v1",
-                        "kind": "ConfigMap",
-                        "metadata": {"name": cm_name, "namespace": "argocd"},
-                    }
-                )
-            except ApiError as exc:
-                return "refused" in str(exc)
-            await kube.delete("v1", "ConfigMap", cm_name, "argocd")
-            return False
+            async def refused() -> bool:
+                try:
+                    await kube.create(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "ConfigMap",
+                            "metadata": {"name": cm_name, "namespace": "argocd"},
+                        }
+                    )
+                except ApiError as exc:
+                    return "refused" in str(exc)
+                await kube.delete("v1", "ConfigMap", cm_name, "argocd")
+                return False
 
-        await eventually(refused, "the admission policy in force")
-        revision = "b" * 40
-        finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        happened = await recorder.record({**app, "status": _status(revision, finished, "Healthy")})
-        assert [h.kind for h in happened] == ["deployment"], happened
-        with pytest.raises(NotFound):
-            await kube.get("v1", "ConfigMap", cm_name, "argocd")
+            await eventually(refused, "the admission policy in force")
+            revision = "b" * 40
+            finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            status = _status(revision, finished, "Healthy")
+            happened = await recorder.record({**app, "status": status})
+            assert [h.kind for h in happened] == ["deployment"], happened
+            with pytest.raises(NotFound):
+                await kube.get("v1", "ConfigMap", cm_name, "argocd")
 
-        await kube.delete(ADMISSION, "ValidatingAdmissionPolicyBinding", policy, None)
+            await allow(kube, policy)
 
-        async def stored() -> bool:
-            with contextlib.suppress(NotFound):
-                record = await load(kube, "argocd", "argocd", name)
-                return [d.revision for d in record.deployments] == [revision]
-            return False
+            async def stored() -> bool:
+                with contextlib.suppress(NotFound):
+                    record = await load(kube, "argocd", "argocd", name)
+                    return [d.revision for d in record.deployments] == [revision]
+                return False
 
-        await eventually(stored, "the refused record stored once the API server accepts it")
+            await eventually(stored, "the refused record stored once the API server accepts it")
     finally:
         await recorder.flush()
-        for kind in ("ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"):
-            with contextlib.suppress(NotFound):
-                await kube.delete(ADMISSION, kind, policy, None)
         with contextlib.suppress(NotFound):
             await kube.delete(API, "Application", name, "argocd")

@@ -30,6 +30,7 @@ from gitward.appstate.status import age_seconds
 from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.services import Services, build_controller
 from gitward.sync import hooks
+from tests.support.admission import refusing
 from tests.support.apps import HOOK, configmap, unique, yaml_docs
 from tests.support.controller import API, application
 from tests.support.git import GitRepo
@@ -37,7 +38,6 @@ from tests.support.poll import eventually
 
 Obj = dict[str, Any]
 pytestmark = pytest.mark.cluster
-ADMISSION = "admissionregistration.k8s.io/v1"
 #: Where the probe Application lives: a namespace no controller of these tests watches.
 PROBES = "default"
 
@@ -114,53 +114,25 @@ async def hook_records_refused(kube: KubeClient, names: list[str]) -> AsyncItera
     policy's name; it is gone afterwards."""
     policy = f"refuse-hook-records-{names[0]}"
     allowed = ", ".join(f"'{n}'" for n in names)
-    await kube.create(
-        {
-            "apiVersion": ADMISSION,
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": {"name": policy},
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {
-                    "resourceRules": [
-                        {
-                            "apiGroups": ["argoproj.io"],
-                            "apiVersions": ["*"],
-                            "operations": ["UPDATE"],
-                            "resources": ["applications/status"],
-                        }
-                    ]
-                },
-                "matchConditions": [
-                    {
-                        "name": "these-apps",
-                        "expression": f"object.metadata.name in [{allowed}]",
-                    }
-                ],
-                "validations": [
-                    {"expression": f"!({RECORDS_RUNNING_HOOK})", "message": "hook record refused"}
-                ],
-            },
-        }
-    )
-    await kube.create(
-        {
-            "apiVersion": ADMISSION,
-            "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": policy},
-            "spec": {"policyName": policy, "validationActions": ["Deny"]},
-        }
-    )
-    probe = names[-1]
-    try:
+    rule = {
+        "apiGroups": ["argoproj.io"],
+        "apiVersions": ["*"],
+        "operations": ["UPDATE"],
+        "resources": ["applications/status"],
+    }
+    async with refusing(
+        kube,
+        policy,
+        rule,
+        f"!({RECORDS_RUNNING_HOOK})",
+        "hook record refused",
+        only_if=f"object.metadata.name in [{allowed}]",
+    ):
+        probe = names[-1]
         await eventually(
             lambda: refused(kube, probe), "the policy to refuse hook records", timeout=30
         )
         yield policy
-    finally:
-        for kind in ("ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"):
-            with contextlib.suppress(NotFound):
-                await kube.delete(ADMISSION, kind, policy, None)
 
 
 async def test_a_hook_created_before_its_record_failed_is_adopted_not_created_again(
