@@ -31,7 +31,7 @@ from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.services import Services, build_controller
 from gitward.sync import hooks
 from tests.support.admission import refusing
-from tests.support.apps import HOOK, configmap, unique, yaml_docs
+from tests.support.apps import configmap, suspended_hook_job, unique, yaml_docs
 from tests.support.controller import API, application
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
@@ -40,24 +40,6 @@ Obj = dict[str, Any]
 pytestmark = pytest.mark.cluster
 #: Where the probe Application lives: a namespace no controller of these tests watches.
 PROBES = "default"
-
-
-def job(meta: Obj, phase: str) -> Obj:
-    """A hook Job that runs only once the test un-suspends it."""
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {**meta, "annotations": {HOOK: phase}},
-        "spec": {
-            "suspend": True,
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "m", "image": "busybox:1.36", "args": ["true"]}],
-                }
-            },
-        },
-    }
 
 
 def app_in(home: str, name: str, repo: GitRepo, dest: str, automated: Obj | None = None) -> Obj:
@@ -146,7 +128,7 @@ async def test_a_hook_created_before_its_record_failed_is_adopted_not_created_ag
     name, dest = unique("adopt"), unique("adopt")
     probe = f"{name}-probe"
     repo = git_repo("adopt")
-    migrate = job({"generateName": "migrate-"}, "PreSync")
+    migrate = suspended_hook_job({"generateName": "migrate-"})
     repo.commit({"app/all.yaml": yaml_docs(migrate, configmap("x"))})
     await kube.create(app_in(PROBES, probe, repo, dest))
     stop = asyncio.Event()
@@ -215,7 +197,8 @@ async def test_the_sync_timeout_and_a_terminate_request_end_operations_as_argo_c
     far, far_dest = unique("far"), unique("far")
     asked, asked_dest = unique("asked"), unique("asked")
     hanging = git_repo("hang")
-    hanging.commit({"app/all.yaml": yaml_docs(job({"name": "never"}, "PreSync"), configmap("x"))})
+    never = suspended_hook_job({"name": "never"})
+    hanging.commit({"app/all.yaml": yaml_docs(never, configmap("x"))})
     bad = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -251,7 +234,7 @@ async def test_the_sync_timeout_and_a_terminate_request_end_operations_as_argo_c
         await eventually(hook_running, "the asked app's hook to run", timeout=20)
         await kube.create(
             {
-                **job({"name": "bystander"}, "PreSync"),
+                **suspended_hook_job({"name": "bystander"}),
                 "metadata": {"name": "bystander", "namespace": asked_dest},
             }
         )

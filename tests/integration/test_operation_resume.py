@@ -30,7 +30,7 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.localkube import LocalCluster
 from gitward.localkube.process import free_ports
 from gitward.services import Services, build_controller
-from tests.support.apps import HOOK, configmap, unique, yaml_docs
+from tests.support.apps import configmap, suspended_hook_job, unique, yaml_docs
 from tests.support.controller import API, application, configmap_data
 from tests.support.git import GitRepo
 from tests.support.poll import eventually
@@ -113,24 +113,6 @@ def results(state: Obj) -> list[Obj]:
     return list((state.get("syncResult") or {}).get("resources") or [])
 
 
-def suspended_job(name: str, phase: str) -> Obj:
-    """A hook Job that runs only once the test un-suspends it."""
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name, "annotations": {HOOK: phase}},
-        "spec": {
-            "suspend": True,
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "m", "image": "busybox:1.36", "args": ["true"]}],
-                }
-            },
-        },
-    }
-
-
 def gated_deployment(gate: str) -> Obj:
     """Healthy only once a node carries the label ``GATE=gate`` (its Pod has nowhere to go)."""
     labels = {"app": "gate"}
@@ -176,7 +158,7 @@ async def test_a_killed_controller_goes_on_from_the_record_and_applies_nothing_t
     name, dest, gate = unique("killed"), unique("killed"), unique("gate")
     wave0 = [configmap(f"w0-{i:03d}", {WAVE: "0"}) for i in range(149)]
     wave1 = [configmap(f"w1-{i:03d}", {WAVE: "1"}) for i in range(150)]
-    docs = [suspended_job("migrate", "PreSync"), gated_deployment(gate), *wave0, *wave1]
+    docs = [suspended_hook_job({"name": "migrate"}), gated_deployment(gate), *wave0, *wave1]
     repo = git_repo("killed")
     repo.commit({"app/all.yaml": yaml_docs(*docs)})
     log = tmp_path / "controller.log"
@@ -332,7 +314,7 @@ async def test_apps_waiting_on_hooks_hold_no_worker(
     waiting = [unique("hooked") for _ in range(20)]
     dests = {n: unique("hooked") for n in waiting}
     hooked = git_repo("hooked")
-    hooked.commit({"app/all.yaml": yaml_docs(suspended_job("wait", "PreSync"), configmap("x"))})
+    hooked.commit({"app/all.yaml": yaml_docs(suspended_hook_job({"name": "wait"}), configmap("x"))})
     plain = git_repo("plain")
     plain.commit({"app/cm.yaml": yaml_docs(configmap("c"))})
     healer, healer_dest = unique("heal"), unique("heal")

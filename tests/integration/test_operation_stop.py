@@ -32,7 +32,7 @@ from gitward.cluster import KubeClient, NotFound
 from gitward.services import Services, build_controller
 from gitward.sync import hooks
 from tests.support.apiserver import call, serving
-from tests.support.apps import HOOK, configmap, unique, yaml_docs
+from tests.support.apps import configmap, suspended_hook_job, unique, yaml_docs
 from tests.support.brief import gitward
 from tests.support.controller import API, application
 from tests.support.git import GitRepo
@@ -43,24 +43,6 @@ from tests.support.serverprocess import Gitward
 Obj = dict[str, Any]
 pytestmark = pytest.mark.cluster
 HOME = "argocd"
-
-
-def job(name: str, annotations: dict[str, str] | None = None) -> Obj:
-    """A PreSync hook Job that never completes (it stays suspended)."""
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name, "annotations": {HOOK: "PreSync", **(annotations or {})}},
-        "spec": {
-            "suspend": True,
-            "template": {
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "m", "image": "busybox:1.36", "args": ["true"]}],
-                }
-            },
-        },
-    }
 
 
 async def operation_state(kube: KubeClient, name: str, home: str = HOME) -> Obj:
@@ -78,7 +60,7 @@ async def gone_or_deleting(kube: KubeClient, name: str, namespace: str) -> bool:
 
 async def hanging_app(kube: KubeClient, repo: GitRepo, name: str, dest: str) -> None:
     """An app whose PreSync hook Job never completes, so its sync never ends on its own."""
-    repo.commit({"app/all.yaml": yaml_docs(job("never"), configmap("x"))})
+    repo.commit({"app/all.yaml": yaml_docs(suspended_hook_job({"name": "never"}), configmap("x"))})
     await kube.create(application(name, repo, dest, None))
 
 
@@ -180,7 +162,7 @@ async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
     await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
     operation_id = "0123456789abcdef"
     mark = {hooks.OWNER: hooks.owner_token(operation_id, 0, "PreSync", 0)}
-    made = job("never", mark)
+    made = suspended_hook_job({"name": "never"}, annotations=mark)
     made["metadata"]["namespace"] = dest
     await kube.create(made)
     hook = {
@@ -257,7 +239,7 @@ async def running_hook_app(kube: KubeClient, name: str, home: str) -> None:
     await kube.create(app)
     hook = {"group": "batch", "version": "v1", "kind": "Job", "name": "never"}
     hook.update(namespace=name, hookType="PreSync", syncPhase="PreSync", hookPhase="Running")
-    running = {"phase": "Running", "message": "waiting for the hook", "startedAt": now()}
+    running: Obj = {"phase": "Running", "message": "waiting for the hook", "startedAt": now()}
     running["syncResult"] = {"revision": "a" * 40, "resources": [hook]}
     await kube.patch(
         API,

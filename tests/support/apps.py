@@ -61,6 +61,26 @@ def configmap(name: str, annotations: dict[str, str] | None = None) -> dict[str,
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": name}}
 
 
+def suspended_hook_job(
+    metadata: dict[str, Any], phase: str = "PreSync", annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A hook Job of ``phase`` that runs only once the test un-suspends it (else never)."""
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {**metadata, "annotations": {HOOK: phase, **(annotations or {})}},
+        "spec": {
+            "suspend": True,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "m", "image": "busybox:1.36", "args": ["true"]}],
+                }
+            },
+        },
+    }
+
+
 def deployment(name: str, image: str, namespace: str = "") -> dict[str, Any]:
     """A one-replica Deployment of one container (its Pods run on the kwok nodes)."""
     meta: dict[str, Any] = {"name": name}
