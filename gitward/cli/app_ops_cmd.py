@@ -26,7 +26,7 @@ from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
 from gitward.model.app_edit import resource_selector, retry_from_flags
 from gitward.services import refresher_for
-from gitward.sync.attempt import OperationResult
+from gitward.sync.attempt import OperationResult, Progress
 from gitward.sync.plan import SyncRequest, SyncTask
 from gitward.sync.rollback import rollback_entry, rollback_request
 from gitward.sync.runner import run_sync
@@ -58,20 +58,33 @@ def _sync(
 
     async def body(client: KubeClient) -> tuple[OperationResult, Caught]:
         obj = await get_app(client, name, cli.namespace)
-        refresher = await refresher_for(client, cli.namespace)
-        with caught_signals(_notice) as caught:
-            result = await run_sync(
-                refresher,
-                obj,
-                request,
-                timeout=timeout,
-                progress=_print_progress if output != "json" else lambda _t: None,
-                notice=_notice,
-                interrupt=caught.interrupt,
-            )
-        return result, caught
+        progress = _print_progress if output != "json" else lambda _t: None
+        return await _run_here(client, cli.namespace, obj, request, timeout, progress)
 
     return context.run(ctx, body)
+
+
+async def _run_here(
+    client: KubeClient,
+    namespace: str,
+    obj: Obj,
+    request: SyncRequest,
+    timeout: float,
+    progress: Progress,
+) -> tuple[OperationResult, Caught]:
+    """Run a sync (or rollback) in this process, SIGINT and SIGTERM ending it cleanly."""
+    refresher = await refresher_for(client, namespace)
+    with caught_signals(_notice) as caught:
+        result = await run_sync(
+            refresher,
+            obj,
+            request,
+            timeout=timeout,
+            progress=progress,
+            notice=_notice,
+            interrupt=caught.interrupt,
+        )
+    return result, caught
 
 
 def _exit_code(phase: object, caught: Caught | None) -> int:
@@ -302,17 +315,7 @@ def rollback(
                 f"gitward app set {escape(name)} --sync-policy automated"
             )
             obj = disabled
-        refresher = await refresher_for(client, cli.namespace)
-        with caught_signals(_notice) as caught:
-            result = await run_sync(
-                refresher,
-                obj,
-                request,
-                timeout=timeout,
-                progress=_print_progress,
-                interrupt=caught.interrupt,
-            )
-        return result, caught
+        return await _run_here(client, cli.namespace, obj, request, timeout, _print_progress)
 
     result, caught = context.run(ctx, body)
     outcome = {"phase": result.phase, "message": result.message, "revision": result.revision}
