@@ -25,6 +25,8 @@ from gitward.cli.interrupt import Caught, caught_signals
 from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
 from gitward.model.app_edit import resource_selector, retry_from_flags
+from gitward.model.outcome import Outcome, read_outcome, recorded_outcome
+from gitward.model.phases import OperationPhase
 from gitward.services import refresher_for
 from gitward.sync.attempt import OperationResult, Progress
 from gitward.sync.plan import SyncRequest, SyncTask
@@ -367,47 +369,34 @@ def terminate_op(ctx: typer.Context, name: str) -> None:
     only marked Terminating: the controller deletes them and ends it at its next step."""
     cli = context.get(ctx)
 
-    async def body(client: KubeClient) -> tuple[str, str] | None:
+    async def body(client: KubeClient) -> Outcome | None:
         obj = await get_app(client, name, cli.namespace)
-        before = (obj.get("status") or {}).get("operationState") or {}
-        if not obj.get("operation") and before.get("phase") not in ("Running", "Terminating"):
+        if not obj.get("operation") and not recorded_outcome(obj).in_progress:
             return None  # nothing runs: nothing to end
         stored = await end_operation(await refresher_for(client, cli.namespace), obj)
-        return phase_and_message(stored.get("status") or {})
+        return recorded_outcome(stored)
 
     if cli.remote() is not None:
         answer = context.run_api(ctx, lambda c: app_remote_edit.terminate(c, name, cli.namespace))
-        ended = phase_and_message(answer)
+        ended = read_outcome(answer)
     else:
         found = context.run(ctx, body)
         if found is None:
             out.print(f"application '{escape(name)}' has no operation in progress")
             return
         ended = found
-    phase, message = ended
-    if phase == "Terminating":
+    phase, message = ended.phase, ended.message
+    if phase is OperationPhase.TERMINATING:
         out.print(f"Application '{escape(name)}' operation terminating")
         err.print(f"[dim]{escape(message)}[/dim]")
-    elif phase == "Error":
+    elif phase is OperationPhase.ERROR:
         out.print(f"operation of application '{escape(name)}' ended with errors")
         err.print(f"[red]{escape(message)}[/red]")
         raise typer.Exit(1)
-    elif phase:
+    elif phase is not None:
         out.print(f"operation of application '{escape(name)}' terminated")
     else:  # a server that does not say (Argo CD answers {})
         out.print(f"asked to terminate the operation of application '{escape(name)}'")
-
-
-def phase_and_message(answer: object) -> tuple[str, str]:
-    """``phase`` and ``message`` of the server's answer, or of a status' operationState."""
-    found = answer if isinstance(answer, dict) else {}
-    state = found.get("operationState", found)
-    state = state if isinstance(state, dict) else {}
-    phase, message = state.get("phase"), state.get("message")
-    return (
-        phase if isinstance(phase, str) else "",
-        message if isinstance(message, str) else "",
-    )
 
 
 def register(app: typer.Typer) -> None:

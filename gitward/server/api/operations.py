@@ -25,6 +25,8 @@ from gitward.appstate import history
 from gitward.appstate.lock import request_termination
 from gitward.cluster import Conflict
 from gitward.model.errors import GitwardError
+from gitward.model.outcome import recorded_outcome
+from gitward.model.phases import OperationPhase
 from gitward.server.api.common import (
     REFRESHER,
     audit,
@@ -202,10 +204,9 @@ async def terminate_operation(request: web.Request) -> web.Response:
     if not obj.get("operation"):
         raise FailedPrecondition("Unable to terminate operation. No operation is in progress")
     stored = await request_termination(request.app[CONTEXT].client, obj)
-    state = (stored.get("status") or {}).get("operationState")
-    state = state if isinstance(state, dict) else {}
-    phase, message = str(state.get("phase") or ""), str(state.get("message") or "")
-    if phase == "Terminating":
+    ended = recorded_outcome(stored)
+    phase = str(ended.phase or "")
+    if ended.phase is OperationPhase.TERMINATING:
         await audit(
             request,
             stored,
@@ -214,7 +215,7 @@ async def terminate_operation(request: web.Request) -> web.Response:
         )
         return json_response({"phase": phase, "message": TERMINATING_MESSAGE})
     await audit(request, stored, "OperationTerminated", "terminated running operation")
-    return json_response({"phase": phase, "message": message or "operation terminated"})
+    return json_response({"phase": phase, "message": ended.message or "operation terminated"})
 
 
 def add_routes(app: web.Application) -> None:
