@@ -24,7 +24,7 @@ from gitward.model.phases import OperationPhase
 from gitward.sync import machine
 from gitward.sync.executor import ClusterExecutor, create_namespace
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan
-from gitward.sync.record import RecordedState, overlay
+from gitward.sync.record import RecordedState, overlay, recorded_operation, without_info
 from gitward.sync.requested import initiator_of, is_automated
 from gitward.sync.shared import SharedResourceFound
 
@@ -67,35 +67,6 @@ async def tell(
         ctx.events.emit(app_obj, reason, message, warning)
     else:
         await events.record(ctx.refresher.client, app_obj, reason, message, warning)
-
-
-def without_info(operation: Obj) -> Obj:
-    """The operation as the record keeps it: the lock's holder and heartbeat left out."""
-    return {k: v for k, v in operation.items() if k != "info"}
-
-
-def recorded_operation(operation: Obj, operation_id: str) -> Obj:
-    """``operation`` as the record keeps it: without the lock's info, but with its id."""
-    kept = without_info(operation)
-    if operation_id:
-        kept["info"] = [{"name": lock.OPERATION_ID, "value": operation_id}]
-    return kept
-
-
-def same_operation(recorded: object, app_obj: Obj) -> bool:
-    """Whether a record's ``operation`` is the one ``app_obj``'s lock holds.
-
-    By the lock's operation id when either has one; else (a record written by
-    another tool) by what the two ask for.
-    """
-    if not isinstance(recorded, dict):
-        return False
-    info = recorded.get("info")
-    ids = [i.get("value") for i in info if isinstance(i, dict)] if isinstance(info, list) else []
-    ours = lock.operation_id(app_obj)
-    if ids or ours:
-        return ours in ids
-    return without_info(recorded) == without_info(app_obj.get("operation") or {})
 
 
 class Attempt:

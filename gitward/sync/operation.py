@@ -44,11 +44,10 @@ from gitward.sync.attempt import (
     OperationResult,
     Progress,
     StepContext,
-    same_operation,
     tell,
 )
 from gitward.sync.plan import SyncRequest
-from gitward.sync.record import RecordedState, read_state
+from gitward.sync.record import RecordedState, read_state, same_operation
 from gitward.sync.requested import initiator_of, request_from_operation
 
 __all__ = [

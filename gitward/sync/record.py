@@ -12,7 +12,13 @@ resources[]}``), with two additions of gitward's own:
   no wave, and one resource may be a hook of two phases);
 - ``nextRetryAt``: while a failed attempt waits for its retry (``phase``
   Running with ``finishedAt`` set, as Argo CD records it), when the next
-  attempt is due.
+  attempt is due;
+- ``operation.info``: the operation the record belongs to, as the one entry
+  named :data:`gitward.appstate.lock.OPERATION_ID` (the lock's own holder and
+  heartbeat are left out). It is written by :func:`recorded_operation` and read
+  by :func:`operation_id_of`, here and nowhere else, so a step knows whether
+  the record it reads is the locked operation's (:func:`same_operation`) and
+  termination knows whose hooks it may delete (:func:`recorded_operation_id`).
 
 The record is input like any other (anyone with write access to the status
 may have edited it): :func:`read_state` checks every field it uses and raises
@@ -24,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from gitward.appstate import lock
 from gitward.model.errors import ConfigError
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode, SyncPhase
 from gitward.sync.plan import SyncTask
@@ -194,3 +201,50 @@ def overlay(tasks: list[SyncTask], saved: tuple[SavedResult, ...]) -> list[Obj]:
         task.status, task.hook_phase = found.status, found.hook_phase
         task.message = found.message or task.message
     return [s.raw for s in left if s.status is not None or s.hook_phase is not None]
+
+
+def without_info(operation: Obj) -> Obj:
+    """The operation as the record keeps it: the lock's holder and heartbeat left out."""
+    return {k: v for k, v in operation.items() if k != "info"}
+
+
+def recorded_operation(operation: Obj, operation_id: str) -> Obj:
+    """``operation`` as the record keeps it: without the lock's info, but with its id."""
+    kept = without_info(operation)
+    if operation_id:
+        kept["info"] = [{"name": lock.OPERATION_ID, "value": operation_id}]
+    return kept
+
+
+def operation_id_of(recorded: object) -> str:
+    """The operation id a recorded ``operation`` carries ("" when it names none).
+
+    The record is input: anything but a list of name/value objects names no id.
+    """
+    info = recorded.get("info") if isinstance(recorded, dict) else None
+    for item in info if isinstance(info, list) else []:
+        if isinstance(item, dict) and item.get("name") == lock.OPERATION_ID:
+            value = item.get("value")
+            return value if isinstance(value, str) else ""
+    return ""
+
+
+def recorded_operation_id(app_obj: Obj) -> str:
+    """The operation id ``app_obj``'s record carries (``operationState.operation.info``)."""
+    status = app_obj.get("status")
+    state = status.get("operationState") if isinstance(status, dict) else None
+    return operation_id_of(state.get("operation") if isinstance(state, dict) else None)
+
+
+def same_operation(recorded: object, app_obj: Obj) -> bool:
+    """Whether a record's ``operation`` is the one ``app_obj``'s lock holds.
+
+    By the lock's operation id when either has one; else (a record written by
+    another tool) by what the two ask for.
+    """
+    if not isinstance(recorded, dict):
+        return False
+    theirs, ours = operation_id_of(recorded), lock.operation_id(app_obj)
+    if theirs or ours:
+        return theirs == ours
+    return without_info(recorded) == without_info(app_obj.get("operation") or {})

@@ -37,7 +37,13 @@ from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.errors import GitwardError
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode
 from gitward.sync import hooks
-from gitward.sync.record import InvalidRecord, RecordedState, SavedResult, read_state
+from gitward.sync.record import (
+    InvalidRecord,
+    RecordedState,
+    SavedResult,
+    read_state,
+    recorded_operation_id,
+)
 
 Obj = dict[str, Any]
 
@@ -207,21 +213,6 @@ async def terminate_op(refresher: Refresher, app_obj: Obj) -> Obj:
         return await lock.terminate(refresher.client, app_obj)
     stored, _phase, _message = await terminate(refresher, app_obj, state)
     return stored
-
-
-def recorded_operation_id(app_obj: Obj) -> str:
-    """The operation id the record itself carries (``operationState.operation.info``).
-
-    The record is input: anything but a list of name/value objects names no id.
-    """
-    state = (app_obj.get("status") or {}).get("operationState")
-    operation = state.get("operation") if isinstance(state, dict) else None
-    info = operation.get("info") if isinstance(operation, dict) else None
-    for item in info if isinstance(info, list) else []:
-        if isinstance(item, dict) and item.get("name") == lock.OPERATION_ID:
-            value = item.get("value")
-            return value if isinstance(value, str) else ""
-    return ""
 
 
 def unlocked_terminating(app_obj: Obj) -> bool:

@@ -17,10 +17,9 @@ import pytest
 from gitward.appstate import lock
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode
 from gitward.sync import hooks
-from gitward.sync.attempt import recorded_operation, same_operation
 from gitward.sync.machine import WaveDegraded, advance, single_step
 from gitward.sync.plan import SyncRequest, SyncTask, build_plan
-from gitward.sync.record import overlay, read_state
+from gitward.sync.record import overlay, read_state, recorded_operation, same_operation
 from tests.unit.sync.test_plan import APP, annotated, comparison, obj, state
 
 HOOK = "argocd.argoproj.io/hook"

@@ -1,8 +1,9 @@
 """Reading what ends an operation from hostile input, and the words an ended one records.
 
-- the operation id a record carries (``operationState.operation.info``) and whether a
-  record is Terminating without its lock: any JSON value is read without an error,
-  and only a well-formed entry names an id;
+- the operation id a record carries (``operationState.operation.info``), written and
+  read by one module (:mod:`gitward.sync.record`), and whether a record is Terminating
+  without its lock: any JSON value is read without an error, and only a well-formed
+  entry names an id;
 - what the CLI's ``--timeout`` and a signal record, and the interrupt a sync watches.
 """
 
@@ -15,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitward.appstate import lock
-from gitward.sync import terminate
+from gitward.sync import record, terminate
 from gitward.sync.runner import Interrupt, interrupted_message, timeout_message
 
 JSON = st.recursive(
@@ -36,7 +37,7 @@ def app_with(state: Any, operation: Any = None) -> dict[str, Any]:
 
 @given(JSON)
 def test_any_record_reads_as_an_id_or_none(state: Any) -> None:
-    found = terminate.recorded_operation_id(app_with(state))
+    found = record.recorded_operation_id(app_with(state))
     assert isinstance(found, str)
 
 
@@ -44,14 +45,30 @@ def test_any_record_reads_as_an_id_or_none(state: Any) -> None:
 def test_a_well_formed_record_names_its_id(other: Any, operation_id: str) -> None:
     info = [{"name": "x", "value": other}, {"name": lock.OPERATION_ID, "value": operation_id}]
     state = {"operation": {"info": info}}
-    assert terminate.recorded_operation_id(app_with(state)) == operation_id
+    assert record.recorded_operation_id(app_with(state)) == operation_id
 
 
 @given(JSON)
 def test_an_id_that_is_not_a_string_names_none(value: Any) -> None:
     state = {"operation": {"info": [{"name": lock.OPERATION_ID, "value": value}]}}
     expected = value if isinstance(value, str) else ""
-    assert terminate.recorded_operation_id(app_with(state)) == expected
+    assert record.recorded_operation_id(app_with(state)) == expected
+
+
+@given(st.dictionaries(st.text(max_size=8), JSON, max_size=4), st.text(max_size=16))
+def test_the_id_a_record_is_written_with_reads_back(operation: Any, operation_id: str) -> None:
+    written = record.recorded_operation(operation, operation_id)
+    assert record.operation_id_of(written) == operation_id
+    assert record.without_info(written) == record.without_info(operation)
+
+
+@given(JSON, st.text(min_size=1, max_size=16))
+def test_a_record_is_the_locked_operations_when_it_names_the_locks_id(
+    recorded: Any, operation_id: str
+) -> None:
+    app = {"operation": {"info": [{"name": lock.OPERATION_ID, "value": operation_id}]}}
+    same = record.same_operation(recorded, app)
+    assert same is (isinstance(recorded, dict) and record.operation_id_of(recorded) == operation_id)
 
 
 @given(JSON, JSON)
