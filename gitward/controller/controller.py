@@ -19,6 +19,7 @@ from typing import Any
 
 from gitward._util.glob import glob_match
 from gitward._util.logcontext import log_context
+from gitward._util.quiet import QuietGate
 from gitward._util.sharedkeys import share_keys
 from gitward._util.versions import resource_version
 from gitward.appstate import Refresher
@@ -52,7 +53,8 @@ class Controller:
 
     Built by the composition root (:mod:`gitward.services`), which gives it the parts
     it shares with the refresher: the work ``queue`` the live caches wake, the
-    ``caches`` of every destination cluster, and the ``projects`` informer.
+    ``caches`` of every destination cluster, and the ``projects`` informer; and the
+    ``quiet`` gate it shares with the writers behind its work.
     """
 
     def __init__(
@@ -71,11 +73,16 @@ class Controller:
         git_stats: Callable[[], dict[str, Any]] = dict,
         sync_timeout: float = 0.0,
         events: EventWriter | None = None,
+        quiet: QuietGate | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
         #: The operations' Events, written in the background behind the queue's work.
         self.events = events
+        #: Open while ``queue`` holds no urgent work: the writes that can wait go through it
+        #: (the Events above, the delivery records of the loops beside this controller).
+        #: Made once by the composition root and handed to each of them.
+        self.quiet = quiet
         #: Globs of other namespaces whose Applications this controller reconciles too
         #: (Argo CD's ``application.namespaces``); empty: only ``namespace``.
         self.application_namespaces = application_namespaces

@@ -54,12 +54,14 @@ def build_controller(
 ) -> Controller:
     """The Application controller over ``services``: its queue, the live caches of every
     destination (they wake the queue on drift), the AppProject informer its refreshes
-    read, and a refresher that names this replica in the operations it runs.
+    read, a refresher that names this replica in the operations it runs, and the one
+    quiet gate its Events and the delivery recorder's writes wait at.
     ``sync_timeout`` (seconds; 0: never) terminates an operation that runs longer.
     """
     queue = WorkQueue()
-    # Events (and, through the controller, delivery records) wait while syncs do.
-    events = EventWriter(services.client, QuietGate(queue.has_urgent))
+    # One gate: Events and delivery records (recorder()) wait while syncs do.
+    quiet = QuietGate(queue.has_urgent)
+    events = EventWriter(services.client, quiet)
     tracking = services.settings.tracking
     caches = LiveCaches(tracking, queue.add)
     projects = Informer(services.client, API_VERSION, "AppProject", services.namespace)
@@ -83,6 +85,7 @@ def build_controller(
         git_stats=services.git_stats,
         sync_timeout=sync_timeout,
         events=events,
+        quiet=quiet,
     )
 
 
@@ -135,7 +138,8 @@ def notifier(services: Services, ctl: Controller, sharding: Sharding) -> Notifie
 
 
 def recorder(services: Services, ctl: Controller, sharding: Sharding) -> Recorder:
-    """A delivery recorder fed by ``ctl``'s watch, reading commit times from its mirrors."""
+    """A delivery recorder fed by ``ctl``'s watch, reading commit times from its mirrors;
+    its writes wait behind the controller's work at the gate :func:`build_controller` made."""
     git = services.git
     commits = GitCommits(git, lambda: services.credentials) if git is not None else None
     found = Recorder(
@@ -143,7 +147,7 @@ def recorder(services: Services, ctl: Controller, sharding: Sharding) -> Recorde
         services.namespace,
         commits,
         write_delay=RECORD_WRITE_DELAY,
-        gate=ctl.events.gate if ctl.events is not None else None,
+        gate=ctl.quiet,
     )
     found.attach(ctl, active=sharding.owns)
     _on_shards_gained(sharding, ctl, found.look)

@@ -89,6 +89,12 @@ async def test_the_controller_records_deliveries(
     port = free_ports(1)[0]
     try:
         async with running_loops(kube, port, interval=2.0) as loops:
+            # One gate, made by build_controller: records wait behind the syncs as Events do.
+            assert loops.recorder is not None
+            assert loops.controller.events is not None
+            assert loops.controller.quiet is not None
+            assert loops.recorder.gate is loops.controller.quiet
+            assert loops.controller.events.gate is loops.controller.quiet
             await kube.create(application(name, repo, ns, {"prune": True, "selfHeal": True}))
             record = await recorded(
                 kube, name, "the first deployment to be Healthy",
