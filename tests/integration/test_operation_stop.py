@@ -27,12 +27,19 @@ from typing import Any
 import pytest
 
 from gitward.appstate import lock
-from gitward.appstate.status import now
 from gitward.cluster import KubeClient, NotFound
 from gitward.services import Services, build_controller
 from gitward.sync import hooks
 from tests.support.apiserver import call, serving
-from tests.support.apps import configmap, suspended_hook_job, unique, yaml_docs
+from tests.support.apps import (
+    app_in_operation,
+    configmap,
+    offline_app,
+    running_hook,
+    suspended_hook_job,
+    unique,
+    yaml_docs,
+)
 from tests.support.brief import gitward
 from tests.support.controller import API, application
 from tests.support.git import GitRepo
@@ -158,38 +165,23 @@ async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
     repo.commit({"app/all.yaml": yaml_docs(configmap("x"))})
     app = application(name, repo, dest, None)
     app["metadata"]["namespace"] = home
-    await kube.create(app)
     await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
     operation_id = "0123456789abcdef"
     mark = {hooks.OWNER: hooks.owner_token(operation_id, 0, "PreSync", 0)}
     made = suspended_hook_job({"name": "never"}, annotations=mark)
     made["metadata"]["namespace"] = dest
     await kube.create(made)
-    hook = {
-        "group": "batch",
-        "version": "v1",
-        "kind": "Job",
-        "namespace": dest,
-        "name": "never",
-        "syncPhase": "PreSync",
-        "hookType": "PreSync",
-        "hookPhase": "Running",
-        "message": "job.batch/never: running",
-    }
-    state = {
-        "operation": {
-            "sync": {"revision": repo.head()},
-            "initiatedBy": {"username": "admin"},
-            "info": [{"name": lock.OPERATION_ID, "value": operation_id}],
-        },
-        "phase": "Terminating",
-        "message": lock.TERMINATING,
-        "startedAt": now(),
-        "syncResult": {"revision": repo.head(), "resources": [hook]},
-    }
-    await kube.patch(
-        API, "Application", name, home, {"status": {"operationState": state}}, subresource="status"
+    stored = await app_in_operation(
+        kube,
+        app,
+        revision=repo.head(),
+        hooks=(running_hook("never", dest),),
+        phase="Terminating",
+        message=lock.TERMINATING,
+        operation_id=operation_id,
+        locked=False,
     )
+    state = stored["status"]["operationState"]
     assert "operation" not in await kube.get(API, "Application", name, home)
     ctl = build_controller(await Services.load(kube, home, long_lived=True), workers=2)
     stop = asyncio.Event()
@@ -215,42 +207,6 @@ async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
         await cleanup(kube, name, dest, home)
 
 
-async def running_hook_app(kube: KubeClient, name: str, home: str) -> None:
-    """An app a controller runs an operation of, its PreSync hook Job running (by hand:
-    no controller runs here, and no Job exists)."""
-    app: Obj = {
-        "apiVersion": API,
-        "kind": "Application",
-        "metadata": {"name": name, "namespace": home},
-        "spec": {
-            "project": "default",
-            "source": {"repoURL": "https://git.example.com/t.git", "path": "a"},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
-        },
-        "operation": {
-            "sync": {"revision": "a" * 40},
-            "initiatedBy": {"username": "admin"},
-            "info": [
-                {"name": lock.HEARTBEAT, "value": now()},
-                {"name": lock.HOLDER, "value": "controller@gitward-0/1a2b3c4d"},
-            ],
-        },
-    }
-    await kube.create(app)
-    hook = {"group": "batch", "version": "v1", "kind": "Job", "name": "never"}
-    hook.update(namespace=name, hookType="PreSync", syncPhase="PreSync", hookPhase="Running")
-    running: Obj = {"phase": "Running", "message": "waiting for the hook", "startedAt": now()}
-    running["syncResult"] = {"revision": "a" * 40, "resources": [hook]}
-    await kube.patch(
-        API,
-        "Application",
-        name,
-        home,
-        {"status": {"operationState": running}},
-        subresource="status",
-    )
-
-
 def phase_of(app: Obj | None) -> str:
     return str(((app or {}).get("status") or {}).get("operationState", {}).get("phase") or "")
 
@@ -262,7 +218,7 @@ async def test_the_api_servers_terminate_says_the_operation_is_terminating(
     the operation Terminating; its answer and audit Event say that, not "terminated"."""
     kube = installed
     name = unique("term-api")
-    await running_hook_app(kube, name, HOME)
+    await app_in_operation(kube, offline_app(name, HOME), hooks=(running_hook("never", name),))
     try:
         async with serving(kube) as served:
 
@@ -307,7 +263,7 @@ async def test_terminate_op_prints_what_happened_in_both_its_paths(
     (Argo CD's words); with --core the CLI ends it itself; then nothing is left to end."""
     kube, home = installed, namespace
     name = unique("term-cli")
-    await running_hook_app(kube, name, home)
+    await app_in_operation(kube, offline_app(name, home), hooks=(running_hook("never", name),))
     try:
         await asyncio.to_thread(
             gw.ok, "login", server, "--username", "admin", "--password", ADMIN_PASSWORD

@@ -3,57 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from gitward.cluster import KubeClient
-from tests.support.apps import unique
+from tests.support.apps import API, app_in_operation, offline_app, unique
 from tests.support.brief import gitward
 from tests.support.poll import delete_and_wait
 
-API = "argoproj.io/v1alpha1"
 pytestmark = pytest.mark.cluster
-
-
-def application(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "Application",
-        "metadata": {"name": name, "namespace": "argocd"},
-        "spec": {
-            "project": "default",
-            "source": {"repoURL": "https://git.example.com/t.git", "path": "a"},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
-        },
-        # What a sync killed in its second wave leaves behind: the lock and a Running record.
-        "operation": {
-            "sync": {"revision": "a" * 40},
-            "initiatedBy": {"username": "admin"},
-            "info": [{"name": "holder", "value": "gitward-cli@gone/1"}],
-        },
-    }
 
 
 async def test_terminate_op_records_the_end_and_clears_the_lock(
     installed: KubeClient, kubeconfig: Path
 ) -> None:
     name = unique("term")
-    await installed.create(application(name))
-    state = {
-        "phase": "Running",
-        "message": "waiting for wave 1",
-        "startedAt": "2026-12-07T10:00:00Z",
-        "operation": {"sync": {"revision": "a" * 40}},
-        "syncResult": {"revision": "a" * 40, "resources": []},
-    }
-    await installed.patch(
-        API,
-        "Application",
-        name,
-        "argocd",
-        {"status": {"operationState": state}},
-        subresource="status",
+    # What a sync killed in its second wave leaves behind: the lock and a Running record.
+    await app_in_operation(
+        installed,
+        offline_app(name, "argocd"),
+        holder="gitward-cli@gone/1",
+        message="waiting for wave 1",
+        started_at="2026-12-07T10:00:00Z",
     )
     try:
         done = gitward(kubeconfig, "--namespace", "argocd", "app", "terminate-op", name)

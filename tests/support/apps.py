@@ -1,4 +1,5 @@
-"""Helpers for tests that drive Applications through the CLI."""
+"""Helpers for tests that drive Applications through the CLI, and Applications left in
+the middle of an operation (as a process running its sync leaves them)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from typing import Any
 
 import yaml
 
+from gitward.appstate import lock
+from gitward.appstate.status import now
+from gitward.cluster import KubeClient
 from tests.support.brief import gitward
 from tests.support.git import GitRepo
 
+API = "argoproj.io/v1alpha1"
 HOOK = "argocd.argoproj.io/hook"
 WAVE = "argocd.argoproj.io/sync-wave"
 OPTIONS = "argocd.argoproj.io/sync-options"
@@ -103,3 +108,83 @@ def deployment(name: str, image: str, namespace: str = "") -> dict[str, Any]:
 
 def yaml_docs(*docs: dict[str, Any]) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+#: The holder a controller's lock names: a replica other than any process of the test.
+CONTROLLER_HOLDER = "controller@gitward-0/1a2b3c4d"
+
+
+def offline_app(name: str, namespace: str) -> dict[str, Any]:
+    """An Application whose repository nobody can reach, deploying into namespace ``name``:
+    for tests where no sync runs, only its record is read and ended."""
+    return {
+        "apiVersion": API,
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "project": "default",
+            "source": {"repoURL": "https://git.example.com/t.git", "path": "a"},
+            "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+        },
+    }
+
+
+def running_hook(name: str, namespace: str) -> dict[str, Any]:
+    """The record's entry for a PreSync hook Job ``name`` that is running."""
+    return {
+        "group": "batch",
+        "version": "v1",
+        "kind": "Job",
+        "namespace": namespace,
+        "name": name,
+        "syncPhase": "PreSync",
+        "hookType": "PreSync",
+        "hookPhase": "Running",
+        "message": f"job.batch/{name}: running",
+    }
+
+
+async def app_in_operation(
+    kube: KubeClient,
+    app: dict[str, Any],
+    *,
+    revision: str = "a" * 40,
+    hooks: tuple[dict[str, Any], ...] = (),
+    phase: str = "Running",
+    message: str = "waiting for the hook",
+    started_at: str = "",
+    operation_id: str = "",
+    holder: str = CONTROLLER_HOLDER,
+    locked: bool = True,
+) -> dict[str, Any]:
+    """Create ``app`` in the middle of a sync to ``revision``: its record (``phase``, the
+    ``hooks`` entries) and, when ``locked``, the lock ``holder`` holds with a fresh
+    heartbeat; both carry ``operation_id`` when given. Written by hand: nothing runs the
+    operation. The stored Application."""
+    operation: dict[str, Any] = {
+        "sync": {"revision": revision},
+        "initiatedBy": {"username": "admin"},
+    }
+    ids = [{"name": lock.OPERATION_ID, "value": operation_id}] if operation_id else []
+    if locked:
+        beat = [{"name": lock.HEARTBEAT, "value": now()}, {"name": lock.HOLDER, "value": holder}]
+        app = {**app, "operation": {**operation, "info": beat + ids}}
+    created = await kube.create(app)
+    state: dict[str, Any] = {
+        "operation": {**operation, "info": ids} if ids else operation,
+        "phase": phase,
+        "message": message,
+        "startedAt": started_at or now(),
+        "syncResult": {"revision": revision, "resources": list(hooks)},
+    }
+    meta = created["metadata"]
+    return dict(
+        await kube.patch(
+            API,
+            "Application",
+            meta["name"],
+            meta["namespace"],
+            {"status": {"operationState": state}},
+            subresource="status",
+        )
+    )
