@@ -38,6 +38,7 @@ from gitward.controller import dependencies
 from gitward.model.application import split_qualified
 from gitward.model.errors import GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION
+from gitward.model.outcome import recorded_outcome
 from gitward.model.phases import OperationPhase
 from gitward.model.status import SyncStatus
 from gitward.projects.fence import Fence
@@ -238,7 +239,7 @@ class Reconciler:
                 obj["metadata"].get("namespace") or self.namespace,
                 {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
             )
-        if terminate.unlocked_terminating(obj):
+        if terminate.unlocked(obj):
             ended = await self._end_unlocked(name, obj)
             if ended is None:
                 return True
@@ -310,18 +311,21 @@ class Reconciler:
         return comparison
 
     async def _end_unlocked(self, name: str, obj: Obj) -> Obj | None:
-        """End a record left Terminating without its lock; None when it must wait a pass.
+        """End a record left Running or Terminating without its lock; None when it must
+        wait a pass.
 
-        Nobody would take a step of it otherwise: the process that was ending it
-        died between its two writes, or another tool removed the ``operation`` field.
+        Nobody would take a step of it otherwise, and an automated sync would start over
+        it with its hooks still running: another tool removed the ``operation`` field, or
+        the process ending it died between its two writes (:mod:`gitward.sync.terminate`).
         """
-        log.warning("app %s: ending an operation left Terminating without its lock", name)
+        phase = recorded_outcome(obj).phase
+        log.warning("app %s: ending an operation left %s without its lock", name, phase)
         try:
             stored = await terminate.end_unlocked(self.refresher, obj)
         except NotFound:
             return None  # the Application was deleted meanwhile
         except ClusterError as exc:  # written meanwhile (a new operation?): look again
-            log.info("app %s: the Terminating record changed meanwhile (%s)", name, exc)
+            log.info("app %s: the lockless record changed meanwhile (%s)", name, exc)
             self.wake(name, BUSY_RETRY_SECONDS)
             return None
         self.apps[name] = stored

@@ -17,11 +17,17 @@ The timeout is measured from ``operationState.startedAt``, which every attempt
 of one operation keeps (retries included, as Argo CD): it survives a restart,
 and any replica that takes the next step enforces it.
 
-A record marked ``Terminating`` whose lock (the ``operation`` field) is gone —
-the process ending it died between its two writes, or another tool removed the
-field — would name an operation nobody takes a step of, Terminating for ever:
-:func:`end_unlocked` lets the controller end it, deleting the running hooks the
-record's own operation id marks.
+A record ``Running`` or ``Terminating`` whose lock (the ``operation`` field)
+is gone names an operation nobody takes a step of: every process that runs an
+operation holds its lock from before its first record to after its last, so
+the lock went some other way — another tool removed the field (``kubectl patch
+... '{"operation": null}'``, the way out Argo CD's users are told of), or the
+process ending a Terminating record died between its two writes. Such a record
+would stay Running for ever, show a sync in progress that is not, and be
+overwritten by the next sync with its hooks still running. :func:`end_unlocked`
+lets the controller end it as a termination, deleting the running hooks the
+record's own operation id marks: the lock was taken away, and resuming the
+operation would undo what whoever removed it wanted.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from gitward.appstate.settings import SYNC_TIMEOUT_KEY
 from gitward.appstate.status import age_seconds, now, patch_status
 from gitward.cluster import ClusterError, KubeClient, NotFound
 from gitward.model.errors import GitwardError
+from gitward.model.outcome import recorded_outcome
 from gitward.model.phases import HookPhase, OperationPhase, ResultCode
 from gitward.sync import hooks
 from gitward.sync.record import (
@@ -51,7 +58,7 @@ Obj = dict[str, Any]
 TERMINATED = lock.TERMINATED
 #: The message when a running hook could not be deleted (Argo CD's words).
 TERMINATION_ERRORS = "Operation termination had errors"
-#: Why a Terminating record without a lock was ended, after :data:`TERMINATED`.
+#: Why a record without its lock was ended, after :data:`TERMINATED`.
 UNLOCKED = "the controller ended it, as its lock (the operation field) was gone"
 
 
@@ -215,16 +222,14 @@ async def terminate_op(refresher: Refresher, app_obj: Obj) -> Obj:
     return stored
 
 
-def unlocked_terminating(app_obj: Obj) -> bool:
-    """Whether ``app_obj`` records a Terminating operation that no lock holds any more."""
-    status = app_obj.get("status")
-    state = status.get("operationState") if isinstance(status, dict) else None
-    phase = state.get("phase") if isinstance(state, dict) else None
-    return phase == str(OperationPhase.TERMINATING) and not app_obj.get("operation")
+def unlocked(app_obj: Obj) -> bool:
+    """Whether ``app_obj`` records an operation in progress (Running, also waiting for a
+    retry, or Terminating) that no lock holds any more."""
+    return recorded_outcome(app_obj).in_progress and not app_obj.get("operation")
 
 
 async def end_unlocked(refresher: Refresher, app_obj: Obj) -> Obj:
-    """End a Terminating record without a lock (:func:`unlocked_terminating`); the stored app.
+    """End a record in progress without a lock (:func:`unlocked`); the stored app.
 
     Its running hooks that carry the record's operation id are deleted, and
     the record ends Failed, "Operation terminated". The write is guarded: an

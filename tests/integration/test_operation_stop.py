@@ -4,8 +4,9 @@
   sync`` (the CLI runs the operation itself): the operation is terminated as
   ``app terminate-op`` terminates it — the running hook Job deleted, the record
   ``Failed`` saying why, the lock released — and the process exits non-zero.
-- A record left ``Terminating`` without its lock (the ``operation`` field): the
-  controller's next pass ends it, deleting the hook Job that operation created.
+- A record left ``Running`` or ``Terminating`` without its lock (the ``operation``
+  field): the controller's next pass ends it, deleting the hook Job that operation
+  created.
 - The API server's ``DELETE .../operation`` while a hook runs only marks the operation
   ``Terminating``: its answer and its audit Event say so, and a second request leaves
   the mark (and the hook) for the controller instead of dropping the lock.
@@ -29,7 +30,7 @@ import pytest
 from gitward.appstate import lock
 from gitward.cluster import KubeClient, NotFound
 from gitward.services import Services, build_controller
-from gitward.sync import hooks
+from gitward.sync import hooks, terminate
 from tests.support.apiserver import call, serving
 from tests.support.apps import (
     app_in_operation,
@@ -154,11 +155,14 @@ async def test_a_signal_to_a_cli_sync_terminates_the_operation(
         await cleanup(installed, name, dest)
 
 
-async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
-    installed: KubeClient, namespace: str, git_repo: Callable[[str], GitRepo]
+@pytest.mark.parametrize("phase", ["Terminating", "Running"])
+async def test_a_record_in_progress_without_its_lock_is_ended_by_the_controller(
+    installed: KubeClient, namespace: str, git_repo: Callable[[str], GitRepo], phase: str
 ) -> None:
-    """The process that marked the operation Terminating died before it ended it, and
-    something removed the ``operation`` field: the controller's next pass ends it."""
+    """Something removed the ``operation`` field of an operation in progress (Argo CD's
+    users are told to ``kubectl patch`` it away to stop a sync), or the process that
+    marked it Terminating died before it ended it: nothing would take a step of it, so
+    the controller's next pass ends it, deleting the hook Job that operation created."""
     kube, home = installed, namespace
     name, dest = unique("orphan"), unique("orphan")
     repo = git_repo("orphan")
@@ -176,8 +180,8 @@ async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
         app,
         revision=repo.head(),
         hooks=(running_hook("never", dest),),
-        phase="Terminating",
-        message=lock.TERMINATING,
+        phase=phase,
+        message=lock.TERMINATING if phase == "Terminating" else "waiting for the hook",
         operation_id=operation_id,
         locked=False,
     )
@@ -190,11 +194,11 @@ async def test_a_terminating_record_without_its_lock_is_ended_by_the_controller(
 
         async def ended() -> Obj | None:
             found = await operation_state(kube, name, home)
-            return found if found.get("phase") != "Terminating" else None
+            return found if found.get("phase") != phase else None
 
-        done = await eventually(ended, "the Terminating record to end", timeout=30)
+        done = await eventually(ended, f"the {phase} record to end", timeout=30)
         assert done["phase"] == "Failed", done
-        assert done["message"].startswith("Operation terminated"), done["message"]
+        assert done["message"] == f"{terminate.TERMINATED}: {terminate.UNLOCKED}", done
         assert done["finishedAt"]
         assert done["startedAt"] == state["startedAt"], "the rest of the record stays"
         entry = done["syncResult"]["resources"][0]

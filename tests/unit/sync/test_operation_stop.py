@@ -1,9 +1,9 @@
 """Reading what ends an operation from hostile input, and the words an ended one records.
 
 - the operation id a record carries (``operationState.operation.info``), written and
-  read by one module (:mod:`gitward.sync.record`), and whether a record is Terminating
-  without its lock: any JSON value is read without an error, and only a well-formed
-  entry names an id;
+  read by one module (:mod:`gitward.sync.record`), and whether a record is in
+  progress (Running or Terminating) without its lock: any JSON value is read
+  without an error, and only a well-formed entry names an id;
 - what the CLI's ``--timeout`` and a signal record, and the interrupt a sync watches.
 """
 
@@ -72,19 +72,23 @@ def test_a_record_is_the_locked_operations_when_it_names_the_locks_id(
 
 
 @given(JSON, JSON)
-def test_only_a_terminating_record_without_a_lock_is_unlocked(state: Any, operation: Any) -> None:
+def test_only_a_record_in_progress_without_a_lock_is_unlocked(state: Any, operation: Any) -> None:
     app = app_with(state, operation)
     phase = state.get("phase") if isinstance(state, dict) else None
-    expected = phase == "Terminating" and not operation
-    assert terminate.unlocked_terminating(app) is expected
+    expected = phase in ("Running", "Terminating") and not operation
+    assert terminate.unlocked(app) is expected
 
 
-def test_a_terminating_record_is_unlocked_until_a_lock_holds_it() -> None:
-    state = {"phase": "Terminating", "message": lock.TERMINATING}
-    assert terminate.unlocked_terminating(app_with(state))
-    assert not terminate.unlocked_terminating(app_with(state, {"sync": {}}))
-    assert not terminate.unlocked_terminating(app_with({**state, "phase": "Running"}))
-    assert not terminate.unlocked_terminating({"metadata": {}, "status": "garbage"})
+def test_a_record_in_progress_is_unlocked_until_a_lock_holds_it() -> None:
+    terminating = {"phase": "Terminating", "message": lock.TERMINATING}
+    running = {"phase": "Running", "message": "waiting for the hook"}
+    retrying = {**running, "finishedAt": "2026-12-07T10:00:00Z", "nextRetryAt": "x"}
+    for state in (terminating, running, retrying):
+        assert terminate.unlocked(app_with(state))
+        assert not terminate.unlocked(app_with(state, {"sync": {}}))
+    for ended in ("Succeeded", "Failed", "Error"):
+        assert not terminate.unlocked(app_with({**running, "phase": ended}))
+    assert not terminate.unlocked({"metadata": {}, "status": "garbage"})
 
 
 def test_the_timeout_and_a_signal_say_why_and_what_the_sync_was_doing() -> None:
