@@ -74,7 +74,7 @@ async def _run_here(
     timeout: float,
     progress: Progress,
 ) -> tuple[OperationResult, Caught]:
-    """Run a sync (or rollback) in this process, SIGINT and SIGTERM ending it cleanly."""
+    """Run a sync (or rollback) in this process, SIGINT, SIGTERM and SIGHUP ending it cleanly."""
     refresher = await refresher_for(client, namespace)
     with caught_signals(_notice) as caught:
         result = await run_sync(
@@ -138,8 +138,9 @@ def sync(
     """Sync an Application to its target revision; exit non-zero if anything failed.
 
     Without --retry-limit the app's spec.syncPolicy.retry applies. With --core the CLI
-    runs the operation itself: Ctrl-C or SIGTERM terminates it once the step in progress
-    is done (running hooks deleted, Failed, exit 128 + the signal's number).
+    runs the operation itself: Ctrl-C, SIGTERM or SIGHUP (a closed terminal) terminates
+    it once the step in progress is done (running hooks deleted, Failed, exit 128 + the
+    signal's number).
     """
     options = list(sync_option)
     if apply_out_of_sync_only:
@@ -300,7 +301,7 @@ def rollback(
 ) -> None:
     """Deploy a previous revision from the history. Disables automated sync, as Argo CD does.
 
-    Ctrl-C or SIGTERM ends a rollback the CLI runs as they end app sync."""
+    Ctrl-C, SIGTERM or SIGHUP ends a rollback the CLI runs as they end app sync."""
     cli = context.get(ctx)
     if cli.remote() is not None:
         _print_rollback(_rollback_remote(ctx, name, history_id, timeout, prune))

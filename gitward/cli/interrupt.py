@@ -1,22 +1,34 @@
-"""SIGINT and SIGTERM while the CLI runs a sync: stop it cleanly instead of dying mid-step.
+"""SIGINT, SIGTERM and SIGHUP while the CLI runs a sync: stop it cleanly instead of dying
+mid-step.
 
 Python's default turns Ctrl-C into an exception at whatever ``await`` is in
-progress, and SIGTERM kills the process outright: either could leave the
+progress, and SIGTERM and SIGHUP (the terminal was closed: a lost SSH session,
+a closed window) kill the process outright: any of them could leave the
 operation locked by a process that is gone, its record one step behind the
 cluster, and its hook Jobs running with nobody to delete them. While a sync
-runs, both signals instead set the :class:`~gitward.sync.runner.Interrupt` the
+runs, these signals instead set the :class:`~gitward.sync.runner.Interrupt` the
 sync watches; it terminates the operation once the step in progress is done
 (:mod:`gitward.sync.runner`). A second signal only repeats that the sync is
 being ended: a step is bounded, and SIGKILL remains for a process that must
 go at once (its lock is then taken over after five minutes, or cleared by
 ``app terminate-op``).
+
+A signal the process was started ignoring stays ignored: under ``nohup``
+(SIGHUP), or as a background job of a script (SIGINT), the sync is meant to
+outlive it. After SIGHUP, the standard output and error that were a terminal
+are pointed at ``/dev/null``: a write to a terminal that has hung up fails
+(EIO), and a progress line failing in the middle of a step would end the
+process before it ends its operation. Output to a pipe or a file is kept:
+only the terminal is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +36,9 @@ from dataclasses import dataclass, field
 from gitward.sync.runner import Interrupt
 
 #: The signals a sync the CLI runs ends cleanly on.
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+#: The standard output and error, which SIGHUP may leave writing to a terminal that is gone.
+OUTPUTS = (1, 2)
 
 
 @dataclass
@@ -40,17 +54,43 @@ class Caught:
         return 128 + int(self.signal) if self.signal is not None else 1
 
 
+def _silence(fds: tuple[int, ...]) -> None:
+    """Point ``fds`` at /dev/null (their terminal hung up), what was written flushed first."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in fds:
+            os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+def _terminals() -> tuple[int, ...]:
+    """The standard outputs that are a terminal now (before any hangup)."""
+    found = []
+    for fd in OUTPUTS:
+        with contextlib.suppress(OSError):
+            if os.isatty(fd):
+                found.append(fd)
+    return tuple(found)
+
+
 @contextlib.contextmanager
 def caught_signals(notice: Callable[[str], None]) -> Iterator[Caught]:
-    """Within a running event loop: SIGINT and SIGTERM set the yielded interrupt.
+    """Within a running event loop: SIGINT, SIGTERM and SIGHUP set the yielded interrupt.
 
     The process's own handlers come back afterwards, so a signal after the sync
     (while the result prints) acts as it always does.
     """
     loop = asyncio.get_running_loop()
     caught = Caught()
+    terminals = _terminals()
 
     def on_signal(sig: signal.Signals) -> None:
+        if sig is signal.SIGHUP and terminals:
+            _silence(terminals)
         if caught.signal is not None:
             notice(f"{sig.name}: already ending the operation; waiting for its step to finish")
             return
@@ -61,10 +101,12 @@ def caught_signals(notice: Callable[[str], None]) -> Iterator[Caught]:
     # Python delivers signals to the main thread only; a command run in another thread
     # (an embedding program, a test runner) keeps its host's handling.
     mine = threading.current_thread() is threading.main_thread()
-    for sig in SIGNALS if mine else ():
+    # A signal the process was started ignoring stays ignored (nohup).
+    taken = [s for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN] if mine else []
+    for sig in taken:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         yield caught
     finally:
-        for sig in SIGNALS if mine else ():
+        for sig in taken:
             loop.remove_signal_handler(sig)

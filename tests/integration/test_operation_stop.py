@@ -1,9 +1,10 @@
 """How an operation ends when whoever runs it stops: on a real control plane, real git.
 
-- ``gitward app sync --timeout N`` and a SIGINT or SIGTERM to a running ``gitward app
-  sync`` (the CLI runs the operation itself): the operation is terminated as
-  ``app terminate-op`` terminates it — the running hook Job deleted, the record
-  ``Failed`` saying why, the lock released — and the process exits non-zero.
+- ``gitward app sync --timeout N`` and a SIGINT, SIGTERM or SIGHUP to a running
+  ``gitward app sync`` (the CLI runs the operation itself), and the terminal it runs in
+  closed: the operation is terminated as ``app terminate-op`` terminates it — the
+  running hook Job deleted, the record ``Failed`` saying why, the lock released — and
+  the process exits non-zero.
 - A record left ``Running`` or ``Terminating`` without its lock (the ``operation``
   field): the controller's next pass ends it, deleting the hook Job that operation
   created.
@@ -18,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -80,17 +82,55 @@ async def cleanup(kube: KubeClient, name: str, dest: str, home: str = HOME) -> N
         await kube.delete("v1", "Namespace", dest, None, propagation="Background")
 
 
-def start_sync(kubeconfig: Path, name: str) -> subprocess.Popen[str]:
-    """``gitward app sync NAME`` as a user starts it in a terminal, left running."""
+def sync_argv(kubeconfig: Path, name: str) -> list[str]:
+    """``gitward app sync NAME`` with a timeout it never reaches here."""
     argv = [sys.executable, "-m", "gitward.cli", "--kubeconfig", str(kubeconfig)]
-    argv += ["--namespace", HOME, "app", "sync", name, "--timeout", "300"]
+    return [*argv, "--namespace", HOME, "app", "sync", name, "--timeout", "300"]
+
+
+def start_sync(kubeconfig: Path, name: str, *prefix: str) -> subprocess.Popen[str]:
+    """``gitward app sync NAME`` as a user starts it (after ``prefix``: ``nohup``), left
+    running."""
     return subprocess.Popen(
-        argv,
+        [*prefix, *sync_argv(kubeconfig, name)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
+
+
+#: Runs argv[1:] with its standard input (a terminal) as the controlling terminal of the new
+#: session it leads, as a shell in a terminal window runs a command.
+IN_TERMINAL = (
+    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def start_in_terminal(kubeconfig: Path, name: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``gitward app sync NAME`` run in a terminal of its own; the process, and the
+    terminal's master side (closing it closes the terminal, as closing a window does)."""
+    master, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", IN_TERMINAL, *sync_argv(kubeconfig, name)],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            start_new_session=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    finally:
+        os.close(terminal)
+    return proc, master
+
+
+async def hook_running(kube: KubeClient, name: str, dest: str) -> bool:
+    """Whether the sync of ``name`` recorded its hook Job running, and the Job is there."""
+    found = (await operation_state(kube, name)).get("syncResult") or {}
+    recorded = any(r.get("hookPhase") == "Running" for r in found.get("resources") or [])
+    return recorded and not await gone_or_deleting(kube, "never", dest)
 
 
 async def assert_terminated(kube: KubeClient, name: str, dest: str, why: str) -> Obj:
@@ -125,7 +165,10 @@ async def test_a_cli_sync_past_its_timeout_terminates_the_operation(
         await cleanup(installed, name, dest)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=[s.name for s in SIGNALS])
 async def test_a_signal_to_a_cli_sync_terminates_the_operation(
     installed: KubeClient,
     kubeconfig: Path,
@@ -136,18 +179,77 @@ async def test_a_signal_to_a_cli_sync_terminates_the_operation(
     await hanging_app(installed, git_repo("cli-sig"), name, dest)
     proc = start_sync(kubeconfig, name)
     try:
-
-        async def hook_running() -> bool:
-            found = (await operation_state(installed, name)).get("syncResult") or {}
-            recorded = any(r.get("hookPhase") == "Running" for r in found.get("resources") or [])
-            return recorded and not await gone_or_deleting(installed, "never", dest)
-
-        await eventually(hook_running, "the sync's hook Job to run", timeout=60)
+        running = lambda: hook_running(installed, name, dest)  # noqa: E731
+        await eventually(running, "the sync's hook Job to run", timeout=60)
         proc.send_signal(sig)
         out, err = await asyncio.to_thread(proc.communicate, timeout=60)
         assert proc.returncode == 128 + sig, (proc.returncode, out, err)
         assert "Operation terminated" in out, out + err
         await assert_terminated(installed, name, dest, f"interrupted ({sig.name})")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        await cleanup(installed, name, dest)
+
+
+async def test_closing_the_terminal_of_a_cli_sync_terminates_the_operation(
+    installed: KubeClient, kubeconfig: Path, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """The terminal window a ``gitward app sync`` runs in is closed: the kernel hangs the
+    terminal up and sends SIGHUP. The operation is terminated as on SIGTERM, though every
+    write to that terminal now fails, and the CLI exits 129."""
+    name, dest = unique("cli-hup"), unique("cli-hup")
+    await hanging_app(installed, git_repo("cli-hup"), name, dest)
+    proc, master = start_in_terminal(kubeconfig, name)
+    shown = bytearray()
+    loop = asyncio.get_running_loop()
+
+    def read() -> None:  # what the window shows; a full terminal would block the CLI
+        try:
+            shown.extend(os.read(master, 65536))
+        except OSError:
+            loop.remove_reader(master)
+
+    loop.add_reader(master, read)
+    try:
+        running = lambda: hook_running(installed, name, dest)  # noqa: E731
+        await eventually(running, "the sync's hook Job to run", timeout=60)
+        assert b"PreSync" in shown, shown  # its progress went to the terminal
+        loop.remove_reader(master)
+        os.close(master)  # the window is closed
+        master = -1
+        code = await asyncio.to_thread(proc.wait, 60)
+        assert code == 128 + signal.SIGHUP, (code, shown.decode(errors="replace"))
+        await assert_terminated(installed, name, dest, "interrupted (SIGHUP)")
+    finally:
+        if master >= 0:
+            loop.remove_reader(master)
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        await cleanup(installed, name, dest)
+
+
+async def test_a_cli_sync_under_nohup_outlives_a_sighup(
+    installed: KubeClient, kubeconfig: Path, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """Started with SIGHUP ignored (``nohup``), the sync is meant to outlive its terminal:
+    SIGHUP leaves it running, and the SIGTERM after it is what ends the operation."""
+    name, dest = unique("cli-nohup"), unique("cli-nohup")
+    await hanging_app(installed, git_repo("cli-nohup"), name, dest)
+    proc = start_sync(kubeconfig, name, "nohup")
+    try:
+        running = lambda: hook_running(installed, name, dest)  # noqa: E731
+        await eventually(running, "the sync's hook Job to run", timeout=60)
+        proc.send_signal(signal.SIGHUP)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, out, err)
+        # The first signal that reaches the sync is the one it records.
+        await assert_terminated(installed, name, dest, "interrupted (SIGTERM)")
+        assert "SIGHUP" not in out + err
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -15,3 +15,4 @@ def test_a_caught_signal_exits_as_the_shell_expects() -> None:
     assert Caught().exit_code == 1
     assert Caught(signal=signal.SIGINT).exit_code == 130
     assert Caught(signal=signal.SIGTERM).exit_code == 143
+    assert Caught(signal=signal.SIGHUP).exit_code == 129
