@@ -20,8 +20,8 @@ and any replica that takes the next step enforces it.
 A record ``Running`` or ``Terminating`` whose lock (the ``operation`` field)
 is gone names an operation nobody takes a step of: every process that runs an
 operation holds its lock from before its first record to after its last, so
-the lock went some other way — another tool removed the field (``kubectl patch
-... '{"operation": null}'``, the way out Argo CD's users are told of), or the
+the lock went some other way: another tool removed the field (``kubectl patch
+... '{"operation": null}'``, a common way out of a stuck Argo CD sync), or the
 process ending a Terminating record died between its two writes. Such a record
 would stay Running for ever, show a sync in progress that is not, and be
 overwritten by the next sync with its hooks still running. :func:`end_unlocked`

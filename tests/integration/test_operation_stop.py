@@ -261,8 +261,8 @@ async def test_a_cli_sync_under_nohup_outlives_a_sighup(
 async def test_a_record_in_progress_without_its_lock_is_ended_by_the_controller(
     installed: KubeClient, namespace: str, git_repo: Callable[[str], GitRepo], phase: str
 ) -> None:
-    """Something removed the ``operation`` field of an operation in progress (Argo CD's
-    users are told to ``kubectl patch`` it away to stop a sync), or the process that
+    """Something removed the ``operation`` field of an operation in progress (``kubectl
+    patch`` is a common way out of a stuck Argo CD sync), or the process that
     marked it Terminating died before it ended it: nothing would take a step of it, so
     the controller's next pass ends it, deleting the hook Job that operation created."""
     kube, home = installed, namespace
