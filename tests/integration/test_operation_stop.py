@@ -2,8 +2,8 @@
 
 - ``gitward app sync --timeout N`` and a SIGINT, SIGTERM or SIGHUP to a running
   ``gitward app sync`` (the CLI runs the operation itself), and the terminal it runs in
-  closed: the operation is terminated as ``app terminate-op`` terminates it — the
-  running hook Job deleted, the record ``Failed`` saying why, the lock released — and
+  closed: the operation is terminated as ``app terminate-op`` terminates it (the
+  running hook Job deleted, the record ``Failed`` saying why, the lock released), and
   the process exits non-zero.
 - A record left ``Running`` or ``Terminating`` without its lock (the ``operation``
   field): the controller's next pass ends it, deleting the hook Job that operation
