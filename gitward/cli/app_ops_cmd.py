@@ -21,7 +21,7 @@ from gitward.appstate.wait import WaitFor, wait_for
 from gitward.cli import app_remote, app_remote_edit, app_view, context
 from gitward.cli.app_cmd import OutputOption
 from gitward.cli.console import err, out
-from gitward.cli.interrupt import Caught, caught_signals
+from gitward.cli.interrupt import Caught, best_effort, caught_signals
 from gitward.cli.output import print_object
 from gitward.cluster import KubeClient
 from gitward.model.app_edit import resource_selector, retry_from_flags
@@ -76,14 +76,15 @@ async def _run_here(
 ) -> tuple[OperationResult, Caught]:
     """Run a sync (or rollback) in this process, SIGINT, SIGTERM and SIGHUP ending it cleanly."""
     refresher = await refresher_for(client, namespace)
-    with caught_signals(_notice) as caught:
+    notice = best_effort(_notice)
+    with caught_signals(notice) as caught:
         result = await run_sync(
             refresher,
             obj,
             request,
             timeout=timeout,
-            progress=progress,
-            notice=_notice,
+            progress=best_effort(progress),
+            notice=notice,
             interrupt=caught.interrupt,
         )
     return result, caught

@@ -18,8 +18,9 @@ A signal the process was started ignoring stays ignored: under ``nohup``
 outlive it. After SIGHUP, the standard output and error that were a terminal
 are pointed at ``/dev/null``: a write to a terminal that has hung up fails
 (EIO), and a progress line failing in the middle of a step would end the
-process before it ends its operation. Output to a pipe or a file is kept:
-only the terminal is gone.
+process before it ends its operation (:func:`best_effort` drops a line that
+fails before the signal arrives). Output to a pipe or a file is kept: only the
+terminal is gone.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from gitward.sync.runner import Interrupt
 
@@ -39,6 +41,8 @@ from gitward.sync.runner import Interrupt
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: The standard output and error, which SIGHUP may leave writing to a terminal that is gone.
 OUTPUTS = (1, 2)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,6 +56,20 @@ class Caught:
     def exit_code(self) -> int:
         """The shell's convention for a process a signal stopped: 128 + its number."""
         return 128 + int(self.signal) if self.signal is not None else 1
+
+
+def best_effort(show: Callable[[T], None]) -> Callable[[T], None]:
+    """``show``, but a line that cannot be written is dropped.
+
+    Between a hangup and its SIGHUP reaching :func:`caught_signals`, a write to the
+    terminal fails (EIO); a progress line is not worth leaving an operation mid-step.
+    """
+
+    def shown(item: T) -> None:
+        with contextlib.suppress(OSError):
+            show(item)
+
+    return shown
 
 
 def _silence(fds: tuple[int, ...]) -> None:
