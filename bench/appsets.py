@@ -10,9 +10,10 @@ over ``apps/*``, are created before ``gitward controller`` starts (as its own
 process, as users run it); each generates A automated apps, one namespace
 each. Measured: time from controller start until every app is Synced and
 Healthy, the controller's peak RSS, and its API requests per app (its own
-/metrics). The benchmark follows the apps through one watch, so its polling
-loads nothing. Baseline, same run: ``kubectl apply --server-side`` of the
-same S x A x 5 objects and namespaces.
+/metrics), and the control plane's CPU. The benchmark follows the apps through
+one watch, so its polling loads nothing. Baseline, same run, on a fresh control
+plane of its own: ``kubectl apply --server-side`` of the same S x A x 5 objects
+and namespaces.
 """
 
 from __future__ import annotations
@@ -28,7 +29,17 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import QUICK, Repo, cluster, release, table, write
+from bench.common import (
+    QUICK,
+    Repo,
+    cluster,
+    control_plane_cpu,
+    cpu_between,
+    percentile,
+    release,
+    table,
+    write,
+)
 from bench.controller import (
     ControllerProcess,
     app_resources,
@@ -95,6 +106,7 @@ class Progress:
     def __init__(self, kube: KubeClient, total: int) -> None:
         self.total = total
         self.done: set[str] = set()
+        self.done_at: list[float] = []
         self.first_done: float | None = None
         self.all_created: float | None = None
         self.finished = asyncio.Event()
@@ -107,6 +119,7 @@ class Progress:
             self.all_created = time.monotonic()
         if name not in self.done and synced_healthy(obj):
             self.done.add(name)
+            self.done_at.append(time.monotonic())
             if self.first_done is None:
                 self.first_done = time.monotonic()
             if len(self.done) >= self.total:
@@ -116,13 +129,22 @@ class Progress:
 async def main() -> None:
     toolchain = localkube.ensure()
     kubectl = str(toolchain.binary("kubectl"))
-    local = cluster(CLUSTER, fresh=True)
     total = SETS * PER_SET
+    manifests = app_resources(workload=False)
+    # The baseline gets a control plane of its own, then the controller a fresh one:
+    # each Service's ClusterIP costs the API server a pass over every IPAddress
+    # (Kubernetes 1.34+), so the side that went second on one control plane would pay
+    # for the other's 10,000 Services (docs/performance.md, "apps-10k: one control
+    # plane each").
+    local = cluster(CLUSTER, fresh=True)
+    cpu_at_start = control_plane_cpu(local)
+    kubectl_s, _ = await kubectl_baseline(kubectl, local.kubeconfig, manifests, total)
+    cpu_after_kubectl = control_plane_cpu(local)
+    local = cluster(CLUSTER, fresh=True)
     figures: Obj = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         repo = Repo(root, "fleet")
-        manifests = app_resources(workload=False)
         repo.push({f"apps/a{i:03d}/resources.yaml": manifests for i in range(PER_SET)}, "fleet")
         async with (
             await KubeClient.from_kubeconfig(str(local.kubeconfig), request_timeout=120) as kube,
@@ -140,12 +162,12 @@ async def main() -> None:
                     },
                 }
             )
-            kubectl_s, _ = await kubectl_baseline(kubectl, local.kubeconfig, manifests, total)
             for i in range(SETS):
                 await kube.create(appset(i, repo))
             progress = Progress(kube, total)
             progress.informer.start()
             await progress.informer.ready()
+            cpu_at_controller = control_plane_cpu(local)
             ctl = ControllerProcess(local.kubeconfig, root / "controller.log")
             try:
                 await ctl.ready(http)
@@ -153,6 +175,8 @@ async def main() -> None:
                 await asyncio.wait_for(progress.finished.wait(), TIMEOUT)
                 await ctl.trace_memory("apps-10k-synced")
                 cold_s = time.monotonic() - ctl.started
+                cpu_at_end = control_plane_cpu(local)
+                done_s = [at - ctl.started for at in progress.done_at]
                 metrics = await ctl.metrics(http)
                 requests = requests_of(metrics)
                 figures = {
@@ -163,10 +187,20 @@ async def main() -> None:
                     "seconds_to_all_synced_healthy": round(cold_s, 1),
                     "seconds_to_all_generated": round((progress.all_created or 0) - ctl.started, 1),
                     "seconds_to_first_synced": round((progress.first_done or 0) - ctl.started, 1),
+                    "seconds_to_each_tenth_synced_healthy": [
+                        round(percentile(done_s, p), 1) for p in range(10, 100, 10)
+                    ],
                     "kubectl_apply_same_objects_s": round(kubectl_s, 1),
                     "ratio_to_kubectl": round(cold_s / kubectl_s, 2),
                     "peak_rss_mb": round(ctl.peak_rss_mb(), 1),
                     "cpu_seconds": round(ctl.cpu_seconds(), 1),
+                    # What each phase cost the control plane, which shares the cores:
+                    # from the controller's start (the set created) to all done, and
+                    # during the kubectl baseline.
+                    "control_plane_cpu_seconds": cpu_between(cpu_at_controller, cpu_at_end),
+                    "control_plane_cpu_seconds_kubectl": cpu_between(
+                        cpu_at_start, cpu_after_kubectl
+                    ),
                     "api_requests_per_app": {
                         k: round(v / total, 2) for k, v in sorted(requests.items())
                     },

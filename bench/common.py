@@ -89,6 +89,29 @@ def cluster(name: str, fresh: bool = False, nodes: int = 3) -> localkube.LocalCl
     return found
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def control_plane_cpu(local: localkube.LocalCluster) -> dict[str, float]:
+    """CPU seconds used so far by each control-plane component of ``local``.
+
+    Two readings around a phase say what that phase cost the API server and etcd,
+    which share the machine's cores with the process measured.
+    """
+    return {s.name: process_cpu_seconds(s.pid) for s in local.status() if s.pid is not None}
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per component between two :func:`control_plane_cpu` readings."""
+    return {name: round(after[name] - before.get(name, 0.0), 1) for name in sorted(after)}
+
+
 def release(local: localkube.LocalCluster) -> None:
     """Stop a benchmark cluster so the next scenario has the machine to itself.
 
