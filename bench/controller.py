@@ -11,7 +11,8 @@ apps, polling status) are not counted.
   node, so Healthy means a finished rollout) from one repository, created before
   the controller starts; time from controller start until every app is Synced and
   Healthy; peak RSS; API requests per app. Baseline: ``kubectl apply
-  --server-side`` of the same N x 7 objects (plus namespaces) in the same run.
+  --server-side`` of the same N x 7 objects (plus namespaces) in the same run, on
+  a fresh control plane of its own (the controller then gets another).
 - **refresh**: steady state, nothing changed, reconciliation every few seconds:
   CPU seconds, API requests and git commands per full cycle over all N apps.
 - **drift**: a tracked ConfigMap edited (as ``kubectl edit`` would), time until
@@ -466,14 +467,19 @@ async def drift_trials(kube: KubeClient, trials: int) -> tuple[list[float], list
 async def main() -> None:
     toolchain = localkube.ensure()
     kubectl = str(toolchain.binary("kubectl"))
-    local = cluster(
-        os.environ.get("GITWARD_BENCH_CLUSTER", "bench-controller"), fresh=True, nodes=NODES
-    )
+    name = os.environ.get("GITWARD_BENCH_CLUSTER", "bench-controller")
+    manifests = app_resources()
+    # The baseline runs on a control plane of its own, the controller on a fresh one,
+    # so neither pays for the other's objects (each Service's ClusterIP costs the API
+    # server a pass over every IPAddress; the controller's caches would hold the
+    # baseline's objects too): docs/performance.md, "apps-10k: one control plane each".
+    local = cluster(name, fresh=True, nodes=NODES)
+    kubectl_s, rollouts = await kubectl_baseline(kubectl, local.kubeconfig, manifests, APPS)
+    local = cluster(name, fresh=True, nodes=NODES)
     figures: dict[str, Obj] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         repo = Repo(root, "apps")
-        manifests = app_resources()
         repo.push({"app/resources.yaml": manifests}, "five resources")
         async with (
             await KubeClient.from_kubeconfig(str(local.kubeconfig), request_timeout=120) as kube,
@@ -499,7 +505,6 @@ async def main() -> None:
                     "stringData": {"webhook.github.secret": SECRET},
                 }
             )
-            kubectl_s, rollouts = await kubectl_baseline(kubectl, local.kubeconfig, manifests, APPS)
             await gather_limited(
                 [
                     lambda i=i: kube.create(
