@@ -43,8 +43,16 @@ def holder_id(role: str, replica: str = "") -> str:
 
 
 def _info(app: Obj, name: str) -> str:
-    for item in (app.get("operation") or {}).get("info") or []:
-        if item.get("name") == name:
+    """The lock's ``info`` entry ``name``; "" when absent.
+
+    Anyone who may write the Application wrote the lock: an ``operation`` or an
+    ``info`` item that is not an object names nothing, rather than stopping the
+    reconcile of that app with a TypeError.
+    """
+    operation = app.get("operation")
+    info = operation.get("info") if isinstance(operation, dict) else None
+    for item in info if isinstance(info, list) else []:
+        if isinstance(item, dict) and item.get("name") == name:
             return str(item.get("value", ""))
     return ""
 
