@@ -32,7 +32,16 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import QUICK, cluster, create_apps, percentile, release, table, write
+from bench.common import (
+    QUICK,
+    cluster,
+    create_apps,
+    percentile,
+    process_cpu_seconds,
+    release,
+    table,
+    write,
+)
 from gitward.cluster import KubeClient, NotFound
 from gitward.install import install
 from gitward.localkube.process import free_ports
@@ -106,8 +115,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.proc.pid)
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

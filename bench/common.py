@@ -90,11 +90,8 @@ def cluster(name: str, fresh: bool = False, nodes: int = 3) -> localkube.LocalCl
 
 
 def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds ``pid`` has used so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
+    """User + system CPU seconds ``pid`` has used so far (from ``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -104,7 +101,11 @@ def control_plane_cpu(local: localkube.LocalCluster) -> dict[str, float]:
     Two readings around a phase say what that phase cost the API server and etcd,
     which share the machine's cores with the process measured.
     """
-    return {s.name: process_cpu_seconds(s.pid) for s in local.status() if s.pid is not None}
+    return {
+        s.name: process_cpu_seconds(s.pid)
+        for s in local.status()
+        if s.pid is not None and s.running
+    }
 
 
 def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

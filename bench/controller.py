@@ -56,6 +56,7 @@ from bench.common import (
     control_plane_cpu,
     cpu_between,
     percentile,
+    process_cpu_seconds,
     release,
     table,
     write,
@@ -214,9 +215,7 @@ class ControllerProcess:
             await asyncio.sleep(0.5)
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        return process_cpu_seconds(self.proc.pid)
 
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -314,13 +313,7 @@ def group_of(name: str) -> str:
 
 
 async def app_states(kube: KubeClient, group: str) -> list[Obj]:
-    """The Applications of one group, read as cheaply as the API allows.
-
-    The benchmark's own polling must not load the machine it measures: one app
-    is one GET, a group one LIST filtered by label, never every app.
-    """
-    if group == "push-one":
-        return [await kube.get(API, "Application", group, "argocd")]
+    """The Applications of one group: one LIST filtered by label, never every app."""
     return await kube.list(API, "Application", "argocd", label_selector=f"bench-group={group}")
 
 
