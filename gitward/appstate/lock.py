@@ -42,19 +42,24 @@ def holder_id(role: str, replica: str = "") -> str:
     return f"{role}@{replica or socket.gethostname()}/{PROCESS_NONCE}"
 
 
-def _info(app: Obj, name: str) -> str:
-    """The lock's ``info`` entry ``name``; "" when absent.
+def info_entry(operation: object, name: str) -> Obj | None:
+    """The entry ``name`` of an operation's ``info`` list (the lock's, or a record's copy).
 
-    Anyone who may write the Application wrote the lock: an ``operation`` or an
-    ``info`` item that is not an object names nothing, rather than stopping the
-    reconcile of that app with a TypeError.
+    Anyone who may write the Application wrote it: an ``operation`` or an ``info``
+    item that is not an object names nothing, rather than stopping the reconcile of
+    that app with a TypeError.
     """
-    operation = app.get("operation")
     info = operation.get("info") if isinstance(operation, dict) else None
     for item in info if isinstance(info, list) else []:
         if isinstance(item, dict) and item.get("name") == name:
-            return str(item.get("value", ""))
-    return ""
+            return item
+    return None
+
+
+def _info(app: Obj, name: str) -> str:
+    """The lock's ``info`` entry ``name``; "" when absent."""
+    entry = info_entry(app.get("operation"), name)
+    return str(entry.get("value", "")) if entry is not None else ""
 
 
 def holder_of(app: Obj) -> str:

@@ -221,12 +221,9 @@ def operation_id_of(recorded: object) -> str:
 
     The record is input: anything but a list of name/value objects names no id.
     """
-    info = recorded.get("info") if isinstance(recorded, dict) else None
-    for item in info if isinstance(info, list) else []:
-        if isinstance(item, dict) and item.get("name") == lock.OPERATION_ID:
-            value = item.get("value")
-            return value if isinstance(value, str) else ""
-    return ""
+    entry = lock.info_entry(recorded, lock.OPERATION_ID)
+    value = entry.get("value") if entry is not None else None
+    return value if isinstance(value, str) else ""
 
 
 def recorded_operation_id(app_obj: Obj) -> str:
