@@ -24,6 +24,8 @@ from gitward.appstate.status import age_seconds, now, patch_status
 from gitward.cluster import ClusterError, Conflict, KubeClient
 from gitward.model.errors import GitwardError
 from gitward.model.kinds import API_VERSION, APPLICATION
+from gitward.model.outcome import recorded_outcome
+from gitward.model.phases import OperationPhase
 
 Obj = dict[str, Any]
 
@@ -207,8 +209,8 @@ async def terminate(client: KubeClient, app: Obj) -> Obj:
     operation in between finds it finished rather than running without a lock. A
     record that already ended is left as it is.
     """
-    state = (app.get("status") or {}).get("operationState")
-    if isinstance(state, dict) and state.get("phase") in ("Running", "Terminating"):
+    if recorded_outcome(app).in_progress:
+        state = app["status"]["operationState"]
         ended = {**state, "phase": "Failed", "message": TERMINATED, "finishedAt": now()}
         app = await patch_status(client, app, {"operationState": ended})
     if app.get("operation"):
@@ -241,11 +243,12 @@ async def request_termination(client: KubeClient, app: Obj) -> Obj:
     delete them. The stored Application; its record says which of these happened.
     """
     for _ in range(3):
-        state = (app.get("status") or {}).get("operationState")
-        if isinstance(state, dict) and state.get("phase") == "Terminating":
+        phase = recorded_outcome(app).phase
+        if phase is OperationPhase.TERMINATING:
             return app
-        if not (isinstance(state, dict) and state.get("phase") == "Running"):
+        if phase is not OperationPhase.RUNNING:
             return await terminate(client, app)
+        state = app["status"]["operationState"]
         if not _running_hooks(state):
             return await terminate(client, app)
         asked = {**state, "phase": "Terminating", "message": TERMINATING}
