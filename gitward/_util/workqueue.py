@@ -43,10 +43,13 @@ class WorkQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def has_urgent(self) -> bool:
-        """Whether keys may wait in the urgent lane (taken or moved entries are skipped
-        when reached, so an empty lane is exact, a non-empty one a close bound)."""
-        return bool(self._urgent)
+    def busy(self) -> bool:
+        """Whether work is on its way to an end: keys wait in the urgent lane, or some
+        are preferred (an app rolling out what it just synced, until its Healthy is
+        recorded). Writes that can wait (:class:`gitward._util.quiet.QuietGate`) hold
+        until neither is true: the last apps of a cold start are still rolling out when
+        the lane empties, and a thousand delivery records written then slowed them."""
+        return bool(self._urgent) or bool(self._preferred)
 
     def prefer(self, key: str, preferred: bool = True) -> None:
         """Whether each later urgent add of ``key`` goes ahead of every other waiting key."""

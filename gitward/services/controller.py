@@ -59,8 +59,9 @@ def build_controller(
     ``sync_timeout`` (seconds; 0: never) terminates an operation that runs longer.
     """
     queue = WorkQueue()
-    # One gate: Events and delivery records (recorder()) wait while syncs do.
-    quiet = QuietGate(queue.has_urgent)
+    # One gate: Events and delivery records (recorder()) wait while syncs and the
+    # rollouts they started do.
+    quiet = QuietGate(queue.busy)
     events = EventWriter(services.client, quiet)
     tracking = services.settings.tracking
     caches = LiveCaches(tracking, queue.add)

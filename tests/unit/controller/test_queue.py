@@ -91,3 +91,19 @@ async def test_a_preferred_key_goes_ahead_of_waiting_keys_until_it_is_not() -> N
     for key in ("cold5", "gone"):
         queue.add(key)
     assert await drain(queue) == ["cold5", "gone"]
+
+
+async def test_busy_while_keys_wait_or_an_app_is_finishing() -> None:
+    queue = WorkQueue()
+    assert not queue.busy()
+    queue.add("cold")
+    assert queue.busy()
+    await drain(queue)
+    assert not queue.busy()
+    queue.prefer("rolling")  # synced, its rollout not yet Healthy: nothing waits in a lane
+    assert queue.busy()
+    queue.prefer("rolling", False)
+    assert not queue.busy()
+    queue.prefer("gone")
+    queue.forget("gone")
+    assert not queue.busy()
