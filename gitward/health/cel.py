@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import cel
 import yaml
 
 from gitward.model.overrides import CEL_FIELDS, CelHealth
@@ -45,6 +44,10 @@ class CelError(ValueError):
 
 @functools.lru_cache(maxsize=512)
 def _program(expr: str) -> Any:
+    # Imported on first use: the package loads its own REPL (prompt_toolkit) on import,
+    # 90 ms of every CLI command's start, and most installations have no CEL rules.
+    import cel
+
     try:
         return cel.compile(expr)
     except Exception as exc:
