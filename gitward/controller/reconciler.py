@@ -99,11 +99,15 @@ class AppMemory:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _spec(obj: Obj) -> Obj:
+    spec = obj.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
 def _synced_revision(obj: Obj) -> str:
-    state = (obj.get("status") or {}).get("operationState") or {}
-    if state.get("phase") != "Succeeded":
-        return ""
-    return str((state.get("syncResult") or {}).get("revision", ""))
+    """The revision the last successful sync applied ("" when the last did not succeed)."""
+    state = _state(obj)
+    return state.revision if state.phase is OperationPhase.SUCCEEDED else ""
 
 
 def _source_changed(obj: Obj) -> bool:
@@ -113,29 +117,27 @@ def _source_changed(obj: Obj) -> bool:
     override — ``kustomize.images``, Helm parameters, as ``app set`` or Image Updater's
     ``argocd`` write-back makes — changes what one revision renders.
     """
-    state = (obj.get("status") or {}).get("operationState") or {}
-    if state.get("phase") != "Succeeded":
+    state = _state(obj)
+    if state.phase is not OperationPhase.SUCCEEDED:
         return False
-    result = state.get("syncResult") or {}
-    spec = obj.get("spec") or {}
-    if spec.get("sources") or result.get("sources"):
-        return bool(result.get("sources") != spec.get("sources"))
-    return bool(result.get("source") != spec.get("source"))
+    spec = _spec(obj)
+    if spec.get("sources") or state.sources:
+        return bool(state.sources != spec.get("sources"))
+    return bool(state.source != spec.get("source"))
 
 
 def _attempt(revision: str, obj: Obj) -> str:
     """An automated sync attempt: the revision and the source(s) it rendered."""
-    spec = obj.get("spec") or {}
+    spec = _spec(obj)
     sources = spec.get("sources") or spec.get("source")
     return f"{revision} {json.dumps(sources, sort_keys=True, default=str)}"
 
 
 def _recorded_attempt(obj: Obj) -> str:
     """The attempt the last operation recorded: its revision and the source(s) it used."""
-    state = (obj.get("status") or {}).get("operationState") or {}
-    result = state.get("syncResult") or {}
-    sources = result.get("sources") or result.get("source")
-    return f"{result.get('revision', '')} {json.dumps(sources, sort_keys=True, default=str)}"
+    state = _state(obj)
+    sources = state.sources or state.source
+    return f"{state.revision} {json.dumps(sources, sort_keys=True, default=str)}"
 
 
 def _state(obj: Obj) -> RecordedState:
@@ -279,10 +281,12 @@ class Reconciler:
                 reason = None
         if reason is None:
             try:
-                obj = await self.refresher.write(obj, comparison)
+                written = await self.refresher.write(obj, comparison)
             except NotFound:  # deleted while it was being compared
                 return self._gone(name)
-            self.apps[name] = obj
+            if written.held_for:
+                self.wake(name, written.held_for)  # the held health messages, then
+            self.apps[name] = written.app
             return True
         # The sync writes the status (its result and a fresh comparison) in one request.
         self.apps[name] = obj

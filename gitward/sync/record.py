@@ -83,6 +83,10 @@ class RecordedState:
     revision: str = ""
     revisions: tuple[str, ...] = ()
     resources: tuple[SavedResult, ...] = ()
+    #: ``syncResult.source`` / ``.sources`` as recorded: compared with the spec's to
+    #: tell whether the spec changed since, never parsed.
+    source: object = None
+    sources: object = None
 
     @property
     def in_progress(self) -> bool:
@@ -174,6 +178,8 @@ def read_state(app_obj: Obj) -> RecordedState:
         revision=_string(result, "revision", where),
         revisions=tuple(revisions),
         resources=tuple(_result(item, f"{where}.resources[{i}]") for i, item in enumerate(items)),
+        source=result.get("source"),
+        sources=result.get("sources"),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitward.controller import reconciler
 from gitward.model.phases import HookPhase, ResultCode, SyncPhase
 from gitward.sync.record import InvalidRecord, overlay, read_state
 from tests.unit.properties.strategies import json_values, maybe
@@ -86,3 +87,59 @@ def test_what_a_step_writes_the_next_step_reads_back(codes: list[ResultCode]) ->
     assert [(t.key, t.status, t.hook_phase) for t in again] == [
         (t.key, t.status, t.hook_phase) for t in tasks
     ]
+
+
+source_values = st.one_of(
+    json_values, st.fixed_dictionaries({"repoURL": st.just("https://git.example/a.git")})
+)
+statuses = st.one_of(
+    json_values,
+    st.fixed_dictionaries({}, optional={"operationState": st.one_of(records, json_values)}),
+    st.fixed_dictionaries(
+        {
+            "operationState": st.fixed_dictionaries(
+                {"phase": st.sampled_from(["Succeeded", "Failed", "Error"])},
+                optional={
+                    "message": maybe(st.text(max_size=20)),
+                    "syncResult": st.one_of(
+                        json_values,
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "revision": json_values,
+                                "source": source_values,
+                                "sources": source_values,
+                            },
+                        ),
+                    ),
+                },
+            )
+        }
+    ),
+)
+
+
+@given(
+    statuses, st.one_of(json_values, st.fixed_dictionaries({}, optional={"source": source_values}))
+)
+def test_the_automated_sync_readers_answer_for_any_status(status: Any, spec: Any) -> None:
+    """What holds or starts an automated sync reads the record without trusting it."""
+    app = {"metadata": {"name": "a"}, "spec": spec, "status": status}
+    assert isinstance(reconciler.failed_attempt(app, "abc1234"), str)
+    assert isinstance(reconciler._synced_revision(app), str)
+    assert isinstance(reconciler._source_changed(app), bool)
+
+
+def test_an_unreadable_record_syncs_nothing_as_done() -> None:
+    """A record the reader refuses is no proof that any revision was synced."""
+    spec = {"source": {"repoURL": "https://git.example/a.git"}}
+    good = {"phase": "Succeeded", "syncResult": {"revision": "abc1234", "source": spec["source"]}}
+    app = {"spec": spec, "status": {"operationState": good}}
+    assert reconciler._synced_revision(app) == "abc1234"
+    assert not reconciler._source_changed(app)
+    bad = {**good, "syncResult": {**good["syncResult"], "resources": "not a list"}}
+    app = {"spec": spec, "status": {"operationState": bad}}
+    assert reconciler._synced_revision(app) == ""
+    app = {"spec": spec, "status": {"operationState": {**good, "syncResult": ["x"]}}}
+    assert reconciler._synced_revision(app) == ""
+    assert not reconciler._source_changed(app)
