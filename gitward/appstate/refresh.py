@@ -24,7 +24,7 @@ from gitward.appstate.lock import holder_id
 from gitward.appstate.orphans import OrphanFinder, orphaned_condition
 from gitward.appstate.projects import Projects
 from gitward.appstate.settings import Settings
-from gitward.appstate.status import write_status
+from gitward.appstate.status import Written, write_status
 from gitward.cluster import ClusterError, KubeClient
 from gitward.model.application import Application, parse_application
 from gitward.model.errors import ConfigError, GitwardError
@@ -100,6 +100,7 @@ class Refresher:
         control_namespace: str = "",
         holder: str = "",
         unchanged_status_for: float = 0.0,
+        messages_every: float = 0.0,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -112,6 +113,9 @@ class Refresher:
         #: Skip status writes that would only move ``reconciledAt``, for this many seconds
         #: (0: always write). The controller asks for it; a CLI refresh always writes.
         self.unchanged_status_for = unchanged_status_for
+        #: Hold a status write that would change only health messages until this many
+        #: seconds after the last write (0: never hold; see status.message_hold).
+        self.messages_every = messages_every
         #: Names this process in the operations it runs (see gitward.appstate.lock).
         self.holder = holder or holder_id("gitward-cli")
         #: Parsed Applications and comparison verdicts, remembered while this lives.
@@ -234,12 +238,17 @@ class Refresher:
         """
         comparison = await self.compare(app_obj)
         comparison.conditions.extend(extra_conditions)
-        return await self.write(app_obj, comparison), comparison
+        return (await self.write(app_obj, comparison)).app, comparison
 
-    async def write(self, app_obj: Obj, comparison: Comparison) -> Obj:
-        """Store ``comparison`` in the app's status; the stored Application."""
+    async def write(self, app_obj: Obj, comparison: Comparison) -> Written:
+        """Store ``comparison`` in the app's status: the stored Application, and how long
+        a write of changed health messages only was held."""
         return await write_status(
-            self.client, app_obj, comparison, unchanged_for=self.unchanged_status_for
+            self.client,
+            app_obj,
+            comparison,
+            unchanged_for=self.unchanged_status_for,
+            messages_every=self.messages_every,
         )
 
     @staticmethod

@@ -41,6 +41,9 @@ log = logging.getLogger("gitward.controller")
 
 #: A refresh that finds nothing new writes no status, unless reconciledAt is this old.
 UNCHANGED_STATUS_SECONDS = 300.0
+#: A status write that would change only health messages (a rollout's progress) waits
+#: until this many seconds after the app's last write (appstate.status.message_hold).
+HEALTH_MESSAGES_EVERY = 5.0
 #: On shutdown, how long a running reconcile (a sync) may take to finish.
 SHUTDOWN_GRACE = 30.0
 #: How long after a sync an app still rolling out keeps its place at the head of the

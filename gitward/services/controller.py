@@ -27,7 +27,7 @@ from gitward.appstate.projects import Projects
 from gitward.cluster.informer import Informer
 from gitward.controller import Controller, WorkQueue
 from gitward.controller.caches import LiveCaches
-from gitward.controller.controller import UNCHANGED_STATUS_SECONDS
+from gitward.controller.controller import HEALTH_MESSAGES_EVERY, UNCHANGED_STATUS_SECONDS
 from gitward.controller.sharding import NoSharding, Sharding
 from gitward.dora import GitCommits, Recorder
 from gitward.images import ImageUpdater
@@ -71,6 +71,7 @@ def build_controller(
         projects=Projects.from_informer(projects),
         holder=holder_id("controller", replica),
         unchanged_status_for=UNCHANGED_STATUS_SECONDS,
+        messages_every=HEALTH_MESSAGES_EVERY,
     )
     return Controller(
         services.client,

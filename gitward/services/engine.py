@@ -160,6 +160,7 @@ class Services:
         projects: Projects | None = None,
         holder: str = "",
         unchanged_status_for: float = 0.0,
+        messages_every: float = 0.0,
     ) -> Refresher:
         """A refresher over these parts (see :class:`gitward.sync.Refresher` for the options)."""
         return Refresher(
@@ -171,6 +172,7 @@ class Services:
             control_namespace=self.namespace,
             holder=holder,
             unchanged_status_for=unchanged_status_for,
+            messages_every=messages_every,
         )
 
     def forget_revisions(self, hard: bool = False) -> None:
