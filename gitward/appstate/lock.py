@@ -115,6 +115,27 @@ class OperationInProgress(GitwardError):
     """Another sync (or rollback) of this Application is running."""
 
 
+class LockLost(GitwardError):
+    """The lock of the operation this process runs was removed or taken by another."""
+
+
+def still_held(app: Obj, holder: str, operation: str) -> None:
+    """Raise :class:`LockLost` unless ``holder`` still holds ``app``'s operation ``operation``.
+
+    Another tool may clear ``operation`` (``kubectl patch``) or a controller may take
+    over a lock it found stale; the process that ran the operation then stops
+    rather than applying beside the new owner.
+    """
+    name = (app.get("metadata") or {}).get("name", "?")
+    if not app.get("operation"):
+        raise LockLost(f"application {name}: its operation's lock was removed meanwhile")
+    theirs = holder_of(app)
+    if theirs != holder or operation_id(app) != operation:
+        raise LockLost(
+            f"application {name}: its operation's lock is now held by {theirs or 'someone else'}"
+        )
+
+
 def _beat_age(app: Obj) -> float | None:
     """Seconds since the operation's last heartbeat; None without a readable one."""
     stamp = _info(app, HEARTBEAT)

@@ -253,6 +253,11 @@ async def begin(
     Raises :class:`gitward.appstate.lock.OperationInProgress` when another holds it.
     """
     existing = app_obj.get("operation") if takeover else None
+    if terminate.unlocked(app_obj):
+        # A record left in progress without its lock: its hooks would run on beside this
+        # operation's. Ended first, as the controller ends it (guarded: a ClusterError
+        # when someone started an operation meanwhile).
+        app_obj = await terminate.end_unlocked(ctx.refresher, app_obj)
     operation = existing or operation_field(request, initiator, automated)
     app_obj = await lock.acquire(
         ctx.refresher.client, app_obj, operation, ctx.refresher.holder, takeover=takeover

@@ -14,6 +14,12 @@ created are deleted, the record ends ``Failed`` saying why, and the lock is
 released. A signal is acted on between two steps, never inside one, so the
 record it ends is whole: a hook the step in progress creates is recorded
 before termination reads the record to delete it.
+
+Each step starts from the Application as stored, read again: a termination the
+API server asked for (``Terminating``) is acted on, and when the lock is gone
+(another tool removed ``operation``) or taken (a controller found it stale), the
+CLI stops at once with :class:`gitward.appstate.lock.LockLost`, applying nothing
+more and ending nothing: the operation is no longer its own.
 """
 
 from __future__ import annotations
@@ -25,8 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitward.appstate import lock
 from gitward.appstate.comparison import Comparison
 from gitward.appstate.refresh import Refresher, parse_app_object
+from gitward.cluster import NotFound
+from gitward.model.kinds import API_VERSION, APPLICATION
 from gitward.sync import terminate
 from gitward.sync.attempt import OperationResult, Progress, StepContext
 from gitward.sync.operation import Step, begin, resume
@@ -135,7 +144,9 @@ async def run_sync(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.event.wait(), pause)
             if not stop.reason:
-                step = await resume(ctx, step.app_obj)
+                step = await resume(ctx, await _as_stored(ctx, step.app_obj))
+    except lock.LockLost:
+        raise  # not ours to end any more
     except BaseException as exc:
         # Not a signal (those wait for the step to end): an error or a cancellation
         # inside a step. The record is the one the step before left.
@@ -145,6 +156,19 @@ async def run_sync(
             await _terminate(ctx, step.app_obj, state, why)
         raise
     return step.result
+
+
+async def _as_stored(ctx: StepContext, app_obj: Obj) -> Obj:
+    """``app_obj`` read again, when this process still holds its operation's lock."""
+    meta = app_obj["metadata"]
+    try:
+        fresh = await ctx.refresher.client.get(
+            API_VERSION, APPLICATION, meta["name"], meta.get("namespace")
+        )
+    except NotFound:
+        raise lock.LockLost(f"application {meta['name']} was deleted meanwhile") from None
+    lock.still_held(fresh, ctx.refresher.holder, lock.operation_id(app_obj))
+    return fresh
 
 
 def _waiting_for(state: RecordedState) -> str:

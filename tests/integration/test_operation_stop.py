@@ -257,6 +257,105 @@ async def test_a_cli_sync_under_nohup_outlives_a_sighup(
         await cleanup(installed, name, dest)
 
 
+async def test_a_cli_sync_stops_when_its_lock_is_removed(
+    installed: KubeClient, kubeconfig: Path, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """Someone clears ``operation`` while a CLI runs the sync (``kubectl patch``, a way out
+    of a stuck sync): the CLI stops at its next step, says so and exits non-zero. It
+    applies nothing more and ends nothing: the record is no longer its own (a
+    controller ends a lockless record, deleting its hook)."""
+    name, dest = unique("cli-lost"), unique("cli-lost")
+    await hanging_app(installed, git_repo("cli-lost"), name, dest)
+    proc = start_sync(kubeconfig, name)
+    try:
+        running = lambda: hook_running(installed, name, dest)  # noqa: E731
+        await eventually(running, "the sync's hook Job to run", timeout=60)
+        await installed.patch(API, "Application", name, HOME, {"operation": None})
+        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        assert proc.returncode == 2, (proc.returncode, out, err)  # gitward's error status
+        assert f"application {name}: its operation's lock was removed meanwhile" in err, err
+        state = await operation_state(installed, name)
+        assert state["phase"] == "Running", "the CLI wrote nothing after it lost the lock"
+        with pytest.raises(NotFound):
+            await installed.get("v1", "ConfigMap", "x", dest)  # the Sync phase never ran
+        assert not await gone_or_deleting(installed, "never", dest), "nor deleted its hook"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        await cleanup(installed, name, dest)
+
+
+async def test_a_cli_sync_honours_a_termination_the_api_server_asked_for(
+    installed: KubeClient, kubeconfig: Path, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """The API server marks the operation a CLI runs ``Terminating`` (Argo CD's terminate
+    while a hook runs): the CLI reads the record again before each step, so it ends the
+    operation itself, its hook deleted, and exits non-zero."""
+    name, dest = unique("cli-ask"), unique("cli-ask")
+    await hanging_app(installed, git_repo("cli-ask"), name, dest)
+    proc = start_sync(kubeconfig, name)
+    try:
+        running = lambda: hook_running(installed, name, dest)  # noqa: E731
+        await eventually(running, "the sync's hook Job to run", timeout=60)
+        app = await installed.get(API, "Application", name, HOME)
+        asked = await lock.request_termination(installed, app)
+        assert phase_of(asked) == "Terminating"
+        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        assert proc.returncode == 1, (proc.returncode, out, err)
+        assert "Operation terminated" in out, out + err
+        state = await operation_state(installed, name)
+        assert (state["phase"], state["message"]) == ("Failed", terminate.TERMINATED), state
+        entry = next(r for r in state["syncResult"]["resources"] if r["name"] == "never")
+        assert entry["hookPhase"] == "Failed", entry
+        await eventually(lambda: gone_or_deleting(installed, "never", dest), "the hook deleted")
+        assert "operation" not in await installed.get(API, "Application", name, HOME)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        await cleanup(installed, name, dest)
+
+
+async def test_a_cli_sync_ends_a_record_left_without_its_lock_before_it_starts(
+    installed: KubeClient, kubeconfig: Path, git_repo: Callable[[str], GitRepo]
+) -> None:
+    """``gitward app sync`` with no controller running, over a record left Running without
+    its lock: the hook that operation started is deleted and its record ended before
+    the new sync takes the lock, as the controller would (else the old hook ran on
+    beside the new operation)."""
+    name, dest = unique("cli-orphan"), unique("cli-orphan")
+    repo = git_repo("cli-orphan")
+    repo.commit({"app/all.yaml": yaml_docs(configmap("x"))})
+    app = application(name, repo, dest, None)
+    await installed.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
+    operation_id = "fedcba9876543210"
+    mark = {hooks.OWNER: hooks.owner_token(operation_id, 0, "PreSync", 0)}
+    made = suspended_hook_job({"name": "never"}, annotations=mark)
+    made["metadata"]["namespace"] = dest
+    await installed.create(made)
+    await app_in_operation(
+        installed,
+        app,
+        revision=repo.head(),
+        hooks=(running_hook("never", dest),),
+        message="waiting for the hook",
+        operation_id=operation_id,
+        locked=False,
+    )
+    try:
+        done = await asyncio.to_thread(
+            gitward, kubeconfig, "--namespace", HOME, "app", "sync", name, "--timeout", "60"
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        await eventually(lambda: gone_or_deleting(installed, "never", dest), "the old hook gone")
+        state = await operation_state(installed, name)
+        assert state["phase"] == "Succeeded", state
+        assert await installed.get("v1", "ConfigMap", "x", dest)
+    finally:
+        await cleanup(installed, name, dest)
+
+
 @pytest.mark.parametrize("phase", ["Terminating", "Running"])
 async def test_a_record_in_progress_without_its_lock_is_ended_by_the_controller(
     installed: KubeClient, namespace: str, git_repo: Callable[[str], GitRepo], phase: str
