@@ -23,7 +23,7 @@ import pty
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,32 @@ def start_sync(kubeconfig: Path, name: str, *prefix: str) -> subprocess.Popen[st
         text=True,
         env={**os.environ, "COLUMNS": "200"},
     )
+
+
+@contextlib.asynccontextmanager
+async def hanging_cli_sync(
+    kube: KubeClient, kubeconfig: Path, repo: GitRepo, prefix: str, *before: str
+) -> AsyncIterator[tuple[str, str, subprocess.Popen[str]]]:
+    """A ``gitward app sync`` (run after ``before``: ``nohup``) of a :func:`hanging_app`,
+    its hook Job running: the app's name, its destination and the process. Killed if
+    still running at the end, and the app and its namespace deleted."""
+    name, dest = unique(prefix), unique(prefix)
+    await hanging_app(kube, repo, name, dest)
+    proc = start_sync(kubeconfig, name, *before)
+    try:
+        running = lambda: hook_running(kube, name, dest)  # noqa: E731
+        await eventually(running, "the sync's hook Job to run", timeout=60)
+        yield name, dest, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        await cleanup(kube, name, dest)
+
+
+async def ended(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """The output of ``proc`` once it has exited (within a minute)."""
+    return await asyncio.to_thread(proc.communicate, timeout=60)
 
 
 #: Runs argv[1:] with its standard input (a terminal) as the controlling terminal of the new
@@ -175,22 +201,13 @@ async def test_a_signal_to_a_cli_sync_terminates_the_operation(
     git_repo: Callable[[str], GitRepo],
     sig: signal.Signals,
 ) -> None:
-    name, dest = unique("cli-sig"), unique("cli-sig")
-    await hanging_app(installed, git_repo("cli-sig"), name, dest)
-    proc = start_sync(kubeconfig, name)
-    try:
-        running = lambda: hook_running(installed, name, dest)  # noqa: E731
-        await eventually(running, "the sync's hook Job to run", timeout=60)
+    repo = git_repo("cli-sig")
+    async with hanging_cli_sync(installed, kubeconfig, repo, "cli-sig") as (name, dest, proc):
         proc.send_signal(sig)
-        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        out, err = await ended(proc)
         assert proc.returncode == 128 + sig, (proc.returncode, out, err)
         assert "Operation terminated" in out, out + err
         await assert_terminated(installed, name, dest, f"interrupted ({sig.name})")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        await cleanup(installed, name, dest)
 
 
 async def test_closing_the_terminal_of_a_cli_sync_terminates_the_operation(
@@ -237,24 +254,19 @@ async def test_a_cli_sync_under_nohup_outlives_a_sighup(
 ) -> None:
     """Started with SIGHUP ignored (``nohup``), the sync is meant to outlive its terminal:
     SIGHUP leaves it running, and the SIGTERM after it is what ends the operation."""
-    name, dest = unique("cli-nohup"), unique("cli-nohup")
-    await hanging_app(installed, git_repo("cli-nohup"), name, dest)
-    proc = start_sync(kubeconfig, name, "nohup")
-    try:
-        running = lambda: hook_running(installed, name, dest)  # noqa: E731
-        await eventually(running, "the sync's hook Job to run", timeout=60)
+    repo = git_repo("cli-nohup")
+    async with hanging_cli_sync(installed, kubeconfig, repo, "cli-nohup", "nohup") as (
+        name,
+        dest,
+        proc,
+    ):
         proc.send_signal(signal.SIGHUP)
         proc.send_signal(signal.SIGTERM)
-        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        out, err = await ended(proc)
         assert proc.returncode == 128 + signal.SIGTERM, (proc.returncode, out, err)
         # The first signal that reaches the sync is the one it records.
         await assert_terminated(installed, name, dest, "interrupted (SIGTERM)")
         assert "SIGHUP" not in out + err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        await cleanup(installed, name, dest)
 
 
 async def test_a_cli_sync_stops_when_its_lock_is_removed(
@@ -264,14 +276,10 @@ async def test_a_cli_sync_stops_when_its_lock_is_removed(
     of a stuck sync): the CLI stops at its next step, says so and exits non-zero. It
     applies nothing more and ends nothing: the record is no longer its own (a
     controller ends a lockless record, deleting its hook)."""
-    name, dest = unique("cli-lost"), unique("cli-lost")
-    await hanging_app(installed, git_repo("cli-lost"), name, dest)
-    proc = start_sync(kubeconfig, name)
-    try:
-        running = lambda: hook_running(installed, name, dest)  # noqa: E731
-        await eventually(running, "the sync's hook Job to run", timeout=60)
+    repo = git_repo("cli-lost")
+    async with hanging_cli_sync(installed, kubeconfig, repo, "cli-lost") as (name, dest, proc):
         await installed.patch(API, "Application", name, HOME, {"operation": None})
-        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        out, err = await ended(proc)
         assert proc.returncode == 2, (proc.returncode, out, err)  # gitward's error status
         assert f"application {name}: its operation's lock was removed meanwhile" in err, err
         state = await operation_state(installed, name)
@@ -279,11 +287,6 @@ async def test_a_cli_sync_stops_when_its_lock_is_removed(
         with pytest.raises(NotFound):
             await installed.get("v1", "ConfigMap", "x", dest)  # the Sync phase never ran
         assert not await gone_or_deleting(installed, "never", dest), "nor deleted its hook"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        await cleanup(installed, name, dest)
 
 
 async def test_a_cli_sync_honours_a_termination_the_api_server_asked_for(
@@ -292,16 +295,12 @@ async def test_a_cli_sync_honours_a_termination_the_api_server_asked_for(
     """The API server marks the operation a CLI runs ``Terminating`` (Argo CD's terminate
     while a hook runs): the CLI reads the record again before each step, so it ends the
     operation itself, its hook deleted, and exits non-zero."""
-    name, dest = unique("cli-ask"), unique("cli-ask")
-    await hanging_app(installed, git_repo("cli-ask"), name, dest)
-    proc = start_sync(kubeconfig, name)
-    try:
-        running = lambda: hook_running(installed, name, dest)  # noqa: E731
-        await eventually(running, "the sync's hook Job to run", timeout=60)
+    repo = git_repo("cli-ask")
+    async with hanging_cli_sync(installed, kubeconfig, repo, "cli-ask") as (name, dest, proc):
         app = await installed.get(API, "Application", name, HOME)
         asked = await lock.request_termination(installed, app)
         assert phase_of(asked) == "Terminating"
-        out, err = await asyncio.to_thread(proc.communicate, timeout=60)
+        out, err = await ended(proc)
         assert proc.returncode == 1, (proc.returncode, out, err)
         assert "Operation terminated" in out, out + err
         state = await operation_state(installed, name)
@@ -310,11 +309,6 @@ async def test_a_cli_sync_honours_a_termination_the_api_server_asked_for(
         assert entry["hookPhase"] == "Failed", entry
         await eventually(lambda: gone_or_deleting(installed, "never", dest), "the hook deleted")
         assert "operation" not in await installed.get(API, "Application", name, HOME)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        await cleanup(installed, name, dest)
 
 
 async def test_a_cli_sync_ends_a_record_left_without_its_lock_before_it_starts(
