@@ -10,10 +10,12 @@ import stat
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitward.source import GitSource, GitTimeout
+from gitward.source.credentials import RepoCredentials
 from tests.support.git import GitDaemon, GitRepo, SmartHttpServer
 
 
@@ -266,3 +268,30 @@ async def test_two_processes_sharing_a_cache_fetch_once(repo: GitRepo, tmp_path:
     fetched = await asyncio.gather(*(s.fetch(repo.url, sha) for s in (first, second, first)))
     assert sorted(fetched) == [False, False, True]
     assert first.total_stats().fetches + second.total_stats().fetches == 1
+
+
+async def test_a_commits_times_are_read_from_git_once_per_caller(
+    repo: GitRepo, source: GitSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What Git says of a commit never changes: 1,000 apps deployed from one commit ask
+    for its times once, not three git processes each. Another tenant's credentials are
+    not answered from what one tenant was told."""
+    runs: list[object] = []
+    real = source.runner.run
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        runs.append(args[0])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(source.runner, "run", counted)
+    sha = repo.head()
+    first = await source.commit_info(repo.url, sha)
+    assert first.sha == sha
+    assert first.committed_at > 0
+    asked = len(runs)
+    assert asked > 0
+    assert await source.commit_info(repo.url, sha.upper()) == first
+    assert len(runs) == asked, "the second question is answered from memory"
+    tenant = RepoCredentials(url=repo.url, username="tenant-b", password="secret")
+    assert await source.commit_info(repo.url, sha, tenant) == first
+    assert len(runs) > asked, "another caller's credentials go to Git"
