@@ -127,9 +127,7 @@ class GitSource:
         self._listing: dict[tuple[str, str], asyncio.Task[RefMap]] = {}
         #: What Git says of a commit never changes: by (repository, who asked, SHA), so one
         #: tenant's credentials never answer for another's (see ``_refs``).
-        self._commits: BoundedLRU[tuple[str, str, str], CommitInfo] = BoundedLRU(
-            COMMIT_INFO_MEMO
-        )
+        self._commits: BoundedLRU[tuple[str, str, str], CommitInfo] = BoundedLRU(COMMIT_INFO_MEMO)
         self._locks = KeyedLocks()
 
     # -- bookkeeping -------------------------------------------------------------------------
