@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -58,6 +60,9 @@ class RestartableGitDaemon:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # `git daemon` runs `git-daemon` as its child: killing only the wrapper left
+            # the server running after the suite, so its whole group is killed.
+            start_new_session=True,
         )
         deadline = time.monotonic() + 10
         while not port_in_use(self.port):
@@ -68,7 +73,8 @@ class RestartableGitDaemon:
     def stop(self) -> None:
         if self._proc is None:
             return
-        self._proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
         self._proc.wait(timeout=10)
         self._proc = None
 
