@@ -104,20 +104,18 @@ def _spec(obj: Obj) -> Obj:
     return spec if isinstance(spec, dict) else {}
 
 
-def _synced_revision(obj: Obj) -> str:
+def _synced_revision(state: RecordedState) -> str:
     """The revision the last successful sync applied ("" when the last did not succeed)."""
-    state = _state(obj)
     return state.revision if state.phase is OperationPhase.SUCCEEDED else ""
 
 
-def _source_changed(obj: Obj) -> bool:
+def _source_changed(state: RecordedState, obj: Obj) -> bool:
     """Whether the spec's source(s) differ from those the last successful sync used.
 
     Argo CD syncs again then (its ``alreadyAttemptedSync`` compares both): a parameter
     override — ``kustomize.images``, Helm parameters, as ``app set`` or Image Updater's
     ``argocd`` write-back makes — changes what one revision renders.
     """
-    state = _state(obj)
     if state.phase is not OperationPhase.SUCCEEDED:
         return False
     spec = _spec(obj)
@@ -133,34 +131,35 @@ def _attempt(revision: str, obj: Obj) -> str:
     return f"{revision} {json.dumps(sources, sort_keys=True, default=str)}"
 
 
-def _recorded_attempt(obj: Obj) -> str:
+def _recorded_attempt(state: RecordedState) -> str:
     """The attempt the last operation recorded: its revision and the source(s) it used."""
-    state = _state(obj)
     sources = state.sources or state.source
     return f"{state.revision} {json.dumps(sources, sort_keys=True, default=str)}"
 
 
 def _state(obj: Obj) -> RecordedState:
-    """The recorded operation; an empty one when the record cannot be read."""
+    """The recorded operation; an empty one when the record cannot be read.
+
+    Read once per pass and handed to the readers below: it walks every resource
+    the record lists."""
     try:
         return read_state(obj)
     except InvalidRecord:
         return RecordedState()
 
 
-def failed_attempt(obj: Obj, revision: str) -> str:
+def failed_attempt(state: RecordedState, obj: Obj, revision: str) -> str:
     """Why the last operation's failure holds an automated sync to ``revision`` ("" if not).
 
     It holds when it failed at this very revision and source(s): the same
     sync would fail the same way. A new commit, a changed source or a manual
     sync moves it on; an operation's own retry policy retries it.
     """
-    state = _state(obj)
     if state.phase not in (OperationPhase.FAILED, OperationPhase.ERROR):
         return ""
     if state.message.startswith(SYNC_WINDOW_BLOCKED):
         return ""  # refused before it started (Argo CD records no operation then)
-    if _recorded_attempt(obj) != _attempt(revision, obj):
+    if _recorded_attempt(state) != _attempt(revision, obj):
         return ""
     return (
         f"Failed last sync attempt to {revision[:7]}: {state.message}; automated sync does not "
@@ -306,7 +305,9 @@ class Reconciler:
         if not (state.retry_pending and is_automated(operation)):
             return None
         comparison = await self.refresher.compare(obj)
-        if not comparison.revision or _attempt(comparison.revision, obj) == _recorded_attempt(obj):
+        if not comparison.revision or _attempt(comparison.revision, obj) == _recorded_attempt(
+            state
+        ):
             return None
         why = f"superseded by revision {comparison.revision[:7]}: {state.message}"
         log.info("app %s: %s", name, why)
@@ -357,7 +358,8 @@ class Reconciler:
         if not automated.prune and all(r.requires_pruning for r in pending):
             return None  # only pruning would help, and automated prune is off
         revision = comparison.revision
-        held = failed_attempt(obj, revision)
+        state = _state(obj)
+        held = failed_attempt(state, obj, revision)
         resources = comparison.resources
         wipes = bool(resources) and all(r.requires_pruning for r in resources)
         if not held and wipes and not automated.allow_empty:
@@ -369,10 +371,10 @@ class Reconciler:
         if held:
             comparison.conditions.append({"type": SYNC_ERROR_CONDITION, "message": held})
             return None
-        if revision != _synced_revision(obj):
+        if revision != _synced_revision(state):
             memory.heal_attempts = 0
             return f"new revision {revision[:7]}"
-        if _source_changed(obj):
+        if _source_changed(state, obj):
             memory.heal_attempts = 0
             return "source changed"
         if not automated.self_heal:

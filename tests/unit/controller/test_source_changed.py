@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitward.controller.reconciler import _attempt, _source_changed
+from gitward.controller.reconciler import _attempt, _state
+from gitward.controller.reconciler import _source_changed as source_changed
 
 SOURCE = {"repoURL": "https://git.example/shop.git", "path": "app"}
+
+
+def _source_changed(obj: dict[str, Any]) -> bool:
+    return source_changed(_state(obj), obj)
 
 
 def app(spec: dict[str, Any], result: dict[str, Any], phase: str = "Succeeded") -> dict[str, Any]:

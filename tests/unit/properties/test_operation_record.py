@@ -125,9 +125,10 @@ statuses = st.one_of(
 def test_the_automated_sync_readers_answer_for_any_status(status: Any, spec: Any) -> None:
     """What holds or starts an automated sync reads the record without trusting it."""
     app = {"metadata": {"name": "a"}, "spec": spec, "status": status}
-    assert isinstance(reconciler.failed_attempt(app, "abc1234"), str)
-    assert isinstance(reconciler._synced_revision(app), str)
-    assert isinstance(reconciler._source_changed(app), bool)
+    state = reconciler._state(app)
+    assert isinstance(reconciler.failed_attempt(state, app, "abc1234"), str)
+    assert isinstance(reconciler._synced_revision(state), str)
+    assert isinstance(reconciler._source_changed(state, app), bool)
 
 
 def test_an_unreadable_record_syncs_nothing_as_done() -> None:
@@ -135,11 +136,11 @@ def test_an_unreadable_record_syncs_nothing_as_done() -> None:
     spec = {"source": {"repoURL": "https://git.example/a.git"}}
     good = {"phase": "Succeeded", "syncResult": {"revision": "abc1234", "source": spec["source"]}}
     app = {"spec": spec, "status": {"operationState": good}}
-    assert reconciler._synced_revision(app) == "abc1234"
-    assert not reconciler._source_changed(app)
+    assert reconciler._synced_revision(reconciler._state(app)) == "abc1234"
+    assert not reconciler._source_changed(reconciler._state(app), app)
     bad = {**good, "syncResult": {**good["syncResult"], "resources": "not a list"}}
     app = {"spec": spec, "status": {"operationState": bad}}
-    assert reconciler._synced_revision(app) == ""
+    assert reconciler._synced_revision(reconciler._state(app)) == ""
     app = {"spec": spec, "status": {"operationState": {**good, "syncResult": ["x"]}}}
-    assert reconciler._synced_revision(app) == ""
-    assert not reconciler._source_changed(app)
+    assert reconciler._synced_revision(reconciler._state(app)) == ""
+    assert not reconciler._source_changed(reconciler._state(app), app)
