@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import functools
 import time
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from gitward._util.redact import redact
@@ -197,17 +198,27 @@ def age_seconds(stamp: str) -> float:
     return time.time() - _epoch(stamp)
 
 
+def _status_of(app_obj: Obj) -> Obj:
+    status = app_obj.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def _changed_keys(status: Obj, fields: Obj) -> Iterator[str]:
+    """The keys of ``fields`` whose writing would change ``status``, ``reconciledAt`` aside
+    (a None or empty value for a key the status lacks changes nothing)."""
+    for key, value in fields.items():
+        if key == "reconciledAt" or status.get(key) == value:
+            continue
+        if not (value in (None, {}) and key not in status):
+            yield key
+
+
 def only_timestamp_changed(app_obj: Obj, fields: Obj, max_age: float) -> bool:
     """True when writing ``fields`` would change nothing but a recent ``reconciledAt``."""
-    status = app_obj.get("status") or {}
+    status = _status_of(app_obj)
     if age_seconds(str(status.get("reconciledAt", ""))) >= max_age:
         return False
-    for key, value in fields.items():
-        if key == "reconciledAt":
-            continue
-        if status.get(key) != value and not (value in (None, {}) and key not in status):
-            return False
-    return True
+    return next(_changed_keys(status, fields), None) is None
 
 
 def _without_message(health: object) -> object:
@@ -237,16 +248,14 @@ def message_hold(app_obj: Obj, fields: Obj, every: float) -> float:
     write (``reconciledAt``), such a write waits; any other change (a health or sync
     status, a condition, a resource) goes at once and carries the newest messages.
     """
-    status = app_obj.get("status")
-    if every <= 0 or not isinstance(status, dict):
+    status = _status_of(app_obj)
+    if every <= 0:
         return 0.0
     age = age_seconds(str(status.get("reconciledAt", "")))
     if age >= every:
         return 0.0
-    for key, value in fields.items():
-        old = status.get(key)
-        if key == "reconciledAt" or old == value or (value in (None, {}) and key not in status):
-            continue
+    for key in _changed_keys(status, fields):
+        old, value = status.get(key), fields[key]
         if key == "health" and _without_message(old) == _without_message(value):
             continue
         if key == "resources" and _resources_without_messages(old) == _resources_without_messages(
