@@ -68,6 +68,35 @@ async def gone_or_deleting(kube: KubeClient, name: str, namespace: str) -> bool:
     return bool(live["metadata"].get("deletionTimestamp"))
 
 
+async def lockless_operation(
+    kube: KubeClient,
+    app: Obj,
+    repo: GitRepo,
+    dest: str,
+    operation_id: str,
+    phase: str = "Running",
+    message: str = "waiting for the hook",
+) -> Obj:
+    """``app`` created with a record ``phase`` and no lock, as if another tool had removed
+    its ``operation``: the record lists a hook Job ``never`` running in ``dest``, and that
+    Job exists, marked with ``operation_id``. The stored Application."""
+    await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
+    mark = {hooks.OWNER: hooks.owner_token(operation_id, 0, "PreSync", 0)}
+    made = suspended_hook_job({"name": "never"}, annotations=mark)
+    made["metadata"]["namespace"] = dest
+    await kube.create(made)
+    return await app_in_operation(
+        kube,
+        app,
+        revision=repo.head(),
+        hooks=(running_hook("never", dest),),
+        phase=phase,
+        message=message,
+        operation_id=operation_id,
+        locked=False,
+    )
+
+
 async def hanging_app(kube: KubeClient, repo: GitRepo, name: str, dest: str) -> None:
     """An app whose PreSync hook Job never completes, so its sync never ends on its own."""
     repo.commit({"app/all.yaml": yaml_docs(suspended_hook_job({"name": "never"}), configmap("x"))})
@@ -322,21 +351,7 @@ async def test_a_cli_sync_ends_a_record_left_without_its_lock_before_it_starts(
     repo = git_repo("cli-orphan")
     repo.commit({"app/all.yaml": yaml_docs(configmap("x"))})
     app = application(name, repo, dest, None)
-    await installed.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
-    operation_id = "fedcba9876543210"
-    mark = {hooks.OWNER: hooks.owner_token(operation_id, 0, "PreSync", 0)}
-    made = suspended_hook_job({"name": "never"}, annotations=mark)
-    made["metadata"]["namespace"] = dest
-    await installed.create(made)
-    await app_in_operation(
-        installed,
-        app,
-        revision=repo.head(),
-        hooks=(running_hook("never", dest),),
-        message="waiting for the hook",
-        operation_id=operation_id,
-        locked=False,
-    )
+    await lockless_operation(installed, app, repo, dest, "fedcba9876543210")
     try:
         done = await asyncio.to_thread(
             gitward, kubeconfig, "--namespace", HOME, "app", "sync", name, "--timeout", "60"
@@ -364,21 +379,9 @@ async def test_a_record_in_progress_without_its_lock_is_ended_by_the_controller(
     repo.commit({"app/all.yaml": yaml_docs(configmap("x"))})
     app = application(name, repo, dest, None)
     app["metadata"]["namespace"] = home
-    await kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest}})
-    operation_id = "0123456789abcdef"
-    mark = {hooks.OWNER: hooks.owner_token(operation_id, 0, "PreSync", 0)}
-    made = suspended_hook_job({"name": "never"}, annotations=mark)
-    made["metadata"]["namespace"] = dest
-    await kube.create(made)
-    stored = await app_in_operation(
-        kube,
-        app,
-        revision=repo.head(),
-        hooks=(running_hook("never", dest),),
-        phase=phase,
-        message=lock.TERMINATING if phase == "Terminating" else "waiting for the hook",
-        operation_id=operation_id,
-        locked=False,
+    message = lock.TERMINATING if phase == "Terminating" else "waiting for the hook"
+    stored = await lockless_operation(
+        kube, app, repo, dest, "0123456789abcdef", phase=phase, message=message
     )
     state = stored["status"]["operationState"]
     assert "operation" not in await kube.get(API, "Application", name, home)
